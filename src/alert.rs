@@ -1,0 +1,830 @@
+//! From the findings of one secret to an [`Alert`]: an email subject, a text a person acts on,
+//! a JSON document for machines, and SNS message attributes. Pure.
+//!
+//! Every string a caller controls (user agent, secret id, session and user names, even source
+//! "IP" and error text) is cleaned ([`clean_text`]) and length-capped before it reaches the
+//! subject, the text or the document, so no input can forge lines, reorder text, or grow the
+//! message past SNS's 256 KB limit.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::cloudtrail::{AccessKeyKind, Attribution, Principal};
+use crate::detection::{PendingDeletionAccess, SecretTarget};
+use crate::restore::{RestoreOutcome, RestorePolicy, SecretState, Severity};
+
+/// SNS takes at most 262,144 bytes of message and attributes; stay clear of it.
+pub const MAX_SNS_BYTES: usize = 250_000;
+/// SNS: "must be less than 100 characters".
+pub const MAX_SUBJECT_CHARS: usize = 99;
+pub const SCHEMA: &str = "secret-deletion-alerts/alert/v1";
+
+const MAX_SECRET_ID_CHARS: usize = 512;
+const MAX_USER_AGENT_CHARS: usize = 256;
+const MAX_NAME_CHARS: usize = 128;
+const MAX_FIELD_CHARS: usize = 256;
+const MAX_ERROR_CHARS: usize = 512;
+/// Distinct identities for which the alert spells out the investigation queries.
+const MAX_INVESTIGATIONS: usize = 3;
+
+/// Everything composition needs besides the findings.
+#[derive(Debug, Clone)]
+pub struct AlertContext<'a> {
+    pub log_group: &'a str,
+    pub athena_table: &'a str,
+    pub restore_policy: &'a RestorePolicy,
+    pub max_listed_attempts: usize,
+    pub now: SystemTime,
+}
+
+/// One message for SNS.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub subject: String,
+    pub text: String,
+    pub document: AlertDocument,
+    /// SNS message attributes, for subscription filter policies.
+    pub attributes: BTreeMap<&'static str, String>,
+}
+
+impl Alert {
+    pub fn dedup_key(&self) -> &str {
+        &self.document.dedup_key
+    }
+
+    pub fn document_json(&self) -> String {
+        serde_json::to_string(&self.document).unwrap_or_else(|e| {
+            // Only maps with non-string keys fail to serialise; the document has none.
+            format!("{{\"schema\":\"{SCHEMA}\",\"error\":\"{e}\"}}")
+        })
+    }
+
+    /// The message for `Publish` with `MessageStructure=json`: email subscribers get the
+    /// text, every other protocol (SQS, Lambda, HTTPS) the JSON document.
+    pub fn sns_message(&self) -> String {
+        serde_json::json!({ "default": self.document_json(), "email": self.text }).to_string()
+    }
+
+    /// What SNS counts against its size limit: message plus attribute names and values.
+    pub fn sns_size(&self) -> usize {
+        self.sns_message().len()
+            + self
+                .attributes
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + "String".len())
+                .sum::<usize>()
+    }
+
+    /// The event ids this alert covers, for error messages and logs.
+    pub fn event_ids(&self) -> String {
+        let ids = &self.document.event_ids;
+        let mut text = ids.iter().take(10).cloned().collect::<Vec<_>>().join(",");
+        if ids.len() > 10 {
+            let _ = write!(text, " and {} more", ids.len() - 10);
+        }
+        text
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertDocument {
+    pub schema: &'static str,
+    pub dedup_key: String,
+    pub severity: Severity,
+    pub subject: String,
+    pub secret: SecretDocument,
+    pub restore: RestoreDocument,
+    pub attempts_total: usize,
+    pub attempts_listed: usize,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub attempts: Vec<AttemptDocument>,
+    /// CloudTrail event ids of every attempt (the de-duplication key is built from them).
+    pub event_ids: Vec<String>,
+    pub log_group: String,
+    pub next_steps: NextSteps,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretDocument {
+    pub id_as_named: String,
+    pub display_name: String,
+    pub arn: Option<String>,
+    pub name: Option<String>,
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub state: &'static str,
+    pub state_detail: String,
+    pub deletion_date: Option<String>,
+    pub seconds_until_deletion: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreDocument {
+    pub policy: &'static str,
+    pub outcome: &'static str,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptDocument {
+    pub event_time: Option<String>,
+    pub event_id: Option<String>,
+    pub request_id: Option<String>,
+    pub log_event_id: String,
+    pub identity: IdentityDocument,
+    pub source_ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub vpc_endpoint_id: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityDocument {
+    #[serde(rename = "type")]
+    pub principal_type: &'static str,
+    pub name: String,
+    pub description: String,
+    pub arn: Option<String>,
+    pub role_name: Option<String>,
+    pub role_arn: Option<String>,
+    pub session_name: Option<String>,
+    pub identity_center: bool,
+    pub access_key_id: Option<String>,
+    pub access_key_kind: Option<AccessKeyKind>,
+    pub mfa_authenticated: Option<bool>,
+    pub invoked_by: Option<String>,
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NextSteps {
+    pub restore_command: String,
+    pub investigate: Vec<Investigation>,
+}
+
+/// How to see everything else one identity did, three ways.
+#[derive(Debug, Clone, Serialize)]
+pub struct Investigation {
+    pub identity: String,
+    pub cloudtrail_event_history_url: Option<String>,
+    pub logs_insights_query: String,
+    pub athena_sql: String,
+}
+
+/// Composes the alert for the findings of one secret (`attempts` all name the same target;
+/// an empty slice yields an alert with no attempts, which the handler never asks for).
+pub fn compose(
+    attempts: &[PendingDeletionAccess],
+    state: &SecretState,
+    outcome: &RestoreOutcome,
+    context: &AlertContext<'_>,
+) -> Alert {
+    let mut ordered: Vec<&PendingDeletionAccess> = attempts.iter().collect();
+    ordered.sort_by_key(|a| time_key(a));
+    let mut listed = context
+        .max_listed_attempts
+        .clamp(1, usize::MAX)
+        .min(ordered.len());
+    loop {
+        let alert = compose_listing(&ordered, listed, state, outcome, context);
+        // However many attempts a batch holds, the message stays under SNS's limit: list
+        // fewer and count the rest.
+        if listed <= 1 || alert.sns_size() <= MAX_SNS_BYTES {
+            return alert;
+        }
+        listed /= 2;
+    }
+}
+
+fn compose_listing(
+    ordered: &[&PendingDeletionAccess],
+    listed: usize,
+    state: &SecretState,
+    outcome: &RestoreOutcome,
+    context: &AlertContext<'_>,
+) -> Alert {
+    let target = ordered
+        .first()
+        .map(|a| a.target.clone())
+        .unwrap_or_else(|| SecretTarget {
+            account_id: None,
+            region: None,
+            secret_id: String::new(),
+        });
+    let severity = Severity::of(state, context.now);
+    let event_ids: Vec<String> = ordered
+        .iter()
+        .map(|a| clean_text(a.event_id.as_deref().unwrap_or(&a.log_event_id), 64))
+        .collect();
+    let dedup_key = dedup_key(&target, &event_ids);
+    let attempts: Vec<AttemptDocument> = ordered
+        .iter()
+        .take(listed)
+        .map(|a| attempt_document(a))
+        .collect();
+    let secret = secret_document(&target, state, context.now);
+    let restore = RestoreDocument {
+        policy: context.restore_policy.name(),
+        outcome: outcome.kind(),
+        summary: clean_text(&outcome.summary(), MAX_ERROR_CHARS),
+    };
+    let investigate = investigations(ordered, &target, context);
+    let next_steps = NextSteps {
+        restore_command: restore_command(&secret),
+        investigate,
+    };
+    let subject = subject(severity, &secret, &attempts, ordered.len(), outcome);
+    let mut document = AlertDocument {
+        schema: SCHEMA,
+        dedup_key,
+        severity,
+        subject: subject.clone(),
+        secret,
+        restore,
+        attempts_total: ordered.len(),
+        attempts_listed: attempts.len(),
+        first_seen: ordered
+            .first()
+            .and_then(|a| a.event_time.as_deref())
+            .map(|t| clean_text(t, 64)),
+        last_seen: ordered
+            .last()
+            .and_then(|a| a.event_time.as_deref())
+            .map(|t| clean_text(t, 64)),
+        attempts,
+        event_ids,
+        log_group: clean_text(context.log_group, 512),
+        next_steps,
+    };
+    // The full id list is for machines; past the listing cap it would dominate the message.
+    if document.event_ids.len() > listed.max(1) * 4 {
+        document.event_ids.truncate(listed.max(1) * 4);
+    }
+    let text = email_text(&document, outcome, context);
+    let attributes = attributes(&document);
+    Alert {
+        subject,
+        text,
+        document,
+        attributes,
+    }
+}
+
+/// Orders attempts by `eventTime` when it parses, else by the log event's timestamp.
+fn time_key(access: &PendingDeletionAccess) -> (i128, String) {
+    let parsed = access
+        .event_time
+        .as_deref()
+        .and_then(|t| humantime::parse_rfc3339_weak(t.trim()).ok())
+        .map(|t| match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_millis() as i128,
+            Err(e) => -(e.duration().as_millis() as i128),
+        });
+    let millis = parsed
+        .or(access.log_timestamp_ms.map(i128::from))
+        .unwrap_or(i128::MAX);
+    (millis, access.log_event_id.clone())
+}
+
+/// Stable across retries of the same batch: the same secret and the same CloudTrail events
+/// give the same key, whichever invocation publishes it.
+fn dedup_key(target: &SecretTarget, event_ids: &[String]) -> String {
+    let mut sorted: Vec<&str> = event_ids.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let mut hasher = Sha256::new();
+    for part in [
+        target.account_id.as_deref().unwrap_or(""),
+        target.region.as_deref().unwrap_or(""),
+        &target.secret_id,
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    for id in sorted {
+        hasher.update(id.as_bytes());
+        hasher.update([b'\n']);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn secret_document(target: &SecretTarget, state: &SecretState, now: SystemTime) -> SecretDocument {
+    let deletion_date = state.deletion_date();
+    SecretDocument {
+        id_as_named: clean_text(&target.secret_id, MAX_SECRET_ID_CHARS),
+        display_name: clean_text(target.display_name(), MAX_SECRET_ID_CHARS),
+        arn: state.arn().map(|a| clean_text(a, MAX_SECRET_ID_CHARS)),
+        name: state.name().map(|n| clean_text(n, MAX_SECRET_ID_CHARS)),
+        account_id: target.account_id.as_deref().map(|a| clean_text(a, 32)),
+        region: target.region.as_deref().map(|r| clean_text(r, 32)),
+        state: state.kind(),
+        state_detail: clean_text(&state.describe(now), MAX_ERROR_CHARS),
+        deletion_date: deletion_date.map(|d| humantime::format_rfc3339_seconds(d).to_string()),
+        seconds_until_deletion: deletion_date.map(|d| match d.duration_since(now) {
+            Ok(left) => i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+            Err(past) => -i64::try_from(past.duration().as_secs()).unwrap_or(i64::MAX),
+        }),
+    }
+}
+
+fn attempt_document(access: &PendingDeletionAccess) -> AttemptDocument {
+    let field = |value: &Option<String>| value.as_deref().map(|v| clean_text(v, MAX_FIELD_CHARS));
+    AttemptDocument {
+        event_time: field(&access.event_time),
+        event_id: field(&access.event_id),
+        request_id: field(&access.request_id),
+        log_event_id: clean_text(&access.log_event_id, 64),
+        identity: identity_document(&access.who),
+        source_ip_address: field(&access.source_ip_address),
+        user_agent: access
+            .user_agent
+            .as_deref()
+            .map(|v| clean_text(v, MAX_USER_AGENT_CHARS)),
+        vpc_endpoint_id: field(&access.vpc_endpoint_id),
+        error_code: field(&access.error_code),
+        error_message: clean_text(&access.error_message, MAX_ERROR_CHARS),
+    }
+}
+
+fn identity_document(who: &Attribution) -> IdentityDocument {
+    let name = |value: &Option<String>| value.as_deref().map(|v| clean_text(v, MAX_NAME_CHARS));
+    let arn = |value: &Option<String>| value.as_deref().map(|v| clean_text(v, MAX_FIELD_CHARS));
+    let (principal_type, principal_arn, role_name, role_arn, session_name, identity_center) =
+        match &who.principal {
+            Principal::IamUser { arn: a, .. } => ("iam_user", arn(a), None, None, None, false),
+            Principal::AssumedRole {
+                role_name,
+                role_arn,
+                session_name,
+                arn: a,
+                identity_center,
+            } => (
+                "assumed_role",
+                arn(a),
+                name(role_name),
+                arn(role_arn),
+                name(session_name),
+                *identity_center,
+            ),
+            Principal::FederatedUser { arn: a, .. } => {
+                ("federated_user", arn(a), None, None, None, false)
+            }
+            Principal::Root { arn: a } => ("root", arn(a), None, None, None, false),
+            Principal::AwsService { .. } => ("aws_service", None, None, None, None, false),
+            Principal::AwsAccount { .. } => ("aws_account", None, None, None, None, false),
+            Principal::Other { arn: a, .. } => ("other", arn(a), None, None, None, false),
+            Principal::Unknown => ("unknown", None, None, None, None, false),
+        };
+    IdentityDocument {
+        principal_type,
+        name: clean_text(who.principal.short_name(), MAX_NAME_CHARS),
+        description: clean_text(&who.principal.describe(), MAX_FIELD_CHARS * 2),
+        arn: principal_arn,
+        role_name,
+        role_arn,
+        session_name,
+        identity_center,
+        access_key_id: name(&who.access_key_id),
+        access_key_kind: who.access_key_kind,
+        mfa_authenticated: who.mfa_authenticated,
+        invoked_by: name(&who.invoked_by),
+        account_id: name(&who.account_id),
+    }
+}
+
+fn subject(
+    severity: Severity,
+    secret: &SecretDocument,
+    listed: &[AttemptDocument],
+    total: usize,
+    outcome: &RestoreOutcome,
+) -> String {
+    let who = listed
+        .first()
+        .map(|a| a.identity.name.as_str())
+        .unwrap_or("unknown caller");
+    let more = if total > 1 {
+        format!(" (x{total})")
+    } else {
+        String::new()
+    };
+    let outcome = match outcome {
+        RestoreOutcome::Restored => "restored",
+        RestoreOutcome::Failed(_) => "restore failed",
+        RestoreOutcome::NotRestored(_) => "not restored",
+        RestoreOutcome::AlreadyPurged => "already purged",
+        RestoreOutcome::DryRun(_) => "dry run",
+    };
+    let head = format!(
+        "{}: Secret pending deletion was read: ",
+        severity.as_str().to_uppercase()
+    );
+    let tail = format!(
+        "{more} ({}, {}) [{outcome}]",
+        clean_ascii(secret.account_id.as_deref().unwrap_or("?"), 12),
+        clean_ascii(secret.region.as_deref().unwrap_or("?"), 16),
+    );
+    let room = MAX_SUBJECT_CHARS.saturating_sub(head.len() + tail.len() + " by ".len());
+    let who_room = (room * 2 / 5).max(8);
+    let secret_room = room
+        .saturating_sub(who_room.min(who.chars().count()))
+        .max(8);
+    let secret_name = clean_ascii(&secret.display_name, secret_room);
+    let who = clean_ascii(who, room.saturating_sub(secret_name.len()).max(8));
+    clean_ascii(
+        &format!("{head}{secret_name} by {who}{tail}"),
+        MAX_SUBJECT_CHARS,
+    )
+}
+
+fn restore_command(secret: &SecretDocument) -> String {
+    let id = secret.arn.as_deref().unwrap_or(&secret.id_as_named);
+    let mut command = format!(
+        "aws secretsmanager restore-secret --secret-id {}",
+        shell_quote(id)
+    );
+    if let Some(region) = &secret.region {
+        let _ = write!(command, " --region {}", shell_quote(region));
+    }
+    command
+}
+
+fn investigations(
+    ordered: &[&PendingDeletionAccess],
+    target: &SecretTarget,
+    context: &AlertContext<'_>,
+) -> Vec<Investigation> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut found = Vec::new();
+    for access in ordered {
+        let who = &access.who;
+        let key = who
+            .access_key_id
+            .clone()
+            .or_else(|| principal_arn(&who.principal));
+        let Some(key) = key else { continue };
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        found.push(investigation(who, target, context));
+        if found.len() == MAX_INVESTIGATIONS {
+            break;
+        }
+    }
+    found
+}
+
+fn principal_arn(principal: &Principal) -> Option<String> {
+    match principal {
+        Principal::IamUser { arn, .. }
+        | Principal::AssumedRole { arn, .. }
+        | Principal::FederatedUser { arn, .. }
+        | Principal::Root { arn }
+        | Principal::Other { arn, .. } => arn.clone(),
+        _ => None,
+    }
+}
+
+fn investigation(
+    who: &Attribution,
+    target: &SecretTarget,
+    context: &AlertContext<'_>,
+) -> Investigation {
+    let region = target.region.as_deref().filter(|r| {
+        !r.is_empty()
+            && r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    });
+    let access_key = who
+        .access_key_id
+        .as_deref()
+        .filter(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let (identity, insights_filter, athena_filter, console_filter) = match access_key {
+        Some(key) => (
+            format!("access key {key}"),
+            format!("userIdentity.accessKeyId = \"{key}\""),
+            format!("useridentity.accesskeyid = '{key}'"),
+            Some(format!("AccessKeyId={key}")),
+        ),
+        None => {
+            let arn = principal_arn(&who.principal).unwrap_or_default();
+            let arn = clean_text(&arn, MAX_FIELD_CHARS);
+            let user_name = match &who.principal {
+                Principal::IamUser {
+                    user_name: Some(name),
+                    ..
+                } if name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b)) =>
+                {
+                    Some(format!("Username={name}"))
+                }
+                _ => None,
+            };
+            (
+                format!("identity {arn}"),
+                format!(
+                    "userIdentity.arn = \"{}\"",
+                    arn.replace('\\', "\\\\").replace('"', "\\\"")
+                ),
+                format!("useridentity.arn = '{}'", arn.replace('\'', "''")),
+                user_name,
+            )
+        }
+    };
+    let cloudtrail_event_history_url = match (region, console_filter) {
+        (Some(region), Some(filter)) => Some(format!(
+            "https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}#/events?{filter}"
+        )),
+        _ => None,
+    };
+    Investigation {
+        identity,
+        cloudtrail_event_history_url,
+        logs_insights_query: format!(
+            "fields @timestamp, eventSource, eventName, errorCode, sourceIPAddress, userAgent\n| filter {insights_filter}\n| sort @timestamp desc\n| limit 500"
+        ),
+        athena_sql: format!(
+            "SELECT eventtime, eventsource, eventname, errorcode, sourceipaddress, useragent\nFROM {}\nWHERE {athena_filter}\nORDER BY eventtime DESC\nLIMIT 500;",
+            context.athena_table
+        ),
+    }
+}
+
+fn email_text(
+    document: &AlertDocument,
+    outcome: &RestoreOutcome,
+    context: &AlertContext<'_>,
+) -> String {
+    let secret = &document.secret;
+    let or_unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".to_owned());
+    let mut text = String::with_capacity(4096);
+    let _ = writeln!(
+        text,
+        "A secret that is scheduled for deletion was read {} time{}.",
+        document.attempts_total,
+        if document.attempts_total == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    let _ = writeln!(text);
+    let _ = writeln!(
+        text,
+        "Something still uses this secret. Secrets Manager refused the reads because the secret is\n\
+         pending deletion; once the recovery window ends the secret is gone for good and whatever\n\
+         reads it breaks. Decide now whether the deletion is a mistake."
+    );
+    let _ = writeln!(text);
+    let _ = writeln!(
+        text,
+        "Severity:       {}",
+        document.severity.as_str().to_uppercase()
+    );
+    let _ = writeln!(text, "Secret:         {}", secret.display_name);
+    if secret.id_as_named != secret.display_name {
+        let _ = writeln!(text, "Named as:       {}", secret.id_as_named);
+    }
+    if let Some(arn) = &secret.arn {
+        let _ = writeln!(text, "ARN:            {arn}");
+    }
+    let _ = writeln!(text, "Account:        {}", or_unknown(&secret.account_id));
+    let _ = writeln!(text, "Region:         {}", or_unknown(&secret.region));
+    let _ = writeln!(text, "State:          {}", secret.state_detail);
+    let _ = writeln!(text, "Deletion:       {}", document.restore.summary);
+    if let (Some(first), Some(last)) = (&document.first_seen, &document.last_seen) {
+        if first == last {
+            let _ = writeln!(text, "When:           {first}");
+        } else {
+            let _ = writeln!(text, "When:           {first} to {last}");
+        }
+    }
+    let _ = writeln!(text);
+    let _ = writeln!(
+        text,
+        "Attempts ({} in this batch):",
+        document.attempts_total
+    );
+    for (number, attempt) in document.attempts.iter().enumerate() {
+        let identity = &attempt.identity;
+        let _ = writeln!(
+            text,
+            "{:>3}. {}  {}",
+            number + 1,
+            or_unknown(&attempt.event_time),
+            identity.description
+        );
+        if let Some(key) = &identity.access_key_id {
+            let kind = identity
+                .access_key_kind
+                .map_or("unrecognised kind", AccessKeyKind::describe);
+            let mfa = match identity.mfa_authenticated {
+                Some(true) => ", MFA: yes",
+                Some(false) => ", MFA: no",
+                None => "",
+            };
+            let _ = writeln!(text, "     access key {key} ({kind}){mfa}");
+        }
+        if let Some(service) = &identity.invoked_by {
+            let _ = writeln!(text, "     invoked by {service}");
+        }
+        let _ = writeln!(text, "     from {}", or_unknown(&attempt.source_ip_address));
+        if let Some(endpoint) = &attempt.vpc_endpoint_id {
+            let _ = writeln!(text, "     through VPC endpoint {endpoint}");
+        }
+        let _ = writeln!(text, "     user agent {}", or_unknown(&attempt.user_agent));
+        let _ = writeln!(
+            text,
+            "     event id {}, request id {}",
+            or_unknown(&attempt.event_id),
+            or_unknown(&attempt.request_id)
+        );
+    }
+    let unlisted = document.attempts_total - document.attempts_listed;
+    if unlisted > 0 {
+        let _ = writeln!(
+            text,
+            "     ... and {unlisted} more attempt{} not listed here.",
+            if unlisted == 1 { "" } else { "s" }
+        );
+    }
+    let _ = writeln!(text);
+    let _ = writeln!(text, "What to do next");
+    let mut step = 0;
+    let mut next = || {
+        step += 1;
+        step
+    };
+    let _ = writeln!(
+        text,
+        "{}. Find the reader: the identity, address and user agent above name the application,\n   \
+         host or person that still uses the secret. Point it at the replacement secret, or keep this one.",
+        next()
+    );
+    match outcome {
+        RestoreOutcome::Restored => {
+            let _ = writeln!(
+                text,
+                "{}. The deletion was cancelled for you (restore policy: {}). If the deletion was\n   \
+                 intended, fix the reader first, then schedule it again with\n   \
+                 aws secretsmanager delete-secret --secret-id {} --recovery-window-in-days 7",
+                next(),
+                context.restore_policy.name(),
+                shell_quote(secret.arn.as_deref().unwrap_or(&secret.id_as_named))
+            );
+        }
+        RestoreOutcome::AlreadyPurged => {
+            let _ = writeln!(
+                text,
+                "{}. The secret is already purged and cannot be restored. Create a new secret for the\n   \
+                 reader, or retire the reader.",
+                next()
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                text,
+                "{}. If the secret is still needed, cancel the deletion before it completes:\n   {}",
+                next(),
+                document.next_steps.restore_command
+            );
+        }
+    }
+    for investigation in &document.next_steps.investigate {
+        let _ = writeln!(
+            text,
+            "{}. See everything else {} did:",
+            next(),
+            investigation.identity
+        );
+        if let Some(url) = &investigation.cloudtrail_event_history_url {
+            let _ = writeln!(
+                text,
+                "   CloudTrail Event history (last 90 days):\n   {url}"
+            );
+        }
+        let _ = writeln!(
+            text,
+            "   CloudWatch Logs Insights on log group {}:\n{}",
+            document.log_group,
+            indent(&investigation.logs_insights_query, "     ")
+        );
+        let _ = writeln!(
+            text,
+            "   Athena, over your CloudTrail table:\n{}",
+            indent(&investigation.athena_sql, "     ")
+        );
+    }
+    let _ = writeln!(text);
+    let _ = writeln!(
+        text,
+        "Alert {} (de-duplication key; a retried delivery repeats it). Sent by secret-deletion-alerts.",
+        document.dedup_key
+    );
+    text
+}
+
+fn attributes(document: &AlertDocument) -> BTreeMap<&'static str, String> {
+    let value = |v: &str| {
+        let cleaned = clean_text(v, MAX_FIELD_CHARS);
+        if cleaned.is_empty() {
+            "unknown".to_owned()
+        } else {
+            cleaned
+        }
+    };
+    BTreeMap::from([
+        ("secret", value(&document.secret.display_name)),
+        (
+            "account",
+            value(document.secret.account_id.as_deref().unwrap_or("")),
+        ),
+        (
+            "region",
+            value(document.secret.region.as_deref().unwrap_or("")),
+        ),
+        ("severity", document.severity.as_str().to_owned()),
+        ("restore_outcome", document.restore.outcome.to_owned()),
+        ("dedup_key", document.dedup_key.clone()),
+        ("attempts", document.attempts_total.to_string()),
+    ])
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|line| format!("{prefix}{line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Quotes for a POSIX shell so a secret id can never run anything when pasted.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_+=.@:-".contains(&b))
+    {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Characters that must never reach a person's screen as themselves: control characters
+/// (line breaks, escape sequences), and the Unicode ones that move or hide text
+/// (bidirectional overrides and isolates, line and paragraph separators, zero-width marks).
+fn is_hostile(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{061C}'
+            | '\u{FEFF}')
+}
+
+/// For the text and the document: each hostile character becomes U+FFFD, and text longer
+/// than `max_chars` is cut and ends with "…".
+pub fn clean_text(text: &str, max_chars: usize) -> String {
+    let mut cleaned = String::with_capacity(text.len().min(max_chars * 4));
+    for (count, c) in text.chars().enumerate() {
+        if count + 1 > max_chars {
+            cleaned.pop();
+            cleaned.push('…');
+            break;
+        }
+        cleaned.push(if is_hostile(c) { '\u{FFFD}' } else { c });
+    }
+    cleaned
+}
+
+/// For the email subject, which SNS wants as printable ASCII: anything else becomes '?', and
+/// text longer than `max_chars` is cut and ends with "...".
+pub fn clean_ascii(text: &str, max_chars: usize) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if cleaned.len() <= max_chars {
+        return cleaned;
+    }
+    let keep = max_chars.saturating_sub(3);
+    format!("{}...", &cleaned[..keep])
+}

@@ -1,0 +1,214 @@
+//! The adapters: SNS for [`AlertPublisher`], Secrets Manager for [`SecretInspector`] and
+//! [`SecretRestorer`]. Thin on purpose: they translate between the SDK and the core's types.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::alert::Alert;
+use crate::config::Config;
+use crate::detection::SecretTarget;
+use crate::error::{PublishError, RestoreError};
+use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
+use crate::restore::SecretState;
+
+/// The shared SDK configuration: the default credential and region chain (and
+/// `AWS_ENDPOINT_URL`, which points it at an emulator in tests), with timeouts shorter than the
+/// function's so a hung dependency fails the invocation cleanly.
+pub async fn load_sdk_config(config: &Config) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(config.connect_timeout)
+                .operation_attempt_timeout(config.operation_timeout / 2)
+                .operation_timeout(config.operation_timeout)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
+}
+
+/// Publishes alerts to one SNS topic.
+pub struct SnsPublisher {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsPublisher {
+    pub fn new(sdk_config: &SdkConfig, topic_arn: &str) -> Self {
+        SnsPublisher {
+            client: aws_sdk_sns::Client::new(sdk_config),
+            topic_arn: topic_arn.to_owned(),
+        }
+    }
+}
+
+impl AlertPublisher for SnsPublisher {
+    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
+        let failure = |reason: String| PublishError {
+            secret: alert.document.secret.display_name.clone(),
+            event_ids: alert.event_ids(),
+            reason,
+        };
+        let mut attributes = HashMap::new();
+        for (name, value) in &alert.attributes {
+            let data_type = if *name == "attempts" {
+                "Number"
+            } else {
+                "String"
+            };
+            let value = MessageAttributeValue::builder()
+                .data_type(data_type)
+                .string_value(value)
+                .build()
+                .map_err(|e| failure(e.to_string()))?;
+            attributes.insert((*name).to_owned(), value);
+        }
+        let result = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&alert.subject)
+            .message(alert.sns_message())
+            .message_structure("json")
+            .set_message_attributes(Some(attributes))
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                tracing::info!(
+                    message_id = output.message_id().unwrap_or(""),
+                    dedup_key = alert.dedup_key(),
+                    "alert published"
+                );
+                Ok(())
+            }
+            Err(error) => Err(failure(DisplayErrorContext(&error).to_string())),
+        }
+    }
+}
+
+/// Looks up and restores secrets, with one client per region (an alert's secret lives in the
+/// region of its event, which need not be the function's).
+pub struct SecretsManager {
+    sdk_config: SdkConfig,
+    clients: Mutex<HashMap<String, aws_sdk_secretsmanager::Client>>,
+}
+
+impl SecretsManager {
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        SecretsManager {
+            sdk_config: sdk_config.clone(),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn client(&self, region: Option<&str>) -> aws_sdk_secretsmanager::Client {
+        let key = region.unwrap_or("").to_owned();
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(key)
+            .or_insert_with(|| {
+                let mut builder = aws_sdk_secretsmanager::config::Builder::from(&self.sdk_config);
+                if let Some(region) = region {
+                    builder = builder.region(Region::new(region.to_owned()));
+                }
+                aws_sdk_secretsmanager::Client::from_conf(builder.build())
+            })
+            .clone()
+    }
+}
+
+impl SecretInspector for SecretsManager {
+    async fn inspect(&self, target: &SecretTarget) -> SecretState {
+        let result = self
+            .client(target.region.as_deref())
+            .describe_secret()
+            .secret_id(&target.secret_id)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(error) => return state_of_failed_lookup(&error),
+        };
+        let arn = output.arn().unwrap_or(&target.secret_id).to_owned();
+        let name = output.name().unwrap_or(target.display_name()).to_owned();
+        let tags = output
+            .tags()
+            .iter()
+            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or("").to_owned())))
+            .collect();
+        match output.deleted_date() {
+            Some(date) => SecretState::PendingDeletion {
+                arn,
+                name,
+                deletion_date: SystemTime::try_from(*date).unwrap_or(SystemTime::UNIX_EPOCH),
+                tags,
+            },
+            None => SecretState::NotPendingDeletion { arn, name, tags },
+        }
+    }
+}
+
+fn state_of_failed_lookup<E, R>(error: &SdkError<E, R>) -> SecretState
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match error {
+        SdkError::ServiceError(service)
+            if service.err().code() == Some("ResourceNotFoundException") =>
+        {
+            SecretState::Purged
+        }
+        SdkError::ServiceError(service) => SecretState::LookupFailed {
+            reason: format!(
+                "{}: {}",
+                service.err().code().unwrap_or("error"),
+                service.err().message().unwrap_or("no message")
+            ),
+            unreachable: false,
+        },
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => SecretState::LookupFailed {
+            reason: format!(
+                "Secrets Manager unreachable: {}",
+                DisplayErrorContext(error)
+            ),
+            unreachable: true,
+        },
+        other => SecretState::LookupFailed {
+            reason: DisplayErrorContext(other).to_string(),
+            unreachable: false,
+        },
+    }
+}
+
+impl SecretRestorer for SecretsManager {
+    async fn restore(&self, arn: &str, region: Option<&str>) -> Result<(), RestoreError> {
+        self.client(region)
+            .restore_secret()
+            .secret_id(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| match &error {
+                SdkError::ServiceError(service) => RestoreError(format!(
+                    "{}: {}",
+                    service.err().code().unwrap_or("error"),
+                    service.err().message().unwrap_or("no message")
+                )),
+                other => RestoreError(DisplayErrorContext(other).to_string()),
+            })
+    }
+}

@@ -1,0 +1,199 @@
+//! The same binary outside Lambda: a command line to run sample events through the handler
+//! and to make new ones.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use clap::{Parser, Subcommand};
+
+use crate::alert::Alert;
+use crate::aws::{SecretsManager, SnsPublisher, load_sdk_config};
+use crate::config::Config;
+use crate::detection::SecretTarget;
+use crate::error::{PublishError, RestoreError};
+use crate::handler::{BatchOptions, Ports, handle_batch};
+use crate::logs::{SubscriptionEvent, control_message_event, encode_records};
+use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
+use crate::restore::SecretState;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "secret-deletion-alerts",
+    version,
+    about = "Alerts when a Secrets Manager secret pending deletion is still read. In Lambda it \
+             runs the function; here it runs events through the same handler."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one Lambda event file (a CloudWatch Logs subscription event) through the handler.
+    Invoke {
+        /// Call no AWS service: print each alert's JSON document on stdout instead of
+        /// publishing it, and look up and restore nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The event file, or - for standard input.
+        file: PathBuf,
+    },
+    /// Wrap CloudTrail records (one JSON object, a {"Records":[...]} file, or JSON lines)
+    /// into a CloudWatch Logs subscription event, printed on stdout.
+    Encode {
+        /// The log group the event claims to come from.
+        #[arg(long, default_value = "aws-cloudtrail-logs")]
+        log_group: String,
+        /// Make the CONTROL_MESSAGE event CloudWatch Logs sends when a subscription is created.
+        #[arg(long, conflicts_with = "file")]
+        control: bool,
+        /// The records file, or - for standard input.
+        #[arg(required_unless_present = "control")]
+        file: Option<PathBuf>,
+    },
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Invoke { dry_run, file } => invoke(&file, dry_run).await,
+        Command::Encode {
+            log_group,
+            control,
+            file,
+        } => encode(file.as_deref(), &log_group, control),
+    }
+}
+
+fn read_input(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(bytes);
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("secret-deletion-alerts: {message}");
+    ExitCode::FAILURE
+}
+
+async fn invoke(path: &std::path::Path, dry_run: bool) -> ExitCode {
+    let config = match Config::from_lookup(|k| std::env::var(k).ok()) {
+        Ok(config) => config,
+        Err(e) => return fail(e),
+    };
+    let bytes = match read_input(path) {
+        Ok(bytes) => bytes,
+        Err(e) => return fail(e),
+    };
+    let event = match SubscriptionEvent::from_json(&bytes) {
+        Ok(event) => event,
+        Err(e) => return fail(format!("{}: {e}", path.display())),
+    };
+    let options = BatchOptions {
+        restore_policy: &config.restore_policy,
+        athena_table: &config.athena_table,
+        max_listed_attempts: config.max_listed_attempts,
+        max_decoded_bytes: config.max_decoded_bytes,
+        account_id: config.account_id.as_deref(),
+        dry_run,
+        now: SystemTime::now(),
+    };
+    let result = if dry_run {
+        let ports = Ports {
+            publisher: &StdoutPublisher,
+            inspector: &NoAws,
+            restorer: &NoAws,
+        };
+        handle_batch(&event.awslogs.data, &ports, &options).await
+    } else {
+        let topic = match config.require_topic() {
+            Ok(topic) => topic,
+            Err(e) => return fail(format!("{e} (or use --dry-run)")),
+        };
+        let sdk_config = load_sdk_config(&config).await;
+        let secrets = SecretsManager::new(&sdk_config);
+        let ports = Ports {
+            publisher: &SnsPublisher::new(&sdk_config, topic),
+            inspector: &secrets,
+            restorer: &secrets,
+        };
+        handle_batch(&event.awslogs.data, &ports, &options).await
+    };
+    match result {
+        Ok(summary) => {
+            eprintln!(
+                "{}",
+                serde_json::to_string(&summary).unwrap_or_else(|e| e.to_string())
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn encode(path: Option<&std::path::Path>, log_group: &str, control: bool) -> ExitCode {
+    let event = if control {
+        control_message_event(log_group).map_err(|e| e.to_string())
+    } else {
+        let Some(path) = path else {
+            return fail("encode needs a FILE (or - for standard input) or --control");
+        };
+        read_input(path)
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", path.display()))
+            })
+            .and_then(|text| encode_records(&text, log_group).map_err(|e| e.to_string()))
+    };
+    let event = match event {
+        Ok(event) => event,
+        Err(e) => return fail(e),
+    };
+    let json = match serde_json::to_string_pretty(&event) {
+        Ok(json) => json,
+        Err(e) => return fail(e),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{json}") {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The dry run's publisher: each alert's JSON document as one line on stdout.
+pub struct StdoutPublisher;
+
+impl AlertPublisher for StdoutPublisher {
+    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", alert.document_json()).map_err(|e| PublishError {
+            secret: alert.document.secret.display_name.clone(),
+            event_ids: alert.event_ids(),
+            reason: format!("cannot write to stdout: {e}"),
+        })
+    }
+}
+
+/// The dry run's Secrets Manager: the handler never calls it in a dry run; if it did, it
+/// would still touch nothing.
+pub struct NoAws;
+
+impl SecretInspector for NoAws {
+    async fn inspect(&self, _target: &SecretTarget) -> SecretState {
+        SecretState::NotLookedUp {
+            reason: "dry run".to_owned(),
+        }
+    }
+}
+
+impl SecretRestorer for NoAws {
+    async fn restore(&self, _arn: &str, _region: Option<&str>) -> Result<(), RestoreError> {
+        Err(RestoreError("dry run: nothing restored".to_owned()))
+    }
+}

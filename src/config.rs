@@ -1,0 +1,243 @@
+//! Configuration, parsed once at cold start from an injected lookup so tests never touch the
+//! process environment. A bad value stops the function with a message naming the variable.
+
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::logs::DEFAULT_MAX_DECODED_BYTES;
+use crate::restore::RestorePolicy;
+
+pub const DEFAULT_RESTORE_TAG_KEY: &str = "secret-deletion-alerts:restore-on-access";
+pub const DEFAULT_ATHENA_TABLE: &str = "cloudtrail_logs";
+pub const DEFAULT_MAX_LISTED_ATTEMPTS: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `ALERT_TOPIC_ARN`: where alerts go. Only a dry run may leave it unset.
+    pub alert_topic_arn: Option<String>,
+    /// `RESTORE_MODE` and `RESTORE_TAG_KEY`.
+    pub restore_policy: RestorePolicy,
+    /// `ACCOUNT_ID`: the account whose secrets the function can look up and restore. In Lambda
+    /// it defaults to the account in the function's own ARN.
+    pub account_id: Option<String>,
+    /// `ATHENA_TABLE`: the CloudTrail table named in the Athena query of each alert.
+    pub athena_table: String,
+    /// `MAX_LISTED_ATTEMPTS`: attempts listed one by one in an alert; the rest are counted.
+    pub max_listed_attempts: usize,
+    /// `MAX_BATCH_BYTES`: the cap on a decompressed batch.
+    pub max_decoded_bytes: usize,
+    /// `SDK_CONNECT_TIMEOUT_MS` and `SDK_OPERATION_TIMEOUT_MS`: kept well under the function's
+    /// timeout so a hung dependency fails the invocation cleanly instead of having it killed.
+    pub connect_timeout: Duration,
+    pub operation_timeout: Duration,
+}
+
+impl Config {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let alert_topic_arn = match get("ALERT_TOPIC_ARN") {
+            Some(arn) if is_topic_arn(&arn) => Some(arn),
+            Some(arn) => {
+                return Err(ConfigError::Invalid {
+                    variable: "ALERT_TOPIC_ARN",
+                    value: arn,
+                    accepted: "an SNS topic ARN, arn:PARTITION:sns:REGION:ACCOUNT:NAME",
+                });
+            }
+            None => None,
+        };
+
+        let tag_key = get("RESTORE_TAG_KEY").unwrap_or_else(|| DEFAULT_RESTORE_TAG_KEY.to_owned());
+        let restore_policy = match get("RESTORE_MODE").as_deref().map(str::trim) {
+            None | Some("off") => RestorePolicy::Off,
+            Some("tagged") => RestorePolicy::Tagged { tag_key },
+            Some("all") => RestorePolicy::All,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    variable: "RESTORE_MODE",
+                    value: other.to_owned(),
+                    accepted: "off (default), tagged, all",
+                });
+            }
+        };
+
+        let account_id = match get("ACCOUNT_ID") {
+            Some(id) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) => Some(id),
+            Some(id) => {
+                return Err(ConfigError::Invalid {
+                    variable: "ACCOUNT_ID",
+                    value: id,
+                    accepted: "a 12-digit AWS account id",
+                });
+            }
+            None => None,
+        };
+
+        let athena_table = match get("ATHENA_TABLE") {
+            Some(table)
+                if table
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') =>
+            {
+                table
+            }
+            Some(table) => {
+                return Err(ConfigError::Invalid {
+                    variable: "ATHENA_TABLE",
+                    value: table,
+                    accepted: "a table name of letters, digits, '_' and '.' (database.table)",
+                });
+            }
+            None => DEFAULT_ATHENA_TABLE.to_owned(),
+        };
+
+        Ok(Config {
+            alert_topic_arn,
+            restore_policy,
+            account_id,
+            athena_table,
+            max_listed_attempts: number(
+                &get,
+                "MAX_LISTED_ATTEMPTS",
+                DEFAULT_MAX_LISTED_ATTEMPTS,
+                1..=500,
+                "a whole number from 1 to 500",
+            )?,
+            max_decoded_bytes: number(
+                &get,
+                "MAX_BATCH_BYTES",
+                DEFAULT_MAX_DECODED_BYTES,
+                1024 * 1024..=64 * 1024 * 1024,
+                "a byte count from 1048576 (1 MiB) to 67108864 (64 MiB)",
+            )?,
+            connect_timeout: Duration::from_millis(number(
+                &get,
+                "SDK_CONNECT_TIMEOUT_MS",
+                3_000,
+                100..=60_000,
+                "milliseconds from 100 to 60000",
+            )? as u64),
+            operation_timeout: Duration::from_millis(number(
+                &get,
+                "SDK_OPERATION_TIMEOUT_MS",
+                10_000,
+                500..=300_000,
+                "milliseconds from 500 to 300000",
+            )? as u64),
+        })
+    }
+
+    /// The topic, or the error a live (non-dry-run) start must report.
+    pub fn require_topic(&self) -> Result<&str, ConfigError> {
+        self.alert_topic_arn.as_deref().ok_or(ConfigError::Missing {
+            variable: "ALERT_TOPIC_ARN",
+            hint: "the ARN of the SNS topic that receives alerts",
+        })
+    }
+}
+
+fn is_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "sns"
+        && !parts[3].is_empty()
+        && !parts[5].is_empty()
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+    accepted: &'static str,
+) -> Result<usize, ConfigError> {
+    let Some(value) = get(variable) else {
+        return Ok(default);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            variable,
+            value,
+            accepted,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+    }
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = config(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap();
+        assert_eq!(c.restore_policy, RestorePolicy::Off);
+        assert_eq!(c.require_topic().unwrap(), TOPIC);
+        assert_eq!(c.athena_table, "cloudtrail_logs");
+        assert_eq!(c.max_listed_attempts, 50);
+        assert_eq!(c.max_decoded_bytes, 8 * 1024 * 1024);
+        assert_eq!(c.operation_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_missing_topic_is_reported_when_required() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.require_topic().unwrap_err().to_string(),
+            "ALERT_TOPIC_ARN must be set: the ARN of the SNS topic that receives alerts"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_what_is_accepted() {
+        let err = config(&[("RESTORE_MODE", "sometimes")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "RESTORE_MODE=\"sometimes\" is not valid; accepted: off (default), tagged, all"
+        );
+        for (var, value) in [
+            ("ALERT_TOPIC_ARN", "alerts"),
+            ("ACCOUNT_ID", "12345"),
+            ("ATHENA_TABLE", "x; DROP TABLE y"),
+            ("MAX_LISTED_ATTEMPTS", "0"),
+            ("MAX_BATCH_BYTES", "ten"),
+            ("SDK_OPERATION_TIMEOUT_MS", "1"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn tagged_mode_carries_the_tag_key() {
+        let c = config(&[("RESTORE_MODE", "tagged")]).unwrap();
+        assert_eq!(
+            c.restore_policy,
+            RestorePolicy::Tagged {
+                tag_key: DEFAULT_RESTORE_TAG_KEY.into()
+            }
+        );
+        let c = config(&[("RESTORE_MODE", "tagged"), ("RESTORE_TAG_KEY", "keep")]).unwrap();
+        assert_eq!(
+            c.restore_policy,
+            RestorePolicy::Tagged {
+                tag_key: "keep".into()
+            }
+        );
+        let c = config(&[("RESTORE_MODE", "all")]).unwrap();
+        assert_eq!(c.restore_policy, RestorePolicy::All);
+    }
+}

@@ -1,0 +1,238 @@
+//! The rule: which CloudTrail records are a read of a secret that is pending deletion. Pure.
+//!
+//! It is AWS's own recipe (the metric filter
+//! `{ $.eventName = "GetSecretValue" && $.errorMessage = "*secret because it was marked for deletion*" }`)
+//! plus the event source, plus the older wording `secret because it was deleted`.
+//! Matching a substring of the message lets both the straight and the curly apostrophe of
+//! "can't" match.
+
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+use serde::Serialize;
+
+use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_resource};
+
+pub const EVENT_SOURCE: &str = "secretsmanager.amazonaws.com";
+pub const EVENT_NAME: &str = "GetSecretValue";
+/// The `errorMessage` wordings that mean "this secret is scheduled for deletion".
+pub const PENDING_DELETION_WORDINGS: [&str; 2] = [
+    "secret because it was marked for deletion",
+    "secret because it was deleted",
+];
+
+/// The secret an access named, and where it lives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SecretTarget {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    /// As the caller named it: a name, a partial ARN or a full ARN.
+    pub secret_id: String,
+}
+
+impl SecretTarget {
+    /// The name a person recognises: the part after `secret:` of an ARN, else the id itself.
+    pub fn display_name(&self) -> &str {
+        arn_resource(&self.secret_id)
+            .and_then(|resource| resource.strip_prefix("secret:"))
+            .unwrap_or(&self.secret_id)
+    }
+}
+
+/// One read of a secret pending deletion, with everything the alert says about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingDeletionAccess {
+    pub target: SecretTarget,
+    pub event_id: Option<String>,
+    pub request_id: Option<String>,
+    /// As CloudTrail wrote it; never parsed strictly (formats vary).
+    pub event_time: Option<String>,
+    /// The CloudWatch Logs event timestamp (milliseconds), for ordering when `eventTime` is odd.
+    pub log_timestamp_ms: Option<i64>,
+    pub log_event_id: String,
+    pub who: Attribution,
+    pub source_ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub vpc_endpoint_id: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: String,
+}
+
+/// The rule. Returns `None` for everything that is not a pending-deletion read.
+pub fn detect(record: &CloudTrailRecord) -> Option<PendingDeletionAccess> {
+    if record.event_source.as_deref() != Some(EVENT_SOURCE)
+        || record.event_name.as_deref() != Some(EVENT_NAME)
+    {
+        return None;
+    }
+    let error_message = record.error_message.as_deref()?;
+    if !PENDING_DELETION_WORDINGS
+        .iter()
+        .any(|wording| error_message.contains(wording))
+    {
+        return None;
+    }
+    let secret_id = record
+        .secret_id()
+        .unwrap_or("(secret not named in the record)");
+    Some(PendingDeletionAccess {
+        target: target_of(secret_id, record),
+        event_id: record.event_id.clone(),
+        request_id: record.request_id.clone(),
+        event_time: record.event_time.clone(),
+        log_timestamp_ms: None,
+        log_event_id: String::new(),
+        who: record.attribution(),
+        source_ip_address: record.source_ip_address.clone(),
+        user_agent: record.user_agent.clone(),
+        vpc_endpoint_id: record.vpc_endpoint_id.clone(),
+        error_code: record.error_code.clone(),
+        error_message: error_message.to_owned(),
+    })
+}
+
+/// A secret named by full ARN lives where its ARN says (a cross-account read names the other
+/// account's ARN); one named by name lives in the event's account and region.
+fn target_of(secret_id: &str, record: &CloudTrailRecord) -> SecretTarget {
+    let mut arn_parts = secret_id.splitn(6, ':');
+    let from_arn = match (
+        arn_parts.next(),
+        arn_parts.next(),
+        arn_parts.next(),
+        arn_parts.next(),
+        arn_parts.next(),
+    ) {
+        (Some("arn"), Some(_), Some("secretsmanager"), Some(region), Some(account))
+            if !region.is_empty() && !account.is_empty() =>
+        {
+            Some((region.to_owned(), account.to_owned()))
+        }
+        _ => None,
+    };
+    let (region, account_id) = match from_arn {
+        Some((region, account)) => (Some(region), Some(account)),
+        None => (
+            record.aws_region.clone().filter(|r| !r.is_empty()),
+            record.account_id().map(str::to_owned),
+        ),
+    };
+    SecretTarget {
+        account_id,
+        region,
+        secret_id: secret_id.to_owned(),
+    }
+}
+
+static EVENT_NAME_FINDER: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(EVENT_NAME.as_bytes()));
+static WORDING_FINDERS: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {
+    PENDING_DELETION_WORDINGS
+        .iter()
+        .map(|w| Finder::new(w.as_bytes()))
+        .collect()
+});
+static UNICODE_ESCAPE_FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\\u"));
+
+/// A cheap test on the raw, still-escaped message text that never rejects a record [`detect`]
+/// would accept, so records that fail it are never parsed.
+///
+/// Why it is sound: `detect` needs `eventName` equal to [`EVENT_NAME`] and `errorMessage`
+/// containing one of [`PENDING_DELETION_WORDINGS`]. Those are letters and spaces. In JSON text
+/// a letter or space can only be written as itself or as a `\uXXXX` escape (the short escapes
+/// `\n`, `\"`, ... stand for other characters), at either level of escaping. So a record that
+/// matches either has both texts literally in its raw form, or has a `\u` in it; then it is
+/// parsed and the real rule decides.
+pub fn may_match(raw_message: &str) -> bool {
+    let raw = raw_message.as_bytes();
+    (EVENT_NAME_FINDER.find(raw).is_some()
+        && WORDING_FINDERS
+            .iter()
+            .any(|finder| finder.find(raw).is_some()))
+        || UNICODE_ESCAPE_FINDER.find(raw).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn record(json: serde_json::Value) -> CloudTrailRecord {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn access(error_message: &str) -> serde_json::Value {
+        serde_json::json!({
+            "eventSource": "secretsmanager.amazonaws.com",
+            "eventName": "GetSecretValue",
+            "awsRegion": "eu-west-1",
+            "recipientAccountId": "123456789012",
+            "errorCode": "InvalidRequestException",
+            "errorMessage": error_message,
+            "requestParameters": {"secretId": "prod/db"}
+        })
+    }
+
+    #[test]
+    fn matches_both_wordings_and_both_apostrophes() {
+        for message in [
+            "You can't perform this operation on the secret because it was marked for deletion.",
+            "You can\u{2019}t perform this operation on the secret because it was marked for deletion.",
+            "You can't perform this operation on the secret because it was deleted.",
+        ] {
+            let found = detect(&record(access(message))).expect(message);
+            assert_eq!(found.target.secret_id, "prod/db");
+            assert_eq!(found.target.region.as_deref(), Some("eu-west-1"));
+            assert_eq!(found.target.account_id.as_deref(), Some("123456789012"));
+        }
+    }
+
+    #[test]
+    fn near_misses_do_not_match() {
+        let mut other_source = access("secret because it was marked for deletion");
+        other_source["eventSource"] = "kms.amazonaws.com".into();
+        let mut other_name = access("secret because it was marked for deletion");
+        other_name["eventName"] = "CreateSecret".into();
+        let mut success = access("");
+        success.as_object_mut().unwrap().remove("errorMessage");
+        for json in [
+            access(
+                "User: arn:aws:iam::1:user/x is not authorized to perform: secretsmanager:GetSecretValue",
+            ),
+            access("Secrets Manager can't find the specified secret."),
+            other_source,
+            other_name,
+            success,
+        ] {
+            assert_eq!(detect(&record(json.clone())), None, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_full_arn_names_the_secret_account_and_region() {
+        let mut json = access("secret because it was marked for deletion");
+        json["requestParameters"]["secretId"] =
+            "arn:aws:secretsmanager:us-west-2:210987654321:secret:shared/key-AbCdEf".into();
+        let found = detect(&record(json)).unwrap();
+        assert_eq!(found.target.account_id.as_deref(), Some("210987654321"));
+        assert_eq!(found.target.region.as_deref(), Some("us-west-2"));
+        assert_eq!(found.target.display_name(), "shared/key-AbCdEf");
+    }
+
+    #[test]
+    fn prefilter_keeps_every_matching_record_including_escaped_ones() {
+        let plain = serde_json::to_string(
+            &serde_json::to_string(&access(
+                "can't ... secret because it was marked for deletion",
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(may_match(&plain));
+        // The same record with the event name written as \u escapes still gets parsed.
+        let escaped = plain.replace("GetSecretValue", "Get\\\\u0053ecretValue");
+        assert!(may_match(&escaped));
+        let message: String = serde_json::from_str(&escaped).unwrap();
+        assert!(detect(&serde_json::from_str(&message).unwrap()).is_some());
+        assert!(!may_match(r#""{\"eventName\":\"AssumeRole\"}""#));
+    }
+}

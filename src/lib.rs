@@ -1,0 +1,24 @@
+//! secret-deletion-alerts: a Lambda function on a CloudTrail trail's log group that alerts,
+//! and optionally cancels the deletion, when a Secrets Manager secret scheduled for deletion
+//! is still read.
+//!
+//! Architecture: a pure core and thin adapters. [`logs`] decodes the subscription payload,
+//! [`cloudtrail`] models the records and attributes them to an identity, [`detection`] is the
+//! rule, [`restore`] decides what to do about the deletion, and [`alert`] composes what people
+//! and machines receive; none of them does I/O or names an AWS SDK type. [`ports`] names the
+//! three capabilities the [`handler`] needs (publish, inspect, restore); [`aws`] implements them
+//! with the SNS and Secrets Manager SDKs. `main.rs` builds the clients once and runs either the
+//! Lambda runtime loop or the local command line ([`cli`]).
+
+pub mod alert;
+pub mod aws;
+pub mod cli;
+pub mod cloudtrail;
+pub mod config;
+pub mod detection;
+pub mod error;
+pub mod handler;
+pub mod logs;
+pub mod metrics;
+pub mod ports;
+pub mod restore;

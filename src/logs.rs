@@ -1,0 +1,470 @@
+//! The CloudWatch Logs subscription payload: `{"awslogs":{"data": base64(gzip(JSON))}}`.
+//!
+//! Decoding is split in two steps so that the hot path never copies a record it cannot use:
+//! [`inflate_payload`] turns the base64 text into the decompressed envelope bytes (size-capped),
+//! and [`LogBatch::parse`] reads the envelope from those bytes, borrowing each log event's
+//! `message` as raw JSON text. Only the messages that may match the detection rule are ever
+//! unescaped and parsed (see [`crate::detection::may_match`]).
+//!
+//! [`encode_records`] is the reverse, used by the `encode` command and the tests; it builds the
+//! envelope with `aws_lambda_events`' own `LogData` type so our samples have exactly the shape
+//! that crate (and CloudWatch Logs) produce.
+
+use std::borrow::Cow;
+use std::io::{Read, Write};
+
+use aws_lambda_events::cloudwatch_logs::{LogData, LogEntry};
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{DecodeError, EncodeError};
+
+/// CloudWatch Logs batches are at most about 1 MB decompressed; 8 MiB is a generous cap that
+/// still stops a gzip bomb long before it can exhaust a 128 MB function.
+pub const DEFAULT_MAX_DECODED_BYTES: usize = 8 * 1024 * 1024;
+
+/// The `messageType` of a batch that carries log events.
+pub const DATA_MESSAGE: &str = "DATA_MESSAGE";
+/// CloudWatch Logs sends CONTROL_MESSAGE batches to check that the destination is reachable.
+pub const CONTROL_MESSAGE: &str = "CONTROL_MESSAGE";
+
+/// Standard alphabet, padding optional: CloudWatch Logs pads, but `aws_lambda_events` encodes
+/// without padding, and a hand-made sample may do either.
+const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The Lambda event as the subscription delivers it. Only the base64 text is read here; the
+/// decoding happens in our own code so that a corrupt payload gets our error, not the runtime's.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct SubscriptionEvent {
+    pub awslogs: AwsLogsField,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct AwsLogsField {
+    pub data: String,
+}
+
+impl SubscriptionEvent {
+    /// Reads a Lambda event file (as in `events/`).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
+        serde_json::from_slice(bytes).map_err(DecodeError::LambdaEvent)
+    }
+}
+
+/// base64 -> gzip -> bytes of the JSON envelope, refusing to inflate past `max_decoded_bytes`.
+pub fn inflate_payload(data: &str, max_decoded_bytes: usize) -> Result<Vec<u8>, DecodeError> {
+    let compressed = decode_base64(data)?;
+    inflate_gzip(&compressed, max_decoded_bytes)
+}
+
+fn decode_base64(data: &str) -> Result<Vec<u8>, DecodeError> {
+    let text = data.as_bytes();
+    // Line-wrapped base64 (as `base64` the tool writes it) is still base64; strip the
+    // whitespace instead of rejecting it. The fast path copies nothing.
+    if text.iter().any(u8::is_ascii_whitespace) {
+        let compact: Vec<u8> = text
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        return LENIENT_BASE64.decode(compact).map_err(DecodeError::Base64);
+    }
+    LENIENT_BASE64.decode(text).map_err(DecodeError::Base64)
+}
+
+/// Inflates one gzip stream, reading at most `max_decoded_bytes` of output.
+pub fn inflate_gzip(compressed: &[u8], max_decoded_bytes: usize) -> Result<Vec<u8>, DecodeError> {
+    if compressed.len() < 18 || compressed[..2] != [0x1f, 0x8b] {
+        return Err(DecodeError::NotGzip);
+    }
+    // The gzip trailer holds the decompressed size modulo 2^32: a good first guess for the
+    // buffer, never trusted beyond the cap.
+    let mut trailer = [0u8; 4];
+    trailer.copy_from_slice(&compressed[compressed.len() - 4..]);
+    let size_hint = (u32::from_le_bytes(trailer) as usize).min(max_decoded_bytes);
+    let mut decoded = Vec::with_capacity(size_hint.saturating_add(1));
+    let limit = u64::try_from(max_decoded_bytes)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    flate2::read::GzDecoder::new(compressed)
+        .take(limit)
+        .read_to_end(&mut decoded)
+        .map_err(DecodeError::Gzip)?;
+    if decoded.len() > max_decoded_bytes {
+        return Err(DecodeError::TooLarge {
+            limit: max_decoded_bytes,
+        });
+    }
+    Ok(decoded)
+}
+
+/// The decoded envelope, borrowing from the inflated bytes.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogBatch<'a> {
+    #[serde(borrow)]
+    pub message_type: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub owner: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub log_group: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub log_stream: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub subscription_filters: Vec<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub log_events: Option<Vec<RawLogEvent<'a>>>,
+}
+
+/// One log event with its message left as raw (still escaped) JSON string text.
+#[derive(Debug, Deserialize)]
+pub struct RawLogEvent<'a> {
+    /// Opaque: CloudWatch Logs documents it as a string of digits, we never do arithmetic on it.
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    #[serde(borrow)]
+    pub message: &'a RawValue,
+}
+
+impl<'a> LogBatch<'a> {
+    /// Parses the inflated envelope. A data batch without `logEvents` is an error: it would
+    /// otherwise look like an empty batch and hide a broken producer.
+    pub fn parse(decoded: &'a [u8]) -> Result<Self, DecodeError> {
+        let batch: LogBatch<'a> = serde_json::from_slice(decoded).map_err(DecodeError::Envelope)?;
+        if batch.is_data() && batch.log_events.is_none() {
+            return Err(DecodeError::MissingLogEvents);
+        }
+        Ok(batch)
+    }
+
+    pub fn is_control(&self) -> bool {
+        self.message_type == CONTROL_MESSAGE
+    }
+
+    pub fn is_data(&self) -> bool {
+        self.message_type == DATA_MESSAGE
+    }
+
+    pub fn events(&self) -> &[RawLogEvent<'a>] {
+        self.log_events.as_deref().unwrap_or_default()
+    }
+}
+
+impl RawLogEvent<'_> {
+    /// The message as JSON string text, quotes and escapes included. Cheap: no copy.
+    pub fn raw_message(&self) -> &str {
+        self.message.get()
+    }
+
+    /// The message itself (escapes resolved). Allocates only when the text had escapes.
+    pub fn message(&self) -> Result<Cow<'_, str>, serde_json::Error> {
+        serde_json::from_str(self.message.get())
+    }
+
+    /// Whether the message text starts like a JSON object, read from the raw text without
+    /// unescaping it: every CloudTrail record does, so anything else is malformed.
+    pub fn looks_like_json_object(&self) -> bool {
+        let raw = self.message.get();
+        let Some(mut rest) = raw.strip_prefix('"') else {
+            return false;
+        };
+        loop {
+            rest = rest.trim_start_matches([' ', '\t']);
+            match rest.as_bytes() {
+                [b'{', ..] => return true,
+                [b'\\', b'n' | b'r' | b't', ..] => rest = &rest[2..],
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// Wraps CloudTrail records into a CloudWatch Logs subscription event, as a subscription on
+/// the trail's log group would deliver them. `input` is one JSON object, a
+/// `{"Records":[...]}` document (the trail's S3 file format), or JSON lines.
+pub fn encode_records(input: &str, log_group: &str) -> Result<SubscriptionEvent, EncodeError> {
+    let records = split_records(input)?;
+    let mut data = LogData::default();
+    data.owner = records
+        .iter()
+        .find_map(|r| r.get("recipientAccountId").and_then(|v| v.as_str()))
+        .unwrap_or("123456789012")
+        .to_owned();
+    data.log_group = log_group.to_owned();
+    data.log_stream = format!("{}_CloudTrail_us-east-1", data.owner);
+    data.subscription_filters = vec!["secret-deletion-alerts".to_owned()];
+    data.message_type = DATA_MESSAGE.to_owned();
+    let base_ms = 1_700_000_000_000_i64;
+    for (index, record) in records.iter().enumerate() {
+        let mut entry = LogEntry::default();
+        let index = i64::try_from(index).unwrap_or(i64::MAX);
+        // Ids are 56-digit strings in real batches; any unique string will do for samples.
+        entry.id = format!("{:056}", 37_000_000_000_i64.saturating_add(index));
+        entry.timestamp = base_ms.saturating_add(index);
+        entry.message = serde_json::to_string(record).map_err(EncodeError::Json)?;
+        data.log_events.push(entry);
+    }
+    let json = serde_json::to_vec(&data).map_err(EncodeError::Json)?;
+    Ok(SubscriptionEvent {
+        awslogs: AwsLogsField {
+            data: gzip_base64(&json)?,
+        },
+    })
+}
+
+/// The control message CloudWatch Logs sends when a subscription is created.
+pub fn control_message_event(log_group: &str) -> Result<SubscriptionEvent, EncodeError> {
+    let mut data = LogData::default();
+    data.owner = "CloudwatchLogs".to_owned();
+    data.log_group = log_group.to_owned();
+    data.log_stream = String::new();
+    data.subscription_filters = vec![];
+    data.message_type = CONTROL_MESSAGE.to_owned();
+    let mut entry = LogEntry::default();
+    entry.id = String::new();
+    entry.timestamp = 1_700_000_000_000;
+    entry.message = "CWL CONTROL MESSAGE: Checking health of destination Lambda function.".into();
+    data.log_events.push(entry);
+    let json = serde_json::to_vec(&data).map_err(EncodeError::Json)?;
+    Ok(SubscriptionEvent {
+        awslogs: AwsLogsField {
+            data: gzip_base64(&json)?,
+        },
+    })
+}
+
+/// gzip then base64: the encoding CloudWatch Logs applies to a subscription batch.
+pub fn gzip_base64(bytes: &[u8]) -> Result<String, EncodeError> {
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(bytes).map_err(EncodeError::Gzip)?;
+    let compressed = gzip.finish().map_err(EncodeError::Gzip)?;
+    Ok(LENIENT_BASE64.encode(compressed))
+}
+
+fn split_records(input: &str) -> Result<Vec<serde_json::Value>, EncodeError> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(EncodeError::NoRecords);
+    }
+    let records = match serde_json::from_str::<serde_json::Value>(trimmed) {
+        Ok(serde_json::Value::Object(mut object)) => match object.remove("Records") {
+            Some(serde_json::Value::Array(records)) => records,
+            Some(_) => return Err(EncodeError::RecordsNotArray),
+            None => vec![serde_json::Value::Object(object)],
+        },
+        Ok(serde_json::Value::Array(records)) => records,
+        Ok(_) => return Err(EncodeError::NotAnObject { line: 1 }),
+        Err(_) => {
+            // Not one document: JSON lines.
+            let mut records = Vec::new();
+            for (number, line) in trimmed.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let value: serde_json::Value =
+                    serde_json::from_str(line).map_err(|source| EncodeError::Line {
+                        line: number + 1,
+                        source,
+                    })?;
+                records.push(value);
+            }
+            records
+        }
+    };
+    if let Some(position) = records.iter().position(|r| !r.is_object()) {
+        return Err(EncodeError::NotAnObject { line: position + 1 });
+    }
+    if records.is_empty() {
+        return Err(EncodeError::NoRecords);
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn encoded(records: &str) -> String {
+        encode_records(records, "CloudTrail/logs")
+            .unwrap()
+            .awslogs
+            .data
+    }
+
+    #[test]
+    fn round_trips_records_through_encode_and_decode() {
+        let data = encoded(
+            r#"{"eventName":"A"}
+{"eventName":"B","userAgent":"x\"y"}"#,
+        );
+        let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+        let batch = LogBatch::parse(&bytes).unwrap();
+        assert!(batch.is_data());
+        assert_eq!(batch.log_group, "CloudTrail/logs");
+        let messages: Vec<String> = batch
+            .events()
+            .iter()
+            .map(|e| e.message().unwrap().into_owned())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                r#"{"eventName":"A"}"#,
+                r#"{"eventName":"B","userAgent":"x\"y"}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn agrees_with_aws_lambda_events_decoder() {
+        let data = encoded(r#"{"Records":[{"eventName":"A","n":1},{"eventName":"B"}]}"#);
+        let reference: aws_lambda_events::cloudwatch_logs::LogsEvent =
+            serde_json::from_str(&serde_json::json!({"awslogs": {"data": data}}).to_string())
+                .unwrap();
+        let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+        let ours = LogBatch::parse(&bytes).unwrap();
+        let theirs = reference.aws_logs.data;
+        assert_eq!(ours.message_type, theirs.message_type);
+        assert_eq!(ours.owner, theirs.owner);
+        assert_eq!(ours.log_stream, theirs.log_stream);
+        assert_eq!(ours.events().len(), theirs.log_events.len());
+        for (a, b) in ours.events().iter().zip(&theirs.log_events) {
+            assert_eq!(a.id, b.id);
+            assert_eq!(a.timestamp, Some(b.timestamp));
+            assert_eq!(a.message().unwrap(), b.message);
+        }
+    }
+
+    #[test]
+    fn accepts_unpadded_and_line_wrapped_base64() {
+        let data = encoded(r#"{"eventName":"A"}"#);
+        let unpadded = data.trim_end_matches('=');
+        let wrapped: String = data
+            .as_bytes()
+            .chunks(76)
+            .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+            .collect();
+        for variant in [unpadded, wrapped.as_str()] {
+            let bytes = inflate_payload(variant, DEFAULT_MAX_DECODED_BYTES).unwrap();
+            assert_eq!(LogBatch::parse(&bytes).unwrap().events().len(), 1);
+        }
+    }
+
+    #[test]
+    fn rejects_corrupt_base64() {
+        let err = inflate_payload("not*base64!", DEFAULT_MAX_DECODED_BYTES).unwrap_err();
+        assert!(matches!(err, DecodeError::Base64(_)), "{err}");
+    }
+
+    #[test]
+    fn rejects_base64_of_something_that_is_not_gzip() {
+        let data = LENIENT_BASE64.encode(b"{\"plain\": \"json, not gzip\"}");
+        let err = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap_err();
+        assert!(matches!(err, DecodeError::NotGzip), "{err}");
+    }
+
+    #[test]
+    fn rejects_corrupt_and_truncated_gzip() {
+        let good = LENIENT_BASE64
+            .decode(encoded(r#"{"eventName":"A"}"#))
+            .unwrap();
+        let mut corrupt = good.clone();
+        for byte in &mut corrupt[12..20] {
+            *byte ^= 0xff;
+        }
+        let truncated = &good[..good.len() - 6];
+        for bad in [&corrupt[..], truncated] {
+            let err = inflate_gzip(bad, DEFAULT_MAX_DECODED_BYTES).unwrap_err();
+            assert!(matches!(err, DecodeError::Gzip(_)), "{err}");
+        }
+    }
+
+    #[test]
+    fn stops_inflating_at_the_cap() {
+        let bomb = gzip_base64(&vec![b' '; 4 * 1024 * 1024]).unwrap();
+        assert!(bomb.len() < 16 * 1024, "the sample should be a small bomb");
+        let err = inflate_payload(&bomb, 1024 * 1024).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::TooLarge { limit } if limit == 1024 * 1024),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reads_a_control_message() {
+        let data = control_message_event("CloudTrail/logs")
+            .unwrap()
+            .awslogs
+            .data;
+        let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+        let batch = LogBatch::parse(&bytes).unwrap();
+        assert!(batch.is_control());
+        assert!(!batch.events()[0].looks_like_json_object());
+    }
+
+    #[test]
+    fn a_data_batch_without_log_events_is_an_error() {
+        let data = gzip_base64(br#"{"messageType":"DATA_MESSAGE","owner":"1"}"#).unwrap();
+        let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+        let err = LogBatch::parse(&bytes).unwrap_err();
+        assert!(matches!(err, DecodeError::MissingLogEvents), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_in_the_envelope_is_an_error() {
+        let mut json =
+            br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","message":"x"#.to_vec();
+        json.extend_from_slice(&[0xff, 0xfe]);
+        json.extend_from_slice(br#""}]}"#);
+        let bytes = inflate_payload(&gzip_base64(&json).unwrap(), 1 << 20).unwrap();
+        assert!(matches!(
+            LogBatch::parse(&bytes).unwrap_err(),
+            DecodeError::Envelope(_)
+        ));
+    }
+
+    #[test]
+    fn tells_json_objects_from_other_messages_without_unescaping() {
+        let data = encoded(r#"{"a":1}"#);
+        let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+        let batch = LogBatch::parse(&bytes).unwrap();
+        assert!(batch.events()[0].looks_like_json_object());
+        let json = br#"{"messageType":"DATA_MESSAGE","logEvents":[
+            {"id":"1","message":"plain text"},
+            {"id":"2","message":"\n  {\"a\":1}"},
+            {"id":"3","message":"[1,2]"}]}"#;
+        let batch = LogBatch::parse(json).unwrap();
+        let verdicts: Vec<bool> = batch
+            .events()
+            .iter()
+            .map(RawLogEvent::looks_like_json_object)
+            .collect();
+        assert_eq!(verdicts, [false, true, false]);
+    }
+
+    #[test]
+    fn encode_rejects_input_without_records() {
+        assert!(matches!(
+            encode_records("  ", "g").unwrap_err(),
+            EncodeError::NoRecords
+        ));
+        assert!(matches!(
+            encode_records("{\"a\":1}\nnot json", "g").unwrap_err(),
+            EncodeError::Line { line: 2, .. }
+        ));
+        assert!(matches!(
+            encode_records("[1]", "g").unwrap_err(),
+            EncodeError::NotAnObject { line: 1 }
+        ));
+    }
+}

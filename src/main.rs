@@ -1,0 +1,74 @@
+//! Cold start only: tracing, configuration, AWS clients built once, then either the Lambda
+//! runtime loop or, outside Lambda, the local command line.
+
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use lambda_runtime::{LambdaEvent, service_fn};
+use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
+use secret_deletion_alerts::cli::{self, Cli};
+use secret_deletion_alerts::config::Config;
+use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
+use secret_deletion_alerts::logs::SubscriptionEvent;
+use secret_deletion_alerts::metrics::emf_line;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    // Lambda sets AWS_LAMBDA_RUNTIME_API; anywhere else this is a command-line tool.
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_writer(std::io::stderr)
+            .init();
+        return cli::run(Cli::parse()).await;
+    }
+    lambda_runtime::tracing::init_default_subscriber();
+    match run_function().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "the function cannot start");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_function() -> Result<(), lambda_runtime::Error> {
+    let config = Config::from_lookup(|k| std::env::var(k).ok())?;
+    let sdk_config = load_sdk_config(&config).await;
+    let publisher = SnsPublisher::new(&sdk_config, config.require_topic()?);
+    let secrets = SecretsManager::new(&sdk_config);
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &secrets,
+        restorer: &secrets,
+    };
+    let config = &config;
+    let ports = &ports;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<SubscriptionEvent>| async move {
+            // arn:aws:lambda:REGION:ACCOUNT:function:NAME
+            let own_account = event.context.invoked_function_arn.split(':').nth(4);
+            let options = BatchOptions {
+                restore_policy: &config.restore_policy,
+                athena_table: &config.athena_table,
+                max_listed_attempts: config.max_listed_attempts,
+                max_decoded_bytes: config.max_decoded_bytes,
+                account_id: config.account_id.as_deref().or(own_account),
+                dry_run: false,
+                now: SystemTime::now(),
+            };
+            let summary = handle_batch(&event.payload.awslogs.data, ports, &options).await?;
+            let millis = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            // Embedded Metric Format is read from the function's stdout.
+            println!("{}", emf_line(&summary, millis));
+            Ok::<_, lambda_runtime::Error>(summary)
+        },
+    ))
+    .await
+}

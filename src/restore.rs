@@ -1,0 +1,368 @@
+//! What Secrets Manager says about a secret that was read, whether to cancel its deletion, and
+//! how urgent the alert is. Pure: the adapters fetch the state, this module decides.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+/// Below this much time before the purge an alert is `critical`.
+pub const CRITICAL_WITHIN: Duration = Duration::from_secs(48 * 3600);
+
+/// `RESTORE_MODE`: the operator's policy for cancelling a scheduled deletion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum RestorePolicy {
+    /// Never restore; the alert carries the ready `restore-secret` command.
+    Off,
+    /// Restore only secrets tagged `tag_key` = `true`.
+    Tagged { tag_key: String },
+    /// Restore every secret pending deletion that is read.
+    All,
+}
+
+impl RestorePolicy {
+    pub fn name(&self) -> &'static str {
+        match self {
+            RestorePolicy::Off => "off",
+            RestorePolicy::Tagged { .. } => "tagged",
+            RestorePolicy::All => "all",
+        }
+    }
+}
+
+/// What `DescribeSecret` told us, or why we could not ask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretState {
+    PendingDeletion {
+        arn: String,
+        name: String,
+        deletion_date: SystemTime,
+        tags: Vec<(String, String)>,
+    },
+    /// Described, but not scheduled for deletion: restored since (perhaps by an earlier try
+    /// of this same batch).
+    NotPendingDeletion {
+        arn: String,
+        name: String,
+        tags: Vec<(String, String)>,
+    },
+    /// `ResourceNotFoundException`: the recovery window is over (or it was force-deleted).
+    Purged,
+    /// The secret is in another account than the function's; it cannot be looked up here.
+    OtherAccount {
+        secret_account: String,
+        function_account: String,
+    },
+    LookupFailed {
+        reason: String,
+        /// Secrets Manager could not be reached at all (timeout, connection refused), as
+        /// opposed to answering with an error; later lookups in the batch are skipped.
+        unreachable: bool,
+    },
+    /// A dry run looks nothing up.
+    NotLookedUp { reason: String },
+}
+
+impl SecretState {
+    pub fn arn(&self) -> Option<&str> {
+        match self {
+            SecretState::PendingDeletion { arn, .. }
+            | SecretState::NotPendingDeletion { arn, .. } => Some(arn),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            SecretState::PendingDeletion { name, .. }
+            | SecretState::NotPendingDeletion { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    pub fn deletion_date(&self) -> Option<SystemTime> {
+        match self {
+            SecretState::PendingDeletion { deletion_date, .. } => Some(*deletion_date),
+            _ => None,
+        }
+    }
+
+    fn tag(&self, key: &str) -> Option<&str> {
+        match self {
+            SecretState::PendingDeletion { tags, .. }
+            | SecretState::NotPendingDeletion { tags, .. } => {
+                tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+            }
+            _ => None,
+        }
+    }
+
+    /// A sentence for a person.
+    pub fn describe(&self, now: SystemTime) -> String {
+        match self {
+            SecretState::PendingDeletion { deletion_date, .. } => format!(
+                "scheduled for deletion on {} ({})",
+                humantime::format_rfc3339_seconds(*deletion_date),
+                time_left(*deletion_date, now)
+            ),
+            SecretState::NotPendingDeletion { .. } => {
+                "no longer scheduled for deletion (it has been restored)".to_owned()
+            }
+            SecretState::Purged => {
+                "already purged: Secrets Manager no longer knows it, it cannot be restored"
+                    .to_owned()
+            }
+            SecretState::OtherAccount {
+                secret_account,
+                function_account,
+            } => format!(
+                "not looked up: the secret is in account {secret_account}, this function runs in {function_account}"
+            ),
+            SecretState::LookupFailed { reason, .. } => format!("lookup failed: {reason}"),
+            SecretState::NotLookedUp { reason } => format!("not looked up: {reason}"),
+        }
+    }
+
+    /// A stable machine name for the JSON document.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SecretState::PendingDeletion { .. } => "pending_deletion",
+            SecretState::NotPendingDeletion { .. } => "not_pending_deletion",
+            SecretState::Purged => "purged",
+            SecretState::OtherAccount { .. } => "other_account",
+            SecretState::LookupFailed { .. } => "lookup_failed",
+            SecretState::NotLookedUp { .. } => "not_looked_up",
+        }
+    }
+}
+
+/// How long until `deletion_date`, for a person: "in 6 days 3 hours", "in 47 minutes",
+/// "overdue by 2 hours".
+pub fn time_left(deletion_date: SystemTime, now: SystemTime) -> String {
+    match deletion_date.duration_since(now) {
+        Ok(left) => format!("in {}", rough_duration(left)),
+        Err(past) => format!("overdue by {}", rough_duration(past.duration())),
+    }
+}
+
+fn rough_duration(duration: Duration) -> String {
+    let minutes = duration.as_secs() / 60;
+    let (days, hours, minutes) = (minutes / 1440, (minutes / 60) % 24, minutes % 60);
+    let unit = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    match (days, hours) {
+        (0, 0) => unit(minutes, "minute"),
+        (0, _) => format!("{} {}", unit(hours, "hour"), unit(minutes, "minute")),
+        _ => format!("{} {}", unit(days, "day"), unit(hours, "hour")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// `critical` when the purge is less than 48 hours away or has happened; `high` otherwise
+    /// (including when the date is unknown).
+    pub fn of(state: &SecretState, now: SystemTime) -> Self {
+        match state {
+            SecretState::Purged => Severity::Critical,
+            SecretState::PendingDeletion { deletion_date, .. }
+                if deletion_date
+                    .duration_since(now)
+                    .map_or(true, |left| left < CRITICAL_WITHIN) =>
+            {
+                Severity::Critical
+            }
+            _ => Severity::High,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// The policy's verdict on one secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreDecision {
+    /// Call `RestoreSecret` on this ARN.
+    Restore {
+        arn: String,
+    },
+    Skip(RestoreOutcome),
+}
+
+/// What happened to the scheduled deletion; said plainly in the alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
+pub enum RestoreOutcome {
+    Restored,
+    Failed(String),
+    NotRestored(String),
+    AlreadyPurged,
+    /// A dry run: what the policy would do.
+    DryRun(String),
+}
+
+impl RestoreOutcome {
+    /// The plain words for the subject and the text: `restored`, `not restored (policy: off)`,
+    /// `not restored (not tagged)`, `failed: ...`, `already purged`.
+    pub fn summary(&self) -> String {
+        match self {
+            RestoreOutcome::Restored => "restored".to_owned(),
+            RestoreOutcome::Failed(reason) => format!("failed: {reason}"),
+            RestoreOutcome::NotRestored(why) => format!("not restored ({why})"),
+            RestoreOutcome::AlreadyPurged => "already purged".to_owned(),
+            RestoreOutcome::DryRun(what) => format!("dry run: {what}"),
+        }
+    }
+
+    /// A stable machine name for the JSON document and the message attribute.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RestoreOutcome::Restored => "restored",
+            RestoreOutcome::Failed(_) => "failed",
+            RestoreOutcome::NotRestored(_) => "not_restored",
+            RestoreOutcome::AlreadyPurged => "already_purged",
+            RestoreOutcome::DryRun(_) => "dry_run",
+        }
+    }
+}
+
+/// Decides whether to cancel the deletion. Restores only what `DescribeSecret` showed as still
+/// scheduled for deletion, so a retried batch finds the secret restored and does nothing.
+pub fn decide(policy: &RestorePolicy, state: &SecretState) -> RestoreDecision {
+    use RestoreOutcome::{AlreadyPurged, NotRestored};
+    let skip = |why: &str| RestoreDecision::Skip(NotRestored(why.to_owned()));
+    match (policy, state) {
+        (_, SecretState::Purged) => RestoreDecision::Skip(AlreadyPurged),
+        (RestorePolicy::Off, _) => skip("policy: off"),
+        (_, SecretState::NotPendingDeletion { .. }) => skip("no longer scheduled for deletion"),
+        (_, SecretState::OtherAccount { .. }) => skip("secret in another account"),
+        (_, SecretState::LookupFailed { .. }) => skip("lookup failed"),
+        (_, SecretState::NotLookedUp { .. }) => skip("not looked up"),
+        (RestorePolicy::Tagged { tag_key }, SecretState::PendingDeletion { arn, .. }) => {
+            if state
+                .tag(tag_key)
+                .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+            {
+                RestoreDecision::Restore { arn: arn.clone() }
+            } else {
+                skip("not tagged")
+            }
+        }
+        (RestorePolicy::All, SecretState::PendingDeletion { arn, .. }) => {
+            RestoreDecision::Restore { arn: arn.clone() }
+        }
+    }
+}
+
+/// What a dry run reports instead of acting.
+pub fn dry_run_outcome(policy: &RestorePolicy) -> RestoreOutcome {
+    RestoreOutcome::DryRun(match policy {
+        RestorePolicy::Off => "policy off, would not restore".to_owned(),
+        RestorePolicy::Tagged { tag_key } => {
+            format!("would restore if still scheduled for deletion and tagged {tag_key}=true")
+        }
+        RestorePolicy::All => "would restore if still scheduled for deletion".to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const NOW: Duration = Duration::from_secs(1_800_000_000);
+
+    fn at(offset_hours: i64) -> SystemTime {
+        let now = SystemTime::UNIX_EPOCH + NOW;
+        if offset_hours >= 0 {
+            now + Duration::from_secs(offset_hours as u64 * 3600)
+        } else {
+            now - Duration::from_secs(offset_hours.unsigned_abs() * 3600)
+        }
+    }
+
+    fn pending(hours: i64, tags: &[(&str, &str)]) -> SecretState {
+        SecretState::PendingDeletion {
+            arn: "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf".into(),
+            name: "db".into(),
+            deletion_date: at(hours),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn severity_is_critical_within_48_hours_or_when_purged() {
+        assert_eq!(Severity::of(&pending(47, &[]), at(0)), Severity::Critical);
+        assert_eq!(Severity::of(&pending(49, &[]), at(0)), Severity::High);
+        assert_eq!(Severity::of(&pending(-1, &[]), at(0)), Severity::Critical);
+        assert_eq!(
+            Severity::of(&SecretState::Purged, at(0)),
+            Severity::Critical
+        );
+        let failed = SecretState::LookupFailed {
+            reason: "x".into(),
+            unreachable: false,
+        };
+        assert_eq!(Severity::of(&failed, at(0)), Severity::High);
+    }
+
+    #[test]
+    fn restores_only_when_policy_allows() {
+        let tagged = RestorePolicy::Tagged {
+            tag_key: "keep".into(),
+        };
+        let restore = RestoreDecision::Restore {
+            arn: "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf".into(),
+        };
+        assert_eq!(decide(&RestorePolicy::All, &pending(100, &[])), restore);
+        assert_eq!(decide(&tagged, &pending(100, &[("keep", "true")])), restore);
+        assert_eq!(
+            decide(&tagged, &pending(100, &[("keep", "TRUE ")])),
+            restore
+        );
+        let summary = |d: RestoreDecision| match d {
+            RestoreDecision::Skip(outcome) => outcome.summary(),
+            other => panic!("expected a skip, got {other:?}"),
+        };
+        assert_eq!(
+            summary(decide(&tagged, &pending(100, &[("keep", "no")]))),
+            "not restored (not tagged)"
+        );
+        assert_eq!(
+            summary(decide(&RestorePolicy::Off, &pending(100, &[]))),
+            "not restored (policy: off)"
+        );
+        assert_eq!(
+            summary(decide(&RestorePolicy::All, &SecretState::Purged)),
+            "already purged"
+        );
+        let restored = SecretState::NotPendingDeletion {
+            arn: "a".into(),
+            name: "db".into(),
+            tags: vec![],
+        };
+        assert_eq!(
+            summary(decide(&RestorePolicy::All, &restored)),
+            "not restored (no longer scheduled for deletion)"
+        );
+    }
+
+    #[test]
+    fn time_left_reads_like_a_person_would_say_it() {
+        assert_eq!(time_left(at(24 * 6 + 3), at(0)), "in 6 days 3 hours");
+        assert_eq!(time_left(at(1), at(0)), "in 1 hour 0 minutes");
+        assert_eq!(time_left(at(-2), at(0)), "overdue by 2 hours 0 minutes");
+    }
+}
