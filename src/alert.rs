@@ -402,6 +402,9 @@ fn identity_document(who: &Attribution) -> IdentityDocument {
     }
 }
 
+/// `HIGH: pending-deletion secret prod/db read by alice; not restored (123456789012, us-east-1)`:
+/// printable ASCII, one line, under 100 characters. Secret, caller and outcome always fit;
+/// account and region follow when there is room (mail clients cut long subjects at the end).
 fn subject(
     severity: Severity,
     secret: &SecretDocument,
@@ -413,11 +416,6 @@ fn subject(
         .first()
         .map(|a| a.identity.name.as_str())
         .unwrap_or("unknown caller");
-    let more = if total > 1 {
-        format!(" (x{total})")
-    } else {
-        String::new()
-    };
     let outcome = match outcome {
         RestoreOutcome::Restored => "restored",
         RestoreOutcome::Failed(_) => "restore failed",
@@ -426,25 +424,31 @@ fn subject(
         RestoreOutcome::DryRun(_) => "dry run",
     };
     let head = format!(
-        "{}: Secret pending deletion was read: ",
+        "{}: pending-deletion secret ",
         severity.as_str().to_uppercase()
     );
-    let tail = format!(
-        "{more} ({}, {}) [{outcome}]",
-        clean_ascii(secret.account_id.as_deref().unwrap_or("?"), 12),
-        clean_ascii(secret.region.as_deref().unwrap_or("?"), 16),
-    );
-    let room = MAX_SUBJECT_CHARS.saturating_sub(head.len() + tail.len() + " by ".len());
-    let who_room = (room * 2 / 5).max(8);
-    let secret_room = room
-        .saturating_sub(who_room.min(who.chars().count()))
-        .max(8);
-    let secret_name = clean_ascii(&secret.display_name, secret_room);
-    let who = clean_ascii(who, room.saturating_sub(secret_name.len()).max(8));
-    clean_ascii(
-        &format!("{head}{secret_name} by {who}{tail}"),
-        MAX_SUBJECT_CHARS,
-    )
+    let more = if total > 1 {
+        format!(" (x{total})")
+    } else {
+        String::new()
+    };
+    let fixed = head.len() + " read by ".len() + more.len() + "; ".len() + outcome.len();
+    let room = MAX_SUBJECT_CHARS.saturating_sub(fixed);
+    let secret_name = clean_ascii(&secret.display_name, usize::MAX);
+    let who = clean_ascii(who, usize::MAX);
+    let who_room = (room * 2 / 5).max(room.saturating_sub(secret_name.len()));
+    let who = clean_ascii(&who, who_room);
+    let secret_name = clean_ascii(&secret_name, room.saturating_sub(who.len()));
+    let mut subject = format!("{head}{secret_name} read by {who}{more}; {outcome}");
+    let account = clean_ascii(secret.account_id.as_deref().unwrap_or("?"), 12);
+    let region = clean_ascii(secret.region.as_deref().unwrap_or("?"), 16);
+    for place in [format!(" ({account}, {region})"), format!(" ({region})")] {
+        if subject.len() + place.len() <= MAX_SUBJECT_CHARS {
+            subject.push_str(&place);
+            break;
+        }
+    }
+    clean_ascii(&subject, MAX_SUBJECT_CHARS)
 }
 
 fn restore_command(secret: &SecretDocument) -> String {
