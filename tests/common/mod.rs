@@ -1,0 +1,152 @@
+//! Plain fakes for the ports, and the sample events.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use secret_deletion_alerts::alert::Alert;
+use secret_deletion_alerts::detection::SecretTarget;
+use secret_deletion_alerts::error::{PublishError, RestoreError};
+use secret_deletion_alerts::handler::BatchOptions;
+use secret_deletion_alerts::logs::SubscriptionEvent;
+use secret_deletion_alerts::ports::{AlertPublisher, SecretInspector, SecretRestorer};
+use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
+
+/// 2026-11-21T00:00:00Z: a day after the sample events.
+pub fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_795_219_200)
+}
+
+pub fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
+}
+
+/// The base64 `awslogs.data` of a sample event in `events/`.
+pub fn sample(name: &str) -> String {
+    let bytes = std::fs::read(events_dir().join(name)).unwrap();
+    SubscriptionEvent::from_json(&bytes).unwrap().awslogs.data
+}
+
+pub fn options(policy: &RestorePolicy) -> BatchOptions<'_> {
+    BatchOptions {
+        restore_policy: policy,
+        athena_table: "cloudtrail_logs",
+        max_listed_attempts: 50,
+        max_decoded_bytes: 8 * 1024 * 1024,
+        account_id: Some("123456789012"),
+        dry_run: false,
+        now: now(),
+    }
+}
+
+/// Keeps what it is given; fails for the secrets named in `fail_for`.
+#[derive(Default)]
+pub struct RecordingPublisher {
+    pub alerts: Mutex<Vec<Alert>>,
+    pub fail_for: Vec<String>,
+}
+
+impl RecordingPublisher {
+    pub fn failing_for(secrets: &[&str]) -> Self {
+        RecordingPublisher {
+            alerts: Mutex::default(),
+            fail_for: secrets.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    pub fn alerts(&self) -> Vec<Alert> {
+        self.alerts.lock().unwrap().clone()
+    }
+}
+
+impl AlertPublisher for RecordingPublisher {
+    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
+        if self.fail_for.contains(&alert.document.secret.display_name) {
+            return Err(PublishError {
+                secret: alert.document.secret.display_name.clone(),
+                event_ids: alert.event_ids(),
+                reason: "InternalError: SNS is down".into(),
+            });
+        }
+        self.alerts.lock().unwrap().push(alert.clone());
+        Ok(())
+    }
+}
+
+/// Answers lookups from a table (secret id -> state) and records restores.
+#[derive(Default)]
+pub struct FakeSecrets {
+    pub states: Mutex<HashMap<String, SecretState>>,
+    pub lookups: Mutex<Vec<String>>,
+    pub restores: Mutex<Vec<String>>,
+    pub restore_error: Option<String>,
+}
+
+impl FakeSecrets {
+    pub fn with(states: &[(&str, SecretState)]) -> Self {
+        FakeSecrets {
+            states: Mutex::new(
+                states
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            ),
+            ..FakeSecrets::default()
+        }
+    }
+
+    pub fn restores(&self) -> Vec<String> {
+        self.restores.lock().unwrap().clone()
+    }
+
+    pub fn lookups(&self) -> Vec<String> {
+        self.lookups.lock().unwrap().clone()
+    }
+}
+
+impl SecretInspector for FakeSecrets {
+    async fn inspect(&self, target: &SecretTarget) -> SecretState {
+        self.lookups.lock().unwrap().push(target.secret_id.clone());
+        self.states
+            .lock()
+            .unwrap()
+            .get(&target.secret_id)
+            .cloned()
+            .unwrap_or(SecretState::Purged)
+    }
+}
+
+impl SecretRestorer for FakeSecrets {
+    async fn restore(&self, arn: &str, _region: Option<&str>) -> Result<(), RestoreError> {
+        self.restores.lock().unwrap().push(arn.to_owned());
+        if let Some(error) = &self.restore_error {
+            return Err(RestoreError(error.clone()));
+        }
+        // A restored secret is no longer pending deletion: a retry must see that.
+        let mut states = self.states.lock().unwrap();
+        for state in states.values_mut() {
+            if let SecretState::PendingDeletion {
+                arn: a, name, tags, ..
+            } = state.clone()
+                && a == arn
+            {
+                *state = SecretState::NotPendingDeletion { arn: a, name, tags };
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn pending(secret_id: &str, days: u64, tags: &[(&str, &str)]) -> SecretState {
+    SecretState::PendingDeletion {
+        arn: format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{secret_id}-AbCdEf"),
+        name: secret_id.to_owned(),
+        deletion_date: now() + Duration::from_secs(days * 86_400),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}

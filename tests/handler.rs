@@ -1,0 +1,485 @@
+//! The handler as a specification: every sample in `events/` through the public API, with
+//! plain fakes for SNS and Secrets Manager.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{FakeSecrets, RecordingPublisher, events_dir, now, options, pending, sample};
+use secret_deletion_alerts::error::{DecodeError, HandlerError};
+use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::logs::{LogBatch, encode_records, gzip_base64, inflate_payload};
+use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
+
+async fn run(
+    data: &str,
+    publisher: &RecordingPublisher,
+    secrets: &FakeSecrets,
+    policy: &RestorePolicy,
+) -> Result<BatchSummary, HandlerError> {
+    let ports = Ports {
+        publisher,
+        inspector: secrets,
+        restorer: secrets,
+    };
+    handle_batch(data, &ports, &options(policy)).await
+}
+
+#[test]
+fn every_sample_event_carries_exactly_its_readable_records() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(events_dir().join("records")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let readable: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let bytes = inflate_payload(&sample(&name), 1 << 23).unwrap();
+        let batch = LogBatch::parse(&bytes).unwrap();
+        let carried: Vec<serde_json::Value> = batch
+            .events()
+            .iter()
+            .map(|e| serde_json::from_str(&e.message().unwrap()).unwrap())
+            .collect();
+        assert_eq!(
+            serde_json::Value::Array(carried),
+            readable["Records"],
+            "events/{name} is stale: run scripts/make-events"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5);
+}
+
+#[tokio::test]
+async fn iam_user_sample_alerts_once_naming_user_key_and_secret() {
+    let publisher = RecordingPublisher::default();
+    let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
+    let summary = run(
+        &sample("iam-user-pending-deletion.json"),
+        &publisher,
+        &secrets,
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (summary.records, summary.matched, summary.alerts_published),
+        (1, 1, 1)
+    );
+    let alerts = publisher.alerts();
+    let alert = &alerts[0];
+    assert_eq!(
+        alert.subject,
+        "HIGH: pending-deletion secret prod/db read by alice; not restored (123456789012, us-east-1)"
+    );
+    let attempt = &alert.document.attempts[0];
+    assert_eq!(attempt.identity.principal_type, "iam_user");
+    assert_eq!(
+        attempt.identity.access_key_id.as_deref(),
+        Some("AKIAEXAMPLEALICE0001")
+    );
+    assert_eq!(attempt.source_ip_address.as_deref(), Some("203.0.113.10"));
+    assert!(
+        alert
+            .text
+            .contains("scheduled for deletion on 2026-11-27T00:00:00Z (in 6 days 0 hours)")
+    );
+    assert!(alert.text.contains("aws secretsmanager restore-secret --secret-id arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf --region us-east-1"));
+    assert_eq!(secrets.restores(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn assumed_role_sample_names_role_instance_and_vpc_endpoint() {
+    let publisher = RecordingPublisher::default();
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/payments/api-key-Xy12Ab";
+    let secrets = FakeSecrets::with(&[(arn, pending("prod/payments/api-key", 1, &[]))]);
+    run(
+        &sample("assumed-role-ec2-pending-deletion.json"),
+        &publisher,
+        &secrets,
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap();
+    let alert = &publisher.alerts()[0];
+    assert_eq!(alert.document.severity.as_str(), "critical");
+    let who = &alert.document.attempts[0].identity;
+    assert_eq!(who.role_name.as_deref(), Some("app-server-role"));
+    assert_eq!(who.session_name.as_deref(), Some("i-0abc123def4567890"));
+    assert!(
+        alert
+            .text
+            .contains("EC2 instance i-0abc123def4567890 through role app-server-role")
+    );
+    assert!(
+        alert
+            .text
+            .contains("access key ASIAEXAMPLEAPPSRV001 (temporary), MFA: no")
+    );
+    assert!(
+        alert
+            .text
+            .contains("through VPC endpoint vpce-0a1b2c3d4e5f67890")
+    );
+    assert!(alert.subject.starts_with("CRITICAL: "));
+}
+
+#[tokio::test]
+async fn identity_center_sample_names_the_person() {
+    let publisher = RecordingPublisher::default();
+    let secrets = FakeSecrets::default();
+    run(
+        &sample("identity-center-pending-deletion.json"),
+        &publisher,
+        &secrets,
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap();
+    let alert = &publisher.alerts()[0];
+    assert_eq!(
+        alert.subject,
+        "CRITICAL: secret staging/reporting/db-readonly read by jane.doe@example.com; already purged (eu-west-1)"
+    );
+    assert!(alert.text.contains("IAM Identity Center user jane.doe@example.com through role AWSReservedSSO_AdministratorAccess_0123456789abcdef"));
+    assert_eq!(alert.document.secret.region.as_deref(), Some("eu-west-1"));
+}
+
+#[tokio::test]
+async fn mixed_batch_makes_one_alert_per_secret() {
+    let publisher = RecordingPublisher::default();
+    let secrets = FakeSecrets::default();
+    let summary = run(
+        &sample("mixed-batch.json"),
+        &publisher,
+        &secrets,
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.records, 7);
+    assert_eq!(summary.matched, 4);
+    assert_eq!(summary.secrets, 2);
+    assert_eq!(summary.malformed, 0);
+    assert!(
+        summary.parsed < summary.records,
+        "the pre-check must skip unrelated records"
+    );
+    let alerts = publisher.alerts();
+    let per_secret: Vec<(String, usize)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a.document.secret.display_name.clone(),
+                a.document.attempts_total,
+            )
+        })
+        .collect();
+    assert_eq!(
+        per_secret,
+        [
+            ("legacy/ldap-bind".to_owned(), 1),
+            ("prod/db".to_owned(), 3)
+        ]
+    );
+    let prod = &alerts[1].document;
+    assert_eq!(prod.first_seen.as_deref(), Some("2026-11-20T16:00:01Z"));
+    assert_eq!(prod.last_seen.as_deref(), Some("2026-11-20T16:01:01Z"));
+    assert_eq!(summary.delivered.len(), 2);
+}
+
+#[tokio::test]
+async fn near_misses_and_control_messages_publish_nothing() {
+    for name in ["near-misses.json", "control-message.json"] {
+        let publisher = RecordingPublisher::default();
+        let secrets = FakeSecrets::default();
+        let summary = run(&sample(name), &publisher, &secrets, &RestorePolicy::All)
+            .await
+            .unwrap();
+        assert_eq!(summary.matched, 0, "{name}");
+        assert!(publisher.alerts().is_empty(), "{name}");
+        assert!(secrets.lookups().is_empty(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_publish_fails_the_invocation_and_names_the_events() {
+    let publisher = RecordingPublisher::failing_for(&["prod/db"]);
+    let secrets = FakeSecrets::default();
+    let error = run(
+        &sample("mixed-batch.json"),
+        &publisher,
+        &secrets,
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with("1 of 2 alerts were not delivered (delivered: "),
+        "{message}"
+    );
+    assert!(message.contains("secret prod/db (events 22222222-0000-4000-8000-000000000010,22222222-0000-4000-8000-000000000011,22222222-0000-4000-8000-000000000012)"), "{message}");
+    // The other secret's alert still went out, and the error says which one it was.
+    let delivered = publisher.alerts();
+    assert_eq!(delivered.len(), 1);
+    assert!(message.contains(delivered[0].dedup_key()), "{message}");
+}
+
+#[tokio::test]
+async fn malformed_records_are_counted_and_skipped_and_the_rest_goes_on() {
+    let good = std::fs::read_to_string(events_dir().join("records/iam-user-pending-deletion.json"))
+        .unwrap();
+    let good: serde_json::Value = serde_json::from_str(&good).unwrap();
+    let record = good["Records"][0].to_string();
+    // eventName of the wrong type: it passes the pre-check, then fails the model.
+    let wrong_shape = record.replace("\"errorCode\"", "\"eventName\":7,\"x\"");
+    let envelope = serde_json::json!({
+        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "trail",
+        "logStream": "s", "subscriptionFilters": ["f"],
+        "logEvents": [
+            {"id": "1", "timestamp": 1, "message": "this is not JSON"},
+            {"id": "2", "timestamp": 2, "message": "{\"truncated\": "},
+            {"id": "3", "timestamp": 3, "message": wrong_shape},
+            {"id": "4", "timestamp": 4, "message": record},
+        ]
+    });
+    let data = gzip_base64(envelope.to_string().as_bytes()).unwrap();
+    let publisher = RecordingPublisher::default();
+    let summary = run(
+        &data,
+        &publisher,
+        &FakeSecrets::default(),
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.records, 4);
+    assert_eq!(
+        summary.malformed, 2,
+        "the non-JSON one and the wrongly shaped match"
+    );
+    assert_eq!(summary.matched, 1);
+    assert_eq!(publisher.alerts().len(), 1);
+}
+
+#[tokio::test]
+async fn an_undecodable_payload_fails_the_invocation_with_a_clear_error() {
+    let publisher = RecordingPublisher::default();
+    for (data, expected) in [
+        ("@@@", "awslogs.data is not valid base64"),
+        (
+            "aGVsbG8gd29ybGQsIHRoaXMgaXMgbm90IGd6aXA=",
+            "base64 but not gzip",
+        ),
+    ] {
+        let error = run(
+            data,
+            &publisher,
+            &FakeSecrets::default(),
+            &RestorePolicy::Off,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, HandlerError::Decode(_)));
+        assert!(error.to_string().contains(expected), "{error}");
+    }
+    let not_envelope = gzip_base64(b"[1,2,3]").unwrap();
+    let error = run(
+        &not_envelope,
+        &publisher,
+        &FakeSecrets::default(),
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(
+        error,
+        HandlerError::Decode(DecodeError::Envelope(_))
+    ));
+}
+
+// ---- deletion-aware alerts and the restore policy ----
+
+async fn restore_run(
+    policy: &RestorePolicy,
+    secrets: &FakeSecrets,
+) -> (BatchSummary, secret_deletion_alerts::alert::Alert) {
+    let publisher = RecordingPublisher::default();
+    let summary = run(
+        &sample("iam-user-pending-deletion.json"),
+        &publisher,
+        secrets,
+        policy,
+    )
+    .await
+    .unwrap();
+    (summary, publisher.alerts().remove(0))
+}
+
+const TAG: &str = "secret-deletion-alerts:restore-on-access";
+
+#[tokio::test]
+async fn restores_only_when_policy_allows() {
+    let tagged = RestorePolicy::Tagged {
+        tag_key: TAG.into(),
+    };
+    let cases: [(&RestorePolicy, &[(&str, &str)], &str, usize); 4] = [
+        (
+            &RestorePolicy::Off,
+            &[(TAG, "true")],
+            "not restored (policy: off)",
+            0,
+        ),
+        (&tagged, &[], "not restored (not tagged)", 0),
+        (&tagged, &[(TAG, "true")], "restored", 1),
+        (&RestorePolicy::All, &[], "restored", 1),
+    ];
+    for (policy, tags, summary_text, restores) in cases {
+        let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, tags))]);
+        let (summary, alert) = restore_run(policy, &secrets).await;
+        assert_eq!(
+            alert.document.restore.summary, summary_text,
+            "{policy:?} {tags:?}"
+        );
+        assert_eq!(secrets.restores().len(), restores, "{policy:?} {tags:?}");
+        assert_eq!(summary.restored, restores);
+        assert!(
+            alert
+                .text
+                .contains(&format!("Deletion:       {summary_text}"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_retried_batch_restores_once_and_both_tries_succeed() {
+    let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
+    let (_, first) = restore_run(&RestorePolicy::All, &secrets).await;
+    let (_, second) = restore_run(&RestorePolicy::All, &secrets).await;
+    assert_eq!(first.document.restore.summary, "restored");
+    assert_eq!(
+        second.document.restore.summary,
+        "not restored (no longer scheduled for deletion)"
+    );
+    assert_eq!(secrets.restores().len(), 1);
+    assert_eq!(first.dedup_key(), second.dedup_key());
+}
+
+#[tokio::test]
+async fn a_failed_restore_still_alerts_and_says_what_went_wrong() {
+    let mut secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
+    secrets.restore_error = Some("AccessDeniedException: not allowed".into());
+    let (_, alert) = restore_run(&RestorePolicy::All, &secrets).await;
+    assert_eq!(
+        alert.document.restore.summary,
+        "failed: AccessDeniedException: not allowed"
+    );
+    assert!(alert.subject.contains("restore failed"));
+}
+
+#[tokio::test]
+async fn purged_secret_is_critical_and_the_invocation_succeeds() {
+    let secrets = FakeSecrets::with(&[("prod/db", SecretState::Purged)]);
+    let (_, alert) = restore_run(&RestorePolicy::All, &secrets).await;
+    assert_eq!(alert.document.restore.summary, "already purged");
+    assert_eq!(alert.document.severity.as_str(), "critical");
+    assert!(alert.text.contains("already purged"));
+    assert!(secrets.restores().is_empty());
+}
+
+#[tokio::test]
+async fn a_secret_in_another_account_is_reported_not_looked_up() {
+    let publisher = RecordingPublisher::default();
+    let secrets = FakeSecrets::default();
+    let policy = RestorePolicy::All;
+    let mut opts = options(&policy);
+    opts.account_id = Some("999999999999");
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &secrets,
+        restorer: &secrets,
+    };
+    handle_batch(&sample("iam-user-pending-deletion.json"), &ports, &opts)
+        .await
+        .unwrap();
+    let alert = &publisher.alerts()[0];
+    assert!(secrets.lookups().is_empty());
+    assert_eq!(
+        alert.document.secret.state_detail,
+        "not looked up: the secret is in account 123456789012, this function runs in 999999999999"
+    );
+    assert_eq!(
+        alert.document.restore.summary,
+        "not restored (secret in another account)"
+    );
+}
+
+#[tokio::test]
+async fn lookup_failures_still_alert_and_an_unreachable_service_is_asked_once_per_batch() {
+    let unreachable = SecretState::LookupFailed {
+        reason: "Secrets Manager unreachable: timeout".into(),
+        unreachable: true,
+    };
+    let secrets = FakeSecrets::with(&[
+        ("prod/db", unreachable.clone()),
+        ("legacy/ldap-bind", unreachable),
+    ]);
+    let publisher = RecordingPublisher::default();
+    let summary = run(
+        &sample("mixed-batch.json"),
+        &publisher,
+        &secrets,
+        &RestorePolicy::All,
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.alerts_published, 2);
+    assert_eq!(secrets.lookups().len(), 1, "the second lookup is skipped");
+    for alert in publisher.alerts() {
+        assert!(
+            alert
+                .document
+                .secret
+                .state_detail
+                .starts_with("lookup failed: ")
+        );
+        assert_eq!(
+            alert.document.restore.summary,
+            "not restored (lookup failed)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dry_run_looks_up_and_restores_nothing_and_says_what_it_would_do() {
+    let publisher = RecordingPublisher::default();
+    let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
+    let policy = RestorePolicy::All;
+    let mut opts = options(&policy);
+    opts.dry_run = true;
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &secrets,
+        restorer: &secrets,
+    };
+    handle_batch(&sample("iam-user-pending-deletion.json"), &ports, &opts)
+        .await
+        .unwrap();
+    assert!(secrets.lookups().is_empty() && secrets.restores().is_empty());
+    assert_eq!(
+        publisher.alerts()[0].document.restore.summary,
+        "dry run: would restore if still scheduled for deletion"
+    );
+}
+
+#[test]
+fn encode_accepts_a_single_record_and_json_lines() {
+    let single = r#"{"eventName":"GetSecretValue"}"#;
+    let lines = "{\"a\":1}\n\n{\"b\":2}\n";
+    for (input, count) in [(single, 1), (lines, 2)] {
+        let event = encode_records(input, "g").unwrap();
+        let bytes = inflate_payload(&event.awslogs.data, 1 << 20).unwrap();
+        assert_eq!(LogBatch::parse(&bytes).unwrap().events().len(), count);
+    }
+    let _ = now();
+}
