@@ -138,7 +138,7 @@ async fn identity_center_sample_names_the_person() {
     let alert = &publisher.alerts()[0];
     assert_eq!(
         alert.subject,
-        "CRITICAL: secret staging/reporting/db-readonly read by jane.doe@example.com; already purged (eu-west-1)"
+        "CRITICAL: secret staging/reporting/db-readonly read by jane.doe@example.com; already purged"
     );
     assert!(alert.text.contains("IAM Identity Center user jane.doe@example.com through role AWSReservedSSO_AdministratorAccess_0123456789abcdef"));
     assert_eq!(alert.document.secret.region.as_deref(), Some("eu-west-1"));
