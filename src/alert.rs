@@ -929,11 +929,7 @@ mod tests {
         let hostile = "prod/\r\nBcc: victim@example.com\u{202E}\u{1b}[31m".repeat(40);
         let alert = compose_with(&[access("e1", "ua", &hostile)], &pending(1), 50);
         assert_valid_subject(&alert.subject);
-        assert!(
-            alert
-                .subject
-                .starts_with("CRITICAL: secret prod/??Bcc:")
-        );
+        assert!(alert.subject.starts_with("CRITICAL: secret prod/??Bcc:"));
         assert!(alert.subject.contains(" read by alice; not restored"));
     }
 
@@ -1008,7 +1004,7 @@ mod tests {
                 .to_owned()
         };
         assert_eq!(key(&[a.clone(), b.clone()]), key(&[b.clone(), a.clone()]));
-        assert_ne!(key(&[a.clone()]), key(&[a.clone(), b]));
+        assert_ne!(key(std::slice::from_ref(&a)), key(&[a.clone(), b]));
         assert_ne!(key(&[a]), key(&[access("e1", "ua", "prod/other")]));
     }
 

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -23,6 +23,11 @@ use crate::restore::SecretState;
 /// `AWS_ENDPOINT_URL`, which points it at an emulator in tests), with timeouts shorter than the
 /// function's so a hung dependency fails the invocation cleanly.
 pub async fn load_sdk_config(config: &Config) -> SdkConfig {
+    sdk_config_loader(config).load().await
+}
+
+/// The loader behind [`load_sdk_config`], for callers that set more (an endpoint) first.
+pub fn sdk_config_loader(config: &Config) -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
@@ -32,8 +37,6 @@ pub async fn load_sdk_config(config: &Config) -> SdkConfig {
                 .build(),
         )
         .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await
 }
 
 /// Publishes alerts to one SNS topic.

@@ -318,12 +318,15 @@ async fn restore_run(
 
 const TAG: &str = "secret-deletion-alerts:restore-on-access";
 
+/// Policy, the secret's tags, the alert's restore summary, restores made.
+type RestoreCase<'a> = (&'a RestorePolicy, &'a [(&'a str, &'a str)], &'a str, usize);
+
 #[tokio::test]
 async fn restores_only_when_policy_allows() {
     let tagged = RestorePolicy::Tagged {
         tag_key: TAG.into(),
     };
-    let cases: [(&RestorePolicy, &[(&str, &str)], &str, usize); 4] = [
+    let cases: [RestoreCase; 4] = [
         (
             &RestorePolicy::Off,
             &[(TAG, "true")],
