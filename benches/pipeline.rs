@@ -1,1 +1,111 @@
-fn main() {}
+//! Throughput of each stage of the hot path, and end to end, on the synthetic payloads
+//! (`cargo run --release --example synthesize` writes them; `scripts/bench` does both and
+//! prints the table). Throughput is in bytes of decoded JSON, so every stage is comparable
+//! with inflate, the ceiling.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::SystemTime;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use secret_deletion_alerts::alert::Alert;
+use secret_deletion_alerts::cli::NoAws;
+use secret_deletion_alerts::detection::scan_log_events;
+use secret_deletion_alerts::error::PublishError;
+use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
+use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent, decode_base64, inflate_gzip};
+use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::restore::RestorePolicy;
+
+const PAYLOADS: [&str; 4] = [
+    "typical-no-match",
+    "typical-one-match",
+    "full-no-match",
+    "full-one-match",
+];
+
+/// Composes alerts and drops them: end to end without I/O.
+struct DiscardPublisher;
+
+impl AlertPublisher for DiscardPublisher {
+    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
+        black_box(alert.sns_message());
+        Ok(())
+    }
+}
+
+fn stages(c: &mut Criterion) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-payloads");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime");
+    let policy = RestorePolicy::Off;
+    let options = BatchOptions {
+        restore_policy: &policy,
+        athena_table: "cloudtrail_logs",
+        max_listed_attempts: 50,
+        max_decoded_bytes: 8 << 20,
+        account_id: Some("123456789012"),
+        dry_run: true,
+        now: SystemTime::now(),
+    };
+    let ports = Ports {
+        publisher: &DiscardPublisher,
+        inspector: &NoAws,
+        restorer: &NoAws,
+    };
+    for name in PAYLOADS {
+        let Ok(raw_event) = std::fs::read(dir.join(format!("{name}.json"))) else {
+            eprintln!("skipping {name}: run `cargo run --release --example synthesize` first");
+            continue;
+        };
+        let event = SubscriptionEvent::from_json(&raw_event).expect("a subscription event");
+        let compressed = decode_base64(&event.awslogs.data).expect("base64");
+        let decoded = inflate_gzip(&compressed, 8 << 20).expect("gzip");
+        let batch = LogBatch::parse(&decoded).expect("envelope");
+
+        let mut group = c.benchmark_group(name);
+        group.throughput(Throughput::Bytes(decoded.len() as u64));
+        group.bench_function("lambda_event", |b| {
+            b.iter(|| {
+                SubscriptionEvent::from_json(black_box(&raw_event)).map(|e| e.awslogs.data.len())
+            })
+        });
+        group.bench_function("base64", |b| {
+            b.iter(|| decode_base64(black_box(&event.awslogs.data)))
+        });
+        group.bench_function("inflate", |b| {
+            b.iter(|| inflate_gzip(black_box(&compressed), 8 << 20))
+        });
+        group.bench_function("envelope", |b| {
+            b.iter(|| LogBatch::parse(black_box(&decoded)).map(|b| b.events().len()))
+        });
+        group.bench_function("detection", |b| {
+            b.iter(|| scan_log_events(black_box(batch.events())).matched)
+        });
+        group.bench_function("end_to_end", |b| {
+            b.iter(|| {
+                let event = SubscriptionEvent::from_json(black_box(&raw_event)).expect("event");
+                runtime
+                    .block_on(handle_batch(&event.awslogs.data, &ports, &options))
+                    .expect("handled")
+            })
+        });
+        group.bench_function("aws_lambda_events_decode", |b| {
+            b.iter(|| {
+                serde_json::from_slice::<aws_lambda_events::cloudwatch_logs::LogsEvent>(black_box(
+                    &raw_event,
+                ))
+                .map(|e| e.aws_logs.data.log_events.len())
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
+    targets = stages
+}
+criterion_main!(benches);

@@ -6,12 +6,14 @@
 //! Matching a substring of the message lets both the straight and the curly apostrophe of
 //! "can't" match.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 use serde::Serialize;
 
 use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_resource};
+use crate::logs::RawLogEvent;
 
 pub const EVENT_SOURCE: &str = "secretsmanager.amazonaws.com";
 pub const EVENT_NAME: &str = "GetSecretValue";
@@ -123,6 +125,85 @@ fn target_of(secret_id: &str, record: &CloudTrailRecord) -> SecretTarget {
     }
 }
 
+/// What a batch (or a file of history) holds for us: the findings grouped per secret, so one
+/// alert covers every read of one secret, and what was skipped.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub by_secret: BTreeMap<SecretTarget, Vec<PendingDeletionAccess>>,
+    /// Records seen.
+    pub records: usize,
+    /// Records that passed [`may_match`] and were parsed.
+    pub parsed: usize,
+    pub matched: usize,
+    /// Where (a log event id, a file position) and why a record was skipped.
+    pub malformed: Vec<(String, &'static str)>,
+}
+
+impl Findings {
+    pub fn add(&mut self, access: PendingDeletionAccess) {
+        self.matched += 1;
+        self.by_secret
+            .entry(access.target.clone())
+            .or_default()
+            .push(access);
+    }
+
+    /// Runs one record, given as JSON text, through the rule: the cheap pre-check, then the
+    /// parse, then [`detect`]. Counts it; a match is returned for the caller to complete
+    /// (with where it came from) and [`Findings::add`].
+    pub fn examine(
+        &mut self,
+        json_text: &str,
+    ) -> Result<Option<PendingDeletionAccess>, serde_json::Error> {
+        self.records += 1;
+        if !may_match(json_text.as_bytes()) {
+            return Ok(None);
+        }
+        self.parsed += 1;
+        let record: CloudTrailRecord = serde_json::from_str(json_text)?;
+        Ok(detect(&record))
+    }
+}
+
+/// Scans the log events of one subscription batch. Messages that cannot match are never
+/// unescaped or parsed; a message that does not even start like a JSON object is counted as
+/// malformed (every CloudTrail record is one).
+pub fn scan_log_events(events: &[RawLogEvent<'_>]) -> Findings {
+    let mut findings = Findings {
+        records: events.len(),
+        ..Findings::default()
+    };
+    for event in events {
+        if !event.looks_like_json_object() {
+            findings
+                .malformed
+                .push((event.id.to_string(), "the message is not a JSON object"));
+            continue;
+        }
+        if !may_match(event.raw_message()) {
+            continue;
+        }
+        findings.parsed += 1;
+        let record = event
+            .message()
+            .ok()
+            .and_then(|message| serde_json::from_str::<CloudTrailRecord>(&message).ok());
+        let Some(record) = record else {
+            findings.malformed.push((
+                event.id.to_string(),
+                "the message is not a CloudTrail record",
+            ));
+            continue;
+        };
+        if let Some(mut access) = detect(&record) {
+            access.log_event_id = event.id.to_string();
+            access.log_timestamp_ms = event.timestamp;
+            findings.add(access);
+        }
+    }
+    findings
+}
+
 static EVENT_NAME_FINDER: LazyLock<Finder<'static>> =
     LazyLock::new(|| Finder::new(EVENT_NAME.as_bytes()));
 static WORDING_FINDERS: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {
@@ -142,8 +223,7 @@ static UNICODE_ESCAPE_FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finde
 /// `\n`, `\"`, ... stand for other characters), at either level of escaping. So a record that
 /// matches either has both texts literally in its raw form, or has a `\u` in it; then it is
 /// parsed and the real rule decides.
-pub fn may_match(raw_message: &str) -> bool {
-    let raw = raw_message.as_bytes();
+pub fn may_match(raw: &[u8]) -> bool {
     (EVENT_NAME_FINDER.find(raw).is_some()
         && WORDING_FINDERS
             .iter()
@@ -227,12 +307,12 @@ mod tests {
             .unwrap(),
         )
         .unwrap();
-        assert!(may_match(&plain));
+        assert!(may_match(plain.as_bytes()));
         // The same record with the event name written as \u escapes still gets parsed.
         let escaped = plain.replace("GetSecretValue", "Get\\\\u0053ecretValue");
-        assert!(may_match(&escaped));
+        assert!(may_match(escaped.as_bytes()));
         let message: String = serde_json::from_str(&escaped).unwrap();
         assert!(detect(&serde_json::from_str(&message).unwrap()).is_some());
-        assert!(!may_match(r#""{\"eventName\":\"AssumeRole\"}""#));
+        assert!(!may_match(br#""{\"eventName\":\"AssumeRole\"}""#));
     }
 }

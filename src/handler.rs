@@ -17,16 +17,14 @@
 //!   try). Restores are idempotent across tries: a secret restored by the first try is no
 //!   longer pending deletion on the second, so it is not restored again.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use serde::Serialize;
 
 use crate::alert::{AlertContext, compose};
-use crate::cloudtrail::CloudTrailRecord;
-use crate::detection::{PendingDeletionAccess, SecretTarget, detect, may_match};
+use crate::detection::{SecretTarget, scan_log_events};
 use crate::error::{HandlerError, PublishError};
-use crate::logs::{LogBatch, RawLogEvent, inflate_payload};
+use crate::logs::{LogBatch, inflate_payload};
 use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
 use crate::restore::{
     RestoreDecision, RestoreOutcome, RestorePolicy, SecretState, decide, dry_run_outcome,
@@ -103,31 +101,22 @@ where
         tracing::warn!(message_type = %batch.message_type, "unknown messageType; reading its log events as data");
     }
 
-    let mut by_secret: BTreeMap<SecretTarget, Vec<PendingDeletionAccess>> = BTreeMap::new();
-    for event in batch.events() {
-        match find_access(event) {
-            Scan::NoMatch => {}
-            Scan::Parsed(None) => summary.parsed += 1,
-            Scan::Parsed(Some(access)) => {
-                summary.parsed += 1;
-                summary.matched += 1;
-                tracing::warn!(
-                    event_id = access.event_id.as_deref().unwrap_or(""),
-                    secret_id = %access.target.secret_id,
-                    principal = access.who.principal.short_name(),
-                    "read of a secret pending deletion"
-                );
-                by_secret
-                    .entry(access.target.clone())
-                    .or_default()
-                    .push(*access);
-            }
-            Scan::Malformed(reason) => {
-                summary.malformed += 1;
-                tracing::warn!(log_event_id = %event.id, reason, "skipped a log event that is not a CloudTrail record");
-            }
-        }
+    let findings = scan_log_events(batch.events());
+    for (log_event_id, reason) in &findings.malformed {
+        tracing::warn!(%log_event_id, reason, "skipped a log event that is not a CloudTrail record");
     }
+    for access in findings.by_secret.values().flatten() {
+        tracing::warn!(
+            event_id = access.event_id.as_deref().unwrap_or(""),
+            secret_id = %access.target.secret_id,
+            principal = access.who.principal.short_name(),
+            "read of a secret pending deletion"
+        );
+    }
+    summary.parsed = findings.parsed;
+    summary.matched = findings.matched;
+    summary.malformed = findings.malformed.len();
+    let by_secret = findings.by_secret;
     summary.secrets = by_secret.len();
 
     let context = AlertContext {
@@ -208,33 +197,6 @@ where
             first,
         }),
     }
-}
-
-enum Scan {
-    NoMatch,
-    Parsed(Option<Box<PendingDeletionAccess>>),
-    Malformed(&'static str),
-}
-
-fn find_access(event: &RawLogEvent<'_>) -> Scan {
-    if !event.looks_like_json_object() {
-        return Scan::Malformed("the message is not a JSON object");
-    }
-    if !may_match(event.raw_message()) {
-        return Scan::NoMatch;
-    }
-    let Ok(message) = event.message() else {
-        return Scan::Malformed("the message is not a valid JSON string");
-    };
-    let record: CloudTrailRecord = match serde_json::from_str(&message) {
-        Ok(record) => record,
-        Err(_) => return Scan::Malformed("the message is not a CloudTrail record"),
-    };
-    Scan::Parsed(detect(&record).map(|mut access| {
-        access.log_event_id = event.id.to_string();
-        access.log_timestamp_ms = event.timestamp;
-        Box::new(access)
-    }))
 }
 
 async fn secret_state<I: SecretInspector>(

@@ -22,3 +22,4 @@ pub mod logs;
 pub mod metrics;
 pub mod ports;
 pub mod restore;
+pub mod synthetic;
