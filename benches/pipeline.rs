@@ -2,6 +2,7 @@
 //! (`cargo run --release --example synthesize` writes them; `scripts/bench` does both and
 //! prints the table). Throughput is in bytes of decoded JSON, so every stage is comparable
 //! with inflate, the ceiling.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark stops at broken input
 
 use std::hint::black_box;
 use std::path::Path;
@@ -13,7 +14,9 @@ use secret_deletion_alerts::cli::NoAws;
 use secret_deletion_alerts::detection::scan_log_events;
 use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
-use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent, decode_base64, inflate_gzip};
+use secret_deletion_alerts::logs::{
+    LogBatch, SubscriptionEvent, decode_base64, inflate_gzip, inflate_gzip_streaming,
+};
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::restore::RestorePolicy;
 

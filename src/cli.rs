@@ -30,6 +30,12 @@ pub struct Cli {
     pub command: Command,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Email,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one Lambda event file (a CloudWatch Logs subscription event) through the handler.
@@ -38,6 +44,10 @@ pub enum Command {
         /// publishing it, and look up and restore nothing.
         #[arg(long)]
         dry_run: bool,
+        /// What a dry run prints for each alert: its JSON document (one line), or the email
+        /// (subject and text) as a subscriber would get it.
+        #[arg(long, value_enum, default_value_t = Format::Json, requires = "dry_run")]
+        format: Format,
         /// The event file, or - for standard input.
         file: PathBuf,
     },
@@ -58,7 +68,11 @@ pub enum Command {
 
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Invoke { dry_run, file } => invoke(&file, dry_run).await,
+        Command::Invoke {
+            dry_run,
+            format,
+            file,
+        } => invoke(&file, dry_run, format).await,
         Command::Encode {
             log_group,
             control,
@@ -83,7 +97,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn invoke(path: &std::path::Path, dry_run: bool) -> ExitCode {
+async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCode {
     let config = match Config::from_lookup(|k| std::env::var(k).ok()) {
         Ok(config) => config,
         Err(e) => return fail(e),
@@ -107,7 +121,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool) -> ExitCode {
     };
     let result = if dry_run {
         let ports = Ports {
-            publisher: &StdoutPublisher,
+            publisher: &StdoutPublisher(format),
             inspector: &NoAws,
             restorer: &NoAws,
         };
@@ -166,13 +180,23 @@ fn encode(path: Option<&std::path::Path>, log_group: &str, control: bool) -> Exi
     }
 }
 
-/// The dry run's publisher: each alert's JSON document as one line on stdout.
-pub struct StdoutPublisher;
+/// The dry run's publisher: each alert's JSON document as one line on stdout, or the email.
+pub struct StdoutPublisher(pub Format);
 
 impl AlertPublisher for StdoutPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "{}", alert.document_json()).map_err(|e| PublishError {
+        let written = match self.0 {
+            Format::Json => writeln!(stdout, "{}", alert.document_json()),
+            Format::Email => writeln!(
+                stdout,
+                "Subject: {}\n\n{}\n{}",
+                alert.subject,
+                alert.text,
+                "-".repeat(72)
+            ),
+        };
+        written.map_err(|e| PublishError {
             secret: alert.document.secret.display_name.clone(),
             event_ids: alert.event_ids(),
             reason: format!("cannot write to stdout: {e}"),

@@ -85,16 +85,44 @@ pub fn decode_base64(data: &str) -> Result<Vec<u8>, DecodeError> {
     LENIENT_BASE64.decode(text).map_err(DecodeError::Base64)
 }
 
-/// Inflates one gzip stream, reading at most `max_decoded_bytes` of output.
+/// Inflates one gzip stream into at most `max_decoded_bytes`.
+///
+/// libdeflate does it in one call into a buffer of the size the gzip trailer gives, faster
+/// than zlib-rs (see the README's benchmark). A stream whose trailer claims more than the cap,
+/// or understates its size (the trailer holds it modulo 2^32) and so overflows that buffer, is
+/// read by the streaming decoder instead, which stops at the cap.
 pub fn inflate_gzip(compressed: &[u8], max_decoded_bytes: usize) -> Result<Vec<u8>, DecodeError> {
-    if compressed.len() < 18 || compressed[..2] != [0x1f, 0x8b] {
-        return Err(DecodeError::NotGzip);
+    let claimed = gzip_claimed_size(compressed)?;
+    if claimed > max_decoded_bytes {
+        // A bomb, or a truncated stream whose last bytes are not its trailer: the streaming
+        // decoder tells which, and stops at the cap either way.
+        return inflate_gzip_streaming(compressed, max_decoded_bytes);
     }
-    // The gzip trailer holds the decompressed size modulo 2^32: a good first guess for the
-    // buffer, never trusted beyond the cap.
-    let mut trailer = [0u8; 4];
-    trailer.copy_from_slice(&compressed[compressed.len() - 4..]);
-    let size_hint = (u32::from_le_bytes(trailer) as usize).min(max_decoded_bytes);
+    let mut decoded = vec![0u8; claimed];
+    match libdeflater::Decompressor::new().gzip_decompress(compressed, &mut decoded) {
+        Ok(len) => {
+            decoded.truncate(len);
+            Ok(decoded)
+        }
+        Err(libdeflater::DecompressionError::InsufficientSpace) => {
+            inflate_gzip_streaming(compressed, max_decoded_bytes)
+        }
+        Err(libdeflater::DecompressionError::BadData) => {
+            Err(DecodeError::Gzip(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "corrupt or truncated deflate data",
+            )))
+        }
+    }
+}
+
+/// The same with flate2's streaming decoder (zlib-rs), reading at most `max_decoded_bytes + 1`
+/// bytes of output whatever the stream says about itself.
+pub fn inflate_gzip_streaming(
+    compressed: &[u8],
+    max_decoded_bytes: usize,
+) -> Result<Vec<u8>, DecodeError> {
+    let size_hint = gzip_claimed_size(compressed)?.min(max_decoded_bytes);
     let mut decoded = Vec::with_capacity(size_hint.saturating_add(1));
     let limit = u64::try_from(max_decoded_bytes)
         .unwrap_or(u64::MAX)
@@ -109,6 +137,17 @@ pub fn inflate_gzip(compressed: &[u8], max_decoded_bytes: usize) -> Result<Vec<u
         });
     }
     Ok(decoded)
+}
+
+/// The decompressed size a gzip stream's trailer claims (modulo 2^32), after checking the
+/// header's magic bytes.
+fn gzip_claimed_size(compressed: &[u8]) -> Result<usize, DecodeError> {
+    if compressed.len() < 18 || compressed[..2] != [0x1f, 0x8b] {
+        return Err(DecodeError::NotGzip);
+    }
+    let mut trailer = [0u8; 4];
+    trailer.copy_from_slice(&compressed[compressed.len() - 4..]);
+    Ok(u32::from_le_bytes(trailer) as usize)
 }
 
 /// The decoded envelope, borrowing from the inflated bytes.

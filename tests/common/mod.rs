@@ -150,3 +150,4 @@ pub fn pending(secret_id: &str, days: u64, tags: &[(&str, &str)]) -> SecretState
             .collect(),
     }
 }
+pub mod hostile;

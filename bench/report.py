@@ -1,0 +1,70 @@
+"""Prints the benchmark table from criterion's estimates and the Python reference's lines.
+
+python bench/report.py CRITERION_DIR PYTHON_RESULTS EXTRA_JSON
+"""
+
+import json
+import pathlib
+import platform
+import sys
+
+STAGES = ["lambda_event", "base64", "inflate", "envelope", "detection", "end_to_end"]
+
+
+def main():
+    criterion = pathlib.Path(sys.argv[1])
+    python = [json.loads(line) for line in pathlib.Path(sys.argv[2]).read_text().splitlines() if line.strip()]
+    extra = json.loads(pathlib.Path(sys.argv[3]).read_text())
+    sizes = {(r["payload"]): (r["decoded_bytes"], r["events"]) for r in python}
+    payloads = sorted(sizes, key=lambda p: (sizes[p][0], p))
+
+    def rust(payload, stage):
+        path = criterion / payload / stage / "new" / "estimates.json"
+        if not path.exists():
+            return None
+        return json.loads(path.read_text())["mean"]["point_estimate"] / 1e9
+
+    def py(variant, payload, stage):
+        for r in python:
+            if (r["variant"], r["payload"], r["stage"]) == (variant, payload, stage):
+                return r["seconds"]
+        return None
+
+    def mbps(seconds, payload):
+        return sizes[payload][0] / seconds / 1e6 if seconds else float("nan")
+
+    print(f"machine: {platform.machine()}, {extra.get('cpu', '?')}, Python {platform.python_version()}")
+    print()
+    for payload in payloads:
+        decoded, events = sizes[payload]
+        print(f"### {payload}: {events} events, {decoded / 1e6:.2f} MB decoded")
+        print()
+        print("| stage | Rust µs | Rust MB/s | Rust events/s | Python µs | orjson µs | Rust/Python | Rust/orjson |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for stage in STAGES:
+            r, p, o = rust(payload, stage), py("python", payload, stage), py("python-orjson", payload, stage)
+            if r is None:
+                continue
+            ratio = lambda other: f"{other / r:.1f}x" if other else "n/a"
+            micros = lambda s: f"{s * 1e6:,.0f}" if s else "n/a"
+            print(f"| {stage} | {r * 1e6:,.1f} | {mbps(r, payload):,.0f} | {events / r:,.0f} | {micros(p)} | {micros(o)} | {ratio(p)} | {ratio(o)} |")
+        inflate, e2e = rust(payload, "inflate"), rust(payload, "end_to_end")
+        if inflate and e2e:
+            print()
+            print(f"end to end runs at {inflate / e2e:.2f}x the speed of inflate alone (target: at least 0.75x on the full no-match batch)")
+        print()
+    base = {p: rust(p, "end_to_end") for p in payloads}
+    for size in ("typical", "full"):
+        no, one = base.get(f"{size}-no-match"), base.get(f"{size}-one-match")
+        if no and one:
+            dn, d1 = rust(f"{size}-no-match", "detection"), rust(f"{size}-one-match", "detection")
+            print(f"{size}: one match costs {(one - no) * 1e6:+.1f} µs end to end over no match "
+                  f"(detection stage {(d1 - dn) * 1e6:+.1f} µs: the parse of the matched record; the rest composes the alert)")
+    print()
+    for key, value in extra.items():
+        if key != "cpu":
+            print(f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    main()
