@@ -80,6 +80,9 @@ fn stages(c: &mut Criterion) {
         group.bench_function("inflate", |b| {
             b.iter(|| inflate_gzip(black_box(&compressed), 8 << 20))
         });
+        group.bench_function("inflate_zlib_rs", |b| {
+            b.iter(|| inflate_gzip_streaming(black_box(&compressed), 8 << 20))
+        });
         group.bench_function("envelope", |b| {
             b.iter(|| LogBatch::parse(black_box(&decoded)).map(|b| b.events().len()))
         });
