@@ -1,0 +1,170 @@
+//! Properties that must hold for any input, checked with proptest, and the pre-check's
+//! soundness on every record we have: the samples and the traffic generator's output.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use proptest::prelude::*;
+use secret_deletion_alerts::alert::{AlertContext, MAX_SNS_BYTES, compose};
+use secret_deletion_alerts::cloudtrail::CloudTrailRecord;
+use secret_deletion_alerts::detection::{Findings, detect, may_match};
+use secret_deletion_alerts::logs::{LogBatch, encode_records, inflate_payload};
+use secret_deletion_alerts::restore::{RestoreOutcome, RestorePolicy, SecretState};
+use secret_deletion_alerts::synthetic::{Kind, Traffic};
+use serde_json::{Value, json};
+
+fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ".{0,40}",
+        "[\"\\\\{}\\[\\],:]{0,20}",
+        Just(r#""},{"id":""#.to_owned()),
+        Just("\\".to_owned()),
+        "\\PC{0,300}",
+    ]
+}
+
+fn any_record() -> impl Strategy<Value = Value> {
+    (any_text(), any_text(), any_text(), any::<bool>()).prop_map(|(agent, secret, other, matching)| {
+        let mut record = json!({
+            "eventSource": "secretsmanager.amazonaws.com",
+            "eventName": if matching { "GetSecretValue" } else { "DescribeSecret" },
+            "errorMessage": "You can't perform this operation on the secret because it was marked for deletion.",
+            "userAgent": agent,
+            "requestParameters": {"secretId": secret},
+            "awsRegion": "us-east-1",
+        });
+        record["additional"] = json!({ "text": other, "list": [other.clone(), 1, null] });
+        record
+    })
+}
+
+/// The record's JSON text with some letters written as `\uXXXX`, as a JSON writer may.
+fn escape_some_letters(text: &str, mask: &[bool]) -> String {
+    let mut out = String::new();
+    let mut in_string = false;
+    let mut after_backslash = false;
+    let mut hex_digits_left = 0;
+    for (i, c) in text.chars().enumerate() {
+        if hex_digits_left > 0 {
+            hex_digits_left -= 1;
+        } else if after_backslash {
+            after_backslash = false;
+            if c == 'u' {
+                hex_digits_left = 4;
+            }
+        } else if c == '\\' {
+            after_backslash = true;
+        } else if c == '"' {
+            in_string = !in_string;
+        } else if in_string && c.is_ascii_alphabetic() && mask[i % mask.len()] {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn decoding_what_encode_produced_gives_back_the_records(records in prop::collection::vec(any_record(), 1..20)) {
+        let input: String = records.iter().map(|r| format!("{r}\n")).collect();
+        let event = encode_records(&input, "group").unwrap();
+        let bytes = inflate_payload(&event.awslogs.data, 8 << 20).unwrap();
+        let batch = LogBatch::parse(&bytes).unwrap();
+        let general = LogBatch::parse_general(&bytes).unwrap();
+        prop_assert_eq!(batch.events().len(), records.len());
+        for ((event, other), record) in batch.events().iter().zip(general.events()).zip(&records) {
+            prop_assert_eq!(event.raw_message(), other.raw_message());
+            let decoded: Value = serde_json::from_str(&event.message().unwrap()).unwrap();
+            prop_assert_eq!(&decoded, record);
+        }
+    }
+
+    #[test]
+    fn the_pre_check_never_rejects_a_record_the_rule_accepts(record in any_record(), mask in prop::collection::vec(any::<bool>(), 1..7)) {
+        let text = escape_some_letters(&record.to_string(), &mask);
+        let parsed: CloudTrailRecord = serde_json::from_str(&text).unwrap();
+        let literal = serde_json::to_string(&text).unwrap();
+        if detect(&parsed).is_some() {
+            prop_assert!(may_match(text.as_bytes()), "{}", text);
+            prop_assert!(may_match(literal.as_bytes()), "{}", literal);
+        }
+    }
+
+    #[test]
+    fn any_strings_compose_an_alert_sns_accepts(agent in any_text(), secret in any_text(), session in any_text(), count in 1usize..40) {
+        let record = common::hostile::pending_deletion_read(&secret, &agent, &session);
+        let parsed: CloudTrailRecord = serde_json::from_value(record).unwrap();
+        let Some(access) = detect(&parsed) else { return Ok(()); };
+        let attempts = vec![access; count];
+        let policy = RestorePolicy::All;
+        let context = AlertContext {
+            log_group: "g", athena_table: "t", restore_policy: &policy, max_listed_attempts: 50,
+            now: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        };
+        let alert = compose(&attempts, &SecretState::Purged, &RestoreOutcome::AlreadyPurged, &context);
+        prop_assert!(alert.subject.len() < 100);
+        prop_assert!(alert.subject.bytes().all(|b| b == b' ' || b.is_ascii_graphic()), "{:?}", alert.subject);
+        prop_assert!(alert.subject.as_bytes()[0].is_ascii_alphanumeric());
+        prop_assert!(alert.sns_size() <= MAX_SNS_BYTES);
+        let message: Value = serde_json::from_str(&alert.sns_message()).unwrap();
+        prop_assert!(message["default"].is_string());
+        for line in alert.text.lines() {
+            prop_assert!(!line.chars().any(|c| c.is_control()), "{:?}", line);
+        }
+    }
+}
+
+#[test]
+fn the_pre_check_keeps_every_alerting_record_of_the_samples_and_the_generator() {
+    let mut records: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(common::events_dir().join("records")).unwrap() {
+        let file: Value =
+            serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
+        records.extend(
+            file["Records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(Value::to_string),
+        );
+    }
+    let mut traffic = Traffic::new(42);
+    for i in 0..5_000 {
+        let kind = if i % 50 == 0 {
+            Kind::PendingDeletionRead
+        } else {
+            Kind::Background
+        };
+        records.push(traffic.record(kind).to_string());
+    }
+    let mut alerting = 0;
+    for text in &records {
+        let parsed: CloudTrailRecord = serde_json::from_str(text).unwrap();
+        if detect(&parsed).is_some() {
+            alerting += 1;
+            assert!(may_match(text.as_bytes()), "{text}");
+            assert!(
+                may_match(serde_json::to_string(text).unwrap().as_bytes()),
+                "{text}"
+            );
+        }
+    }
+    assert!(alerting >= 100 + 6, "{alerting}");
+    // And the generator's background traffic never alerts.
+    let mut findings = Findings::default();
+    let mut traffic = Traffic::new(7);
+    for _ in 0..2_000 {
+        let text = traffic.record(Kind::Background).to_string();
+        assert!(findings.examine(&text).unwrap().is_none());
+    }
+    assert!(
+        findings.parsed < findings.records / 5,
+        "the pre-check lets few through: {findings:?}"
+    );
+}
