@@ -621,11 +621,7 @@ fn email_text(
         }
     }
     let _ = writeln!(text);
-    let _ = writeln!(
-        text,
-        "Attempts ({} in this batch):",
-        document.attempts_total
-    );
+    let _ = writeln!(text, "Attempts ({}):", document.attempts_total);
     for (number, attempt) in document.attempts.iter().enumerate() {
         let identity = &attempt.identity;
         let _ = writeln!(

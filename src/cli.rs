@@ -1,22 +1,23 @@
 //! The same binary outside Lambda: a command line to run sample events through the handler
 //! and to make new ones.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 
-use crate::alert::Alert;
+use crate::alert::{Alert, AlertContext};
 use crate::aws::{SecretsManager, SnsPublisher, load_sdk_config};
 use crate::config::Config;
 use crate::detection::SecretTarget;
 use crate::error::{PublishError, RestoreError};
-use crate::handler::{BatchOptions, Ports, handle_batch};
+use crate::handler::{BatchOptions, Ports, alert_for, handle_batch};
 use crate::logs::{SubscriptionEvent, control_message_event, encode_records};
 use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
-use crate::restore::SecretState;
+use crate::restore::{RestorePolicy, SecretState};
+use crate::scan::{ScanOptions, athena_sql, scan_paths};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +52,31 @@ pub enum Command {
         /// The event file, or - for standard input.
         file: PathBuf,
     },
+    /// Look back: find the reads of secrets pending deletion in CloudTrail history (the
+    /// trail's S3 log files, .json.gz or .json, whole directory trees of them; Event history
+    /// exports; lookup-events output; JSON lines; subscription events) and report them with
+    /// the function's detection and alert text. Exit status 2 when some files were skipped.
+    Scan {
+        /// Print one JSON document per alert (the function's documents) instead of the report.
+        #[arg(long)]
+        json: bool,
+        /// Only reads at or after this time (RFC 3339, e.g. 2026-08-01T00:00:00Z).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<SystemTime>,
+        /// Only reads before this time.
+        #[arg(long, value_parser = parse_time)]
+        until: Option<SystemTime>,
+        /// Send the alerts to ALERT_TOPIC_ARN as the function would (with the Secrets Manager
+        /// lookup; a look-back never restores anything).
+        #[arg(long)]
+        publish: bool,
+        /// Print the same search as Athena SQL over this CloudTrail table, and scan nothing.
+        #[arg(long, value_name = "TABLE")]
+        athena: Option<String>,
+        /// Files or directories.
+        #[arg(required_unless_present = "athena")]
+        paths: Vec<PathBuf>,
+    },
     /// Wrap CloudTrail records (one JSON object, a {"Records":[...]} file, or JSON lines)
     /// into a CloudWatch Logs subscription event, printed on stdout.
     Encode {
@@ -78,6 +104,162 @@ pub async fn run(cli: Cli) -> ExitCode {
             control,
             file,
         } => encode(file.as_deref(), &log_group, control),
+        Command::Scan {
+            json,
+            since,
+            until,
+            publish,
+            athena,
+            paths,
+        } => {
+            if let Some(table) = athena {
+                println!("{}", athena_sql(&table, since, until));
+                return ExitCode::SUCCESS;
+            }
+            let options = ScanOptions {
+                since,
+                until,
+                progress: std::io::stderr().is_terminal(),
+            };
+            look_back(&paths, &options, json, publish).await
+        }
+    }
+}
+
+fn parse_time(text: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(text)
+        .map_err(|e| format!("{e} (expected e.g. 2026-08-01T00:00:00Z)"))
+}
+
+async fn look_back(
+    paths: &[PathBuf],
+    options: &ScanOptions,
+    json: bool,
+    publish: bool,
+) -> ExitCode {
+    let mut config = match Config::from_lookup(|k| std::env::var(k).ok()) {
+        Ok(config) => config,
+        Err(e) => return fail(e),
+    };
+    // A look-back reports; it never cancels a deletion.
+    config.restore_policy = RestorePolicy::Off;
+    let report = scan_paths(paths, options);
+    let findings = &report.findings;
+    let log_group = report
+        .log_group
+        .clone()
+        .unwrap_or_else(|| "<the trail's log group>".to_owned());
+    let batch_options = BatchOptions {
+        restore_policy: &config.restore_policy,
+        athena_table: &config.athena_table,
+        max_listed_attempts: config.max_listed_attempts,
+        max_decoded_bytes: config.max_decoded_bytes,
+        account_id: config.account_id.as_deref(),
+        dry_run: !publish,
+        now: SystemTime::now(),
+    };
+    let context = AlertContext {
+        log_group: &log_group,
+        athena_table: &config.athena_table,
+        restore_policy: &config.restore_policy,
+        max_listed_attempts: config.max_listed_attempts,
+        now: batch_options.now,
+    };
+    if !json {
+        println!(
+            "Scanned {} files ({:.1} MB) in {:.1} s: {} records, {} parsed, {} reads of secrets pending deletion in {} secrets ({} seen twice), {} malformed, {} skipped files.",
+            report.files_read,
+            report.bytes_read as f64 / 1e6,
+            report.elapsed.as_secs_f64(),
+            findings.records,
+            findings.parsed,
+            findings.matched,
+            findings.by_secret.len(),
+            findings.duplicates,
+            findings.malformed.len(),
+            report.skipped.len()
+        );
+        if report.outside_time_range > 0 {
+            println!(
+                "{} reads were outside --since/--until.",
+                report.outside_time_range
+            );
+        }
+        println!();
+    }
+    let format = if json { Format::Json } else { Format::Email };
+    let sdk_config;
+    let (sns, secrets);
+    let mut unreachable = false;
+    let mut failed = 0;
+    if publish {
+        let topic = match config.require_topic() {
+            Ok(topic) => topic,
+            Err(e) => return fail(e),
+        };
+        sdk_config = load_sdk_config(&config).await;
+        sns = Some(SnsPublisher::new(&sdk_config, topic));
+        secrets = Some(SecretsManager::new(&sdk_config));
+    } else {
+        sns = None;
+        secrets = None;
+    }
+    for (target, attempts) in &findings.by_secret {
+        let alert = match (&sns, &secrets) {
+            (Some(sns), Some(secrets)) => {
+                let ports = Ports {
+                    publisher: sns,
+                    inspector: secrets,
+                    restorer: &NoAws,
+                };
+                let (alert, _) = alert_for(
+                    target,
+                    attempts,
+                    &ports,
+                    &batch_options,
+                    &context,
+                    &mut unreachable,
+                )
+                .await;
+                if let Err(error) = sns.publish(&alert).await {
+                    eprintln!("secret-deletion-alerts: {error}");
+                    failed += 1;
+                }
+                alert
+            }
+            _ => {
+                let ports = Ports {
+                    publisher: &StdoutPublisher(format),
+                    inspector: &NoAws,
+                    restorer: &NoAws,
+                };
+                alert_for(
+                    target,
+                    attempts,
+                    &ports,
+                    &batch_options,
+                    &context,
+                    &mut unreachable,
+                )
+                .await
+                .0
+            }
+        };
+        if let Err(error) = StdoutPublisher(format).publish(&alert).await {
+            return fail(error);
+        }
+    }
+    if failed > 0 {
+        return fail(format!("{failed} alerts were not published"));
+    }
+    if report.skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "secret-deletion-alerts: {} files could not be read and were skipped (see the warnings above)",
+            report.skipped.len()
+        );
+        ExitCode::from(2)
     }
 }
 

@@ -6,7 +6,7 @@
 //! Matching a substring of the message lets both the straight and the curly apostrophe of
 //! "can't" match.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
@@ -137,10 +137,31 @@ pub struct Findings {
     pub matched: usize,
     /// Where (a log event id, a file position) and why a record was skipped.
     pub malformed: Vec<(String, &'static str)>,
+    /// Reads seen again with an event id already found (overlapping history files).
+    pub duplicates: usize,
+    seen_event_ids: HashSet<String>,
 }
 
 impl Findings {
+    /// Adds another part's findings (another file of history) to these.
+    pub fn merge(&mut self, other: Findings) {
+        self.records += other.records;
+        self.parsed += other.parsed;
+        self.malformed.extend(other.malformed);
+        self.duplicates += other.duplicates;
+        for access in other.by_secret.into_values().flatten() {
+            self.add(access);
+        }
+    }
+
+    /// Adds one read, unless a read with the same CloudTrail event id is already here.
     pub fn add(&mut self, access: PendingDeletionAccess) {
+        if let Some(id) = &access.event_id
+            && !self.seen_event_ids.insert(id.clone())
+        {
+            self.duplicates += 1;
+            return;
+        }
         self.matched += 1;
         self.by_secret
             .entry(access.target.clone())

@@ -21,8 +21,8 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::alert::{AlertContext, compose};
-use crate::detection::{SecretTarget, scan_log_events};
+use crate::alert::{Alert, AlertContext, compose};
+use crate::detection::{PendingDeletionAccess, SecretTarget, scan_log_events};
 use crate::error::{HandlerError, PublishError};
 use crate::logs::{LogBatch, inflate_payload};
 use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
@@ -129,34 +129,18 @@ where
     let mut secrets_manager_unreachable = false;
     let mut failures: Vec<PublishError> = Vec::new();
     for (target, attempts) in &by_secret {
-        let state = secret_state(
+        let (alert, outcome) = alert_for(
             target,
-            ports.inspector,
+            attempts,
+            ports,
             options,
+            &context,
             &mut secrets_manager_unreachable,
         )
         .await;
-        let outcome = if options.dry_run {
-            dry_run_outcome(options.restore_policy)
-        } else {
-            match decide(options.restore_policy, &state) {
-                RestoreDecision::Skip(outcome) => outcome,
-                RestoreDecision::Restore { arn } => {
-                    match ports.restorer.restore(&arn, target.region.as_deref()).await {
-                        Ok(()) => {
-                            summary.restored += 1;
-                            tracing::warn!(secret_arn = %arn, "cancelled the scheduled deletion");
-                            RestoreOutcome::Restored
-                        }
-                        Err(error) => {
-                            tracing::error!(secret_arn = %arn, %error, "could not cancel the scheduled deletion");
-                            RestoreOutcome::Failed(error.0)
-                        }
-                    }
-                }
-            }
-        };
-        let alert = compose(attempts, &state, &outcome, &context);
+        if outcome == RestoreOutcome::Restored {
+            summary.restored += 1;
+        }
         match ports.publisher.publish(&alert).await {
             Ok(()) => {
                 summary.alerts_published += 1;
@@ -197,6 +181,49 @@ where
             first,
         }),
     }
+}
+
+/// One secret's alert: look the secret up (unless a dry run), apply the restore policy
+/// (restoring if it says so), and compose. Shared by the function and the look-back scan.
+pub async fn alert_for<P, I, R>(
+    target: &SecretTarget,
+    attempts: &[PendingDeletionAccess],
+    ports: &Ports<'_, P, I, R>,
+    options: &BatchOptions<'_>,
+    context: &AlertContext<'_>,
+    secrets_manager_unreachable: &mut bool,
+) -> (Alert, RestoreOutcome)
+where
+    I: SecretInspector,
+    R: SecretRestorer,
+{
+    let state = secret_state(
+        target,
+        ports.inspector,
+        options,
+        secrets_manager_unreachable,
+    )
+    .await;
+    let outcome = if options.dry_run {
+        dry_run_outcome(options.restore_policy)
+    } else {
+        match decide(options.restore_policy, &state) {
+            RestoreDecision::Skip(outcome) => outcome,
+            RestoreDecision::Restore { arn } => {
+                match ports.restorer.restore(&arn, target.region.as_deref()).await {
+                    Ok(()) => {
+                        tracing::warn!(secret_arn = %arn, "cancelled the scheduled deletion");
+                        RestoreOutcome::Restored
+                    }
+                    Err(error) => {
+                        tracing::error!(secret_arn = %arn, %error, "could not cancel the scheduled deletion");
+                        RestoreOutcome::Failed(error.0)
+                    }
+                }
+            }
+        }
+    };
+    (compose(attempts, &state, &outcome, context), outcome)
 }
 
 async fn secret_state<I: SecretInspector>(

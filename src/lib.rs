@@ -22,4 +22,5 @@ pub mod logs;
 pub mod metrics;
 pub mod ports;
 pub mod restore;
+pub mod scan;
 pub mod synthetic;

@@ -1,0 +1,193 @@
+//! The look-back scan over a directory tree of CloudTrail history built here: gzipped S3 log
+//! files as `aws s3 sync` lays them out, with matches, near misses, a corrupt file and an
+//! empty one, plus the other formats it reads.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::events_dir;
+use common::hostile::pending_deletion_read;
+use secret_deletion_alerts::scan::{ScanOptions, scan_paths};
+use serde_json::{Value, json};
+
+fn write_gzip(path: &Path, content: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(content).unwrap();
+    std::fs::write(path, gzip.finish().unwrap()).unwrap();
+}
+
+fn read_with(secret: &str, event_id: &str, time: &str) -> Value {
+    let mut record = pending_deletion_read(secret, "aws-cli/2", "ci");
+    record["eventID"] = event_id.into();
+    record["eventTime"] = time.into();
+    record
+}
+
+/// A trail bucket's tree with 5 reads of 3 secrets (one read twice, in two files), near
+/// misses, a corrupt file and an empty file.
+fn history() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("AWSLogs/123456789012/CloudTrail");
+    let near_misses: Value = serde_json::from_slice(
+        &std::fs::read(events_dir().join("records/near-misses.json")).unwrap(),
+    )
+    .unwrap();
+    let mut records = near_misses["Records"].as_array().unwrap().clone();
+    records.push(read_with("prod/db", "e-1", "2026-08-01T10:00:00Z"));
+    records.push(read_with("prod/db", "e-2", "2026-09-01T10:00:00Z"));
+    write_gzip(
+        &root.join(
+            "us-east-1/2026/08/01/123456789012_CloudTrail_us-east-1_20260801T1000Z_a.json.gz",
+        ),
+        json!({ "Records": records }).to_string().as_bytes(),
+    );
+    write_gzip(
+        &root.join(
+            "eu-west-1/2026/09/01/123456789012_CloudTrail_eu-west-1_20260901T1000Z_b.json.gz",
+        ),
+        json!({ "Records": [read_with("legacy/ldap", "e-3", "2026-09-01T11:00:00Z"),
+                            read_with("prod/db", "e-2", "2026-09-01T10:00:00Z")] })
+        .to_string()
+        .as_bytes(),
+    );
+    let corrupt = root.join("us-east-1/2026/09/02/corrupt.json.gz");
+    std::fs::create_dir_all(corrupt.parent().unwrap()).unwrap();
+    std::fs::write(
+        &corrupt,
+        [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe, 0xef],
+    )
+    .unwrap();
+    std::fs::write(root.join("us-east-1/2026/09/02/empty.json.gz"), b"").unwrap();
+    // An Event history lookup and JSON lines, outside the tree layout.
+    let lookup = json!({"Events": [{"EventId": "e-4", "CloudTrailEvent": read_with("ops/key", "e-4", "2026-10-01T00:00:00Z").to_string()}]});
+    std::fs::write(dir.path().join("lookup-events.json"), lookup.to_string()).unwrap();
+    let lines = format!(
+        "{}\n\n{}\n",
+        read_with("ops/key", "e-5", "2026-10-02T00:00:00Z"),
+        json!({"eventName": "AssumeRole"})
+    );
+    std::fs::write(dir.path().join("export.jsonl"), lines).unwrap();
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
+
+fn reads_per_secret(
+    findings: &secret_deletion_alerts::detection::Findings,
+) -> Vec<(String, usize)> {
+    findings
+        .by_secret
+        .iter()
+        .map(|(target, reads)| (target.secret_id.clone(), reads.len()))
+        .collect()
+}
+
+#[test]
+fn finds_every_read_in_a_tree_and_skips_what_it_cannot_read() {
+    let (_dir, root) = history();
+    let report = scan_paths(&[root], &ScanOptions::default());
+    assert_eq!(
+        reads_per_secret(&report.findings),
+        [
+            ("legacy/ldap".into(), 1),
+            ("ops/key".into(), 2),
+            ("prod/db".into(), 2)
+        ]
+    );
+    assert_eq!(report.findings.duplicates, 1, "e-2 is in two files");
+    assert_eq!(report.files_read, 5, "the empty file is read, as empty");
+    assert_eq!(report.skipped.len(), 1);
+    assert!(report.skipped[0].0.ends_with("corrupt.json.gz"));
+    assert!(
+        report.skipped[0].1.starts_with("not a readable gzip file"),
+        "{}",
+        report.skipped[0].1
+    );
+    let located = &report.findings.by_secret.values().next().unwrap()[0].log_event_id;
+    assert!(located.contains("_b.json.gz#0"), "{located}");
+}
+
+#[test]
+fn since_and_until_limit_the_time_range() {
+    let (_dir, root) = history();
+    let options = ScanOptions {
+        since: Some(humantime::parse_rfc3339("2026-09-01T00:00:00Z").unwrap()),
+        until: Some(humantime::parse_rfc3339("2026-10-01T00:00:00Z").unwrap()),
+        progress: false,
+    };
+    let report = scan_paths(&[root], &options);
+    assert_eq!(
+        reads_per_secret(&report.findings),
+        [("legacy/ldap".into(), 1), ("prod/db".into(), 1)]
+    );
+    assert_eq!(report.outside_time_range, 3);
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_secret-deletion-alerts"))
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("RESTORE_MODE")
+        .env_remove("ALERT_TOPIC_ARN")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_exit_status_says_files_were_skipped_and_the_report_reads_like_the_email() {
+    let (_dir, root) = history();
+    let output = cli(&["scan", root.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.starts_with("Scanned 5 files"), "{stdout}");
+    assert!(
+        stdout.contains("Subject: HIGH: pending-deletion secret prod/db read by ci (x2)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("What to do next"));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("warning: skipped") && stderr.contains("corrupt.json.gz"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_output_is_the_functions_alert_documents_for_the_same_records() {
+    let sample = events_dir().join("mixed-batch.json");
+    let sample = sample.to_str().unwrap();
+    let scanned = cli(&["scan", "--json", sample]);
+    let invoked = cli(&["invoke", "--dry-run", sample]);
+    assert_eq!(scanned.status.code(), Some(0));
+    assert_eq!(invoked.status.code(), Some(0));
+    let documents = |out: &[u8]| -> Vec<Value> {
+        let mut docs: Vec<Value> = String::from_utf8_lossy(out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        docs.sort_by_key(|d| d["dedup_key"].as_str().unwrap().to_owned());
+        docs
+    };
+    let (scanned, invoked) = (documents(&scanned.stdout), documents(&invoked.stdout));
+    assert_eq!(scanned.len(), 2);
+    assert_eq!(scanned, invoked);
+}
+
+#[test]
+fn athena_prints_the_sql_and_scans_nothing() {
+    let output = cli(&[
+        "scan",
+        "--athena",
+        "my_db.cloudtrail",
+        "--since",
+        "2026-08-01T00:00:00Z",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let sql = String::from_utf8(output.stdout).unwrap();
+    assert!(sql.contains("FROM my_db.cloudtrail"));
+    assert!(sql.contains("AND eventtime >= '2026-08-01T00:00:00Z'"));
+}
