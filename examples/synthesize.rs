@@ -2,6 +2,9 @@
 //! synthetic CloudTrail traffic, the same files the Rust benchmark and the Python reference read.
 //!
 //! `cargo run --release --example synthesize -- OUT_DIR`
+//! `cargo run --release --example synthesize -- --tree DIR FILES`: a trail bucket's tree of
+//! gzipped S3 log files (`AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/*.json.gz`), about
+//! 1 MB of records each, one pending-deletion read in every 100 files, for the scan benchmark.
 
 use std::path::PathBuf;
 
@@ -16,7 +19,37 @@ const PAYLOADS: [(&str, usize, usize); 4] = [
     ("full-one-match", 910_000, 1),
 ];
 
+fn tree(dir: &std::path::Path, files: usize) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::Write;
+    let mut traffic = Traffic::new(99);
+    let mut bytes = 0;
+    for i in 0..files {
+        let region = ["us-east-1", "eu-west-1", "us-west-2"][i % 3];
+        let day = 1 + (i / 96) % 28;
+        let path = dir.join(format!(
+            "AWSLogs/123456789012/CloudTrail/{region}/2026/10/{day:02}/123456789012_CloudTrail_{region}_202610{day:02}T{:04}Z_{i:06}.json.gz",
+            i % 2400
+        ));
+        std::fs::create_dir_all(path.parent().ok_or("no parent")?)?;
+        let records = traffic.batch(1_000_000, usize::from(i % 100 == 0));
+        let json = format!("{{\"Records\":[{}]}}", records.join(","));
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gzip.write_all(json.as_bytes())?;
+        let compressed = gzip.finish()?;
+        bytes += compressed.len();
+        std::fs::write(path, compressed)?;
+    }
+    println!("{}: {files} files, {:.1} MB compressed", dir.display(), bytes as f64 / 1e6);
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--tree") {
+        let dir = PathBuf::from(args.get(2).ok_or("--tree DIR FILES")?);
+        let files = args.get(3).ok_or("--tree DIR FILES")?.parse()?;
+        return tree(&dir, files);
+    }
     let out = PathBuf::from(
         std::env::args()
             .nth(1)

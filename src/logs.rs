@@ -99,7 +99,14 @@ pub fn inflate_gzip(compressed: &[u8], max_decoded_bytes: usize) -> Result<Vec<u
         return inflate_gzip_streaming(compressed, max_decoded_bytes);
     }
     let mut decoded = vec![0u8; claimed];
-    match libdeflater::Decompressor::new().gzip_decompress(compressed, &mut decoded) {
+    // Building the decompressor's tables costs about as much as inflating 20 KB: keep one
+    // per thread, for the life of the Lambda sandbox.
+    thread_local! {
+        static DECOMPRESSOR: std::cell::RefCell<libdeflater::Decompressor> =
+            std::cell::RefCell::new(libdeflater::Decompressor::new());
+    }
+    let result = DECOMPRESSOR.with_borrow_mut(|d| d.gzip_decompress(compressed, &mut decoded));
+    match result {
         Ok(len) => {
             decoded.truncate(len);
             Ok(decoded)
