@@ -39,7 +39,11 @@ fn tree(dir: &std::path::Path, files: usize) -> Result<(), Box<dyn std::error::E
         bytes += compressed.len();
         std::fs::write(path, compressed)?;
     }
-    println!("{}: {files} files, {:.1} MB compressed", dir.display(), bytes as f64 / 1e6);
+    println!(
+        "{}: {files} files, {:.1} MB compressed",
+        dir.display(),
+        bytes as f64 / 1e6
+    );
     Ok(())
 }
 

@@ -188,63 +188,38 @@ async fn look_back(
         println!();
     }
     let format = if json { Format::Json } else { Format::Email };
-    let sdk_config;
-    let (sns, secrets);
     let mut unreachable = false;
     let mut failed = 0;
-    if publish {
+    let live = if publish {
         let topic = match config.require_topic() {
             Ok(topic) => topic,
             Err(e) => return fail(e),
         };
-        sdk_config = load_sdk_config(&config).await;
-        sns = Some(SnsPublisher::new(&sdk_config, topic));
-        secrets = Some(SecretsManager::new(&sdk_config));
+        let sdk_config = load_sdk_config(&config).await;
+        Some((
+            SnsPublisher::new(&sdk_config, topic),
+            SecretsManager::new(&sdk_config),
+        ))
     } else {
-        sns = None;
-        secrets = None;
-    }
+        None
+    };
     for (target, attempts) in &findings.by_secret {
-        let alert = match (&sns, &secrets) {
-            (Some(sns), Some(secrets)) => {
-                let ports = Ports {
-                    publisher: sns,
-                    inspector: secrets,
-                    restorer: &NoAws,
-                };
-                let (alert, _) = alert_for(
-                    target,
-                    attempts,
-                    &ports,
-                    &batch_options,
-                    &context,
-                    &mut unreachable,
-                )
-                .await;
-                if let Err(error) = sns.publish(&alert).await {
-                    eprintln!("secret-deletion-alerts: {error}");
-                    failed += 1;
-                }
-                alert
-            }
-            _ => {
-                let ports = Ports {
-                    publisher: &StdoutPublisher(format),
-                    inspector: &NoAws,
-                    restorer: &NoAws,
-                };
-                alert_for(
-                    target,
-                    attempts,
-                    &ports,
-                    &batch_options,
-                    &context,
-                    &mut unreachable,
-                )
-                .await
-                .0
-            }
-        };
+        let (alert, _) = alert_for(
+            target,
+            attempts,
+            &live.as_ref().map(|(_, secrets)| secrets),
+            &NoAws,
+            &batch_options,
+            &context,
+            &mut unreachable,
+        )
+        .await;
+        if let Some((sns, _)) = &live
+            && let Err(error) = sns.publish(&alert).await
+        {
+            eprintln!("secret-deletion-alerts: {error}");
+            failed += 1;
+        }
         if let Err(error) = StdoutPublisher(format).publish(&alert).await {
             return fail(error);
         }
@@ -389,6 +364,18 @@ impl AlertPublisher for StdoutPublisher {
 /// The dry run's Secrets Manager: the handler never calls it in a dry run; if it did, it
 /// would still touch nothing.
 pub struct NoAws;
+
+/// A Secrets Manager that may not be there (the look-back without `--publish`).
+impl<T: SecretInspector + Sync> SecretInspector for Option<&T> {
+    async fn inspect(&self, target: &SecretTarget) -> SecretState {
+        match self {
+            Some(inspector) => inspector.inspect(target).await,
+            None => SecretState::NotLookedUp {
+                reason: "no AWS access asked for".to_owned(),
+            },
+        }
+    }
+}
 
 impl SecretInspector for NoAws {
     async fn inspect(&self, _target: &SecretTarget) -> SecretState {

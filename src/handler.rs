@@ -132,7 +132,8 @@ where
         let (alert, outcome) = alert_for(
             target,
             attempts,
-            ports,
+            ports.inspector,
+            ports.restorer,
             options,
             &context,
             &mut secrets_manager_unreachable,
@@ -185,10 +186,11 @@ where
 
 /// One secret's alert: look the secret up (unless a dry run), apply the restore policy
 /// (restoring if it says so), and compose. Shared by the function and the look-back scan.
-pub async fn alert_for<P, I, R>(
+pub async fn alert_for<I, R>(
     target: &SecretTarget,
     attempts: &[PendingDeletionAccess],
-    ports: &Ports<'_, P, I, R>,
+    inspector: &I,
+    restorer: &R,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     secrets_manager_unreachable: &mut bool,
@@ -197,20 +199,14 @@ where
     I: SecretInspector,
     R: SecretRestorer,
 {
-    let state = secret_state(
-        target,
-        ports.inspector,
-        options,
-        secrets_manager_unreachable,
-    )
-    .await;
+    let state = secret_state(target, inspector, options, secrets_manager_unreachable).await;
     let outcome = if options.dry_run {
         dry_run_outcome(options.restore_policy)
     } else {
         match decide(options.restore_policy, &state) {
             RestoreDecision::Skip(outcome) => outcome,
             RestoreDecision::Restore { arn } => {
-                match ports.restorer.restore(&arn, target.region.as_deref()).await {
+                match restorer.restore(&arn, target.region.as_deref()).await {
                     Ok(()) => {
                         tracing::warn!(secret_arn = %arn, "cancelled the scheduled deletion");
                         RestoreOutcome::Restored
