@@ -1,0 +1,207 @@
+//! The binary in Lambda mode, against a fake Lambda Runtime API on 127.0.0.1: the wiring in
+//! `main.rs` (configuration, clients, the runtime loop, the response, the error, the metric).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::events_dir;
+
+/// What the function answered for one invocation.
+#[derive(Debug)]
+struct Answer {
+    path: String,
+    body: serde_json::Value,
+}
+
+fn read_http(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((request_line, body))
+}
+
+/// Serves `events` one by one to the runtime at `listener` and collects its answers.
+fn serve(listener: &TcpListener, child: &mut Child, events: &[Vec<u8>]) -> Vec<Answer> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    listener.set_nonblocking(true).unwrap();
+    let mut answers = Vec::new();
+    let mut next = 0;
+    while answers.len() < events.len() && Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the function exited: {status}");
+        }
+        let Ok((mut stream, _)) = listener.accept() else {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let Some((request_line, body)) = read_http(&mut stream) else {
+            continue;
+        };
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .to_owned();
+        let response = if path.ends_with("/invocation/next") && next < events.len() {
+            let event = &events[next];
+            next += 1;
+            let deadline_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 60_000;
+            let mut head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Lambda-Runtime-Aws-Request-Id: request-{next}\r\nLambda-Runtime-Deadline-Ms: {deadline_ms}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:sda\r\n\
+                 Lambda-Runtime-Trace-Id: Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1\r\n\
+                 Connection: close\r\n\r\n",
+                event.len()
+            )
+            .into_bytes();
+            head.extend_from_slice(event);
+            head
+        } else if path.contains("/invocation/") {
+            answers.push(Answer {
+                path,
+                body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+            });
+            b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".to_vec()
+        } else {
+            // Nothing more to hand out: let the runtime wait on a dropped connection.
+            continue;
+        };
+        let _ = stream.write_all(&response);
+    }
+    answers
+}
+
+fn start_function(runtime_api: &str, extra_env: &[(&str, &str)]) -> Child {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_secret-deletion-alerts"));
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "sda")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env(
+            "ALERT_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:alerts",
+        )
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // Nothing listens there: a publish fails fast, and nothing leaves this machine.
+        .env("AWS_ENDPOINT_URL", &dead_endpoint)
+        .env("SDK_OPERATION_TIMEOUT_MS", "3000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    command.spawn().unwrap()
+}
+
+fn event_file(name: &str) -> Vec<u8> {
+    std::fs::read(events_dir().join(name)).unwrap()
+}
+
+#[test]
+fn in_lambda_the_function_answers_each_invocation_and_emits_the_metric() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let api = listener.local_addr().unwrap().to_string();
+    let mut child = start_function(&api, &[]);
+    let events = [
+        event_file("near-misses.json"),
+        event_file("control-message.json"),
+        br#"{"awslogs":{"data":"not base64!"}}"#.to_vec(),
+        event_file("iam-user-pending-deletion.json"),
+    ];
+    let answers = serve(&listener, &mut child, &events);
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(answers.len(), 4, "{answers:?}\n{stdout}");
+
+    assert!(
+        answers[0].path.ends_with("/request-1/response"),
+        "{:?}",
+        answers[0]
+    );
+    assert_eq!(answers[0].body["records"], 6);
+    assert_eq!(answers[0].body["matched"], 0);
+    assert_eq!(answers[1].body["message_type"], "CONTROL_MESSAGE");
+
+    // A corrupt payload and an undeliverable alert fail the invocation: Lambda retries them.
+    assert!(
+        answers[2].path.ends_with("/request-3/error"),
+        "{:?}",
+        answers[2]
+    );
+    let message = answers[2].body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("awslogs.data is not valid base64"),
+        "{message}"
+    );
+    assert!(
+        answers[3].path.ends_with("/request-4/error"),
+        "{:?}",
+        answers[3]
+    );
+    let message = answers[3].body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("could not publish the alert for secret prod/db"),
+        "{message}"
+    );
+
+    // One Embedded Metric Format line per handled batch, on stdout.
+    let metrics: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(metrics.len(), 2, "{stdout}");
+    assert_eq!(metrics[0]["AttemptsToAccessDeletedSecrets"], 0);
+}
+
+#[test]
+fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let api = listener.local_addr().unwrap().to_string();
+    let child = start_function(&api, &[("RESTORE_MODE", "sometimes")]);
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let logs = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        logs.contains("RESTORE_MODE=\\\"sometimes\\\" is not valid")
+            || logs.contains("RESTORE_MODE=\"sometimes\" is not valid"),
+        "{logs}"
+    );
+}
