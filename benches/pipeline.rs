@@ -15,7 +15,7 @@ use secret_deletion_alerts::detection::scan_log_events;
 use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::{
-    LogBatch, SubscriptionEvent, decode_base64, inflate_gzip, inflate_gzip_streaming,
+    LogBatch, SubscriptionEvent, decode_base64, inflate_gzip, inflate_gzip_streaming, recycle,
 };
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -78,7 +78,7 @@ fn stages(c: &mut Criterion) {
             b.iter(|| decode_base64(black_box(&event.awslogs.data)))
         });
         group.bench_function("inflate", |b| {
-            b.iter(|| inflate_gzip(black_box(&compressed), 8 << 20))
+            b.iter(|| recycle(inflate_gzip(black_box(&compressed), 8 << 20).expect("gzip")))
         });
         group.bench_function("inflate_zlib_rs", |b| {
             b.iter(|| inflate_gzip_streaming(black_box(&compressed), 8 << 20))

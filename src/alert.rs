@@ -49,6 +49,8 @@ pub struct Alert {
     pub document: AlertDocument,
     /// SNS message attributes, for subscription filter policies.
     pub attributes: BTreeMap<&'static str, String>,
+    /// The `Publish` message, built once with the alert.
+    sns_message: String,
 }
 
 impl Alert {
@@ -65,8 +67,8 @@ impl Alert {
 
     /// The message for `Publish` with `MessageStructure=json`: email subscribers get the
     /// text, every other protocol (SQS, Lambda, HTTPS) the JSON document.
-    pub fn sns_message(&self) -> String {
-        serde_json::json!({ "default": self.document_json(), "email": self.text }).to_string()
+    pub fn sns_message(&self) -> &str {
+        &self.sns_message
     }
 
     /// What SNS counts against its size limit: message plus attribute names and values.
@@ -268,12 +270,16 @@ fn compose_listing(
     }
     let text = email_text(&document, outcome, context);
     let attributes = attributes(&document);
-    Alert {
+    let mut alert = Alert {
         subject,
         text,
         document,
         attributes,
-    }
+        sns_message: String::new(),
+    };
+    alert.sns_message =
+        serde_json::json!({ "default": alert.document_json(), "email": alert.text }).to_string();
+    alert
 }
 
 /// Orders attempts by `eventTime` when it parses, else by the log event's timestamp.
@@ -1014,7 +1020,7 @@ mod tests {
         assert!(alert.sns_size() <= MAX_SNS_BYTES, "{}", alert.sns_size());
         assert_eq!(alert.document.attempts_total, 10_000);
         assert!(alert.document.attempts_listed < 500);
-        let message: serde_json::Value = serde_json::from_str(&alert.sns_message()).unwrap();
+        let message: serde_json::Value = serde_json::from_str(alert.sns_message()).unwrap();
         assert!(message["default"].is_string() && message["email"].is_string());
     }
 

@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::alert::{Alert, AlertContext, compose};
 use crate::detection::{PendingDeletionAccess, SecretTarget, scan_log_events};
 use crate::error::{HandlerError, PublishError};
-use crate::logs::{LogBatch, inflate_payload};
+use crate::logs::{LogBatch, inflate_payload, recycle};
 use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
 use crate::restore::{
     RestoreDecision, RestoreOutcome, RestorePolicy, SecretState, decide, dry_run_outcome,
@@ -64,6 +64,8 @@ pub struct BatchSummary {
     pub matched: usize,
     /// Log events skipped because they are not CloudTrail records.
     pub malformed: usize,
+    /// Reads dropped because their CloudTrail event id was already in the batch.
+    pub duplicates: usize,
     pub secrets: usize,
     pub alerts_published: usize,
     pub restored: usize,
@@ -116,6 +118,7 @@ where
     summary.parsed = findings.parsed;
     summary.matched = findings.matched;
     summary.malformed = findings.malformed.len();
+    summary.duplicates = findings.duplicates;
     let by_secret = findings.by_secret;
     summary.secrets = by_secret.len();
 
@@ -161,6 +164,7 @@ where
         parsed = summary.parsed,
         matched = summary.matched,
         malformed = summary.malformed,
+        duplicates = summary.duplicates,
         secrets = summary.secrets,
         alerts_published = summary.alerts_published,
         alerts_failed = failures.len(),
@@ -168,6 +172,8 @@ where
         delivered = %summary.delivered.join(","),
         "batch done"
     );
+    drop(batch);
+    recycle(decoded);
     let failed = failures.len();
     match failures.into_iter().next() {
         None => Ok(summary),

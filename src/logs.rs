@@ -98,7 +98,14 @@ pub fn inflate_gzip(compressed: &[u8], max_decoded_bytes: usize) -> Result<Vec<u
         // decoder tells which, and stops at the cap either way.
         return inflate_gzip_streaming(compressed, max_decoded_bytes);
     }
-    let mut decoded = vec![0u8; claimed];
+    // The buffer of the previous batch, if it was handed back ([`recycle`]): no allocation
+    // and no zeroing of what libdeflate overwrites anyway.
+    let mut decoded = SPARE_BUFFER.with_borrow_mut(std::mem::take);
+    if decoded.len() < claimed {
+        decoded.resize(claimed, 0);
+    } else {
+        decoded.truncate(claimed);
+    }
     // Building the decompressor's tables costs about as much as inflating 20 KB: keep one
     // per thread, for the life of the Lambda sandbox.
     thread_local! {
@@ -120,6 +127,18 @@ pub fn inflate_gzip(compressed: &[u8], max_decoded_bytes: usize) -> Result<Vec<u
                 "corrupt or truncated deflate data",
             )))
         }
+    }
+}
+
+thread_local! {
+    static SPARE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Hands a decoded batch's buffer back for the next batch on this thread (a Lambda sandbox
+/// handles one batch after another). Buffers above the default cap are let go.
+pub fn recycle(buffer: Vec<u8>) {
+    if buffer.capacity() <= DEFAULT_MAX_DECODED_BYTES {
+        SPARE_BUFFER.with_borrow_mut(|spare| *spare = buffer);
     }
 }
 
@@ -385,6 +404,8 @@ mod canonical {
         // logEvents comes last and the batch ends with it.
         cursor.literal(b"[")?;
         let mut events = Vec::new();
+        // One pass over the batch finds every event boundary, in order.
+        let mut next_event = NEXT_EVENT.find_iter(bytes);
         if cursor.literal(b"]}").is_none() {
             loop {
                 cursor.literal(br#"{"id":""#)?;
@@ -394,9 +415,8 @@ mod canonical {
                 cursor.literal(br#","message":"#)?;
                 let opening = cursor.at;
                 (bytes.get(opening) == Some(&b'"')).then_some(())?;
-                let rest = bytes.get(opening + 1..)?;
-                let (closing, last) = match NEXT_EVENT.find(rest) {
-                    Some(offset) => (opening + 1 + offset, false),
+                let (closing, last) = match next_event.find(|&at| at > opening) {
+                    Some(at) => (at, false),
                     // The last event: the batch ends `"}]}`.
                     None => (bytes.len().checked_sub(4)?, true),
                 };

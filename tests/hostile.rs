@@ -81,7 +81,9 @@ async fn ten_thousand_log_events_are_handled() {
         })
         .collect();
     for i in [17, 5_000, 9_999] {
-        messages[i] = pending_deletion_read("prod/db", "aws-cli/2", "ci").to_string();
+        let mut read = pending_deletion_read("prod/db", "aws-cli/2", "ci");
+        read["eventID"] = format!("event-{i}").into();
+        messages[i] = read.to_string();
     }
     let (result, publisher) = run(&payload(&messages)).await;
     let summary = result.unwrap();
@@ -258,7 +260,7 @@ async fn hostile_strings_cannot_forge_lines_inject_markup_or_break_the_json() {
         document["secret"]["id_as_named"],
         "prod/db\u{FFFD}Bcc: attacker@example.com"
     );
-    let message: serde_json::Value = serde_json::from_str(&alert.sns_message()).unwrap();
+    let message: serde_json::Value = serde_json::from_str(alert.sns_message()).unwrap();
     assert_eq!(message["email"].as_str(), Some(alert.text.as_str()));
     for value in alert.attributes.values() {
         assert!(!value.chars().any(char::is_control), "{value:?}");

@@ -112,7 +112,7 @@ proptest! {
         prop_assert!(alert.subject.bytes().all(|b| b == b' ' || b.is_ascii_graphic()), "{:?}", alert.subject);
         prop_assert!(alert.subject.as_bytes()[0].is_ascii_alphanumeric());
         prop_assert!(alert.sns_size() <= MAX_SNS_BYTES);
-        let message: Value = serde_json::from_str(&alert.sns_message()).unwrap();
+        let message: Value = serde_json::from_str(alert.sns_message()).unwrap();
         prop_assert!(message["default"].is_string());
         for line in alert.text.lines() {
             prop_assert!(!line.chars().any(|c| c.is_control()), "{:?}", line);

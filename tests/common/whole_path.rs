@@ -30,7 +30,7 @@ impl AlertPublisher for CheckingPublisher {
         assert!(alert.sns_size() <= MAX_SNS_BYTES);
         assert!(alert.text.lines().all(|l| !l.chars().any(char::is_control)));
         let message: serde_json::Value =
-            serde_json::from_str(&alert.sns_message()).expect("the SNS message is JSON");
+            serde_json::from_str(alert.sns_message()).expect("the SNS message is JSON");
         assert!(message["default"].is_string());
         Ok(())
     }
