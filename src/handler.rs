@@ -30,6 +30,9 @@ use crate::restore::{
     RestoreDecision, RestoreOutcome, RestorePolicy, SecretState, decide, dry_run_outcome,
 };
 
+/// Malformed log events named in the logs per batch; the summary line counts them all.
+const MAX_LOGGED_MALFORMED: usize = 20;
+
 /// Settings of one batch run, taken from [`crate::config::Config`] and the invocation.
 #[derive(Debug, Clone)]
 pub struct BatchOptions<'a> {
@@ -104,7 +107,8 @@ where
     }
 
     let findings = scan_log_events(batch.events());
-    for (log_event_id, reason) in &findings.malformed {
+    // Named one by one up to a point: a broken producer must not flood the function's logs.
+    for (log_event_id, reason) in findings.malformed.iter().take(MAX_LOGGED_MALFORMED) {
         tracing::warn!(%log_event_id, reason, "skipped a log event that is not a CloudTrail record");
     }
     for access in findings.by_secret.values().flatten() {
