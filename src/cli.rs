@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 
-use crate::alert::{Alert, AlertContext};
+use crate::alert::Alert;
 use crate::aws::{SecretsManager, SnsPublisher, load_sdk_config};
 use crate::config::Config;
 use crate::detection::SecretTarget;
@@ -149,22 +149,8 @@ async fn look_back(
         .log_group
         .clone()
         .unwrap_or_else(|| "<the trail's log group>".to_owned());
-    let batch_options = BatchOptions {
-        restore_policy: &config.restore_policy,
-        athena_table: &config.athena_table,
-        max_listed_attempts: config.max_listed_attempts,
-        max_decoded_bytes: config.max_decoded_bytes,
-        account_id: config.account_id.as_deref(),
-        dry_run: !publish,
-        now: SystemTime::now(),
-    };
-    let context = AlertContext {
-        log_group: &log_group,
-        athena_table: &config.athena_table,
-        restore_policy: &config.restore_policy,
-        max_listed_attempts: config.max_listed_attempts,
-        now: batch_options.now,
-    };
+    let batch_options = BatchOptions::from_config(&config, !publish, SystemTime::now());
+    let context = batch_options.alert_context(&log_group);
     if !json {
         println!(
             "Scanned {} files ({:.1} MB) in {:.1} s: {} records, {} parsed, {} reads of secrets pending deletion in {} secrets ({} seen twice), {} malformed, {} skipped files.",
@@ -267,15 +253,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
         Ok(event) => event,
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };
-    let options = BatchOptions {
-        restore_policy: &config.restore_policy,
-        athena_table: &config.athena_table,
-        max_listed_attempts: config.max_listed_attempts,
-        max_decoded_bytes: config.max_decoded_bytes,
-        account_id: config.account_id.as_deref(),
-        dry_run,
-        now: SystemTime::now(),
-    };
+    let options = BatchOptions::from_config(&config, dry_run, SystemTime::now());
     let result = if dry_run {
         let ports = Ports {
             publisher: &StdoutPublisher(format),

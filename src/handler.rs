@@ -22,6 +22,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::alert::{Alert, AlertContext, compose};
+use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, scan_log_events};
 use crate::error::{HandlerError, PublishError};
 use crate::logs::{LogBatch, inflate_payload, recycle};
@@ -45,6 +46,32 @@ pub struct BatchOptions<'a> {
     /// Look nothing up and restore nothing; the alert says what the policy would do.
     pub dry_run: bool,
     pub now: SystemTime,
+}
+
+impl<'a> BatchOptions<'a> {
+    /// The options the configuration gives, for a batch handled at `now`.
+    pub fn from_config(config: &'a Config, dry_run: bool, now: SystemTime) -> Self {
+        BatchOptions {
+            restore_policy: &config.restore_policy,
+            athena_table: &config.athena_table,
+            max_listed_attempts: config.max_listed_attempts,
+            max_decoded_bytes: config.max_decoded_bytes,
+            account_id: config.account_id.as_deref(),
+            dry_run,
+            now,
+        }
+    }
+
+    /// What alert composition needs of these options, for alerts about `log_group`.
+    pub fn alert_context<'b>(&'b self, log_group: &'b str) -> AlertContext<'b> {
+        AlertContext {
+            log_group,
+            athena_table: self.athena_table,
+            restore_policy: self.restore_policy,
+            max_listed_attempts: self.max_listed_attempts,
+            now: self.now,
+        }
+    }
 }
 
 /// The adapters one batch talks to.
@@ -126,13 +153,7 @@ where
     let by_secret = findings.by_secret;
     summary.secrets = by_secret.len();
 
-    let context = AlertContext {
-        log_group: &batch.log_group,
-        athena_table: options.athena_table,
-        restore_policy: options.restore_policy,
-        max_listed_attempts: options.max_listed_attempts,
-        now: options.now,
-    };
+    let context = options.alert_context(&batch.log_group);
     let mut secrets_manager_unreachable = false;
     let mut failures: Vec<PublishError> = Vec::new();
     for (target, attempts) in &by_secret {

@@ -52,15 +52,8 @@ async fn run_function() -> Result<(), lambda_runtime::Error> {
         move |event: LambdaEvent<SubscriptionEvent>| async move {
             // arn:aws:lambda:REGION:ACCOUNT:function:NAME
             let own_account = event.context.invoked_function_arn.split(':').nth(4);
-            let options = BatchOptions {
-                restore_policy: &config.restore_policy,
-                athena_table: &config.athena_table,
-                max_listed_attempts: config.max_listed_attempts,
-                max_decoded_bytes: config.max_decoded_bytes,
-                account_id: config.account_id.as_deref().or(own_account),
-                dry_run: false,
-                now: SystemTime::now(),
-            };
+            let mut options = BatchOptions::from_config(config, false, SystemTime::now());
+            options.account_id = options.account_id.or(own_account);
             let summary = handle_batch(&event.payload.awslogs.data, ports, &options).await?;
             let millis = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
