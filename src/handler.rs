@@ -33,6 +33,8 @@ use crate::restore::{
 
 /// Malformed log events named in the logs per batch; the summary line counts them all.
 const MAX_LOGGED_MALFORMED: usize = 20;
+/// Reads named one log line each per batch; the alerts list them, the summary counts them all.
+const MAX_LOGGED_READS: usize = 100;
 
 /// Settings of one batch run, taken from [`crate::config::Config`] and the invocation.
 #[derive(Debug, Clone)]
@@ -138,7 +140,7 @@ where
     for (log_event_id, reason) in findings.malformed.iter().take(MAX_LOGGED_MALFORMED) {
         tracing::warn!(%log_event_id, reason, "skipped a log event that is not a CloudTrail record");
     }
-    for access in findings.by_secret.values().flatten() {
+    for access in findings.by_secret.values().flatten().take(MAX_LOGGED_READS) {
         tracing::warn!(
             event_id = access.event_id.as_deref().unwrap_or(""),
             secret_id = %access.target.secret_id,
