@@ -14,13 +14,13 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::types::Tag;
-use common::{events_dir, now};
+use common::{events_dir, options};
 use secret_deletion_alerts::aws::{
     SecretsManager, SnsPublisher, load_sdk_config, sdk_config_loader,
 };
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
-use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::encode_records;
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -187,15 +187,7 @@ async fn run(
         inspector: &secrets,
         restorer: &secrets,
     };
-    let options = BatchOptions {
-        restore_policy: policy,
-        athena_table: "cloudtrail_logs",
-        max_listed_attempts: 50,
-        max_decoded_bytes: 8 << 20,
-        account_id: Some(ACCOUNT),
-        dry_run: false,
-        now: now(),
-    };
+    let options = options(policy);
     handle_batch(data, &ports, &options).await
 }
 
@@ -336,15 +328,7 @@ async fn secrets_manager_unreachable_still_alerts() {
         restorer: &secrets,
     };
     let policy = RestorePolicy::All;
-    let options = BatchOptions {
-        restore_policy: &policy,
-        athena_table: "cloudtrail_logs",
-        max_listed_attempts: 50,
-        max_decoded_bytes: 8 << 20,
-        account_id: Some(ACCOUNT),
-        dry_run: false,
-        now: now(),
-    };
+    let options = options(&policy);
     let summary = handle_batch(&event_naming("prod/db", &unique("event")), &ports, &options)
         .await
         .unwrap();
