@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
-use memchr::memmem::Finder;
 use serde::Serialize;
 
 use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_resource};
-use crate::logs::RawLogEvent;
+use crate::error::DecodeError;
+use crate::logs::{LogBatch, NeedleSearch};
 
 pub const EVENT_SOURCE: &str = "secretsmanager.amazonaws.com";
 pub const EVENT_NAME: &str = "GetSecretValue";
@@ -186,10 +186,19 @@ impl Findings {
     }
 }
 
+/// Reads a subscription batch's envelope and runs [`may_match`] on every message in the same
+/// pass, for [`scan_log_events`].
+pub fn parse_batch(decoded: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
+    LogBatch::parse_searching(decoded, &PRECHECK)
+}
+
 /// Scans the log events of one subscription batch. Messages that cannot match are never
 /// unescaped or parsed; a message that does not even start like a JSON object is counted as
-/// malformed (every CloudTrail record is one).
-pub fn scan_log_events(events: &[RawLogEvent<'_>]) -> Findings {
+/// malformed (every CloudTrail record is one). A batch read by [`parse_batch`] has had the
+/// pre-check done already; any other is pre-checked here.
+pub fn scan_log_events(batch: &LogBatch<'_>) -> Findings {
+    let events = batch.events();
+    let prechecked = batch.searched_for(&PRECHECK);
     let mut findings = Findings {
         records: events.len(),
         ..Findings::default()
@@ -201,7 +210,12 @@ pub fn scan_log_events(events: &[RawLogEvent<'_>]) -> Findings {
                 .push((event.id.to_string(), "the message is not a JSON object"));
             continue;
         }
-        if !may_match(event.raw_message()) {
+        let candidate = if prechecked {
+            event.holds_needle()
+        } else {
+            may_match(event.raw_message())
+        };
+        if !candidate {
             continue;
         }
         findings.parsed += 1;
@@ -225,31 +239,30 @@ pub fn scan_log_events(events: &[RawLogEvent<'_>]) -> Findings {
     findings
 }
 
-static EVENT_NAME_FINDER: LazyLock<Finder<'static>> =
-    LazyLock::new(|| Finder::new(EVENT_NAME.as_bytes()));
-static WORDING_FINDERS: LazyLock<Vec<Finder<'static>>> = LazyLock::new(|| {
-    PENDING_DELETION_WORDINGS
-        .iter()
-        .map(|w| Finder::new(w.as_bytes()))
-        .collect()
+/// What every pending-deletion wording has in common, to find in raw text. It leaves out
+/// "secret" so that it starts with two bytes that are rare in CloudTrail text (a space and
+/// `b`), which keeps the SIMD search fast; a test checks that every wording contains it.
+pub const PRECHECK_WORDING: &str = " because it was ";
+/// The start of a `\uXXXX` escape, as it appears in raw JSON text.
+pub const UNICODE_ESCAPE: &str = "\\u";
+
+#[allow(clippy::expect_used, reason = "built from constants, not from input")]
+static PRECHECK: LazyLock<NeedleSearch> = LazyLock::new(|| {
+    NeedleSearch::new(&[PRECHECK_WORDING.as_bytes(), UNICODE_ESCAPE.as_bytes()])
+        .expect("the pre-check needles are usable")
 });
-static UNICODE_ESCAPE_FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\\u"));
 
 /// A cheap test on the raw, still-escaped message text that never rejects a record [`detect`]
 /// would accept, so records that fail it are never parsed.
 ///
-/// Why it is sound: `detect` needs `eventName` equal to [`EVENT_NAME`] and `errorMessage`
-/// containing one of [`PENDING_DELETION_WORDINGS`]. Those are letters and spaces. In JSON text
-/// a letter or space can only be written as itself or as a `\uXXXX` escape (the short escapes
-/// `\n`, `\"`, ... stand for other characters), at either level of escaping. So a record that
-/// matches either has both texts literally in its raw form, or has a `\u` in it; then it is
-/// parsed and the real rule decides.
+/// Why it is sound: `detect` needs `errorMessage` to contain one of
+/// [`PENDING_DELETION_WORDINGS`], and each contains [`PRECHECK_WORDING`]. That is letters and
+/// spaces. In JSON text a letter or space can only be written as itself or as a `\uXXXX`
+/// escape (the short escapes `\n`, `\"`, ... stand for other characters), at either level of
+/// escaping. So a record that matches either has that text literally in its raw form, or has
+/// a `\u` in it; then it is parsed and the real rule decides.
 pub fn may_match(raw: &[u8]) -> bool {
-    (EVENT_NAME_FINDER.find(raw).is_some()
-        && WORDING_FINDERS
-            .iter()
-            .any(|finder| finder.find(raw).is_some()))
-        || UNICODE_ESCAPE_FINDER.find(raw).is_some()
+    PRECHECK.found_in(raw)
 }
 
 #[cfg(test)]
@@ -320,6 +333,13 @@ mod tests {
     }
 
     #[test]
+    fn every_wording_contains_the_precheck_text() {
+        for wording in PENDING_DELETION_WORDINGS {
+            assert!(wording.contains(PRECHECK_WORDING), "{wording}");
+        }
+    }
+
+    #[test]
     fn prefilter_keeps_every_matching_record_including_escaped_ones() {
         let plain = serde_json::to_string(
             &serde_json::to_string(&access(
@@ -329,8 +349,8 @@ mod tests {
         )
         .unwrap();
         assert!(may_match(plain.as_bytes()));
-        // The same record with the event name written as \u escapes still gets parsed.
-        let escaped = plain.replace("GetSecretValue", "Get\\\\u0053ecretValue");
+        // The same record with a letter of the wording written as a \u escape still gets parsed.
+        let escaped = plain.replace("because", "bec\\\\u0061use");
         assert!(may_match(escaped.as_bytes()));
         let message: String = serde_json::from_str(&escaped).unwrap();
         assert!(detect(&serde_json::from_str(&message).unwrap()).is_some());

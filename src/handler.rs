@@ -23,9 +23,9 @@ use serde::Serialize;
 
 use crate::alert::{Alert, AlertContext, compose};
 use crate::config::Config;
-use crate::detection::{PendingDeletionAccess, SecretTarget, scan_log_events};
+use crate::detection::{PendingDeletionAccess, SecretTarget, parse_batch, scan_log_events};
 use crate::error::{HandlerError, PublishError};
-use crate::logs::{LogBatch, inflate_payload, recycle};
+use crate::logs::{inflate_payload, recycle};
 use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
 use crate::restore::{
     RestoreDecision, RestoreOutcome, RestorePolicy, SecretState, decide, dry_run_outcome,
@@ -106,7 +106,7 @@ pub struct BatchSummary {
 }
 
 pub async fn handle_batch<P, I, R>(
-    data: &str,
+    data: &(impl AsRef<[u8]> + ?Sized),
     ports: &Ports<'_, P, I, R>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError>
@@ -118,7 +118,7 @@ where
     let decoded = inflate_payload(data, options.max_decoded_bytes).inspect_err(|error| {
         tracing::error!(%error, "cannot decode the subscription payload");
     })?;
-    let batch = LogBatch::parse(&decoded).inspect_err(|error| {
+    let batch = parse_batch(&decoded).inspect_err(|error| {
         tracing::error!(%error, "cannot decode the subscription payload");
     })?;
     let mut summary = BatchSummary {
@@ -135,7 +135,7 @@ where
         tracing::warn!(message_type = %batch.message_type, "unknown messageType; reading its log events as data");
     }
 
-    let findings = scan_log_events(batch.events());
+    let findings = scan_log_events(&batch);
     // Named one by one up to a point: a broken producer must not flood the function's logs.
     for (log_event_id, reason) in findings.malformed.iter().take(MAX_LOGGED_MALFORMED) {
         tracing::warn!(%log_event_id, reason, "skipped a log event that is not a CloudTrail record");

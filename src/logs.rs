@@ -13,9 +13,11 @@
 use std::borrow::Cow;
 use std::io::{Read, Write};
 
+use aho_corasick::AhoCorasick;
 use aws_lambda_events::cloudwatch_logs::{LogData, LogEntry};
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use memchr::memmem::Finder;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -48,7 +50,80 @@ pub struct SubscriptionEvent {
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct AwsLogsField {
-    pub data: String,
+    pub data: Base64Text,
+}
+
+/// The base64 text of `awslogs.data`, kept as bytes. Base64 is ASCII and its decoder checks
+/// every byte, so the JSON parser need not check the text for UTF-8 and control characters
+/// first: read as bytes, a 1 MB batch's Lambda event parses in 3 µs instead of 25.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Base64Text(Vec<u8>);
+
+impl Base64Text {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The text, with anything that is not UTF-8 replaced (for display and the tests).
+    pub fn to_text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+}
+
+impl From<String> for Base64Text {
+    fn from(text: String) -> Self {
+        Base64Text(text.into_bytes())
+    }
+}
+
+impl AsRef<[u8]> for Base64Text {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Base64Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Base64Text({} bytes)", self.0.len())
+    }
+}
+
+impl serde::Serialize for Base64Text {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Base64Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl serde::de::Visitor<'_> for TextVisitor {
+            type Value = Base64Text;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a base64 string")
+            }
+
+            fn visit_bytes<E>(self, bytes: &[u8]) -> Result<Base64Text, E> {
+                Ok(Base64Text(bytes.to_vec()))
+            }
+
+            fn visit_byte_buf<E>(self, bytes: Vec<u8>) -> Result<Base64Text, E> {
+                Ok(Base64Text(bytes))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Base64Text, E> {
+                Ok(Base64Text(text.as_bytes().to_vec()))
+            }
+
+            fn visit_string<E>(self, text: String) -> Result<Base64Text, E> {
+                Ok(Base64Text::from(text))
+            }
+        }
+        // serde_json reads a string as bytes without checking it, with a SIMD search for its
+        // closing quote (escapes are still resolved).
+        deserializer.deserialize_bytes(TextVisitor)
+    }
 }
 
 impl SubscriptionEvent {
@@ -59,19 +134,40 @@ impl SubscriptionEvent {
 }
 
 /// base64 -> gzip -> bytes of the JSON envelope, refusing to inflate past `max_decoded_bytes`.
-pub fn inflate_payload(data: &str, max_decoded_bytes: usize) -> Result<Vec<u8>, DecodeError> {
-    let compressed = decode_base64(data)?;
-    inflate_gzip(&compressed, max_decoded_bytes)
+pub fn inflate_payload(
+    data: &(impl AsRef<[u8]> + ?Sized),
+    max_decoded_bytes: usize,
+) -> Result<Vec<u8>, DecodeError> {
+    let data = data.as_ref();
+    // The compressed bytes only live until inflated: decode them into this thread's buffer of
+    // the previous batch instead of a new allocation.
+    thread_local! {
+        static COMPRESSED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut compressed = COMPRESSED.with_borrow_mut(std::mem::take);
+    compressed.clear();
+    if base64_simd::STANDARD
+        .decode_append(data, &mut compressed)
+        .is_err()
+    {
+        compressed = decode_base64(data)?;
+    }
+    let decoded = inflate_gzip(&compressed, max_decoded_bytes);
+    if compressed.capacity() <= DEFAULT_MAX_DECODED_BYTES {
+        COMPRESSED.with_borrow_mut(|spare| *spare = compressed);
+    }
+    decoded
 }
 
 /// base64 (standard alphabet, padding optional, whitespace ignored) to bytes.
-pub fn decode_base64(data: &str) -> Result<Vec<u8>, DecodeError> {
+pub fn decode_base64(data: &(impl AsRef<[u8]> + ?Sized)) -> Result<Vec<u8>, DecodeError> {
+    let data = data.as_ref();
     // The SIMD decoder reads canonical base64 (what CloudWatch Logs sends) about six times
     // faster; anything it refuses gets the lenient decoder, which also words the error.
     if let Ok(bytes) = base64_simd::STANDARD.decode_to_vec(data) {
         return Ok(bytes);
     }
-    let text = data.as_bytes();
+    let text = data;
     // Line-wrapped base64 (as `base64` the tool writes it) is still base64; strip the
     // white space instead of rejecting it.
     if text.iter().any(u8::is_ascii_whitespace) {
@@ -185,6 +281,10 @@ pub struct LogBatch<'a> {
     pub log_stream: Cow<'a, str>,
     pub subscription_filters: Vec<Cow<'a, str>>,
     pub log_events: Option<Vec<RawLogEvent<'a>>>,
+    /// The needles every message was searched for while the batch was read, if any.
+    searched_for: Option<&'a NeedleSearch>,
+    /// Whether the batch was read by the fast path for CloudWatch's own layout.
+    canonical_layout: bool,
 }
 
 /// One log event with its message left as raw JSON string text (quotes and escapes included).
@@ -194,6 +294,134 @@ pub struct RawLogEvent<'a> {
     pub id: Cow<'a, str>,
     pub timestamp: Option<i64>,
     raw_message: &'a [u8],
+    /// Whether `raw_message` holds one of the needles of [`LogBatch::parse_searching`].
+    holds_needle: bool,
+}
+
+/// Byte strings to find in every log event's raw message while the batch is read, so that a
+/// caller's pre-check costs no pass of its own over the batch.
+///
+/// Why: after inflating, a 1 MB batch sits mostly in the L3 cache, and each separate pass over
+/// it costs about as much as the envelope's own; one multi-pattern (SIMD) search finds the
+/// event boundaries and the needles together.
+pub struct NeedleSearch {
+    /// The start of a log event in CloudWatch's layout, then the needles, in one search.
+    with_event_starts: BatchSearch,
+    /// One finder per needle, for a message read any other way.
+    finders: Vec<Finder<'static>>,
+}
+
+impl std::fmt::Debug for NeedleSearch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NeedleSearch")
+            .field(
+                "needles",
+                &self.finders.iter().map(Finder::needle).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// How a log event starts in CloudWatch's layout. It cannot occur inside a message: in a
+/// JSON string every `"` is escaped, so `{"` never appears there.
+const EVENT_START: &[u8] = br#"{"id":""#;
+
+impl NeedleSearch {
+    /// Needles must not contain `"`, `{` or `}` (so no needle can overlap a log event
+    /// boundary), and must not be empty.
+    pub fn new(needles: &[&'static [u8]]) -> Result<Self, NeedleError> {
+        if let Some(bad) = needles
+            .iter()
+            .find(|n| n.is_empty() || n.iter().any(|b| matches!(b, b'"' | b'{' | b'}')))
+        {
+            return Err(NeedleError::Unusable(
+                String::from_utf8_lossy(bad).into_owned(),
+            ));
+        }
+        Ok(NeedleSearch {
+            with_event_starts: BatchSearch::new(needles, true)?,
+            finders: needles.iter().map(|n| Finder::new(*n)).collect(),
+        })
+    }
+
+    /// The same without the SIMD searcher, as on a CPU without one (for the tests).
+    #[doc(hidden)]
+    pub fn without_simd(needles: &[&'static [u8]]) -> Result<Self, NeedleError> {
+        let mut search = Self::new(needles)?;
+        search.with_event_starts = BatchSearch::new(needles, false)?;
+        Ok(search)
+    }
+
+    /// Whether `raw` holds one of the needles.
+    pub fn found_in(&self, raw: &[u8]) -> bool {
+        self.finders.iter().any(|finder| finder.find(raw).is_some())
+    }
+}
+
+/// Event starts and needles in one search: aho-corasick's SIMD searcher (Teddy) where the CPU
+/// has one (x86_64 and aarch64 do), else its automaton (which also has SIMD prefilters).
+enum BatchSearch {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl BatchSearch {
+    /// Pattern 0 is [`EVENT_START`], then the needles in order.
+    fn new(needles: &[&[u8]], simd: bool) -> Result<Self, NeedleError> {
+        let patterns = || std::iter::once(EVENT_START).chain(needles.iter().copied());
+        // Teddy is the fast way to find several patterns at once; for the event starts alone
+        // the automaton's single-pattern search (memchr's memmem) is about twice as fast.
+        let packed = (simd && !needles.is_empty())
+            .then(|| {
+                aho_corasick::packed::Config::new()
+                    .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+                    .builder()
+                    .extend(patterns())
+                    .build()
+            })
+            .flatten();
+        if let Some(searcher) = packed {
+            return Ok(BatchSearch::Packed(searcher));
+        }
+        let automaton = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(patterns())?;
+        Ok(BatchSearch::Automaton(automaton))
+    }
+
+    /// Every hit in `haystack`, in order, as (pattern, start).
+    fn hits<'s, 'h>(&'s self, haystack: &'h [u8]) -> Hits<'s, 'h> {
+        match self {
+            BatchSearch::Packed(searcher) => Hits::Packed(searcher.find_iter(haystack)),
+            BatchSearch::Automaton(automaton) => Hits::Automaton(automaton.find_iter(haystack)),
+        }
+    }
+}
+
+enum Hits<'s, 'h> {
+    Packed(aho_corasick::packed::FindIter<'s, 'h>),
+    Automaton(aho_corasick::FindIter<'s, 'h>),
+}
+
+impl Iterator for Hits<'_, '_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let hit = match self {
+            Hits::Packed(hits) => hits.next(),
+            Hits::Automaton(hits) => hits.next(),
+        }?;
+        Some((hit.pattern().as_usize(), hit.start()))
+    }
+}
+
+/// A set of needles [`NeedleSearch`] cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum NeedleError {
+    #[error("needle {0:?} is empty or holds a quote or a brace")]
+    Unusable(String),
+    #[error("cannot build the search: {0}")]
+    Automaton(#[from] aho_corasick::BuildError),
 }
 
 impl<'a> LogBatch<'a> {
@@ -205,9 +433,25 @@ impl<'a> LogBatch<'a> {
     /// order, white space, escapes in the header) is read by serde_json. Both give the same
     /// batch.
     pub fn parse(decoded: &'a [u8]) -> Result<Self, DecodeError> {
-        let batch = match canonical::parse(decoded) {
+        Self::parse_inner(decoded, None)
+    }
+
+    /// [`LogBatch::parse`], also finding which messages hold one of `needles`
+    /// ([`RawLogEvent::holds_needle`]) in the same pass.
+    pub fn parse_searching(
+        decoded: &'a [u8],
+        needles: &'a NeedleSearch,
+    ) -> Result<Self, DecodeError> {
+        Self::parse_inner(decoded, Some(needles))
+    }
+
+    fn parse_inner(
+        decoded: &'a [u8],
+        needles: Option<&'a NeedleSearch>,
+    ) -> Result<Self, DecodeError> {
+        let batch = match canonical::parse(decoded, needles) {
             Some(batch) => batch,
-            None => Self::parse_general(decoded)?,
+            None => Self::parse_general_inner(decoded, needles)?,
         };
         if batch.is_data() && batch.log_events.is_none() {
             return Err(DecodeError::MissingLogEvents);
@@ -217,6 +461,21 @@ impl<'a> LogBatch<'a> {
 
     /// The envelope read by serde_json alone, whatever its layout.
     pub fn parse_general(decoded: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::parse_general_inner(decoded, None)
+    }
+
+    /// [`LogBatch::parse_general`] with the needle search of [`LogBatch::parse_searching`].
+    pub fn parse_general_searching(
+        decoded: &'a [u8],
+        needles: &'a NeedleSearch,
+    ) -> Result<Self, DecodeError> {
+        Self::parse_general_inner(decoded, Some(needles))
+    }
+
+    fn parse_general_inner(
+        decoded: &'a [u8],
+        needles: Option<&'a NeedleSearch>,
+    ) -> Result<Self, DecodeError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Envelope<'a> {
@@ -261,14 +520,33 @@ impl<'a> LogBatch<'a> {
             log_events: envelope.log_events.map(|events| {
                 events
                     .into_iter()
-                    .map(|e| RawLogEvent {
-                        id: e.id,
-                        timestamp: e.timestamp,
-                        raw_message: e.message.get().as_bytes(),
+                    .map(|e| {
+                        let raw_message = e.message.get().as_bytes();
+                        RawLogEvent {
+                            id: e.id,
+                            timestamp: e.timestamp,
+                            raw_message,
+                            holds_needle: needles.is_some_and(|n| n.found_in(raw_message)),
+                        }
                     })
                     .collect()
             }),
+            searched_for: needles,
+            canonical_layout: false,
         })
+    }
+
+    /// Whether the batch was laid out exactly as CloudWatch Logs writes it and so read by the
+    /// fast path (else serde_json read it).
+    pub fn has_canonical_layout(&self) -> bool {
+        self.canonical_layout
+    }
+
+    /// Whether every message was searched for `needles` while the batch was read, so that
+    /// [`RawLogEvent::holds_needle`] answers for them.
+    pub fn searched_for(&self, needles: &NeedleSearch) -> bool {
+        self.searched_for
+            .is_some_and(|searched| std::ptr::eq(searched, needles))
     }
 
     pub fn is_control(&self) -> bool {
@@ -289,6 +567,12 @@ impl RawLogEvent<'_> {
     /// checked: only what [`crate::detection::may_match`] lets through is ever decoded.
     pub fn raw_message(&self) -> &[u8] {
         self.raw_message
+    }
+
+    /// Whether the raw message holds one of the needles the batch was searched for; always
+    /// false if it was not searched ([`LogBatch::searched_for`] tells).
+    pub fn holds_needle(&self) -> bool {
+        self.holds_needle
     }
 
     /// The message itself (escapes resolved, UTF-8 checked). Allocates only when the text had
@@ -316,19 +600,24 @@ impl RawLogEvent<'_> {
 /// The layout CloudWatch Logs writes: no white space, header strings without escapes, and
 /// every log event exactly `{"id":"...","timestamp":N,"message":"..."}`.
 ///
-/// The end of a message is found by searching for the start of the next event,
-/// `"},{"id":"`, instead of reading the message: that text cannot occur inside a JSON string,
-/// where every `"` is escaped (so `{"` never appears), so its first occurrence after a
-/// message's opening quote is that message's closing quote.
+/// The end of a message is found by searching for the start of the next event, `{"id":"`,
+/// instead of reading the message: that text cannot occur inside a JSON string, where every
+/// `"` is escaped (so `{"` never appears), so its first occurrence after a message's opening
+/// quote follows that message's closing quote and `},`. The same search finds the needles of
+/// a [`NeedleSearch`], so the batch is read once.
 mod canonical {
     use std::borrow::Cow;
     use std::sync::LazyLock;
 
-    use memchr::memmem::Finder;
+    use super::{LogBatch, NeedleSearch, RawLogEvent};
 
-    use super::{LogBatch, RawLogEvent};
+    /// The search for event starts alone, when the caller has no needles.
+    #[allow(clippy::expect_used, reason = "built from constants, not from input")]
+    static EVENT_STARTS_ONLY: LazyLock<NeedleSearch> =
+        LazyLock::new(|| NeedleSearch::new(&[]).expect("the event-start search builds"));
 
-    static NEXT_EVENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(br#""},{"id":""#));
+    /// Pattern 0 of every [`NeedleSearch`] automaton.
+    const EVENT_START_PATTERN: usize = 0;
 
     struct Cursor<'a> {
         bytes: &'a [u8],
@@ -356,21 +645,30 @@ mod canonical {
             self.plain_string()
         }
 
+        /// An integer in one pass over its digits (a timestamp per event: this is hot). One
+        /// that does not fit in an i64 (or is i64::MIN) is left to serde_json.
         fn integer(&mut self) -> Option<i64> {
             let rest = self.bytes.get(self.at..)?;
-            let len = rest
-                .iter()
-                .enumerate()
-                .take_while(|(i, b)| b.is_ascii_digit() || (*i == 0 && **b == b'-'))
-                .count();
-            let text = std::str::from_utf8(&rest[..len]).ok()?;
-            let value = text.parse().ok()?;
-            self.at += len;
-            Some(value)
+            let (negative, digits) = match rest.split_first() {
+                Some((b'-', tail)) => (true, tail),
+                _ => (false, rest),
+            };
+            let mut value: i64 = 0;
+            let mut len = 0;
+            for &byte in digits.iter().take_while(|b| b.is_ascii_digit()) {
+                value = value.checked_mul(10)?.checked_add(i64::from(byte - b'0'))?;
+                len += 1;
+            }
+            (len > 0).then_some(())?;
+            self.at += usize::from(negative) + len;
+            Some(if negative { -value } else { value })
         }
     }
 
-    pub(super) fn parse(bytes: &[u8]) -> Option<LogBatch<'_>> {
+    pub(super) fn parse<'a>(
+        bytes: &'a [u8],
+        needles: Option<&'a NeedleSearch>,
+    ) -> Option<LogBatch<'a>> {
         let bytes = bytes.trim_ascii_end();
         let mut cursor = Cursor { bytes, at: 0 };
         cursor.literal(b"{")?;
@@ -403,22 +701,40 @@ mod canonical {
         }
         // logEvents comes last and the batch ends with it.
         cursor.literal(b"[")?;
-        let mut events = Vec::new();
-        // One pass over the batch finds every event boundary, in order.
-        let mut next_event = NEXT_EVENT.find_iter(bytes);
+        // CloudTrail records are 1 KB or more: room for a full batch without regrowing.
+        let mut events = Vec::with_capacity(bytes.len().saturating_sub(cursor.at) / 1024);
         if cursor.literal(b"]}").is_none() {
+            // One pass over the events finds every event start and every needle, in order.
+            let search = needles.unwrap_or(&EVENT_STARTS_ONLY);
+            let offset = cursor.at;
+            let mut hits = search.with_event_starts.hits(&bytes[offset..]);
+            let mut next_start = hits.next();
             loop {
-                cursor.literal(br#"{"id":""#)?;
+                // Where the cursor stands is the next event start the search found.
+                let (pattern, start) = next_start?;
+                (pattern == EVENT_START_PATTERN && offset + start == cursor.at).then_some(())?;
+                cursor.literal(super::EVENT_START)?;
                 let id = cursor.plain_string()?;
                 cursor.literal(br#","timestamp":"#)?;
                 let timestamp = cursor.integer()?;
                 cursor.literal(br#","message":"#)?;
                 let opening = cursor.at;
                 (bytes.get(opening) == Some(&b'"')).then_some(())?;
-                let (closing, last) = match next_event.find(|&at| at > opening) {
-                    Some(at) => (at, false),
+                // Needles up to the next event start are in this message (none can be in the
+                // id, which has no escapes and was read up to its quote: they start later).
+                let mut holds_needle = false;
+                next_start = loop {
+                    match hits.next() {
+                        Some(hit @ (EVENT_START_PATTERN, _)) => break Some(hit),
+                        Some((_, start)) => holds_needle |= offset + start > opening,
+                        None => break None,
+                    }
+                };
+                let closing = match next_start {
+                    // `"},` then the next event.
+                    Some((_, start)) => (offset + start).checked_sub(3)?,
                     // The last event: the batch ends `"}]}`.
-                    None => (bytes.len().checked_sub(4)?, true),
+                    None => bytes.len().checked_sub(4)?,
                 };
                 (closing > opening && bytes[closing] == b'"').then_some(())?;
                 // The closing quote must not be escaped: an even run of backslashes before it.
@@ -432,9 +748,10 @@ mod canonical {
                     id,
                     timestamp: Some(timestamp),
                     raw_message: &bytes[opening..=closing],
+                    holds_needle: holds_needle && needles.is_some(),
                 });
                 cursor.at = closing + 1;
-                if last {
+                if next_start.is_none() {
                     cursor.literal(b"}]}")?;
                     break;
                 }
@@ -449,6 +766,8 @@ mod canonical {
             log_stream: log_stream.unwrap_or_default(),
             subscription_filters,
             log_events: Some(events),
+            searched_for: needles,
+            canonical_layout: true,
         })
     }
 }
@@ -481,7 +800,7 @@ pub fn encode_records(input: &str, log_group: &str) -> Result<SubscriptionEvent,
     let json = serde_json::to_vec(&data).map_err(EncodeError::Json)?;
     Ok(SubscriptionEvent {
         awslogs: AwsLogsField {
-            data: gzip_base64(&json)?,
+            data: Base64Text::from(gzip_base64(&json)?),
         },
     })
 }
@@ -502,7 +821,7 @@ pub fn control_message_event(log_group: &str) -> Result<SubscriptionEvent, Encod
     let json = serde_json::to_vec(&data).map_err(EncodeError::Json)?;
     Ok(SubscriptionEvent {
         awslogs: AwsLogsField {
-            data: gzip_base64(&json)?,
+            data: Base64Text::from(gzip_base64(&json)?),
         },
     })
 }
@@ -559,11 +878,48 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    fn encoded(records: &str) -> String {
+    fn encoded(records: &str) -> Base64Text {
         encode_records(records, "CloudTrail/logs")
             .unwrap()
             .awslogs
             .data
+    }
+
+    #[test]
+    fn finds_needles_in_the_messages_that_hold_them_with_or_without_simd() {
+        let data = encoded(
+            r#"{"a":"none here"}
+{"a":"x because it was y"}
+{"a":"\\u0041"}
+{"because it was":1,"b":"{\"id\":\""}
+{"a":"because it wasn't"}"#,
+        );
+        let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+        let needles: [&'static [u8]; 2] = [b" because it was ", b"\\u"];
+        for search in [
+            NeedleSearch::new(&needles).unwrap(),
+            NeedleSearch::without_simd(&needles).unwrap(),
+        ] {
+            let batch = LogBatch::parse_searching(&bytes, &search).unwrap();
+            assert!(batch.has_canonical_layout());
+            assert!(batch.searched_for(&search));
+            let found: Vec<bool> = batch.events().iter().map(|e| e.holds_needle()).collect();
+            assert_eq!(found, [false, true, true, false, false]);
+            let general = LogBatch::parse_general_searching(&bytes, &search).unwrap();
+            let found_general: Vec<bool> =
+                general.events().iter().map(|e| e.holds_needle()).collect();
+            assert_eq!(found, found_general);
+        }
+        let unsearched = LogBatch::parse(&bytes).unwrap();
+        assert!(unsearched.events().iter().all(|e| !e.holds_needle()));
+        assert!(!unsearched.searched_for(&NeedleSearch::new(&needles).unwrap()));
+    }
+
+    #[test]
+    fn refuses_needles_that_could_overlap_an_event_boundary() {
+        for needle in [&b""[..], b"\"x", b"{a", b"a}"] {
+            assert!(NeedleSearch::new(&[needle]).is_err(), "{needle:?}");
+        }
     }
 
     #[test]
@@ -613,7 +969,8 @@ mod tests {
     #[test]
     fn accepts_unpadded_and_line_wrapped_base64() {
         let data = encoded(r#"{"eventName":"A"}"#);
-        let unpadded = data.trim_end_matches('=');
+        let text = data.to_text();
+        let unpadded = text.trim_end_matches('=');
         let wrapped: String = data
             .as_bytes()
             .chunks(76)
@@ -741,7 +1098,7 @@ mod tests {
         .join("\n");
         let data = encoded(&tricky);
         let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
-        let fast = canonical::parse(&bytes).expect("our own encoding is canonical");
+        let fast = canonical::parse(&bytes, None).expect("our own encoding is canonical");
         let general = LogBatch::parse_general(&bytes).unwrap();
         same_batch(&fast, &general);
         assert_eq!(fast.events().len(), 4);
@@ -764,13 +1121,13 @@ mod tests {
         let reordered = br#"{"logEvents":[{"message":"{}","id":"1","timestamp":5}],"messageType":"DATA_MESSAGE"}"#;
         let extra = br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":5,"message":"{}","x":1}]}"#;
         for json in [&pretty[..], &reordered[..], &extra[..]] {
-            assert!(canonical::parse(json).is_none());
+            assert!(canonical::parse(json, None).is_none());
             let batch = LogBatch::parse(json).unwrap();
             assert_eq!(batch.events().len(), 1);
             assert!(batch.events()[0].looks_like_json_object());
         }
         let empty = br#"{"messageType":"DATA_MESSAGE","logEvents":[]}"#;
-        assert_eq!(canonical::parse(empty).unwrap().events().len(), 0);
+        assert_eq!(canonical::parse(empty, None).unwrap().events().len(), 0);
         let not_string = br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":5,"message":{"a":1}}]}"#;
         assert!(matches!(
             LogBatch::parse(not_string).unwrap_err(),

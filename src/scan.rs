@@ -18,9 +18,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::detection::{
-    EVENT_NAME, EVENT_SOURCE, Findings, PENDING_DELETION_WORDINGS, scan_log_events,
+    EVENT_NAME, EVENT_SOURCE, Findings, PENDING_DELETION_WORDINGS, parse_batch, scan_log_events,
 };
-use crate::logs::{LogBatch, SubscriptionEvent, inflate_payload};
+use crate::logs::{SubscriptionEvent, inflate_payload};
 
 /// One file's decompressed content is held while it is read; larger files are skipped.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
@@ -232,12 +232,12 @@ pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, String> 
 }
 
 fn scan_envelope(decoded: &[u8], part: &mut FileFindings) -> Result<(), String> {
-    let batch = LogBatch::parse(decoded).map_err(|e| e.to_string())?;
+    let batch = parse_batch(decoded).map_err(|e| e.to_string())?;
     if batch.is_control() {
         return Ok(());
     }
     part.log_group = Some(batch.log_group.to_string()).filter(|g| !g.is_empty());
-    part.findings.merge(scan_log_events(batch.events()));
+    part.findings.merge(scan_log_events(&batch));
     Ok(())
 }
 

@@ -21,7 +21,7 @@ use secret_deletion_alerts::aws::{
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
-use secret_deletion_alerts::logs::encode_records;
+use secret_deletion_alerts::logs::{Base64Text, encode_records};
 use secret_deletion_alerts::restore::RestorePolicy;
 
 const ACCOUNT: &str = "123456789012";
@@ -79,7 +79,7 @@ fn unique(prefix: &str) -> String {
 }
 
 /// A subscription event with the IAM-user sample record, naming `secret_id`.
-fn event_naming(secret_id: &str, event_id: &str) -> String {
+fn event_naming(secret_id: &str, event_id: &str) -> Base64Text {
     let records =
         std::fs::read_to_string(events_dir().join("records/iam-user-pending-deletion.json"))
             .unwrap();
@@ -177,7 +177,7 @@ fn document(notification: &serde_json::Value) -> serde_json::Value {
 async fn run(
     sdk: &SdkConfig,
     topic_arn: &str,
-    data: &str,
+    data: &(impl AsRef<[u8]> + ?Sized),
     policy: &RestorePolicy,
 ) -> Result<BatchSummary, HandlerError> {
     let publisher = SnsPublisher::new(sdk, topic_arn);

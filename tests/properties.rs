@@ -6,11 +6,14 @@ mod common;
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use aws_lambda_events::cloudwatch_logs::{LogData, LogEntry};
 use proptest::prelude::*;
 use secret_deletion_alerts::alert::{AlertContext, MAX_SNS_BYTES, compose};
 use secret_deletion_alerts::cloudtrail::CloudTrailRecord;
-use secret_deletion_alerts::detection::{Findings, detect, may_match};
-use secret_deletion_alerts::logs::{LogBatch, encode_records, inflate_payload};
+use secret_deletion_alerts::detection::{
+    Findings, PRECHECK_WORDING, UNICODE_ESCAPE, detect, may_match, parse_batch,
+};
+use secret_deletion_alerts::logs::{LogBatch, NeedleSearch, encode_records, inflate_payload};
 use secret_deletion_alerts::restore::{RestoreOutcome, RestorePolicy, SecretState};
 use secret_deletion_alerts::synthetic::{Kind, Traffic};
 use serde_json::{Value, json};
@@ -21,6 +24,8 @@ fn any_text() -> impl Strategy<Value = String> {
         "[\"\\\\{}\\[\\],:]{0,20}",
         Just(r#""},{"id":""#.to_owned()),
         Just("\\".to_owned()),
+        Just(" because it was ".to_owned()),
+        Just("\\u0041".to_owned()),
         "\\PC{0,300}",
     ]
 }
@@ -82,6 +87,37 @@ proptest! {
             prop_assert_eq!(event.raw_message(), other.raw_message());
             let decoded: Value = serde_json::from_str(&event.message().unwrap()).unwrap();
             prop_assert_eq!(&decoded, record);
+        }
+    }
+
+    #[test]
+    fn both_envelope_paths_find_the_same_needles(messages in prop::collection::vec(any_text(), 0..12)) {
+        let mut data = LogData::default();
+        data.message_type = "DATA_MESSAGE".to_owned();
+        data.log_group = "group".to_owned();
+        for (index, message) in messages.iter().enumerate() {
+            let mut entry = LogEntry::default();
+            entry.id = format!("{index:056}");
+            entry.timestamp = 1_700_000_000_000;
+            entry.message = message.clone();
+            data.log_events.push(entry);
+        }
+        let bytes = serde_json::to_vec(&data).unwrap();
+        let needles = NeedleSearch::new(&[PRECHECK_WORDING.as_bytes(), UNICODE_ESCAPE.as_bytes()]).unwrap();
+        let fast = LogBatch::parse_searching(&bytes, &needles).unwrap();
+        let general = LogBatch::parse_general_searching(&bytes, &needles).unwrap();
+        prop_assert!(fast.has_canonical_layout());
+        prop_assert!(fast.searched_for(&needles) && general.searched_for(&needles));
+        prop_assert_eq!(fast.events().len(), messages.len());
+        prop_assert_eq!(general.events().len(), messages.len());
+        let prechecked = parse_batch(&bytes).unwrap();
+        for ((event, other), checked) in fast.events().iter().zip(general.events()).zip(prechecked.events()) {
+            prop_assert_eq!(event.raw_message(), other.raw_message());
+            prop_assert_eq!(&event.id, &other.id);
+            prop_assert_eq!(event.timestamp, other.timestamp);
+            prop_assert_eq!(event.holds_needle(), other.holds_needle());
+            prop_assert_eq!(event.holds_needle(), may_match(event.raw_message()));
+            prop_assert_eq!(checked.holds_needle(), may_match(event.raw_message()));
         }
     }
 

@@ -26,7 +26,12 @@ pub fn events_dir() -> PathBuf {
 /// The base64 `awslogs.data` of a sample event in `events/`.
 pub fn sample(name: &str) -> String {
     let bytes = std::fs::read(events_dir().join(name)).unwrap();
-    SubscriptionEvent::from_json(&bytes).unwrap().awslogs.data
+    SubscriptionEvent::from_json(&bytes)
+        .unwrap()
+        .awslogs
+        .data
+        .to_text()
+        .into_owned()
 }
 
 pub fn options(policy: &RestorePolicy) -> BatchOptions<'_> {

@@ -8,10 +8,10 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use secret_deletion_alerts::alert::{Alert, MAX_SNS_BYTES};
 use secret_deletion_alerts::cli::NoAws;
-use secret_deletion_alerts::detection::scan_log_events;
+use secret_deletion_alerts::detection::{parse_batch, scan_log_events};
 use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
-use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent};
+use secret_deletion_alerts::logs::SubscriptionEvent;
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -48,7 +48,7 @@ fn run_ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-fn handle(data: &str) {
+fn handle(data: &[u8]) {
     let policy = RestorePolicy::All;
     let options = BatchOptions {
         restore_policy: &policy,
@@ -71,13 +71,11 @@ fn handle(data: &str) {
 /// text of `awslogs.data`, and as an already inflated envelope.
 pub fn whole_path(bytes: &[u8]) {
     if let Ok(event) = SubscriptionEvent::from_json(bytes) {
-        handle(&event.awslogs.data);
+        handle(event.awslogs.data.as_bytes());
     }
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        handle(text);
-    }
-    if let Ok(batch) = LogBatch::parse(bytes) {
-        let findings = scan_log_events(batch.events());
+    handle(bytes);
+    if let Ok(batch) = parse_batch(bytes) {
+        let findings = scan_log_events(&batch);
         assert!(findings.matched <= findings.records);
         assert!(findings.parsed <= findings.records);
     }
