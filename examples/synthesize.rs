@@ -11,12 +11,14 @@ use std::path::PathBuf;
 use secret_deletion_alerts::logs::encode_records;
 use secret_deletion_alerts::synthetic::Traffic;
 
-/// (file name, decoded bytes, pending-deletion reads)
-const PAYLOADS: [(&str, usize, usize); 4] = [
-    ("typical-no-match", 100_000, 0),
-    ("typical-one-match", 100_000, 1),
-    ("full-no-match", 910_000, 0),
-    ("full-one-match", 910_000, 1),
+/// (file name, traffic seed, decoded bytes, pending-deletion reads). A one-match batch has
+/// the seed of its no-match sibling: the same traffic with one record in the middle replaced
+/// by a match, so the two differ only by that record.
+const PAYLOADS: [(&str, u64, usize, usize); 4] = [
+    ("typical-no-match", 1, 100_000, 0),
+    ("typical-one-match", 1, 100_000, 1),
+    ("full-no-match", 3, 910_000, 0),
+    ("full-one-match", 3, 910_000, 1),
 ];
 
 fn tree(dir: &std::path::Path, files: usize) -> Result<(), Box<dyn std::error::Error>> {
@@ -60,8 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_else(|| "target/bench-payloads".into()),
     );
     std::fs::create_dir_all(&out)?;
-    for (seed, (name, bytes, matches)) in PAYLOADS.iter().enumerate() {
-        let records = Traffic::new(seed as u64 + 1).batch(*bytes, *matches);
+    for (name, seed, bytes, matches) in PAYLOADS {
+        let records = Traffic::new(seed).batch(bytes, matches);
         let count = records.len();
         let event = encode_records(&records.join("\n"), "aws-cloudtrail-logs-123456789012")?;
         let path = out.join(format!("{name}.json"));
