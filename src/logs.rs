@@ -640,6 +640,24 @@ mod canonical {
             Some(Cow::Borrowed(text))
         }
 
+        /// A log event's id, its opening quote already read. CloudWatch's ids are 56 digits:
+        /// checked in place, without the search (it is one per event); any other id is read
+        /// by [`Cursor::plain_string`], which gives the same for these.
+        fn event_id(&mut self) -> Option<Cow<'a, str>> {
+            const DIGITS: usize = 56;
+            if let Some(candidate) = self.bytes.get(self.at..self.at + DIGITS + 1)
+                && candidate[DIGITS] == b'"'
+                && candidate[..DIGITS]
+                    .iter()
+                    .fold(true, |all, b| all & b.is_ascii_digit())
+            {
+                let text = std::str::from_utf8(&candidate[..DIGITS]).ok()?;
+                self.at += DIGITS + 1;
+                return Some(Cow::Borrowed(text));
+            }
+            self.plain_string()
+        }
+
         fn quoted(&mut self) -> Option<Cow<'a, str>> {
             self.literal(b"\"")?;
             self.plain_string()
@@ -714,7 +732,7 @@ mod canonical {
                 let (pattern, start) = next_start?;
                 (pattern == EVENT_START_PATTERN && offset + start == cursor.at).then_some(())?;
                 cursor.literal(super::EVENT_START)?;
-                let id = cursor.plain_string()?;
+                let id = cursor.event_id()?;
                 cursor.literal(br#","timestamp":"#)?;
                 let timestamp = cursor.integer()?;
                 cursor.literal(br#","message":"#)?;
