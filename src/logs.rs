@@ -934,6 +934,38 @@ mod tests {
     }
 
     #[test]
+    fn reads_awslogs_data_with_json_escapes_and_refuses_other_types() {
+        let data = encoded(r#"{"eventName":"A","path":"/a/b?c=d"}"#);
+        let plain = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+        let text = data.to_text();
+        assert!(text.contains('/'), "the sample must exercise the escape");
+        // A JSON writer may escape `/`, and base64 may come line-wrapped (`\n` in JSON).
+        let escaped = text.replace('/', "\\/");
+        let wrapped: String = text
+            .as_bytes()
+            .chunks(76)
+            .map(|line| String::from_utf8_lossy(line).into_owned())
+            .collect::<Vec<_>>()
+            .join("\\n");
+        for variant in [escaped, wrapped] {
+            let event = format!(r#"{{"awslogs":{{"data":"{variant}"}}}}"#);
+            let event = SubscriptionEvent::from_json(event.as_bytes()).unwrap();
+            let bytes = inflate_payload(&event.awslogs.data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+            assert_eq!(bytes, plain);
+        }
+        for wrong in [
+            r#"{"awslogs":{"data":42}}"#,
+            r#"{"awslogs":{}}"#,
+            r#"{"awslogs":{"data":"#,
+        ] {
+            assert!(matches!(
+                SubscriptionEvent::from_json(wrong.as_bytes()),
+                Err(DecodeError::LambdaEvent(_))
+            ));
+        }
+    }
+
+    #[test]
     fn refuses_needles_that_could_overlap_an_event_boundary() {
         for needle in [&b""[..], b"\"x", b"{a", b"a}"] {
             assert!(NeedleSearch::new(&[needle]).is_err(), "{needle:?}");
