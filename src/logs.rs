@@ -344,9 +344,9 @@ impl NeedleSearch {
         })
     }
 
-    /// The same without the SIMD searcher, as on a CPU without one (for the tests).
-    #[doc(hidden)]
-    pub fn without_simd(needles: &[&'static [u8]]) -> Result<Self, NeedleError> {
+    /// The same without the SIMD searcher, as on a CPU without one.
+    #[cfg(test)]
+    fn without_simd(needles: &[&'static [u8]]) -> Result<Self, NeedleError> {
         let mut search = Self::new(needles)?;
         search.with_event_starts = BatchSearch::new(needles, false)?;
         Ok(search)
