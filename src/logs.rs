@@ -451,7 +451,7 @@ impl<'a> LogBatch<'a> {
     ) -> Result<Self, DecodeError> {
         let batch = match canonical::parse(decoded, needles) {
             Some(batch) => batch,
-            None => Self::parse_general_inner(decoded, needles)?,
+            None => Self::parse_general(decoded, needles)?,
         };
         if batch.is_data() && batch.log_events.is_none() {
             return Err(DecodeError::MissingLogEvents);
@@ -459,20 +459,9 @@ impl<'a> LogBatch<'a> {
         Ok(batch)
     }
 
-    /// The envelope read by serde_json alone, whatever its layout.
-    pub fn parse_general(decoded: &'a [u8]) -> Result<Self, DecodeError> {
-        Self::parse_general_inner(decoded, None)
-    }
-
-    /// [`LogBatch::parse_general`] with the needle search of [`LogBatch::parse_searching`].
-    pub fn parse_general_searching(
-        decoded: &'a [u8],
-        needles: &'a NeedleSearch,
-    ) -> Result<Self, DecodeError> {
-        Self::parse_general_inner(decoded, Some(needles))
-    }
-
-    fn parse_general_inner(
+    /// The envelope read by serde_json alone, whatever its layout, with the needle search of
+    /// [`LogBatch::parse_searching`] if `needles` are given.
+    pub fn parse_general(
         decoded: &'a [u8],
         needles: Option<&'a NeedleSearch>,
     ) -> Result<Self, DecodeError> {
@@ -923,7 +912,7 @@ mod tests {
             assert!(batch.searched_for(&search));
             let found: Vec<bool> = batch.events().iter().map(|e| e.holds_needle()).collect();
             assert_eq!(found, [false, true, true, false, false]);
-            let general = LogBatch::parse_general_searching(&bytes, &search).unwrap();
+            let general = LogBatch::parse_general(&bytes, Some(&search)).unwrap();
             let found_general: Vec<bool> =
                 general.events().iter().map(|e| e.holds_needle()).collect();
             assert_eq!(found, found_general);
@@ -1149,7 +1138,7 @@ mod tests {
         let data = encoded(&tricky);
         let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
         let fast = canonical::parse(&bytes, None).expect("our own encoding is canonical");
-        let general = LogBatch::parse_general(&bytes).unwrap();
+        let general = LogBatch::parse_general(&bytes, None).unwrap();
         same_batch(&fast, &general);
         assert_eq!(fast.events().len(), 4);
         for event in fast.events() {

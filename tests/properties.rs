@@ -81,7 +81,7 @@ proptest! {
         let event = encode_records(&input, "group").unwrap();
         let bytes = inflate_payload(&event.awslogs.data, 8 << 20).unwrap();
         let batch = LogBatch::parse(&bytes).unwrap();
-        let general = LogBatch::parse_general(&bytes).unwrap();
+        let general = LogBatch::parse_general(&bytes, None).unwrap();
         prop_assert_eq!(batch.events().len(), records.len());
         for ((event, other), record) in batch.events().iter().zip(general.events()).zip(&records) {
             prop_assert_eq!(event.raw_message(), other.raw_message());
@@ -105,7 +105,7 @@ proptest! {
         let bytes = serde_json::to_vec(&data).unwrap();
         let needles = NeedleSearch::new(&[PRECHECK_WORDING.as_bytes(), UNICODE_ESCAPE.as_bytes()]).unwrap();
         let fast = LogBatch::parse_searching(&bytes, &needles).unwrap();
-        let general = LogBatch::parse_general_searching(&bytes, &needles).unwrap();
+        let general = LogBatch::parse_general(&bytes, Some(&needles)).unwrap();
         prop_assert!(fast.has_canonical_layout());
         prop_assert!(fast.searched_for(&needles) && general.searched_for(&needles));
         prop_assert_eq!(fast.events().len(), messages.len());
