@@ -11,7 +11,7 @@ use secret_deletion_alerts::logs::{LogBatch, encode_records, gzip_base64, inflat
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
 async fn run(
-    data: &str,
+    data: &(impl AsRef<[u8]> + ?Sized),
     publisher: &RecordingPublisher,
     secrets: &FakeSecrets,
     policy: &RestorePolicy,

@@ -12,7 +12,9 @@ use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::gzip_base64;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
-async fn run(data: &str) -> (Result<BatchSummary, HandlerError>, RecordingPublisher) {
+async fn run(
+    data: &(impl AsRef<[u8]> + ?Sized),
+) -> (Result<BatchSummary, HandlerError>, RecordingPublisher) {
     run_with(
         data,
         &FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]),
@@ -21,7 +23,7 @@ async fn run(data: &str) -> (Result<BatchSummary, HandlerError>, RecordingPublis
 }
 
 async fn run_with(
-    data: &str,
+    data: &(impl AsRef<[u8]> + ?Sized),
     secrets: &FakeSecrets,
 ) -> (Result<BatchSummary, HandlerError>, RecordingPublisher) {
     let publisher = RecordingPublisher::default();

@@ -10,7 +10,7 @@ use secret_deletion_alerts::alert::Alert;
 use secret_deletion_alerts::detection::SecretTarget;
 use secret_deletion_alerts::error::{PublishError, RestoreError};
 use secret_deletion_alerts::handler::BatchOptions;
-use secret_deletion_alerts::logs::SubscriptionEvent;
+use secret_deletion_alerts::logs::{Base64Text, SubscriptionEvent};
 use secret_deletion_alerts::ports::{AlertPublisher, SecretInspector, SecretRestorer};
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
@@ -24,14 +24,9 @@ pub fn events_dir() -> PathBuf {
 }
 
 /// The base64 `awslogs.data` of a sample event in `events/`.
-pub fn sample(name: &str) -> String {
+pub fn sample(name: &str) -> Base64Text {
     let bytes = std::fs::read(events_dir().join(name)).unwrap();
-    SubscriptionEvent::from_json(&bytes)
-        .unwrap()
-        .awslogs
-        .data
-        .to_text()
-        .into_owned()
+    SubscriptionEvent::from_json(&bytes).unwrap().awslogs.data
 }
 
 pub fn options(policy: &RestorePolicy) -> BatchOptions<'_> {
