@@ -146,13 +146,10 @@ pub fn inflate_payload(
     }
     let mut compressed = COMPRESSED.with_borrow_mut(std::mem::take);
     compressed.clear();
-    if base64_simd::STANDARD
-        .decode_append(data, &mut compressed)
-        .is_err()
-    {
-        compressed = decode_base64(data)?;
-    }
-    let decoded = inflate_gzip(&compressed, max_decoded_bytes);
+    let decoded = match base64_simd::STANDARD.decode_append(data, &mut compressed) {
+        Ok(()) => inflate_gzip(&compressed, max_decoded_bytes),
+        Err(_) => decode_base64_lenient(data).and_then(|c| inflate_gzip(&c, max_decoded_bytes)),
+    };
     if compressed.capacity() <= DEFAULT_MAX_DECODED_BYTES {
         COMPRESSED.with_borrow_mut(|spare| *spare = compressed);
     }
@@ -164,10 +161,15 @@ pub fn decode_base64(data: &(impl AsRef<[u8]> + ?Sized)) -> Result<Vec<u8>, Deco
     let data = data.as_ref();
     // The SIMD decoder reads canonical base64 (what CloudWatch Logs sends) about six times
     // faster; anything it refuses gets the lenient decoder, which also words the error.
-    if let Ok(bytes) = base64_simd::STANDARD.decode_to_vec(data) {
-        return Ok(bytes);
+    match base64_simd::STANDARD.decode_to_vec(data) {
+        Ok(bytes) => Ok(bytes),
+        Err(_) => decode_base64_lenient(data),
     }
-    let text = data;
+}
+
+/// The decoder for what the SIMD one refuses: padding optional, white space ignored, and
+/// precise errors.
+fn decode_base64_lenient(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
     // Line-wrapped base64 (as `base64` the tool writes it) is still base64; strip the
     // white space instead of rejecting it.
     if text.iter().any(u8::is_ascii_whitespace) {
@@ -729,6 +731,7 @@ mod canonical {
                 (bytes.get(opening) == Some(&b'"')).then_some(())?;
                 // Needles up to the next event start are in this message (none can be in the
                 // id, which has no escapes and was read up to its quote: they start later).
+                // Without needles the search finds only event starts, so this stays false.
                 let mut holds_needle = false;
                 next_start = loop {
                     match hits.next() {
@@ -755,7 +758,7 @@ mod canonical {
                     id,
                     timestamp: Some(timestamp),
                     raw_message: &bytes[opening..=closing],
-                    holds_needle: holds_needle && needles.is_some(),
+                    holds_needle,
                 });
                 cursor.at = closing + 1;
                 if next_start.is_none() {
