@@ -207,7 +207,7 @@ pub fn scan_log_events(batch: &LogBatch<'_>) -> Findings {
         if !event.looks_like_json_object() {
             findings
                 .malformed
-                .push((event.id.to_string(), "the message is not a JSON object"));
+                .push((event.id().into_owned(), "the message is not a JSON object"));
             continue;
         }
         let candidate = if prechecked {
@@ -225,13 +225,13 @@ pub fn scan_log_events(batch: &LogBatch<'_>) -> Findings {
             .and_then(|message| serde_json::from_str::<CloudTrailRecord>(&message).ok());
         let Some(record) = record else {
             findings.malformed.push((
-                event.id.to_string(),
+                event.id().into_owned(),
                 "the message is not a CloudTrail record",
             ));
             continue;
         };
         if let Some(mut access) = detect(&record) {
-            access.log_event_id = event.id.to_string();
+            access.log_event_id = event.id().into_owned();
             access.log_timestamp_ms = event.timestamp;
             findings.add(access);
         }

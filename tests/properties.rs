@@ -91,14 +91,17 @@ proptest! {
     }
 
     #[test]
-    fn both_envelope_paths_find_the_same_needles(messages in prop::collection::vec(any_text(), 0..12)) {
+    fn both_envelope_paths_find_the_same_needles(
+        messages in prop::collection::vec(any_text(), 0..12),
+        timestamps in prop::collection::vec(prop_oneof![1_000_000_000_000i64..10_000_000_000_000, (i64::MIN + 1)..=i64::MAX], 12),
+    ) {
         let mut data = LogData::default();
         data.message_type = "DATA_MESSAGE".to_owned();
         data.log_group = "group".to_owned();
         for (index, message) in messages.iter().enumerate() {
             let mut entry = LogEntry::default();
             entry.id = format!("{index:056}");
-            entry.timestamp = 1_700_000_000_000;
+            entry.timestamp = timestamps[index];
             entry.message = message.clone();
             data.log_events.push(entry);
         }
@@ -113,7 +116,7 @@ proptest! {
         let prechecked = parse_batch(&bytes).unwrap();
         for ((event, other), checked) in fast.events().iter().zip(general.events()).zip(prechecked.events()) {
             prop_assert_eq!(event.raw_message(), other.raw_message());
-            prop_assert_eq!(&event.id, &other.id);
+            prop_assert_eq!(event.id(), other.id());
             prop_assert_eq!(event.timestamp, other.timestamp);
             prop_assert_eq!(event.holds_needle(), other.holds_needle());
             prop_assert_eq!(event.holds_needle(), may_match(event.raw_message()));
