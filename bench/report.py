@@ -54,6 +54,15 @@ def main():
         if inflate and e2e:
             print()
             print(f"end to end runs at {inflate / e2e:.2f}x the speed of inflate alone (target: at least 0.75x on the full no-match batch)")
+        # What the ratios to Python could be at best: a function that did nothing but inflate.
+        python_e2e, orjson_e2e = py("python", payload, "end_to_end"), py("python-orjson", payload, "end_to_end")
+        if inflate and python_e2e and orjson_e2e:
+            print(f"ceiling: inflate alone would be {python_e2e / inflate:.1f}x Python and {orjson_e2e / inflate:.1f}x orjson end to end")
+        backends = [(name, rust(payload, stage)) for name, stage in
+                    (("libdeflate", "inflate"), ("zlib-rs", "inflate_zlib_rs"), ("miniz_oxide", "inflate_miniz_oxide"))]
+        if all(seconds for _, seconds in backends):
+            print("gzip backends: " + ", ".join(
+                f"{name} {seconds * 1e6:,.0f} µs ({mbps(seconds, payload) / 1e3:.2f} GB/s)" for name, seconds in backends))
         print()
     base = {p: rust(p, "end_to_end") for p in payloads}
     for size in ("typical", "full"):
