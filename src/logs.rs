@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::io::{Read, Write};
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, Input, Span};
 use aws_lambda_events::cloudwatch_logs::{LogData, LogEntry};
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -316,7 +316,7 @@ enum LogEventId<'a> {
 /// inflating it, and stopping a search at every message costs more again; one multi-pattern
 /// search over the whole batch finds the event boundaries and the needles together.
 pub struct NeedleSearch {
-    /// The start of a log event in CloudWatch's layout, then the needles, in one search.
+    /// The needles, with what marks the log events' boundaries, in one search.
     with_event_starts: BatchSearch,
     /// One finder per needle, for a message read any other way.
     finders: Vec<Finder<'static>>,
@@ -333,9 +333,19 @@ impl std::fmt::Debug for NeedleSearch {
     }
 }
 
-/// How a log event starts in CloudWatch's layout. It cannot occur inside a message: in a
-/// JSON string every `"` is escaped, so `{"` never appears there.
+/// How a log event starts in CloudWatch's layout.
 const EVENT_START: &[u8] = br#"{"id":""#;
+
+/// Where a JSON object starts with a key: every log event starts so. Like the patterns of
+/// [`QUOTES_AFTER_STRUCTURE`], it cannot occur inside a JSON string, where every `"` is escaped
+/// (`\"`), so the search finds it only between log events.
+const OBJECT_START: &[u8] = b"{\"";
+
+/// A quote after a comma or white space: after a message's opening quote these mean that the
+/// message ended before the next event start (the event has more keys, or the next event has
+/// another layout), or, once, that the message's own text ends in a comma or a space. The
+/// search finds them so that the fast path never takes more than one string for a message.
+const QUOTES_AFTER_STRUCTURE: [&[u8]; 5] = [b",\"", b" \"", b"\t\"", b"\n\"", b"\r\""];
 
 impl NeedleSearch {
     /// Needles must not contain `"`, `{` or `}` (so no needle can overlap a log event
@@ -369,20 +379,41 @@ impl NeedleSearch {
     }
 }
 
-/// Event starts and needles in one search: aho-corasick's SIMD searcher (Teddy) where the CPU
-/// has one (x86_64 and aarch64 do), else its automaton (which also has SIMD prefilters).
-enum BatchSearch {
+/// Object starts, needles and quotes after structure in one search: aho-corasick's SIMD
+/// searcher (Teddy) where the CPU has one (x86_64 and aarch64 do), else its automaton (which
+/// also has SIMD prefilters). In CloudWatch's layout only the object starts and the needles
+/// are ever found, so the search stops once per event and once per needle.
+struct BatchSearch {
+    engine: SearchEngine,
+    needles: usize,
+}
+
+enum SearchEngine {
     Packed(aho_corasick::packed::Searcher),
     Automaton(AhoCorasick),
 }
 
+/// What [`BatchSearch::find_from`] found, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hit {
+    /// [`OBJECT_START`] at this offset.
+    ObjectStart(usize),
+    /// A needle, ending at this offset.
+    Needle { end: usize },
+    /// One of [`QUOTES_AFTER_STRUCTURE`], whose quote is at this offset.
+    QuoteAfterStructure { quote: usize },
+}
+
 impl BatchSearch {
-    /// Pattern 0 is [`EVENT_START`], then the needles in order.
+    /// Pattern 0 is [`OBJECT_START`], then the needles in order, then the quotes after
+    /// structure (no two can match at the same offset, so the order decides nothing else).
     fn new(needles: &[&[u8]], simd: bool) -> Result<Self, NeedleError> {
-        let patterns = || std::iter::once(EVENT_START).chain(needles.iter().copied());
-        // Teddy is the fast way to find several patterns at once; for the event starts alone
-        // the automaton's single-pattern search (memchr's memmem) is about twice as fast.
-        let packed = (simd && !needles.is_empty())
+        let patterns = || {
+            std::iter::once(OBJECT_START)
+                .chain(needles.iter().copied())
+                .chain(QUOTES_AFTER_STRUCTURE)
+        };
+        let packed = simd
             .then(|| {
                 aho_corasick::packed::Config::new()
                     .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
@@ -391,38 +422,40 @@ impl BatchSearch {
                     .build()
             })
             .flatten();
-        if let Some(searcher) = packed {
-            return Ok(BatchSearch::Packed(searcher));
-        }
-        let automaton = AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(patterns())?;
-        Ok(BatchSearch::Automaton(automaton))
+        let engine = match packed {
+            Some(searcher) => SearchEngine::Packed(searcher),
+            None => SearchEngine::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                    .build(patterns())?,
+            ),
+        };
+        Ok(BatchSearch {
+            engine,
+            needles: needles.len(),
+        })
     }
 
-    /// Every hit in `haystack`, in order, as (pattern, start).
-    fn hits<'s, 'h>(&'s self, haystack: &'h [u8]) -> Hits<'s, 'h> {
-        match self {
-            BatchSearch::Packed(searcher) => Hits::Packed(searcher.find_iter(haystack)),
-            BatchSearch::Automaton(automaton) => Hits::Automaton(automaton.find_iter(haystack)),
-        }
-    }
-}
-
-enum Hits<'s, 'h> {
-    Packed(aho_corasick::packed::FindIter<'s, 'h>),
-    Automaton(aho_corasick::FindIter<'s, 'h>),
-}
-
-impl Iterator for Hits<'_, '_> {
-    type Item = (usize, usize);
-
-    fn next(&mut self) -> Option<(usize, usize)> {
-        let hit = match self {
-            Hits::Packed(hits) => hits.next(),
-            Hits::Automaton(hits) => hits.next(),
+    /// The first hit in `haystack` at or after `from`.
+    fn find_from(&self, haystack: &[u8], from: usize) -> Option<Hit> {
+        let found = match &self.engine {
+            SearchEngine::Packed(searcher) => {
+                searcher.find_in(haystack, Span::from(from..haystack.len()))
+            }
+            SearchEngine::Automaton(automaton) => {
+                automaton.find(Input::new(haystack).range(from..))
+            }
         }?;
-        Some((hit.pattern().as_usize(), hit.start()))
+        let pattern = found.pattern().as_usize();
+        Some(if pattern == 0 {
+            Hit::ObjectStart(found.start())
+        } else if pattern <= self.needles {
+            Hit::Needle { end: found.end() }
+        } else {
+            Hit::QuoteAfterStructure {
+                quote: found.end() - 1,
+            }
+        })
     }
 }
 
@@ -609,24 +642,30 @@ impl<'a> RawLogEvent<'a> {
 /// The layout CloudWatch Logs writes: no white space, header strings without escapes, and
 /// every log event exactly `{"id":"...","timestamp":N,"message":"..."}`.
 ///
-/// The end of a message is found by searching for the start of the next event, `{"id":"`,
-/// instead of reading the message: that text cannot occur inside a JSON string, where every
-/// `"` is escaped (so `{"` never appears), so its first occurrence after a message's opening
-/// quote follows that message's closing quote and `},`. The same search finds the needles of
-/// a [`NeedleSearch`], so the batch is read once.
+/// The end of a message is found by searching for the start of the next event, `{"`, instead
+/// of reading the message: in a JSON string every `"` is escaped, so `{"` never occurs there,
+/// and its first occurrence after a message's opening quote follows that message's closing
+/// quote and `},`. That holds only if the message is the event's last key and the next event
+/// starts as CloudWatch writes it; the same search finds a quote after a comma or white space,
+/// which also cannot occur inside a string, so a message never runs on past its own closing
+/// quote into more keys or an event in another layout (those batches go to serde_json). The
+/// same search finds the needles of a [`NeedleSearch`], so the batch is read once.
 mod canonical {
     use std::borrow::Cow;
     use std::sync::LazyLock;
 
-    use super::{LogBatch, LogEventId, NeedleSearch, RawLogEvent};
+    use super::{EVENT_START, Hit, LogBatch, LogEventId, NeedleSearch, RawLogEvent};
 
-    /// The search for event starts alone, when the caller has no needles.
+    /// The search for event boundaries alone, when the caller has no needles.
     #[allow(clippy::expect_used, reason = "built from constants, not from input")]
     static EVENT_STARTS_ONLY: LazyLock<NeedleSearch> =
         LazyLock::new(|| NeedleSearch::new(&[]).expect("the event-start search builds"));
 
-    /// Pattern 0 of every [`NeedleSearch`] automaton.
-    const EVENT_START_PATTERN: usize = 0;
+    /// What follows a message's closing quote: the end of its event, then the next event or
+    /// the end of the batch.
+    fn closes_message(after_quote: &[u8]) -> bool {
+        after_quote.starts_with(br#"},{"id":""#) || after_quote == b"}]}"
+    }
 
     struct Cursor<'a> {
         bytes: &'a [u8],
@@ -756,36 +795,51 @@ mod canonical {
         // CloudTrail records are 1 KB or more: room for a full batch without regrowing.
         let mut events = Vec::with_capacity(bytes.len().saturating_sub(cursor.at) / 1024);
         if cursor.literal(b"]}").is_none() {
-            // One pass over the events finds every event start and every needle, in order.
-            let search = needles.unwrap_or(&EVENT_STARTS_ONLY);
-            let offset = cursor.at;
-            let mut hits = search.with_event_starts.hits(&bytes[offset..]);
-            let mut next_start = hits.next();
+            // One search over the events finds every event start and every needle, in order;
+            // it skips each event's header, which the cursor reads.
+            let search = &needles.unwrap_or(&EVENT_STARTS_ONLY).with_event_starts;
+            let Some(Hit::ObjectStart(mut next_start)) = search.find_from(bytes, cursor.at) else {
+                return None;
+            };
             loop {
                 // Where the cursor stands is the next event start the search found.
-                let (pattern, start) = next_start?;
-                (pattern == EVENT_START_PATTERN && offset + start == cursor.at).then_some(())?;
-                cursor.literal(super::EVENT_START)?;
+                (next_start == cursor.at).then_some(())?;
+                cursor.literal(EVENT_START)?;
                 let id = cursor.event_id()?;
                 cursor.literal(br#","timestamp":"#)?;
                 let timestamp = cursor.integer()?;
                 cursor.literal(br#","message":"#)?;
                 let opening = cursor.at;
                 (bytes.get(opening) == Some(&b'"')).then_some(())?;
-                // Needles up to the next event start are in this message (none can be in the
-                // id, which has no escapes and was read up to its quote: they start later).
-                // Without needles the search finds only event starts, so this stays false.
+                // Needles up to the next event start are in this message. A quote after
+                // structure is its closing quote, or the message ended earlier.
+                // (`{"` and the quotes after structure can also be the message's last
+                // character and its closing quote: those are told by what follows.)
                 let mut holds_needle = false;
-                next_start = loop {
-                    match hits.next() {
-                        Some(hit @ (EVENT_START_PATTERN, _)) => break Some(hit),
-                        Some((_, start)) => holds_needle |= offset + start > opening,
+                let mut from = opening + 1;
+                let following = loop {
+                    match search.find_from(bytes, from) {
+                        Some(Hit::Needle { end }) => {
+                            holds_needle = true;
+                            from = end;
+                        }
+                        Some(Hit::QuoteAfterStructure { quote }) => {
+                            closes_message(bytes.get(quote + 1..)?).then_some(())?;
+                            from = quote + 1;
+                        }
+                        // A message whose text ends in `{`, then its closing quote.
+                        Some(Hit::ObjectStart(start))
+                            if closes_message(bytes.get(start + 2..)?) =>
+                        {
+                            from = start + 2;
+                        }
+                        Some(Hit::ObjectStart(start)) => break Some(start),
                         None => break None,
                     }
                 };
-                let closing = match next_start {
+                let closing = match following {
                     // `"},` then the next event.
-                    Some((_, start)) => (offset + start).checked_sub(3)?,
+                    Some(start) => start.checked_sub(3)?,
                     // The last event: the batch ends `"}]}`.
                     None => bytes.len().checked_sub(4)?,
                 };
@@ -804,11 +858,12 @@ mod canonical {
                     holds_needle,
                 });
                 cursor.at = closing + 1;
-                if next_start.is_none() {
+                let Some(start) = following else {
                     cursor.literal(b"}]}")?;
                     break;
-                }
+                };
                 cursor.literal(b"},")?;
+                next_start = start;
             }
         }
         (cursor.at == bytes.len()).then_some(())?;
@@ -1248,6 +1303,33 @@ mod tests {
     }
 
     #[test]
+    fn messages_ending_in_a_space_a_comma_or_a_brace_stay_on_the_fast_path() {
+        for text in [
+            "ends in a space ",
+            "ends in a comma,",
+            " ",
+            ",",
+            "{",
+            "ends in {",
+        ] {
+            let message = serde_json::to_string(text).unwrap();
+            for events in [
+                format!(r#"[{{"id":"1","timestamp":5,"message":{message}}}]"#),
+                format!(
+                    r#"[{{"id":"1","timestamp":5,"message":{message}}},{{"id":"2","timestamp":6,"message":{message}}}]"#
+                ),
+            ] {
+                let json = format!(r#"{{"messageType":"DATA_MESSAGE","logEvents":{events}}}"#);
+                let fast = canonical::parse(json.as_bytes(), None).expect("canonical layout");
+                same_batch(
+                    &fast,
+                    &LogBatch::parse_general(json.as_bytes(), None).unwrap(),
+                );
+            }
+        }
+    }
+
+    #[test]
     fn other_layouts_fall_back_to_serde() {
         let pretty = br#"{
             "messageType": "DATA_MESSAGE", "owner": "1", "logGroup": "g", "logStream": "s",
@@ -1256,7 +1338,15 @@ mod tests {
         }"#;
         let reordered = br#"{"logEvents":[{"message":"{}","id":"1","timestamp":5}],"messageType":"DATA_MESSAGE"}"#;
         let extra = br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":5,"message":"{}","x":1}]}"#;
-        for json in [&pretty[..], &reordered[..], &extra[..]] {
+        let extra_string = br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":5,"message":"{}","x":"y"}]}"#;
+        let extra_spaced = br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":5,"message":"{}" ,"x":"y"}]}"#;
+        for json in [
+            &pretty[..],
+            &reordered[..],
+            &extra[..],
+            &extra_string[..],
+            &extra_spaced[..],
+        ] {
             assert!(canonical::parse(json, None).is_none());
             let batch = LogBatch::parse(json).unwrap();
             assert_eq!(batch.events().len(), 1);

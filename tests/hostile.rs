@@ -268,3 +268,31 @@ async fn hostile_strings_cannot_forge_lines_inject_markup_or_break_the_json() {
         assert!(!value.chars().any(char::is_control), "{value:?}");
     }
 }
+
+#[tokio::test]
+async fn a_message_never_runs_on_into_keys_or_events_of_another_layout() {
+    let record = pending_deletion_read("prod/db", "aws-cli/2", "ci").to_string();
+    let message = serde_json::to_string(&record).unwrap();
+    // CloudWatch writes every event as {"id":...,"timestamp":...,"message":...}. A reader that
+    // took everything up to the next `{"id":"` as the message would read each of these as one
+    // unparseable message and lose the alert: a key after the message, an event whose keys
+    // come in another order, and a key after the message before a regular event.
+    let layouts = [
+        format!(r#"[{{"id":"1","timestamp":1700000000000,"message":{message},"extra":"x"}}]"#),
+        format!(
+            r#"[{{"id":"1","timestamp":1700000000000,"message":"{{}}"}},{{"timestamp":1700000000001,"id":"2","message":{message}}}]"#
+        ),
+        format!(
+            r#"[{{"id":"1","timestamp":1700000000000,"message":"{{}}", "note":"x"}},{{"id":"2","timestamp":1700000000001,"message":{message}}}]"#
+        ),
+    ];
+    for events in layouts {
+        let envelope = format!(
+            r#"{{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":{events}}}"#
+        );
+        let (result, publisher) = run(&gzip_base64(envelope.as_bytes()).unwrap()).await;
+        let summary = result.unwrap();
+        assert_eq!((summary.matched, summary.malformed), (1, 0), "{events}");
+        assert_eq!(publisher.alerts().len(), 1, "{events}");
+    }
+}

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 fn any_text() -> impl Strategy<Value = String> {
     prop_oneof![
         ".{0,40}",
-        "[\"\\\\{}\\[\\],:]{0,20}",
+        "[\"\\\\{}\\[\\],: \t\n]{0,20}",
         Just(r#""},{"id":""#.to_owned()),
         Just("\\".to_owned()),
         Just(" because it was ".to_owned()),

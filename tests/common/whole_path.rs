@@ -11,7 +11,7 @@ use secret_deletion_alerts::cli::NoAws;
 use secret_deletion_alerts::detection::{parse_batch, scan_log_events};
 use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
-use secret_deletion_alerts::logs::SubscriptionEvent;
+use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent};
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -78,5 +78,29 @@ pub fn whole_path(bytes: &[u8]) {
         let findings = scan_log_events(&batch);
         assert!(findings.matched <= findings.records);
         assert!(findings.parsed <= findings.records);
+        same_as_serde(&batch, bytes);
+    }
+}
+
+/// A batch the fast path read is read the same by serde_json, whenever serde_json reads it at
+/// all (the fast path leaves messages unchecked until they can match, so it accepts some
+/// batches serde_json refuses).
+fn same_as_serde(batch: &LogBatch<'_>, bytes: &[u8]) {
+    if !batch.has_canonical_layout() {
+        return;
+    }
+    let Ok(general) = LogBatch::parse_general(bytes, None) else {
+        return;
+    };
+    assert_eq!(batch.message_type, general.message_type);
+    assert_eq!(batch.owner, general.owner);
+    assert_eq!(batch.log_group, general.log_group);
+    assert_eq!(batch.log_stream, general.log_stream);
+    assert_eq!(batch.subscription_filters, general.subscription_filters);
+    assert_eq!(batch.events().len(), general.events().len());
+    for (fast, slow) in batch.events().iter().zip(general.events()) {
+        assert_eq!(fast.id(), slow.id());
+        assert_eq!(fast.timestamp, slow.timestamp);
+        assert_eq!(fast.raw_message(), slow.raw_message());
     }
 }
