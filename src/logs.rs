@@ -595,6 +595,28 @@ impl<'a> LogBatch<'a> {
     }
 }
 
+/// Two batches are equal when they read the same: the same header and the same log events
+/// (id, timestamp, raw message), whichever path read them and whatever they were searched for.
+impl PartialEq for LogBatch<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.message_type == other.message_type
+            && self.owner == other.owner
+            && self.log_group == other.log_group
+            && self.log_stream == other.log_stream
+            && self.subscription_filters == other.subscription_filters
+            && self.log_events == other.log_events
+    }
+}
+
+/// The same reading: id, timestamp and raw message (not the search marks).
+impl PartialEq for RawLogEvent<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+            && self.timestamp == other.timestamp
+            && self.raw_message == other.raw_message
+    }
+}
+
 impl<'a> RawLogEvent<'a> {
     /// The log event's id.
     pub fn id(&self) -> Cow<'a, str> {
@@ -1214,19 +1236,6 @@ mod tests {
         assert_eq!(verdicts, [false, true, false]);
     }
 
-    fn same_batch(a: &LogBatch<'_>, b: &LogBatch<'_>) {
-        assert_eq!(a.message_type, b.message_type);
-        assert_eq!(a.owner, b.owner);
-        assert_eq!(a.log_group, b.log_group);
-        assert_eq!(a.log_stream, b.log_stream);
-        assert_eq!(a.subscription_filters, b.subscription_filters);
-        assert_eq!(a.events().len(), b.events().len());
-        for (x, y) in a.events().iter().zip(b.events()) {
-            assert_eq!((x.id(), x.timestamp), (y.id(), y.timestamp));
-            assert_eq!(x.raw_message(), y.raw_message());
-        }
-    }
-
     #[test]
     fn the_fast_path_reads_what_serde_reads_even_for_tricky_messages() {
         let tricky = [
@@ -1240,7 +1249,7 @@ mod tests {
         let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
         let fast = canonical::parse(&bytes, None).expect("our own encoding is canonical");
         let general = LogBatch::parse_general(&bytes, None).unwrap();
-        same_batch(&fast, &general);
+        assert_eq!(fast, general);
         assert_eq!(fast.events().len(), 4);
         for event in fast.events() {
             let message = event.message().unwrap();
@@ -1275,7 +1284,7 @@ mod tests {
             let json = batch_with(timestamp);
             let fast = canonical::parse(json.as_bytes(), None).expect("canonical layout");
             let general = LogBatch::parse_general(json.as_bytes(), None).unwrap();
-            same_batch(&fast, &general);
+            assert_eq!(fast, general);
             assert_eq!(fast.events()[0].timestamp, timestamp.parse().ok());
         }
         // Out of range, i64::MIN, a fraction, leading zeros (not JSON): serde_json decides.
@@ -1321,9 +1330,9 @@ mod tests {
             ] {
                 let json = format!(r#"{{"messageType":"DATA_MESSAGE","logEvents":{events}}}"#);
                 let fast = canonical::parse(json.as_bytes(), None).expect("canonical layout");
-                same_batch(
-                    &fast,
-                    &LogBatch::parse_general(json.as_bytes(), None).unwrap(),
+                assert_eq!(
+                    fast,
+                    LogBatch::parse_general(json.as_bytes(), None).unwrap()
                 );
             }
         }
