@@ -3,7 +3,8 @@
 //! Decoding is split in two steps so that the hot path never copies a record it cannot use:
 //! [`inflate_payload`] turns the base64 text into the decompressed envelope bytes (size-capped),
 //! and [`LogBatch::parse`] reads the envelope from those bytes, borrowing each log event's
-//! `message` as raw JSON text. Only the messages that may match the detection rule are ever
+//! `message` as raw JSON text ([`LogBatch::parse_searching`] also finds a pre-check's needles
+//! in the same pass). Only the messages that may match the detection rule are ever
 //! unescaped and parsed (see [`crate::detection::may_match`]).
 //!
 //! [`encode_records`] is the reverse, used by the `encode` command and the tests; it builds the
@@ -317,7 +318,7 @@ enum LogEventId<'a> {
 /// search over the whole batch finds the event boundaries and the needles together.
 pub struct NeedleSearch {
     /// The needles, with what marks the log events' boundaries, in one search.
-    with_event_starts: BatchSearch,
+    over_batch: BatchSearch,
     /// One finder per needle, for a message read any other way.
     finders: Vec<Finder<'static>>,
 }
@@ -360,7 +361,7 @@ impl NeedleSearch {
             ));
         }
         Ok(NeedleSearch {
-            with_event_starts: BatchSearch::new(needles, true)?,
+            over_batch: BatchSearch::new(needles, true)?,
             finders: needles.iter().map(|n| Finder::new(*n)).collect(),
         })
     }
@@ -369,7 +370,7 @@ impl NeedleSearch {
     #[cfg(test)]
     fn without_simd(needles: &[&'static [u8]]) -> Result<Self, NeedleError> {
         let mut search = Self::new(needles)?;
-        search.with_event_starts = BatchSearch::new(needles, false)?;
+        search.over_batch = BatchSearch::new(needles, false)?;
         Ok(search)
     }
 
@@ -394,7 +395,7 @@ enum SearchEngine {
 }
 
 /// What [`BatchSearch::find_from`] found, and where.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 enum Hit {
     /// [`OBJECT_START`] at this offset.
     ObjectStart(usize),
@@ -680,7 +681,7 @@ mod canonical {
 
     /// The search for event boundaries alone, when the caller has no needles.
     #[allow(clippy::expect_used, reason = "built from constants, not from input")]
-    static EVENT_STARTS_ONLY: LazyLock<NeedleSearch> =
+    static BOUNDARIES_ONLY: LazyLock<NeedleSearch> =
         LazyLock::new(|| NeedleSearch::new(&[]).expect("the event-start search builds"));
 
     /// What follows a message's closing quote: the end of its event, then the next event or
@@ -819,7 +820,7 @@ mod canonical {
         if cursor.literal(b"]}").is_none() {
             // One search over the events finds every event start and every needle, in order;
             // it skips each event's header, which the cursor reads.
-            let search = &needles.unwrap_or(&EVENT_STARTS_ONLY).with_event_starts;
+            let search = &needles.unwrap_or(&BOUNDARIES_ONLY).over_batch;
             let Some(Hit::ObjectStart(mut next_start)) = search.find_from(bytes, cursor.at) else {
                 return None;
             };
