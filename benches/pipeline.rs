@@ -96,6 +96,9 @@ fn stages(c: &mut Criterion) {
         account_id: Some("123456789012"),
         dry_run: true,
         now: SystemTime::now(),
+        concurrency: 8,
+        deadline: None,
+        deadline_reserve: std::time::Duration::ZERO,
     };
     let ports = Ports {
         publisher: &DiscardPublisher,

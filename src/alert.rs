@@ -2,7 +2,7 @@
 //! a JSON document for machines, and SNS message attributes. Pure.
 //!
 //! Every string a caller controls (user agent, secret id, session and user names, even source
-//! "IP" and error text) is cleaned ([`clean_text`]) and length-capped before it reaches the
+//! "IP" and error text) is cleaned ([`crate::sanitize`]) and length-capped before it reaches the
 //! subject, the text or the document, so no input can forge lines, reorder text, or grow the
 //! message past SNS's 256 KB limit.
 
@@ -15,13 +15,17 @@ use sha2::{Digest, Sha256};
 
 use crate::cloudtrail::{AccessKeyKind, Attribution, Principal};
 use crate::detection::{PendingDeletionAccess, SecretTarget};
+use crate::region::RegionName;
 use crate::restore::{RestoreOutcome, RestorePolicy, SecretState, Severity};
+use crate::sanitize::{clean_ascii, clean_text, shell_quote};
 
 /// SNS takes at most 262,144 bytes of message and attributes; stay clear of it.
 pub const MAX_SNS_BYTES: usize = 250_000;
 /// SNS: "must be less than 100 characters".
 pub const MAX_SUBJECT_CHARS: usize = 99;
 pub const SCHEMA: &str = "secret-deletion-alerts/alert/v1";
+/// What a person reads for a secret the record does not name (never used in a command).
+pub const UNNAMED_SECRET: &str = "(not named in the record)";
 
 const MAX_SECRET_ID_CHARS: usize = 512;
 const MAX_USER_AGENT_CHARS: usize = 256;
@@ -83,13 +87,18 @@ impl Alert {
 
     /// The event ids this alert covers, for error messages and logs.
     pub fn event_ids(&self) -> String {
-        let ids = &self.document.event_ids;
-        let mut text = ids.iter().take(10).cloned().collect::<Vec<_>>().join(",");
-        if ids.len() > 10 {
-            let _ = write!(text, " and {} more", ids.len() - 10);
-        }
-        text
+        event_id_list(self.document.event_ids.iter().map(String::as_str))
     }
+}
+
+/// Event ids for an error message or a log line: the first ten, then how many more.
+pub fn event_id_list<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = ids.len();
+    let mut text = ids.take(10).collect::<Vec<_>>().join(",");
+    if total > 10 {
+        text.push_str(&format!(" and {} more", total - 10));
+    }
+    text
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,7 +122,8 @@ pub struct AlertDocument {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SecretDocument {
-    pub id_as_named: String,
+    /// `null` when the records do not name the secret.
+    pub id_as_named: Option<String>,
     pub display_name: String,
     pub arn: Option<String>,
     pub name: Option<String>,
@@ -166,7 +176,10 @@ pub struct IdentityDocument {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NextSteps {
-    pub restore_command: String,
+    /// `null` when the records do not name the secret.
+    pub restore_command: Option<String>,
+    /// When the records do not name the secret: the CloudTrail searches that find it.
+    pub find_the_secret: Vec<String>,
     pub investigate: Vec<Investigation>,
 }
 
@@ -217,7 +230,7 @@ fn compose_listing(
         .unwrap_or_else(|| SecretTarget {
             account_id: None,
             region: None,
-            secret_id: String::new(),
+            secret_id: None,
         });
     let severity = Severity::of(state, context.now);
     let event_ids: Vec<String> = ordered
@@ -239,6 +252,7 @@ fn compose_listing(
     let investigate = investigations(ordered, &target, context);
     let next_steps = NextSteps {
         restore_command: restore_command(&secret),
+        find_the_secret: find_the_secret(ordered, &target),
         investigate,
     };
     let subject = subject(severity, &secret, &attempts, ordered.len(), outcome);
@@ -307,7 +321,7 @@ fn dedup_key(target: &SecretTarget, event_ids: &[String]) -> String {
     for part in [
         target.account_id.as_deref().unwrap_or(""),
         target.region.as_deref().unwrap_or(""),
-        &target.secret_id,
+        target.secret_id.as_deref().unwrap_or(""),
     ] {
         hasher.update(part.as_bytes());
         hasher.update([0]);
@@ -327,8 +341,14 @@ fn dedup_key(target: &SecretTarget, event_ids: &[String]) -> String {
 fn secret_document(target: &SecretTarget, state: &SecretState, now: SystemTime) -> SecretDocument {
     let deletion_date = state.deletion_date();
     SecretDocument {
-        id_as_named: clean_text(&target.secret_id, MAX_SECRET_ID_CHARS),
-        display_name: clean_text(target.display_name(), MAX_SECRET_ID_CHARS),
+        id_as_named: target
+            .secret_id
+            .as_deref()
+            .map(|id| clean_text(id, MAX_SECRET_ID_CHARS)),
+        display_name: match target.display_name() {
+            Some(name) => clean_text(name, MAX_SECRET_ID_CHARS),
+            None => UNNAMED_SECRET.to_owned(),
+        },
         arn: state.arn().map(|a| clean_text(a, MAX_SECRET_ID_CHARS)),
         name: state.name().map(|n| clean_text(n, MAX_SECRET_ID_CHARS)),
         account_id: target.account_id.as_deref().map(|a| clean_text(a, 32)),
@@ -426,6 +446,7 @@ fn subject(
         RestoreOutcome::Restored => "restored",
         RestoreOutcome::Failed(_) => "restore failed",
         RestoreOutcome::NotRestored(_) => "not restored",
+        RestoreOutcome::NoLongerPending => "no longer pending",
         RestoreOutcome::AlreadyPurged => "already purged",
         RestoreOutcome::DryRun(_) => "dry run",
     };
@@ -434,7 +455,10 @@ fn subject(
     } else {
         String::new()
     };
-    let secret_name = clean_ascii(&secret.display_name, usize::MAX);
+    let secret_name = match secret.id_as_named {
+        Some(_) => clean_ascii(&secret.display_name, usize::MAX),
+        None => "(unnamed)".to_owned(),
+    };
     let who = clean_ascii(who, usize::MAX);
     // The long wording when everything fits; the short one before cutting names.
     let severity = severity.as_str().to_uppercase();
@@ -464,16 +488,55 @@ fn subject(
     clean_ascii(&subject, MAX_SUBJECT_CHARS)
 }
 
-fn restore_command(secret: &SecretDocument) -> String {
-    let id = secret.arn.as_deref().unwrap_or(&secret.id_as_named);
+/// The command that cancels the deletion, for a secret the record names; none otherwise (a
+/// command never carries a placeholder).
+fn restore_command(secret: &SecretDocument) -> Option<String> {
+    let id = secret.arn.as_deref().or(secret.id_as_named.as_deref())?;
     let mut command = format!(
         "aws secretsmanager restore-secret --secret-id {}",
         shell_quote(id)
     );
-    if let Some(region) = &secret.region {
-        let _ = write!(command, " --region {}", shell_quote(region));
+    if let Some(region) = secret.region.as_deref().and_then(RegionName::parse) {
+        command.push_str(&format!(" --region {region}"));
     }
-    command
+    Some(command)
+}
+
+/// For reads whose records name no secret: the Event history searches that find the same
+/// calls (by event id, and by the caller's access key).
+fn find_the_secret(ordered: &[&PendingDeletionAccess], target: &SecretTarget) -> Vec<String> {
+    if target.secret_id.is_some() {
+        return Vec::new();
+    }
+    let region = target
+        .region
+        .as_deref()
+        .and_then(RegionName::parse)
+        .map(|r| format!(" --region {r}"))
+        .unwrap_or_default();
+    let lookup = |key: &str, value: &str| {
+        format!(
+            "aws cloudtrail lookup-events --lookup-attributes {}{region}",
+            shell_quote(&format!("AttributeKey={key},AttributeValue={value}"))
+        )
+    };
+    let mut commands: Vec<String> = Vec::new();
+    let mut add = |command: String| {
+        if !commands.contains(&command) && commands.len() < MAX_INVESTIGATIONS * 2 {
+            commands.push(command);
+        }
+    };
+    for access in ordered.iter().take(MAX_INVESTIGATIONS) {
+        if let Some(id) = access.event_id.as_deref() {
+            add(lookup("EventId", &clean_text(id, 64)));
+        }
+    }
+    for access in ordered {
+        if let Some(key) = access.who.access_key_id.as_deref() {
+            add(lookup("AccessKeyId", &clean_text(key, 64)));
+        }
+    }
+    commands
 }
 
 fn investigations(
@@ -584,59 +647,69 @@ fn email_text(
     outcome: &RestoreOutcome,
     context: &AlertContext<'_>,
 ) -> String {
+    let mut text = String::with_capacity(4096);
+    match write_email(&mut text, document, outcome, context) {
+        Ok(()) => text,
+        // Writing to a String cannot fail; if it ever did, the document still carries it all.
+        Err(std::fmt::Error) => format!("{}\n(the text could not be written)", document.subject),
+    }
+}
+
+fn write_email(
+    text: &mut String,
+    document: &AlertDocument,
+    outcome: &RestoreOutcome,
+    context: &AlertContext<'_>,
+) -> std::fmt::Result {
     let secret = &document.secret;
     let or_unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".to_owned());
-    let mut text = String::with_capacity(4096);
     let times = match document.attempts_total {
         1 => "once".to_owned(),
         n => format!("{n} times"),
     };
-    let _ = writeln!(
+    writeln!(
         text,
-        "A secret that is scheduled for deletion was read {times}."
-    );
-    let _ = writeln!(text);
-    let _ = writeln!(
-        text,
-        "Something still uses this secret. Secrets Manager refused the reads because the secret is\n\
+        "A secret that is scheduled for deletion was read {times}.\n\n\
+         Something still uses this secret. Secrets Manager refused the reads because the secret is\n\
          pending deletion; once the recovery window ends the secret is gone for good and whatever\n\
-         reads it breaks. Decide now whether the deletion is a mistake."
-    );
-    let _ = writeln!(text);
-    let _ = writeln!(
+         reads it breaks. Decide now whether the deletion is a mistake.\n"
+    )?;
+    writeln!(
         text,
         "Severity:       {}",
         document.severity.as_str().to_uppercase()
-    );
-    let _ = writeln!(text, "Secret:         {}", secret.display_name);
-    if secret.id_as_named != secret.display_name {
-        let _ = writeln!(text, "Named as:       {}", secret.id_as_named);
+    )?;
+    writeln!(text, "Secret:         {}", secret.display_name)?;
+    if let Some(named) = &secret.id_as_named
+        && *named != secret.display_name
+    {
+        writeln!(text, "Named as:       {named}")?;
     }
     if let Some(arn) = &secret.arn {
-        let _ = writeln!(text, "ARN:            {arn}");
+        writeln!(text, "ARN:            {arn}")?;
     }
-    let _ = writeln!(text, "Account:        {}", or_unknown(&secret.account_id));
-    let _ = writeln!(text, "Region:         {}", or_unknown(&secret.region));
-    let _ = writeln!(text, "State:          {}", secret.state_detail);
-    let _ = writeln!(text, "Deletion:       {}", document.restore.summary);
+    writeln!(text, "Account:        {}", or_unknown(&secret.account_id))?;
+    writeln!(text, "Region:         {}", or_unknown(&secret.region))?;
+    writeln!(text, "State:          {}", secret.state_detail)?;
+    writeln!(text, "Deletion:       {}", document.restore.summary)?;
     if let (Some(first), Some(last)) = (&document.first_seen, &document.last_seen) {
         if first == last {
-            let _ = writeln!(text, "When:           {first}");
+            writeln!(text, "When:           {first}")?;
         } else {
-            let _ = writeln!(text, "When:           {first} to {last}");
+            writeln!(text, "When:           {first} to {last}")?;
         }
     }
-    let _ = writeln!(text);
-    let _ = writeln!(text, "Attempts ({}):", document.attempts_total);
+    writeln!(text)?;
+    writeln!(text, "Attempts ({}):", document.attempts_total)?;
     for (number, attempt) in document.attempts.iter().enumerate() {
         let identity = &attempt.identity;
-        let _ = writeln!(
+        writeln!(
             text,
             "{:>3}. {}  {}",
             number + 1,
             or_unknown(&attempt.event_time),
             identity.description
-        );
+        )?;
         if let Some(key) = &identity.access_key_id {
             let kind = identity
                 .access_key_kind
@@ -646,105 +719,123 @@ fn email_text(
                 Some(false) => ", MFA: no",
                 None => "",
             };
-            let _ = writeln!(text, "     access key {key} ({kind}){mfa}");
+            writeln!(text, "     access key {key} ({kind}){mfa}")?;
         }
         if let Some(service) = &identity.invoked_by {
-            let _ = writeln!(text, "     invoked by {service}");
+            writeln!(text, "     invoked by {service}")?;
         }
-        let _ = writeln!(text, "     from {}", or_unknown(&attempt.source_ip_address));
+        writeln!(text, "     from {}", or_unknown(&attempt.source_ip_address))?;
         if let Some(endpoint) = &attempt.vpc_endpoint_id {
-            let _ = writeln!(text, "     through VPC endpoint {endpoint}");
+            writeln!(text, "     through VPC endpoint {endpoint}")?;
         }
-        let _ = writeln!(text, "     user agent {}", or_unknown(&attempt.user_agent));
-        let _ = writeln!(
+        writeln!(text, "     user agent {}", or_unknown(&attempt.user_agent))?;
+        writeln!(
             text,
             "     event id {}, request id {}",
             or_unknown(&attempt.event_id),
             or_unknown(&attempt.request_id)
-        );
+        )?;
     }
     let unlisted = document.attempts_total - document.attempts_listed;
     if unlisted > 0 {
-        let _ = writeln!(
+        writeln!(
             text,
             "     ... and {unlisted} more attempt{} not listed here.",
             if unlisted == 1 { "" } else { "s" }
-        );
+        )?;
     }
-    let _ = writeln!(text);
-    let _ = writeln!(text, "What to do next");
+    writeln!(text)?;
+    writeln!(text, "What to do next")?;
     let mut step = 0;
     let mut next = || {
         step += 1;
         step
     };
-    let _ = writeln!(
+    writeln!(
         text,
         "{}. Find the reader: the identity, address and user agent above name the application,\n   \
          host or person that still uses the secret. Point it at the replacement secret, or keep this one.",
         next()
-    );
-    match outcome {
-        RestoreOutcome::Restored => {
-            let _ = writeln!(
-                text,
-                "{}. The deletion was cancelled for you (restore policy: {}). If the deletion was\n   \
-                 intended, fix the reader first, then schedule it again with\n   \
-                 aws secretsmanager delete-secret --secret-id {} --recovery-window-in-days 7",
-                next(),
-                context.restore_policy.name(),
-                shell_quote(secret.arn.as_deref().unwrap_or(&secret.id_as_named))
-            );
-        }
-        RestoreOutcome::AlreadyPurged => {
-            let _ = writeln!(
-                text,
-                "{}. The secret is already purged and cannot be restored. Create a new secret for the\n   \
-                 reader, or retire the reader.",
-                next()
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                text,
-                "{}. If the secret is still needed, cancel the deletion before it completes:\n   {}",
-                next(),
-                document.next_steps.restore_command
-            );
+    )?;
+    if !document.next_steps.find_the_secret.is_empty() {
+        writeln!(
+            text,
+            "{}. Find which secret was read. CloudTrail recorded these reads without naming the secret\n   \
+             (no requestParameters.secretId, no secret in resources[]), so it was not looked up and\n   \
+             nothing was restored. Search CloudTrail for the same calls, by event id or by the caller's key:",
+            next()
+        )?;
+        for command in &document.next_steps.find_the_secret {
+            writeln!(text, "   {command}")?;
         }
     }
+    match (outcome, &document.next_steps.restore_command) {
+        (RestoreOutcome::Restored, _) => writeln!(
+            text,
+            "{}. The deletion was cancelled for you (restore policy: {}). If the deletion was\n   \
+             intended, fix the reader first, then schedule it again with\n   \
+             aws secretsmanager delete-secret --secret-id {} --recovery-window-in-days 7",
+            next(),
+            context.restore_policy.name(),
+            shell_quote(
+                secret
+                    .arn
+                    .as_deref()
+                    .or(secret.id_as_named.as_deref())
+                    .unwrap_or_default()
+            )
+        )?,
+        (RestoreOutcome::NoLongerPending, _) => writeln!(
+            text,
+            "{}. The secret is no longer scheduled for deletion: the deletion was cancelled after these\n   \
+             reads, by an earlier try of this function or by someone else. If that was not you, see\n   \
+             who called RestoreSecret in CloudTrail. Fix the reader before scheduling the deletion again.",
+            next()
+        )?,
+        (RestoreOutcome::AlreadyPurged, _) => writeln!(
+            text,
+            "{}. The secret is already purged and cannot be restored. Create a new secret for the\n   \
+             reader, or retire the reader.",
+            next()
+        )?,
+        (_, Some(command)) => writeln!(
+            text,
+            "{}. If the secret is still needed, cancel the deletion before it completes:\n   {command}",
+            next()
+        )?,
+        (_, None) => {}
+    }
     for investigation in &document.next_steps.investigate {
-        let _ = writeln!(
+        writeln!(
             text,
             "{}. See everything else {} did:",
             next(),
             investigation.identity
-        );
+        )?;
         if let Some(url) = &investigation.cloudtrail_event_history_url {
-            let _ = writeln!(
+            writeln!(
                 text,
                 "   CloudTrail Event history (last 90 days):\n   {url}"
-            );
+            )?;
         }
-        let _ = writeln!(
+        writeln!(
             text,
             "   CloudWatch Logs Insights on log group {}:\n{}",
             document.log_group,
             indent(&investigation.logs_insights_query, "     ")
-        );
-        let _ = writeln!(
+        )?;
+        writeln!(
             text,
             "   Athena, over your CloudTrail table:\n{}",
             indent(&investigation.athena_sql, "     ")
-        );
+        )?;
     }
-    let _ = writeln!(text);
-    let _ = writeln!(
+    writeln!(text)?;
+    writeln!(
         text,
         "Alert {} (de-duplication key; a retried delivery repeats it). Sent by secret-deletion-alerts.",
         document.dedup_key
-    );
-    text
+    )
 }
 
 fn attributes(document: &AlertDocument) -> BTreeMap<&'static str, String> {
@@ -757,7 +848,16 @@ fn attributes(document: &AlertDocument) -> BTreeMap<&'static str, String> {
         }
     };
     BTreeMap::from([
-        ("secret", value(&document.secret.display_name)),
+        (
+            "secret",
+            value(
+                document
+                    .secret
+                    .id_as_named
+                    .as_ref()
+                    .map_or("", |_| &document.secret.display_name),
+            ),
+        ),
         (
             "account",
             value(document.secret.account_id.as_deref().unwrap_or("")),
@@ -780,66 +880,6 @@ fn indent(text: &str, prefix: &str) -> String {
         .join("\n")
 }
 
-/// Quotes for a POSIX shell so a secret id can never run anything when pasted.
-pub fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/_+=.@:-".contains(&b))
-    {
-        return text.to_owned();
-    }
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
-/// Characters that must never reach a person's screen as themselves: control characters
-/// (line breaks, escape sequences), and the Unicode ones that move or hide text
-/// (bidirectional overrides and isolates, line and paragraph separators, zero-width marks).
-fn is_hostile(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{200B}'..='\u{200F}'
-            | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{061C}'
-            | '\u{FEFF}')
-}
-
-/// For the text and the document: each hostile character becomes U+FFFD, and text longer
-/// than `max_chars` is cut and ends with "…".
-pub fn clean_text(text: &str, max_chars: usize) -> String {
-    let mut cleaned = String::with_capacity(text.len().min(max_chars * 4));
-    for (count, c) in text.chars().enumerate() {
-        if count + 1 > max_chars {
-            cleaned.pop();
-            cleaned.push('…');
-            break;
-        }
-        cleaned.push(if is_hostile(c) { '\u{FFFD}' } else { c });
-    }
-    cleaned
-}
-
-/// For the email subject, which SNS wants as printable ASCII: anything else becomes '?', and
-/// text longer than `max_chars` is cut and ends with "...".
-pub fn clean_ascii(text: &str, max_chars: usize) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| {
-            if c == ' ' || c.is_ascii_graphic() {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect();
-    if cleaned.len() <= max_chars {
-        return cleaned;
-    }
-    let keep = max_chars.saturating_sub(3);
-    format!("{}...", &cleaned[..keep])
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -848,6 +888,7 @@ mod tests {
     use super::*;
     use crate::cloudtrail::CloudTrailRecord;
     use crate::detection::detect;
+    use crate::restore::NotRestoredReason;
 
     const NOW: u64 = 1_800_000_000;
 
@@ -898,7 +939,7 @@ mod tests {
         compose(
             attempts,
             state,
-            &RestoreOutcome::NotRestored("policy: off".into()),
+            &RestoreOutcome::NotRestored(NotRestoredReason::PolicyOff),
             &context,
         )
     }
@@ -933,20 +974,6 @@ mod tests {
         assert_valid_subject(&alert.subject);
         assert!(alert.subject.starts_with("CRITICAL: secret prod/??Bcc:"));
         assert!(alert.subject.contains(" read by alice; not restored"));
-    }
-
-    #[test]
-    fn hostile_strings_are_neutralised_exactly() {
-        assert_eq!(
-            clean_text("curl/8\r\nX-Injected: 1\u{1b}[2J\u{202E}txt.exe", 100),
-            "curl/8\u{FFFD}\u{FFFD}X-Injected: 1\u{FFFD}[2J\u{FFFD}txt.exe"
-        );
-        assert_eq!(clean_text("<b>bold</b>", 100), "<b>bold</b>");
-        assert_eq!(clean_text("abcdef", 4), "abc…");
-        assert_eq!(clean_ascii("caf\u{e9}\tbar", 100), "caf??bar");
-        assert_eq!(clean_ascii("abcdefghij", 8), "abcde...");
-        assert_eq!(shell_quote("prod/db"), "prod/db");
-        assert_eq!(shell_quote("a'b $(rm -rf /)"), "'a'\\''b $(rm -rf /)'");
     }
 
     #[test]
@@ -1051,5 +1078,108 @@ mod tests {
         assert_eq!(alert.attributes["account"], "123456789012");
         assert_eq!(alert.attributes["region"], "us-east-1");
         assert_eq!(alert.attributes["dedup_key"], alert.dedup_key());
+    }
+
+    fn unnamed(event_id: &str) -> PendingDeletionAccess {
+        let mut read = access(event_id, "aws-sdk-go/1.44", "prod/db");
+        read.target.secret_id = None;
+        read
+    }
+
+    #[test]
+    fn an_unnamed_secret_says_so_and_no_command_holds_a_placeholder() {
+        let policy = RestorePolicy::All;
+        let context = AlertContext {
+            log_group: "aws-cloudtrail-logs",
+            athena_table: "cloudtrail_logs",
+            restore_policy: &policy,
+            max_listed_attempts: 50,
+            now: now(),
+        };
+        let alert = compose(
+            &[unnamed("ev-1")],
+            &SecretState::NotNamed,
+            &RestoreOutcome::NotRestored(NotRestoredReason::SecretNotNamed),
+            &context,
+        );
+        let d = &alert.document;
+        assert_eq!(d.secret.id_as_named, None);
+        assert_eq!(d.secret.state, "not_named");
+        assert_eq!(d.next_steps.restore_command, None);
+        assert_eq!(
+            d.next_steps.find_the_secret,
+            [
+                "aws cloudtrail lookup-events --lookup-attributes 'AttributeKey=EventId,AttributeValue=ev-1' --region us-east-1",
+                "aws cloudtrail lookup-events --lookup-attributes 'AttributeKey=AccessKeyId,AttributeValue=AKIAEXAMPLE' --region us-east-1",
+            ]
+        );
+        assert_eq!(alert.attributes["secret"], "unknown");
+        assert!(
+            alert.subject.contains("secret (unnamed) read by alice"),
+            "{}",
+            alert.subject
+        );
+        assert!(!alert.text.contains("restore-secret"), "{}", alert.text);
+        assert!(
+            alert.text.contains("Find which secret was read"),
+            "{}",
+            alert.text
+        );
+        assert!(
+            alert.text.contains(
+                "State:          unknown: the CloudTrail record does not name the secret"
+            ),
+            "{}",
+            alert.text
+        );
+        // No placeholder anywhere a person could paste from.
+        for line in alert.text.lines().filter(|l| l.contains("aws ")) {
+            assert!(!line.contains(UNNAMED_SECRET), "{line}");
+        }
+        assert_eq!(Severity::of(&SecretState::NotNamed, now()), Severity::High);
+    }
+
+    #[test]
+    fn a_secret_restored_before_this_alert_says_no_longer_pending() {
+        let state = SecretState::NotPendingDeletion {
+            arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf".into(),
+            name: "prod/db".into(),
+            tags: vec![],
+        };
+        let alert = compose_with(&[access("e1", "ua", "prod/db")], &state, 50);
+        // compose_with passes "not restored"; the outcome comes from decide in real runs.
+        let policy = RestorePolicy::All;
+        let context = AlertContext {
+            log_group: "g",
+            athena_table: "t",
+            restore_policy: &policy,
+            max_listed_attempts: 50,
+            now: now(),
+        };
+        let alert_retry = compose(
+            &[access("e1", "ua", "prod/db")],
+            &state,
+            &RestoreOutcome::NoLongerPending,
+            &context,
+        );
+        assert_eq!(alert.document.severity, Severity::High);
+        assert_eq!(alert_retry.document.restore.outcome, "no_longer_pending");
+        assert_eq!(
+            alert_retry.attributes["restore_outcome"],
+            "no_longer_pending"
+        );
+        assert_eq!(alert_retry.document.severity, Severity::High);
+        assert!(
+            alert_retry.subject.contains("; no longer pending"),
+            "{}",
+            alert_retry.subject
+        );
+        assert!(
+            alert_retry
+                .text
+                .contains("the deletion was cancelled after these\n   reads"),
+            "{}",
+            alert_retry.text
+        );
     }
 }

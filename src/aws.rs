@@ -14,10 +14,14 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::alert::Alert;
 use crate::config::Config;
-use crate::detection::SecretTarget;
-use crate::error::{PublishError, RestoreError};
+use crate::error::{PublishError, PublishFailure, RestoreError};
 use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
+use crate::region::RegionName;
 use crate::restore::SecretState;
+
+/// Clients kept per region. AWS has about 35 regions; past this many a record is making
+/// regions up, and the client is built for the one call and dropped.
+const MAX_REGION_CLIENTS: usize = 40;
 
 /// The shared SDK configuration: the default credential and region chain (and
 /// `AWS_ENDPOINT_URL`, which points it at an emulator in tests), with timeouts shorter than the
@@ -56,10 +60,10 @@ impl SnsPublisher {
 
 impl AlertPublisher for SnsPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
-        let failure = |reason: String| PublishError {
+        let failure = |cause: PublishFailure| PublishError {
             secret: alert.document.secret.display_name.clone(),
             event_ids: alert.event_ids(),
-            reason,
+            cause,
         };
         let mut attributes = HashMap::new();
         for (name, value) in &alert.attributes {
@@ -72,7 +76,7 @@ impl AlertPublisher for SnsPublisher {
                 .data_type(data_type)
                 .string_value(value)
                 .build()
-                .map_err(|e| failure(e.to_string()))?;
+                .map_err(|e| failure(PublishFailure::Invalid(e.to_string())))?;
             attributes.insert((*name).to_owned(), value);
         }
         let result = self
@@ -94,7 +98,13 @@ impl AlertPublisher for SnsPublisher {
                 );
                 Ok(())
             }
-            Err(error) => Err(failure(DisplayErrorContext(&error).to_string())),
+            Err(SdkError::ServiceError(service)) => Err(failure(PublishFailure::Rejected {
+                code: service.err().code().unwrap_or("error").to_owned(),
+                message: service.err().message().unwrap_or("no message").to_owned(),
+            })),
+            Err(error) => Err(failure(PublishFailure::Unreachable(
+                DisplayErrorContext(&error).to_string(),
+            ))),
         }
     }
 }
@@ -114,39 +124,52 @@ impl SecretsManager {
         }
     }
 
-    fn client(&self, region: Option<&str>) -> aws_sdk_secretsmanager::Client {
-        let key = region.unwrap_or("").to_owned();
+    fn client(&self, region: Option<&RegionName>) -> aws_sdk_secretsmanager::Client {
+        let build = || {
+            let mut builder = aws_sdk_secretsmanager::config::Builder::from(&self.sdk_config);
+            if let Some(region) = region {
+                builder = builder.region(Region::new(region.as_str().to_owned()));
+            }
+            aws_sdk_secretsmanager::Client::from_conf(builder.build())
+        };
+        let key = region.map_or("", RegionName::as_str);
         let mut clients = self
             .clients
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        clients
-            .entry(key)
-            .or_insert_with(|| {
-                let mut builder = aws_sdk_secretsmanager::config::Builder::from(&self.sdk_config);
-                if let Some(region) = region {
-                    builder = builder.region(Region::new(region.to_owned()));
-                }
-                aws_sdk_secretsmanager::Client::from_conf(builder.build())
-            })
-            .clone()
+        if let Some(client) = clients.get(key) {
+            return client.clone();
+        }
+        let client = build();
+        if clients.len() < MAX_REGION_CLIENTS {
+            clients.insert(key.to_owned(), client.clone());
+        }
+        client
+    }
+
+    /// How many regions have a client kept, for the test of the bound.
+    pub fn cached_clients(&self) -> usize {
+        self.clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
     }
 }
 
 impl SecretInspector for SecretsManager {
-    async fn inspect(&self, target: &SecretTarget) -> SecretState {
+    async fn inspect(&self, secret_id: &str, region: Option<&RegionName>) -> SecretState {
         let result = self
-            .client(target.region.as_deref())
+            .client(region)
             .describe_secret()
-            .secret_id(&target.secret_id)
+            .secret_id(secret_id)
             .send()
             .await;
         let output = match result {
             Ok(output) => output,
             Err(error) => return state_of_failed_lookup(&error),
         };
-        let arn = output.arn().unwrap_or(&target.secret_id).to_owned();
-        let name = output.name().unwrap_or(target.display_name()).to_owned();
+        let arn = output.arn().unwrap_or(secret_id).to_owned();
+        let name = output.name().unwrap_or(secret_id).to_owned();
         let tags = output
             .tags()
             .iter()
@@ -198,20 +221,66 @@ where
 }
 
 impl SecretRestorer for SecretsManager {
-    async fn restore(&self, arn: &str, region: Option<&str>) -> Result<(), RestoreError> {
-        self.client(region)
+    async fn restore(&self, arn: &str, region: Option<&RegionName>) -> Result<(), RestoreError> {
+        match self
+            .client(region)
             .restore_secret()
             .secret_id(arn)
             .send()
             .await
-            .map(|_| ())
-            .map_err(|error| match &error {
-                SdkError::ServiceError(service) => RestoreError(format!(
-                    "{}: {}",
-                    service.err().code().unwrap_or("error"),
-                    service.err().message().unwrap_or("no message")
-                )),
-                other => RestoreError(DisplayErrorContext(other).to_string()),
-            })
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(service)) => {
+                let code = service.err().code().unwrap_or("error");
+                let message = service.err().message().unwrap_or("no message");
+                if code == "InvalidRequestException" && says_not_scheduled(message) {
+                    return Err(RestoreError::NotPendingDeletion);
+                }
+                Err(RestoreError::Rejected {
+                    code: code.to_owned(),
+                    message: message.to_owned(),
+                })
+            }
+            Err(other) => Err(RestoreError::Unreachable(
+                DisplayErrorContext(&other).to_string(),
+            )),
+        }
+    }
+}
+
+/// Whether a `RestoreSecret` refusal says the secret is not scheduled for deletion (the
+/// deletion was cancelled between our lookup and our restore).
+fn says_not_scheduled(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    (message.contains("not") || message.contains("n't"))
+        && (message.contains("scheduled for deletion") || message.contains("marked for deletion"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_refusal_that_says_not_scheduled_means_no_longer_pending() {
+        assert!(says_not_scheduled(
+            "You can't restore a secret that isn't scheduled for deletion."
+        ));
+        assert!(says_not_scheduled("The secret is not marked for deletion"));
+        assert!(!says_not_scheduled("Access denied"));
+    }
+
+    #[test]
+    fn the_region_client_cache_is_bounded_whatever_the_records_name() {
+        let sdk_config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        let secrets = SecretsManager::new(&sdk_config);
+        for n in 0..100 {
+            let region = RegionName::parse(&format!("zz-made-up-{n}")).unwrap();
+            let _ = secrets.client(Some(&region));
+        }
+        assert_eq!(secrets.cached_clients(), MAX_REGION_CLIENTS);
     }
 }

@@ -11,11 +11,11 @@ use clap::{Parser, Subcommand};
 use crate::alert::Alert;
 use crate::aws::{SecretsManager, SnsPublisher, load_sdk_config};
 use crate::config::Config;
-use crate::detection::SecretTarget;
-use crate::error::{PublishError, RestoreError};
+use crate::error::{PublishError, PublishFailure, RestoreError};
 use crate::handler::{BatchOptions, Ports, alert_for, handle_batch};
 use crate::logs::{SubscriptionEvent, control_message_event, encode_records};
 use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
+use crate::region::RegionName;
 use crate::restore::{RestorePolicy, SecretState};
 use crate::scan::{ScanOptions, athena_sql, scan_paths};
 
@@ -174,7 +174,7 @@ async fn look_back(
         println!();
     }
     let format = if json { Format::Json } else { Format::Email };
-    let mut unreachable = false;
+    let unreachable = std::sync::atomic::AtomicBool::new(false);
     let mut failed = 0;
     let live = if publish {
         let topic = match config.require_topic() {
@@ -197,7 +197,7 @@ async fn look_back(
             &NoAws,
             &batch_options,
             &context,
-            &mut unreachable,
+            &unreachable,
         )
         .await;
         if let Some((sns, _)) = &live
@@ -334,7 +334,7 @@ impl AlertPublisher for StdoutPublisher {
         written.map_err(|e| PublishError {
             secret: alert.document.secret.display_name.clone(),
             event_ids: alert.event_ids(),
-            reason: format!("cannot write to stdout: {e}"),
+            cause: PublishFailure::Invalid(format!("cannot write to stdout: {e}")),
         })
     }
 }
@@ -345,9 +345,9 @@ pub struct NoAws;
 
 /// A Secrets Manager that may not be there (the look-back without `--publish`).
 impl<T: SecretInspector + Sync> SecretInspector for Option<&T> {
-    async fn inspect(&self, target: &SecretTarget) -> SecretState {
+    async fn inspect(&self, secret_id: &str, region: Option<&RegionName>) -> SecretState {
         match self {
-            Some(inspector) => inspector.inspect(target).await,
+            Some(inspector) => inspector.inspect(secret_id, region).await,
             None => SecretState::NotLookedUp {
                 reason: "no AWS access asked for".to_owned(),
             },
@@ -356,7 +356,7 @@ impl<T: SecretInspector + Sync> SecretInspector for Option<&T> {
 }
 
 impl SecretInspector for NoAws {
-    async fn inspect(&self, _target: &SecretTarget) -> SecretState {
+    async fn inspect(&self, _secret_id: &str, _region: Option<&RegionName>) -> SecretState {
         SecretState::NotLookedUp {
             reason: "dry run".to_owned(),
         }
@@ -364,7 +364,7 @@ impl SecretInspector for NoAws {
 }
 
 impl SecretRestorer for NoAws {
-    async fn restore(&self, _arn: &str, _region: Option<&str>) -> Result<(), RestoreError> {
-        Err(RestoreError("dry run: nothing restored".to_owned()))
+    async fn restore(&self, _arn: &str, _region: Option<&RegionName>) -> Result<(), RestoreError> {
+        Err(RestoreError::NotAttempted("dry run: nothing restored"))
     }
 }

@@ -28,7 +28,24 @@ pub struct CloudTrailRecord {
     pub recipient_account_id: Option<String>,
     pub vpc_endpoint_id: Option<String>,
     pub user_identity: Option<UserIdentity>,
+    /// The resources the call touched; recent records name the secret here even when
+    /// `requestParameters` is `null` or `{}`.
+    pub resources: Option<Vec<Resource>>,
 }
+
+/// One entry of `resources[]`: `{"accountId", "type", "ARN"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Resource {
+    #[serde(rename = "type")]
+    pub resource_type: Option<String>,
+    #[serde(rename = "ARN", alias = "aRN")]
+    pub arn: Option<String>,
+    #[serde(rename = "accountId")]
+    pub account_id: Option<String>,
+}
+
+/// The `resources[]` type CloudTrail gives a Secrets Manager secret.
+pub const SECRET_RESOURCE_TYPE: &str = "AWS::SecretsManager::Secret";
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -253,10 +270,19 @@ impl CloudTrailRecord {
         })
     }
 
+    /// The secret the call named: `requestParameters.secretId` as the caller wrote it, else
+    /// the ARN of the `AWS::SecretsManager::Secret` in `resources[]`, else unknown.
     pub fn secret_id(&self) -> Option<&str> {
         self.request_parameters
             .as_ref()
             .and_then(|parameters| non_empty(&parameters.secret_id))
+            .or_else(|| {
+                self.resources
+                    .iter()
+                    .flatten()
+                    .filter(|r| non_empty(&r.resource_type) == Some(SECRET_RESOURCE_TYPE))
+                    .find_map(|r| non_empty(&r.arn))
+            })
     }
 
     pub fn attribution(&self) -> Attribution {
@@ -506,5 +532,37 @@ mod tests {
         assert_eq!(a.access_key_id, None);
         assert_eq!(a.principal.short_name(), "carol");
         assert_eq!(record.account_id(), None);
+    }
+
+    #[test]
+    fn the_secret_comes_from_request_parameters_else_from_resources() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf";
+        let resources = serde_json::json!([
+            {"accountId": "123456789012", "type": "AWS::KMS::Key", "ARN": "arn:aws:kms:eu-west-1:123456789012:key/k"},
+            {"accountId": "123456789012", "type": "AWS::SecretsManager::Secret", "ARN": arn}
+        ]);
+        for parameters in [serde_json::Value::Null, serde_json::json!({})] {
+            let record: CloudTrailRecord = serde_json::from_value(serde_json::json!({
+                "requestParameters": parameters, "resources": resources
+            }))
+            .unwrap();
+            assert_eq!(record.secret_id(), Some(arn));
+        }
+        let named: CloudTrailRecord = serde_json::from_value(serde_json::json!({
+            "requestParameters": {"secretId": "prod/db"}, "resources": resources
+        }))
+        .unwrap();
+        assert_eq!(named.secret_id(), Some("prod/db"));
+        let older: CloudTrailRecord = serde_json::from_value(serde_json::json!({
+            "resources": [{"type": "AWS::SecretsManager::Secret", "aRN": arn}]
+        }))
+        .unwrap();
+        assert_eq!(older.secret_id(), Some(arn));
+        let other_only: CloudTrailRecord = serde_json::from_value(serde_json::json!({
+            "requestParameters": null,
+            "resources": [{"type": "AWS::KMS::Key", "ARN": "arn:aws:kms:eu-west-1:1:key/k"}]
+        }))
+        .unwrap();
+        assert_eq!(other_only.secret_id(), None);
     }
 }

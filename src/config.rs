@@ -10,6 +10,9 @@ use crate::restore::RestorePolicy;
 pub const DEFAULT_RESTORE_TAG_KEY: &str = "secret-deletion-alerts:restore-on-access";
 pub const DEFAULT_ATHENA_TABLE: &str = "cloudtrail_logs";
 pub const DEFAULT_MAX_LISTED_ATTEMPTS: usize = 50;
+/// Enough to overlap the round trips of a many-secret batch, few enough to stay well under
+/// Secrets Manager's and SNS's request rates.
+pub const DEFAULT_CONCURRENCY: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -30,6 +33,8 @@ pub struct Config {
     /// timeout so a hung dependency fails the invocation cleanly instead of having it killed.
     pub connect_timeout: Duration,
     pub operation_timeout: Duration,
+    /// `MAX_CONCURRENT_SECRETS`: secrets of one batch handled at once.
+    pub concurrency: usize,
 }
 
 impl Config {
@@ -125,6 +130,13 @@ impl Config {
                 500..=300_000,
                 "milliseconds from 500 to 300000",
             )? as u64),
+            concurrency: number(
+                &get,
+                "MAX_CONCURRENT_SECRETS",
+                DEFAULT_CONCURRENCY,
+                1..=32,
+                "a whole number from 1 to 32",
+            )?,
         })
     }
 
@@ -190,6 +202,7 @@ mod tests {
         assert_eq!(c.max_listed_attempts, 50);
         assert_eq!(c.max_decoded_bytes, 8 * 1024 * 1024);
         assert_eq!(c.operation_timeout, Duration::from_secs(10));
+        assert_eq!(c.concurrency, 8);
     }
 
     #[test]
@@ -215,6 +228,8 @@ mod tests {
             ("MAX_LISTED_ATTEMPTS", "0"),
             ("MAX_BATCH_BYTES", "ten"),
             ("SDK_OPERATION_TIMEOUT_MS", "1"),
+            ("MAX_CONCURRENT_SECRETS", "0"),
+            ("MAX_CONCURRENT_SECRETS", "many"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert!(err.to_string().starts_with(var), "{err}");

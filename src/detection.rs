@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_resource};
 use crate::error::DecodeError;
 use crate::logs::{LogBatch, NeedleSearch};
+use crate::region::RegionName;
 
 pub const EVENT_SOURCE: &str = "secretsmanager.amazonaws.com";
 pub const EVENT_NAME: &str = "GetSecretValue";
@@ -28,16 +29,30 @@ pub const PENDING_DELETION_WORDINGS: [&str; 2] = [
 pub struct SecretTarget {
     pub account_id: Option<String>,
     pub region: Option<String>,
-    /// As the caller named it: a name, a partial ARN or a full ARN.
-    pub secret_id: String,
+    /// As the caller named it: a name, a partial ARN or a full ARN. `None` when the record
+    /// names no secret (neither `requestParameters.secretId` nor `resources[]`): such a
+    /// secret is never looked up, restored, or called purged.
+    pub secret_id: Option<String>,
 }
 
 impl SecretTarget {
     /// The name a person recognises: the part after `secret:` of an ARN, else the id itself.
-    pub fn display_name(&self) -> &str {
-        arn_resource(&self.secret_id)
-            .and_then(|resource| resource.strip_prefix("secret:"))
-            .unwrap_or(&self.secret_id)
+    pub fn display_name(&self) -> Option<&str> {
+        let id = self.secret_id.as_deref()?;
+        Some(
+            arn_resource(id)
+                .and_then(|resource| resource.strip_prefix("secret:"))
+                .unwrap_or(id),
+        )
+    }
+
+    /// The region to send Secrets Manager calls to: `Ok(None)` when the record gives none
+    /// (the client's own region), `Err` with the text when it is not a region name.
+    pub fn endpoint_region(&self) -> Result<Option<RegionName>, &str> {
+        match self.region.as_deref() {
+            None => Ok(None),
+            Some(text) => RegionName::parse(text).map(Some).ok_or(text),
+        }
     }
 }
 
@@ -74,11 +89,8 @@ pub fn detect(record: &CloudTrailRecord) -> Option<PendingDeletionAccess> {
     {
         return None;
     }
-    let secret_id = record
-        .secret_id()
-        .unwrap_or("(secret not named in the record)");
     Some(PendingDeletionAccess {
-        target: target_of(secret_id, record),
+        target: target_of(record.secret_id(), record),
         event_id: record.event_id.clone(),
         request_id: record.request_id.clone(),
         event_time: record.event_time.clone(),
@@ -95,8 +107,8 @@ pub fn detect(record: &CloudTrailRecord) -> Option<PendingDeletionAccess> {
 
 /// A secret named by full ARN lives where its ARN says (a cross-account read names the other
 /// account's ARN); one named by name lives in the event's account and region.
-fn target_of(secret_id: &str, record: &CloudTrailRecord) -> SecretTarget {
-    let mut arn_parts = secret_id.splitn(6, ':');
+fn target_of(secret_id: Option<&str>, record: &CloudTrailRecord) -> SecretTarget {
+    let mut arn_parts = secret_id.unwrap_or("").splitn(6, ':');
     let from_arn = match (
         arn_parts.next(),
         arn_parts.next(),
@@ -121,7 +133,7 @@ fn target_of(secret_id: &str, record: &CloudTrailRecord) -> SecretTarget {
     SecretTarget {
         account_id,
         region,
-        secret_id: secret_id.to_owned(),
+        secret_id: secret_id.map(str::to_owned),
     }
 }
 
@@ -294,7 +306,7 @@ mod tests {
             "You can't perform this operation on the secret because it was deleted.",
         ] {
             let found = detect(&record(access(message))).expect(message);
-            assert_eq!(found.target.secret_id, "prod/db");
+            assert_eq!(found.target.secret_id.as_deref(), Some("prod/db"));
             assert_eq!(found.target.region.as_deref(), Some("eu-west-1"));
             assert_eq!(found.target.account_id.as_deref(), Some("123456789012"));
         }
@@ -329,7 +341,7 @@ mod tests {
         let found = detect(&record(json)).unwrap();
         assert_eq!(found.target.account_id.as_deref(), Some("210987654321"));
         assert_eq!(found.target.region.as_deref(), Some("us-west-2"));
-        assert_eq!(found.target.display_name(), "shared/key-AbCdEf");
+        assert_eq!(found.target.display_name(), Some("shared/key-AbCdEf"));
     }
 
     #[test]
@@ -355,5 +367,45 @@ mod tests {
         let message: String = serde_json::from_str(&escaped).unwrap();
         assert!(detect(&serde_json::from_str(&message).unwrap()).is_some());
         assert!(!may_match(br#""{\"eventName\":\"AssumeRole\"}""#));
+    }
+
+    #[test]
+    fn a_record_that_names_no_secret_is_a_read_of_an_unknown_secret() {
+        let mut json = access("secret because it was marked for deletion");
+        json["requestParameters"] = serde_json::Value::Null;
+        let found = detect(&record(json.clone())).unwrap();
+        assert_eq!(found.target.secret_id, None);
+        assert_eq!(found.target.display_name(), None);
+        assert_eq!(found.target.account_id.as_deref(), Some("123456789012"));
+
+        json["resources"] = serde_json::json!([{
+            "accountId": "210987654321", "type": "AWS::SecretsManager::Secret",
+            "ARN": "arn:aws:secretsmanager:us-west-2:210987654321:secret:shared/key-AbCdEf"
+        }]);
+        let found = detect(&record(json)).unwrap();
+        assert_eq!(found.target.display_name(), Some("shared/key-AbCdEf"));
+        assert_eq!(found.target.region.as_deref(), Some("us-west-2"));
+        assert_eq!(found.target.account_id.as_deref(), Some("210987654321"));
+    }
+
+    #[test]
+    fn only_a_well_formed_region_may_choose_an_endpoint() {
+        let target = |region: &str| SecretTarget {
+            account_id: None,
+            region: Some(region.to_owned()),
+            secret_id: Some("prod/db".to_owned()),
+        };
+        assert_eq!(
+            target("eu-west-1")
+                .endpoint_region()
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "eu-west-1"
+        );
+        assert_eq!(
+            target("eu-west-1.attacker.example").endpoint_region(),
+            Err("eu-west-1.attacker.example")
+        );
     }
 }

@@ -45,19 +45,50 @@ pub enum EncodeError {
     Gzip(#[source] std::io::Error),
 }
 
-/// An alert could not be delivered to SNS (after the SDK's own retries).
+/// An alert was not delivered (after the SDK's own retries, or not tried before the
+/// invocation's deadline).
 #[derive(Debug, Error)]
-#[error("could not publish the alert for secret {secret} (events {event_ids}): {reason}")]
+#[error("could not publish the alert for secret {secret} (events {event_ids}): {cause}")]
 pub struct PublishError {
     pub secret: String,
     pub event_ids: String,
-    pub reason: String,
+    #[source]
+    pub cause: PublishFailure,
+}
+
+/// Why an alert was not delivered.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum PublishFailure {
+    /// The service answered with an error (after retries, where it was retryable).
+    #[error("{code}: {message}")]
+    Rejected { code: String, message: String },
+    /// No answer: a timeout, a refused connection, a broken response.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The message could not be built or written.
+    #[error("{0}")]
+    Invalid(String),
+    /// Not tried, or cut off, because the invocation's deadline was near: better to fail
+    /// the invocation naming the alert (Lambda retries it) than to be killed mid-publish.
+    #[error("{0} (the invocation's deadline was near)")]
+    Deadline(&'static str),
 }
 
 /// A `RestoreSecret` call failed. Never fails the invocation: the alert reports it.
-#[derive(Debug, Error)]
-#[error("{0}")]
-pub struct RestoreError(pub String);
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum RestoreError {
+    /// Secrets Manager says the secret is not scheduled for deletion (any more): someone,
+    /// or an earlier try of this batch, cancelled the deletion after the read.
+    #[error("the secret is not scheduled for deletion")]
+    NotPendingDeletion,
+    #[error("{code}: {message}")]
+    Rejected { code: String, message: String },
+    #[error("{0}")]
+    Unreachable(String),
+    /// A dry run, or a caller without AWS access, restores nothing.
+    #[error("{0}")]
+    NotAttempted(&'static str),
+}
 
 /// What fails an invocation.
 #[derive(Debug, Error)]
@@ -65,16 +96,31 @@ pub enum HandlerError {
     #[error(transparent)]
     Decode(#[from] DecodeError),
     #[error(
-        "{failed} of {total} alerts were not delivered (delivered: {delivered}); first failure: {first}"
+        "{failed} of {total} alerts were not delivered (not delivered: {undelivered}; delivered: {delivered}); first failure: {first}"
     )]
     Undelivered {
         failed: usize,
         total: usize,
+        /// The secrets whose alerts did not go out.
+        undelivered: String,
         /// De-duplication keys of the alerts that did go out, so a retry's repeats are known.
         delivered: String,
         #[source]
         first: PublishError,
+        /// What the batch did up to the failure: the metric and the summary line are
+        /// written for a failed batch too.
+        summary: Box<crate::handler::BatchSummary>,
     },
+}
+
+impl HandlerError {
+    /// The batch's summary, when the batch was read before the invocation failed.
+    pub fn summary(&self) -> Option<&crate::handler::BatchSummary> {
+        match self {
+            HandlerError::Decode(_) => None,
+            HandlerError::Undelivered { summary, .. } => Some(summary),
+        }
+    }
 }
 
 /// A configuration value is missing or invalid; the function refuses to start.

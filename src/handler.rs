@@ -8,23 +8,38 @@
 //!   the batch goes on. Messages that cannot match the rule are never parsed
 //!   ([`crate::detection::may_match`]), so a broken message that could not match anyway is
 //!   only counted when it does not even start like a JSON object.
-//! - Findings are grouped per secret: one alert per secret per batch.
+//! - Findings are grouped per secret: one alert per secret per batch. A read whose record
+//!   names no secret is grouped with the other unnamed reads of its account and region; it is
+//!   never looked up, restored, or called purged.
+//! - The secrets of a batch are handled concurrently, at most `concurrency` at a time: each
+//!   one's lookup, restore and publish take up to the SDK's operation timeout, and one after
+//!   another they could outlive the function's timeout.
+//! - The invocation's deadline is watched: no secret is started with less than
+//!   `deadline_reserve` left, and whatever is still in flight just before the deadline is
+//!   cut off. Both count as undelivered, so the invocation fails naming them rather than be
+//!   killed mid-publish with nothing said.
 //! - A failed lookup or restore never fails the invocation; the alert says what went wrong.
 //! - A failed publish fails the invocation, after every other alert of the batch has been
-//!   tried, with an error naming the undelivered secrets and events. Lambda then retries the
+//!   tried, with an error naming the undelivered secrets and events, and carrying the
+//!   summary (the metric line is written for failed batches too). Lambda then retries the
 //!   whole batch, so delivery is at least once: receivers drop repeats by the alert's
 //!   de-duplication key (a hash of the secret and its CloudTrail event ids, the same on every
-//!   try). Restores are idempotent across tries: a secret restored by the first try is no
-//!   longer pending deletion on the second, so it is not restored again.
+//!   try). Each try reports what it saw, so a retried batch is counted again in the metric.
+//! - Restores are idempotent across tries: a secret restored by the first try is no longer
+//!   pending deletion on the second, so it is not restored again, and the retry's alert says
+//!   `no_longer_pending` rather than "not restored".
 
-use std::time::SystemTime;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
+use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::alert::{Alert, AlertContext, compose};
+use crate::alert::{Alert, AlertContext, compose, event_id_list};
 use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, parse_batch, scan_log_events};
-use crate::error::{HandlerError, PublishError};
+use crate::error::{HandlerError, PublishError, PublishFailure, RestoreError};
 use crate::logs::{inflate_payload, recycle};
 use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
 use crate::restore::{
@@ -35,6 +50,10 @@ use crate::restore::{
 const MAX_LOGGED_MALFORMED: usize = 20;
 /// Reads named one log line each per batch; the alerts list them, the summary counts them all.
 const MAX_LOGGED_READS: usize = 100;
+/// Undelivered secrets named in the invocation's error; the count names them all.
+const MAX_NAMED_UNDELIVERED: usize = 20;
+/// What is kept back before the deadline to return the error instead of being killed.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 
 /// Settings of one batch run, taken from [`crate::config::Config`] and the invocation.
 #[derive(Debug, Clone)]
@@ -48,6 +67,13 @@ pub struct BatchOptions<'a> {
     /// Look nothing up and restore nothing; the alert says what the policy would do.
     pub dry_run: bool,
     pub now: SystemTime,
+    /// Secrets handled at once.
+    pub concurrency: usize,
+    /// When the invocation is killed (the Lambda context's deadline), if anything kills it.
+    pub deadline: Option<Instant>,
+    /// No secret is started with less than this left before `deadline`: its lookup, restore
+    /// and publish may each take up to the SDK's operation timeout.
+    pub deadline_reserve: Duration,
 }
 
 impl<'a> BatchOptions<'a> {
@@ -61,6 +87,9 @@ impl<'a> BatchOptions<'a> {
             account_id: config.account_id.as_deref(),
             dry_run,
             now,
+            concurrency: config.concurrency,
+            deadline: None,
+            deadline_reserve: config.operation_timeout * 3,
         }
     }
 
@@ -83,7 +112,8 @@ pub struct Ports<'a, P, I, R> {
     pub restorer: &'a R,
 }
 
-/// What one batch did, logged as one line and returned as the invocation's result.
+/// What one batch did, logged as one line, written as the metric, and returned as the
+/// invocation's result (or carried by its error).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BatchSummary {
     pub message_type: String,
@@ -100,9 +130,17 @@ pub struct BatchSummary {
     pub duplicates: usize,
     pub secrets: usize,
     pub alerts_published: usize,
+    /// Alerts that did not go out (failed, or not tried before the deadline).
+    pub alerts_undelivered: usize,
     pub restored: usize,
     /// De-duplication keys of the alerts delivered.
     pub delivered: Vec<String>,
+}
+
+/// What became of one secret's alert.
+struct SecretResult {
+    restored: bool,
+    delivery: Result<String, PublishError>,
 }
 
 pub async fn handle_batch<P, I, R>(
@@ -111,16 +149,12 @@ pub async fn handle_batch<P, I, R>(
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError>
 where
-    P: AlertPublisher,
-    I: SecretInspector,
-    R: SecretRestorer,
+    P: AlertPublisher + Sync,
+    I: SecretInspector + Sync,
+    R: SecretRestorer + Sync,
 {
-    let decoded = inflate_payload(data, options.max_decoded_bytes).inspect_err(|error| {
-        tracing::error!(%error, "cannot decode the subscription payload");
-    })?;
-    let batch = parse_batch(&decoded).inspect_err(|error| {
-        tracing::error!(%error, "cannot decode the subscription payload");
-    })?;
+    let decoded = inflate_payload(data, options.max_decoded_bytes)?;
+    let batch = parse_batch(&decoded)?;
     let mut summary = BatchSummary {
         message_type: batch.message_type.to_string(),
         log_group: batch.log_group.to_string(),
@@ -143,7 +177,7 @@ where
     for access in findings.by_secret.values().flatten().take(MAX_LOGGED_READS) {
         tracing::warn!(
             event_id = access.event_id.as_deref().unwrap_or(""),
-            secret_id = %access.target.secret_id,
+            secret_id = access.target.secret_id.as_deref().unwrap_or("(not named)"),
             principal = access.who.principal.short_name(),
             "read of a secret pending deletion"
         );
@@ -156,33 +190,36 @@ where
     summary.secrets = by_secret.len();
 
     let context = options.alert_context(&batch.log_group);
-    let mut secrets_manager_unreachable = false;
+    let (results, cut_off) = run_secrets(&by_secret, ports, options, &context).await;
+    if cut_off {
+        tracing::error!(
+            "the invocation's deadline is near: cutting off the alerts still in flight"
+        );
+    }
+
     let mut failures: Vec<PublishError> = Vec::new();
-    for (target, attempts) in &by_secret {
-        let (alert, outcome) = alert_for(
-            target,
-            attempts,
-            ports.inspector,
-            ports.restorer,
-            options,
-            &context,
-            &mut secrets_manager_unreachable,
-        )
-        .await;
-        if outcome == RestoreOutcome::Restored {
-            summary.restored += 1;
-        }
-        match ports.publisher.publish(&alert).await {
-            Ok(()) => {
+    for ((target, attempts), result) in by_secret.iter().zip(results) {
+        let result = result.unwrap_or_else(|| SecretResult {
+            restored: false,
+            delivery: Err(not_delivered(
+                target,
+                attempts,
+                PublishFailure::Deadline("cut off in flight"),
+            )),
+        });
+        summary.restored += usize::from(result.restored);
+        match result.delivery {
+            Ok(dedup_key) => {
                 summary.alerts_published += 1;
-                summary.delivered.push(alert.dedup_key().to_owned());
+                summary.delivered.push(dedup_key);
             }
             Err(error) => {
-                tracing::error!(dedup_key = alert.dedup_key(), %error, "alert not delivered");
+                tracing::error!(%error, "alert not delivered");
                 failures.push(error);
             }
         }
     }
+    summary.alerts_undelivered = failures.len();
 
     tracing::info!(
         message_type = %summary.message_type,
@@ -194,7 +231,7 @@ where
         duplicates = summary.duplicates,
         secrets = summary.secrets,
         alerts_published = summary.alerts_published,
-        alerts_failed = failures.len(),
+        alerts_undelivered = summary.alerts_undelivered,
         restored = summary.restored,
         delivered = %summary.delivered.join(","),
         "batch done"
@@ -202,19 +239,145 @@ where
     drop(batch);
     recycle(decoded);
     let failed = failures.len();
+    let undelivered = named_list(failures.iter().map(|f| f.secret.as_str()), failed);
     match failures.into_iter().next() {
         None => Ok(summary),
         Some(first) => Err(HandlerError::Undelivered {
             failed,
             total: summary.secrets,
+            undelivered,
             delivered: if summary.delivered.is_empty() {
                 "none".to_owned()
             } else {
                 summary.delivered.join(",")
             },
             first,
+            summary: Box::new(summary),
         }),
     }
+}
+
+/// Every secret's alert, at most `options.concurrency` at a time, until done or until just
+/// before the deadline. `None` marks a secret cut off in flight.
+async fn run_secrets<P, I, R>(
+    by_secret: &BTreeMap<SecretTarget, Vec<PendingDeletionAccess>>,
+    ports: &Ports<'_, P, I, R>,
+    options: &BatchOptions<'_>,
+    context: &AlertContext<'_>,
+) -> (Vec<Option<SecretResult>>, bool)
+where
+    P: AlertPublisher + Sync,
+    I: SecretInspector + Sync,
+    R: SecretRestorer + Sync,
+{
+    let unreachable = AtomicBool::new(false);
+    let unreachable = &unreachable;
+    let work = by_secret
+        .iter()
+        .enumerate()
+        .map(|(index, (target, attempts))| async move {
+            let result = alert_and_publish(target, attempts, ports, options, context, unreachable);
+            (index, result.await)
+        });
+    let mut results: Vec<Option<SecretResult>> = by_secret.iter().map(|_| None).collect();
+    let mut running = futures_util::stream::iter(work).buffer_unordered(options.concurrency.max(1));
+    let collect = async {
+        while let Some((index, result)) = running.next().await {
+            results[index] = Some(result);
+        }
+    };
+    let cut_off = match options.deadline {
+        Some(deadline) => {
+            let stop = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
+            tokio::time::timeout_at(stop.into(), collect).await.is_err()
+        }
+        None => {
+            collect.await;
+            false
+        }
+    };
+    (results, cut_off)
+}
+
+/// One secret, start to end: unless the deadline is too near, its alert (looked up, the
+/// policy applied, composed), then the publish.
+async fn alert_and_publish<P, I, R>(
+    target: &SecretTarget,
+    attempts: &[PendingDeletionAccess],
+    ports: &Ports<'_, P, I, R>,
+    options: &BatchOptions<'_>,
+    context: &AlertContext<'_>,
+    unreachable: &AtomicBool,
+) -> SecretResult
+where
+    P: AlertPublisher,
+    I: SecretInspector,
+    R: SecretRestorer,
+{
+    if let Some(deadline) = options.deadline
+        && Instant::now() + options.deadline_reserve > deadline
+    {
+        return SecretResult {
+            restored: false,
+            delivery: Err(not_delivered(
+                target,
+                attempts,
+                PublishFailure::Deadline("not started"),
+            )),
+        };
+    }
+    let (alert, outcome) = alert_for(
+        target,
+        attempts,
+        ports.inspector,
+        ports.restorer,
+        options,
+        context,
+        unreachable,
+    )
+    .await;
+    let delivery = match ports.publisher.publish(&alert).await {
+        Ok(()) => Ok(alert.dedup_key().to_owned()),
+        Err(error) => {
+            tracing::error!(dedup_key = alert.dedup_key(), %error, "alert not delivered");
+            Err(error)
+        }
+    };
+    SecretResult {
+        restored: outcome == RestoreOutcome::Restored,
+        delivery,
+    }
+}
+
+fn not_delivered(
+    target: &SecretTarget,
+    attempts: &[PendingDeletionAccess],
+    cause: PublishFailure,
+) -> PublishError {
+    PublishError {
+        secret: target
+            .display_name()
+            .unwrap_or("(not named in the record)")
+            .to_owned(),
+        event_ids: event_id_list(
+            attempts
+                .iter()
+                .map(|a| a.event_id.as_deref().unwrap_or(&a.log_event_id)),
+        ),
+        cause,
+    }
+}
+
+/// `a, b, c and 4 more`.
+fn named_list<'a>(names: impl Iterator<Item = &'a str>, total: usize) -> String {
+    let mut text = names
+        .take(MAX_NAMED_UNDELIVERED)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if total > MAX_NAMED_UNDELIVERED {
+        text.push_str(&format!(" and {} more", total - MAX_NAMED_UNDELIVERED));
+    }
+    text
 }
 
 /// One secret's alert: look the secret up (unless a dry run), apply the restore policy
@@ -226,7 +389,7 @@ pub async fn alert_for<I, R>(
     restorer: &R,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
-    secrets_manager_unreachable: &mut bool,
+    secrets_manager_unreachable: &AtomicBool,
 ) -> (Alert, RestoreOutcome)
 where
     I: SecretInspector,
@@ -238,29 +401,44 @@ where
     } else {
         match decide(options.restore_policy, &state) {
             RestoreDecision::Skip(outcome) => outcome,
-            RestoreDecision::Restore { arn } => {
-                match restorer.restore(&arn, target.region.as_deref()).await {
-                    Ok(()) => {
-                        tracing::warn!(secret_arn = %arn, "cancelled the scheduled deletion");
-                        RestoreOutcome::Restored
-                    }
-                    Err(error) => {
-                        tracing::error!(secret_arn = %arn, %error, "could not cancel the scheduled deletion");
-                        RestoreOutcome::Failed(error.0)
-                    }
-                }
-            }
+            RestoreDecision::Restore { arn } => restore(target, &arn, restorer).await,
         }
     };
     (compose(attempts, &state, &outcome, context), outcome)
+}
+
+async fn restore<R: SecretRestorer>(
+    target: &SecretTarget,
+    arn: &str,
+    restorer: &R,
+) -> RestoreOutcome {
+    // Only a state that was looked up leads here, and a lookup needs a valid region.
+    let region = target.endpoint_region().ok().flatten();
+    match restorer.restore(arn, region.as_ref()).await {
+        Ok(()) => {
+            tracing::warn!(secret_arn = %arn, "cancelled the scheduled deletion");
+            RestoreOutcome::Restored
+        }
+        Err(RestoreError::NotPendingDeletion) => {
+            tracing::info!(secret_arn = %arn, "the deletion was already cancelled");
+            RestoreOutcome::NoLongerPending
+        }
+        Err(error) => {
+            tracing::error!(secret_arn = %arn, %error, "could not cancel the scheduled deletion");
+            RestoreOutcome::Failed(error.to_string())
+        }
+    }
 }
 
 async fn secret_state<I: SecretInspector>(
     target: &SecretTarget,
     inspector: &I,
     options: &BatchOptions<'_>,
-    unreachable: &mut bool,
+    unreachable: &AtomicBool,
 ) -> SecretState {
+    let Some(secret_id) = target.secret_id.as_deref() else {
+        return SecretState::NotNamed;
+    };
     if options.dry_run {
         return SecretState::NotLookedUp {
             reason: "dry run".to_owned(),
@@ -274,19 +452,30 @@ async fn secret_state<I: SecretInspector>(
             function_account: function_account.to_owned(),
         };
     }
-    if *unreachable {
+    let region = match target.endpoint_region() {
+        Ok(region) => region,
+        Err(text) => {
+            return SecretState::NotLookedUp {
+                reason: format!(
+                    "the record's region {:?} is not an AWS region name",
+                    crate::sanitize::clean_text(text, 40)
+                ),
+            };
+        }
+    };
+    if unreachable.load(Ordering::Relaxed) {
         // One timeout per batch is enough: the next lookups would only wait out theirs too.
         return SecretState::LookupFailed {
             reason: "skipped: Secrets Manager was unreachable earlier in this batch".to_owned(),
             unreachable: true,
         };
     }
-    let state = inspector.inspect(target).await;
+    let state = inspector.inspect(secret_id, region.as_ref()).await;
     if let SecretState::LookupFailed {
         unreachable: true, ..
     } = &state
     {
-        *unreachable = true;
+        unreachable.store(true, Ordering::Relaxed);
     }
     state
 }

@@ -21,6 +21,8 @@ pub mod handler;
 pub mod logs;
 pub mod metrics;
 pub mod ports;
+pub mod region;
 pub mod restore;
+pub mod sanitize;
 pub mod scan;
 pub mod synthetic;

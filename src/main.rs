@@ -2,7 +2,7 @@
 //! runtime loop or, outside Lambda, the local command line.
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -52,16 +52,32 @@ async fn run_function() -> Result<(), lambda_runtime::Error> {
         move |event: LambdaEvent<SubscriptionEvent>| async move {
             // arn:aws:lambda:REGION:ACCOUNT:function:NAME
             let own_account = event.context.invoked_function_arn.split(':').nth(4);
-            let mut options = BatchOptions::from_config(config, false, SystemTime::now());
+            let now = SystemTime::now();
+            let mut options = BatchOptions::from_config(config, false, now);
             options.account_id = options.account_id.or(own_account);
-            let summary = handle_batch(&event.payload.awslogs.data, ports, &options).await?;
-            let millis = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis());
-            // Embedded Metric Format is read from the function's stdout.
-            println!("{}", emf_line(&summary, millis));
-            Ok::<_, lambda_runtime::Error>(summary)
+            options.deadline = Some(deadline_instant(event.context.deadline, now));
+            let result = handle_batch(&event.payload.awslogs.data, ports, &options).await;
+            // Embedded Metric Format is read from the function's stdout; a failed batch is
+            // measured too (its undelivered alerts are what the metric is for).
+            let summary = match &result {
+                Ok(summary) => Some(summary),
+                Err(error) => error.summary(),
+            };
+            if let Some(summary) = summary {
+                let millis = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                println!("{}", emf_line(summary, millis));
+            }
+            Ok::<_, lambda_runtime::Error>(result?)
         },
     ))
     .await
+}
+
+/// The Lambda context's deadline (milliseconds since the epoch) as a monotonic instant.
+fn deadline_instant(deadline_ms: u64, now: SystemTime) -> Instant {
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = deadline.duration_since(now).unwrap_or(Duration::ZERO);
+    Instant::now() + left
 }

@@ -1,27 +1,47 @@
-//! The batch's metric in CloudWatch Embedded Metric Format: a JSON line on stdout that Lambda's
-//! log pipeline turns into a metric, no API call needed. Namespace and name are those of the
-//! AWS recipe's metric filter, so an alarm built on that recipe keeps working.
+//! The batch's metrics in CloudWatch Embedded Metric Format: a JSON line on stdout that
+//! Lambda's log pipeline turns into metrics, no API call needed. Written for every batch the
+//! function read, delivered or not: the metric must not vanish exactly when SNS is down.
+//!
+//! `AttemptsToAccessDeletedSecrets` keeps the namespace and name of the AWS recipe's metric
+//! filter, so an alarm built on that recipe keeps working. A batch that Lambda retries is
+//! counted again on each try: each try reports what it saw.
 
 use crate::handler::BatchSummary;
 
 pub const NAMESPACE: &str = "CloudTrailLogMetrics";
 pub const METRIC_NAME: &str = "AttemptsToAccessDeletedSecrets";
+pub const ALERTS_DELIVERED: &str = "AlertsDelivered";
+pub const ALERTS_UNDELIVERED: &str = "AlertsUndelivered";
+pub const RECORDS_MALFORMED: &str = "RecordsMalformed";
+pub const SECRETS_RESTORED: &str = "SecretsRestored";
 
 /// The EMF document for one batch, as one line.
 pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
-    serde_json::json!({
+    let metrics = [
+        (METRIC_NAME, summary.matched),
+        (ALERTS_DELIVERED, summary.alerts_published),
+        (ALERTS_UNDELIVERED, summary.alerts_undelivered),
+        (RECORDS_MALFORMED, summary.malformed),
+        (SECRETS_RESTORED, summary.restored),
+    ];
+    let mut line = serde_json::json!({
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 // No dimensions: the recipe's metric filter publishes none either.
                 "Dimensions": [[]],
-                "Metrics": [{ "Name": METRIC_NAME, "Unit": "Count" }]
+                "Metrics": metrics
+                    .iter()
+                    .map(|(name, _)| serde_json::json!({ "Name": name, "Unit": "Count" }))
+                    .collect::<Vec<_>>()
             }]
         },
-        METRIC_NAME: summary.matched,
-    })
-    .to_string()
+    });
+    for (name, value) in metrics {
+        line[name] = value.into();
+    }
+    line.to_string()
 }
 
 #[cfg(test)]
@@ -30,21 +50,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn emits_the_recipe_metric_with_the_match_count() {
+    fn emits_the_recipe_metric_and_what_became_of_the_alerts() {
         let summary = BatchSummary {
             matched: 3,
+            alerts_published: 1,
+            alerts_undelivered: 2,
+            malformed: 4,
+            restored: 1,
             ..BatchSummary::default()
         };
         let line: serde_json::Value =
             serde_json::from_str(&emf_line(&summary, 1_700_000_000_000)).unwrap();
         assert_eq!(line["AttemptsToAccessDeletedSecrets"], 3);
+        assert_eq!(line["AlertsDelivered"], 1);
+        assert_eq!(line["AlertsUndelivered"], 2);
+        assert_eq!(line["RecordsMalformed"], 4);
+        assert_eq!(line["SecretsRestored"], 1);
+        let declared = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Namespace"], "CloudTrailLogMetrics");
+        let names: Vec<&str> = declared["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
         assert_eq!(
-            line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-            "CloudTrailLogMetrics"
-        );
-        assert_eq!(
-            line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
-            "AttemptsToAccessDeletedSecrets"
+            names,
+            [
+                "AttemptsToAccessDeletedSecrets",
+                "AlertsDelivered",
+                "AlertsUndelivered",
+                "RecordsMalformed",
+                "SecretsRestored"
+            ]
         );
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_u64);
     }

@@ -59,8 +59,11 @@ pub enum SecretState {
         /// opposed to answering with an error; later lookups in the batch are skipped.
         unreachable: bool,
     },
-    /// A dry run looks nothing up.
+    /// Not asked: a dry run, or a region that is not a region name.
     NotLookedUp { reason: String },
+    /// The CloudTrail record names no secret, so there is nothing to look up or restore,
+    /// and nothing may be called purged.
+    NotNamed,
 }
 
 impl SecretState {
@@ -106,7 +109,9 @@ impl SecretState {
                 time_left(*deletion_date, now)
             ),
             SecretState::NotPendingDeletion { .. } => {
-                "no longer scheduled for deletion (it has been restored)".to_owned()
+                "no longer scheduled for deletion: the deletion was cancelled after the read \
+                 (by this function on an earlier try of this batch, or by someone else)"
+                    .to_owned()
             }
             SecretState::Purged => {
                 "already purged: Secrets Manager no longer knows it, it cannot be restored"
@@ -120,6 +125,9 @@ impl SecretState {
             ),
             SecretState::LookupFailed { reason, .. } => format!("lookup failed: {reason}"),
             SecretState::NotLookedUp { reason } => format!("not looked up: {reason}"),
+            SecretState::NotNamed => "unknown: the CloudTrail record does not name the secret \
+                 (no requestParameters.secretId, no secret in resources[])"
+                .to_owned(),
         }
     }
 
@@ -132,6 +140,7 @@ impl SecretState {
             SecretState::OtherAccount { .. } => "other_account",
             SecretState::LookupFailed { .. } => "lookup_failed",
             SecretState::NotLookedUp { .. } => "not_looked_up",
+            SecretState::NotNamed => "not_named",
         }
     }
 }
@@ -204,10 +213,40 @@ pub enum RestoreDecision {
 pub enum RestoreOutcome {
     Restored,
     Failed(String),
-    NotRestored(String),
+    NotRestored(NotRestoredReason),
+    /// The secret was pending deletion when it was read, and is not any more: the deletion
+    /// was cancelled after the read, by this function on an earlier try of the same batch or
+    /// by someone else. Reported as itself so a retry never says the opposite of what the
+    /// first try did.
+    NoLongerPending,
     AlreadyPurged,
     /// A dry run: what the policy would do.
     DryRun(String),
+}
+
+/// Why a deletion was left as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotRestoredReason {
+    PolicyOff,
+    NotTagged,
+    OtherAccount,
+    LookupFailed,
+    NotLookedUp,
+    SecretNotNamed,
+}
+
+impl NotRestoredReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotRestoredReason::PolicyOff => "policy: off",
+            NotRestoredReason::NotTagged => "not tagged",
+            NotRestoredReason::OtherAccount => "secret in another account",
+            NotRestoredReason::LookupFailed => "lookup failed",
+            NotRestoredReason::NotLookedUp => "not looked up",
+            NotRestoredReason::SecretNotNamed => "the record does not name the secret",
+        }
+    }
 }
 
 impl RestoreOutcome {
@@ -217,7 +256,12 @@ impl RestoreOutcome {
         match self {
             RestoreOutcome::Restored => "restored".to_owned(),
             RestoreOutcome::Failed(reason) => format!("failed: {reason}"),
-            RestoreOutcome::NotRestored(why) => format!("not restored ({why})"),
+            RestoreOutcome::NotRestored(why) => format!("not restored ({})", why.describe()),
+            RestoreOutcome::NoLongerPending => {
+                "no longer pending deletion: cancelled after the read (by an earlier try of this \
+                 function, or by someone else)"
+                    .to_owned()
+            }
             RestoreOutcome::AlreadyPurged => "already purged".to_owned(),
             RestoreOutcome::DryRun(what) => format!("dry run: {what}"),
         }
@@ -229,6 +273,7 @@ impl RestoreOutcome {
             RestoreOutcome::Restored => "restored",
             RestoreOutcome::Failed(_) => "failed",
             RestoreOutcome::NotRestored(_) => "not_restored",
+            RestoreOutcome::NoLongerPending => "no_longer_pending",
             RestoreOutcome::AlreadyPurged => "already_purged",
             RestoreOutcome::DryRun(_) => "dry_run",
         }
@@ -238,15 +283,19 @@ impl RestoreOutcome {
 /// Decides whether to cancel the deletion. Restores only what `DescribeSecret` showed as still
 /// scheduled for deletion, so a retried batch finds the secret restored and does nothing.
 pub fn decide(policy: &RestorePolicy, state: &SecretState) -> RestoreDecision {
-    use RestoreOutcome::{AlreadyPurged, NotRestored};
-    let skip = |why: &str| RestoreDecision::Skip(NotRestored(why.to_owned()));
+    use NotRestoredReason as Why;
+    let skip = |why: Why| RestoreDecision::Skip(RestoreOutcome::NotRestored(why));
     match (policy, state) {
-        (_, SecretState::Purged) => RestoreDecision::Skip(AlreadyPurged),
-        (RestorePolicy::Off, _) => skip("policy: off"),
-        (_, SecretState::NotPendingDeletion { .. }) => skip("no longer scheduled for deletion"),
-        (_, SecretState::OtherAccount { .. }) => skip("secret in another account"),
-        (_, SecretState::LookupFailed { .. }) => skip("lookup failed"),
-        (_, SecretState::NotLookedUp { .. }) => skip("not looked up"),
+        (_, SecretState::Purged) => RestoreDecision::Skip(RestoreOutcome::AlreadyPurged),
+        // Whatever the policy: a retry after a restore must say what happened, not "not restored".
+        (_, SecretState::NotPendingDeletion { .. }) => {
+            RestoreDecision::Skip(RestoreOutcome::NoLongerPending)
+        }
+        (_, SecretState::NotNamed) => skip(Why::SecretNotNamed),
+        (RestorePolicy::Off, _) => skip(Why::PolicyOff),
+        (_, SecretState::OtherAccount { .. }) => skip(Why::OtherAccount),
+        (_, SecretState::LookupFailed { .. }) => skip(Why::LookupFailed),
+        (_, SecretState::NotLookedUp { .. }) => skip(Why::NotLookedUp),
         (RestorePolicy::Tagged { tag_key }, SecretState::PendingDeletion { arn, .. }) => {
             if state
                 .tag(tag_key)
@@ -254,7 +303,7 @@ pub fn decide(policy: &RestorePolicy, state: &SecretState) -> RestoreDecision {
             {
                 RestoreDecision::Restore { arn: arn.clone() }
             } else {
-                skip("not tagged")
+                skip(Why::NotTagged)
             }
         }
         (RestorePolicy::All, SecretState::PendingDeletion { arn, .. }) => {
@@ -353,10 +402,33 @@ mod tests {
             name: "db".into(),
             tags: vec![],
         };
+        for policy in [RestorePolicy::All, RestorePolicy::Off, tagged.clone()] {
+            assert_eq!(
+                decide(&policy, &restored),
+                RestoreDecision::Skip(RestoreOutcome::NoLongerPending)
+            );
+        }
         assert_eq!(
-            summary(decide(&RestorePolicy::All, &restored)),
-            "not restored (no longer scheduled for deletion)"
+            summary(decide(&RestorePolicy::All, &SecretState::NotNamed)),
+            "not restored (the record does not name the secret)"
         );
+    }
+
+    #[test]
+    fn a_secret_no_longer_pending_is_neither_critical_nor_purged() {
+        let restored = SecretState::NotPendingDeletion {
+            arn: "a".into(),
+            name: "db".into(),
+            tags: vec![],
+        };
+        assert_eq!(Severity::of(&restored, at(0)), Severity::High);
+        assert!(
+            restored
+                .describe(at(0))
+                .contains("cancelled after the read")
+        );
+        assert_eq!(RestoreOutcome::NoLongerPending.kind(), "no_longer_pending");
+        assert_eq!(Severity::of(&SecretState::NotNamed, at(0)), Severity::High);
     }
 
     #[test]

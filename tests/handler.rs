@@ -5,7 +5,7 @@
 mod common;
 
 use common::{FakeSecrets, RecordingPublisher, events_dir, now, options, pending, sample};
-use secret_deletion_alerts::error::{DecodeError, HandlerError};
+use secret_deletion_alerts::error::{DecodeError, HandlerError, RestoreError};
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, encode_records, gzip_base64, inflate_payload};
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
@@ -215,7 +215,8 @@ async fn a_failed_publish_fails_the_invocation_and_names_the_events() {
     .unwrap_err();
     let message = error.to_string();
     assert!(
-        message.starts_with("1 of 2 alerts were not delivered (delivered: "),
+        message
+            .starts_with("1 of 2 alerts were not delivered (not delivered: prod/db; delivered: "),
         "{message}"
     );
     assert!(message.contains("secret prod/db (events 22222222-0000-4000-8000-000000000010,22222222-0000-4000-8000-000000000011,22222222-0000-4000-8000-000000000012)"), "{message}");
@@ -360,9 +361,16 @@ async fn a_retried_batch_restores_once_and_both_tries_succeed() {
     let (_, first) = restore_run(&RestorePolicy::All, &secrets).await;
     let (_, second) = restore_run(&RestorePolicy::All, &secrets).await;
     assert_eq!(first.document.restore.summary, "restored");
-    assert_eq!(
-        second.document.restore.summary,
-        "not restored (no longer scheduled for deletion)"
+    // The retry must not say the opposite of what the first try did.
+    assert_eq!(second.document.restore.outcome, "no_longer_pending");
+    assert_eq!(second.attributes["restore_outcome"], "no_longer_pending");
+    assert_ne!(second.document.severity.as_str(), "critical");
+    assert!(
+        second.text.contains(
+            "no longer scheduled for deletion: the deletion was cancelled after the read"
+        ),
+        "{}",
+        second.text
     );
     assert_eq!(secrets.restores().len(), 1);
     assert_eq!(first.dedup_key(), second.dedup_key());
@@ -371,7 +379,10 @@ async fn a_retried_batch_restores_once_and_both_tries_succeed() {
 #[tokio::test]
 async fn a_failed_restore_still_alerts_and_says_what_went_wrong() {
     let mut secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
-    secrets.restore_error = Some("AccessDeniedException: not allowed".into());
+    secrets.restore_error = Some(RestoreError::Rejected {
+        code: "AccessDeniedException".into(),
+        message: "not allowed".into(),
+    });
     let (_, alert) = restore_run(&RestorePolicy::All, &secrets).await;
     assert_eq!(
         alert.document.restore.summary,

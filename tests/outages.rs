@@ -177,7 +177,7 @@ async fn sns_answering_500_is_retried_then_the_invocation_fails_naming_the_event
         ),
         "{message}"
     );
-    assert!(message.contains("(delivered: none)"), "{message}");
+    assert!(message.contains("; delivered: none)"), "{message}");
     assert!(message.contains("InternalError"), "{message}");
     assert!(
         message.contains("22222222-0000-4000-8000-000000000030"),

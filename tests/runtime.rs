@@ -180,14 +180,18 @@ fn in_lambda_the_function_answers_each_invocation_and_emits_the_metric() {
         "{message}"
     );
 
-    // One Embedded Metric Format line per handled batch, on stdout.
+    // One Embedded Metric Format line per batch read, delivered or not, on stdout: the metric
+    // must not vanish exactly when SNS is down.
     let metrics: Vec<serde_json::Value> = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v.get("_aws").is_some())
         .collect();
-    assert_eq!(metrics.len(), 2, "{stdout}");
+    assert_eq!(metrics.len(), 3, "{stdout}");
     assert_eq!(metrics[0]["AttemptsToAccessDeletedSecrets"], 0);
+    assert_eq!(metrics[2]["AttemptsToAccessDeletedSecrets"], 1);
+    assert_eq!(metrics[2]["AlertsDelivered"], 0);
+    assert_eq!(metrics[2]["AlertsUndelivered"], 1);
 }
 
 #[test]

@@ -82,7 +82,7 @@ fn reads_per_secret(
     findings
         .by_secret
         .iter()
-        .map(|(target, reads)| (target.secret_id.clone(), reads.len()))
+        .map(|(target, reads)| (target.secret_id.clone().unwrap_or_default(), reads.len()))
         .collect()
 }
 

@@ -7,11 +7,11 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use secret_deletion_alerts::alert::Alert;
-use secret_deletion_alerts::detection::SecretTarget;
-use secret_deletion_alerts::error::{PublishError, RestoreError};
+use secret_deletion_alerts::error::{PublishError, PublishFailure, RestoreError};
 use secret_deletion_alerts::handler::BatchOptions;
 use secret_deletion_alerts::logs::{Base64Text, SubscriptionEvent};
 use secret_deletion_alerts::ports::{AlertPublisher, SecretInspector, SecretRestorer};
+use secret_deletion_alerts::region::RegionName;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
 /// 2026-11-21T00:00:00Z: a day after the sample events.
@@ -38,6 +38,9 @@ pub fn options(policy: &RestorePolicy) -> BatchOptions<'_> {
         account_id: Some("123456789012"),
         dry_run: false,
         now: now(),
+        concurrency: 8,
+        deadline: None,
+        deadline_reserve: Duration::from_secs(30),
     }
 }
 
@@ -67,7 +70,10 @@ impl AlertPublisher for RecordingPublisher {
             return Err(PublishError {
                 secret: alert.document.secret.display_name.clone(),
                 event_ids: alert.event_ids(),
-                reason: "InternalError: SNS is down".into(),
+                cause: PublishFailure::Rejected {
+                    code: "InternalError".into(),
+                    message: "SNS is down".into(),
+                },
             });
         }
         self.alerts.lock().unwrap().push(alert.clone());
@@ -81,7 +87,9 @@ pub struct FakeSecrets {
     pub states: Mutex<HashMap<String, SecretState>>,
     pub lookups: Mutex<Vec<String>>,
     pub restores: Mutex<Vec<String>>,
-    pub restore_error: Option<String>,
+    /// The regions lookups were sent to (`None`: the client's own).
+    pub regions: Mutex<Vec<Option<String>>>,
+    pub restore_error: Option<RestoreError>,
 }
 
 impl FakeSecrets {
@@ -107,22 +115,26 @@ impl FakeSecrets {
 }
 
 impl SecretInspector for FakeSecrets {
-    async fn inspect(&self, target: &SecretTarget) -> SecretState {
-        self.lookups.lock().unwrap().push(target.secret_id.clone());
+    async fn inspect(&self, secret_id: &str, region: Option<&RegionName>) -> SecretState {
+        self.lookups.lock().unwrap().push(secret_id.to_owned());
+        self.regions
+            .lock()
+            .unwrap()
+            .push(region.map(|r| r.to_string()));
         self.states
             .lock()
             .unwrap()
-            .get(&target.secret_id)
+            .get(secret_id)
             .cloned()
             .unwrap_or(SecretState::Purged)
     }
 }
 
 impl SecretRestorer for FakeSecrets {
-    async fn restore(&self, arn: &str, _region: Option<&str>) -> Result<(), RestoreError> {
+    async fn restore(&self, arn: &str, _region: Option<&RegionName>) -> Result<(), RestoreError> {
         self.restores.lock().unwrap().push(arn.to_owned());
         if let Some(error) = &self.restore_error {
-            return Err(RestoreError(error.clone()));
+            return Err(error.clone());
         }
         // A restored secret is no longer pending deletion: a retry must see that.
         let mut states = self.states.lock().unwrap();

@@ -58,6 +58,9 @@ fn handle(data: &[u8]) {
         account_id: Some("123456789012"),
         dry_run: false,
         now: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        concurrency: 8,
+        deadline: None,
+        deadline_reserve: Duration::ZERO,
     };
     let ports = Ports {
         publisher: &CheckingPublisher,
