@@ -145,6 +145,14 @@ fn least_privilege_no_wildcard_actions_and_restore_only_under_its_policy() {
     );
     assert!(found.len() >= 6);
     for (_, statement) in &found {
+        // AWS's default key policy statement hands the key to the account's IAM policies.
+        if statement["Sid"].as_str() == Some("EnableIamPolicies") {
+            assert_eq!(
+                statement["Principal"]["AWS"].as_str(),
+                Some("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+            );
+            continue;
+        }
         if statement["Effect"].as_str() == Some("Allow") {
             for action in actions(statement) {
                 assert!(
@@ -208,9 +216,21 @@ fn nothing_is_lost_failed_batches_go_to_a_queue_and_alarms_watch_it() {
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
         .map(|(_, r)| r["Properties"]["MetricName"].as_str().unwrap())
         .collect();
-    for metric in ["Errors", "Throttles", "ApproximateNumberOfMessagesVisible"] {
+    for metric in [
+        "Errors",
+        "Throttles",
+        "ApproximateNumberOfMessagesVisible",
+        // Where a batch can vanish without a failed invocation to show for it.
+        "DestinationDeliveryFailures",
+        "AsyncEventsDropped",
+        "DeliveryErrors",
+        "DeliveryThrottling",
+    ] {
         assert!(alarms.contains(&metric), "no alarm on {metric}");
     }
+    let queue = &template["Resources"]["FailedBatchQueue"];
+    assert_eq!(queue["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(queue["UpdateReplacePolicy"].as_str(), Some("Retain"));
     assert_eq!(function["Runtime"].as_str(), Some("provided.al2023"));
     assert_eq!(function["Architectures"][0].as_str(), Some("arm64"));
     assert_eq!(
@@ -235,4 +255,99 @@ fn restore_mode_parameter_offers_exactly_what_the_function_accepts() {
         });
         assert!(config.is_ok(), "{mode}");
     }
+}
+
+fn resources_of_type<'a>(template: &'a Yaml, kind: &str) -> Vec<(&'a str, &'a Yaml)> {
+    template["Resources"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(name, r)| (name.as_str().unwrap(), r))
+        .collect()
+}
+
+#[test]
+fn alarms_go_to_their_own_topic_never_into_the_alert_topic() {
+    let template = template();
+    let alarms = resources_of_type(&template, "AWS::CloudWatch::Alarm");
+    assert!(alarms.len() >= 7);
+    for (name, alarm) in alarms {
+        let actions = alarm["Properties"]["AlarmActions"].as_vec().unwrap();
+        assert_eq!(actions.len(), 1, "{name}");
+        // !Ref OpsTopic loads as the plain name.
+        assert_eq!(actions[0].as_str(), Some("OpsTopic"), "{name}");
+    }
+    let subscription = &template["Resources"]["OpsEmailSubscription"]["Properties"];
+    assert_eq!(subscription["TopicArn"].as_str(), Some("OpsTopic"));
+    // The ops email defaults to the alert email.
+    let endpoint = subscription["Endpoint"].as_vec().unwrap();
+    assert_eq!(endpoint[0].as_str(), Some("HasOwnOpsEmail"));
+    assert_eq!(endpoint[1].as_str(), Some("OpsEmail"));
+    assert_eq!(endpoint[2].as_str(), Some("AlertEmail"));
+}
+
+#[test]
+fn the_subscription_delivery_alarms_watch_the_filter_the_stack_creates() {
+    let template = template();
+    let filter = &template["Resources"]["CloudTrailSubscription"]["Properties"];
+    let filter_name = filter["FilterName"].as_str().unwrap();
+    assert_eq!(filter["FilterPattern"].as_str(), Some("FilterPattern"));
+    for alarm in [
+        "SubscriptionDeliveryErrorsAlarm",
+        "SubscriptionDeliveryThrottlingAlarm",
+    ] {
+        let properties = &template["Resources"][alarm]["Properties"];
+        assert_eq!(properties["Namespace"].as_str(), Some("AWS/Logs"));
+        let dimensions: Vec<(&str, &Yaml)> = properties["Dimensions"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|d| (d["Name"].as_str().unwrap(), &d["Value"]))
+            .collect();
+        let names: Vec<&str> = dimensions.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["LogGroupName", "DestinationType", "FilterName"]);
+        assert_eq!(dimensions[1].1.as_str(), Some("Lambda"));
+        assert_eq!(dimensions[2].1.as_str(), Some(filter_name), "{alarm}");
+        assert_eq!(dimensions[0].1, &filter["LogGroupName"], "{alarm}");
+    }
+}
+
+#[test]
+fn topics_are_encrypted_with_a_key_cloudwatch_alarms_can_use() {
+    let template = template();
+    for topic in ["AlertTopic", "OpsTopic"] {
+        let key = template["Resources"][topic]["Properties"]["KmsMasterKeyId"]
+            .as_vec()
+            .unwrap_or_else(|| panic!("{topic} is not encrypted"));
+        assert_eq!(key[0].as_str(), Some("CreateKey"));
+        assert_eq!(key[1].as_str(), Some("TopicKey"));
+        assert_eq!(key[2].as_str(), Some("TopicKmsKeyArn"));
+    }
+    let key = &template["Resources"]["TopicKey"];
+    assert_eq!(key["Properties"]["EnableKeyRotation"].as_bool(), Some(true));
+    let statements = key["Properties"]["KeyPolicy"]["Statement"]
+        .as_vec()
+        .unwrap();
+    let cloudwatch = statements
+        .iter()
+        .find(|s| s["Principal"]["Service"].as_str() == Some("cloudwatch.amazonaws.com"))
+        .expect("the key lets CloudWatch alarms publish");
+    let actions = actions(cloudwatch);
+    assert_eq!(actions, ["kms:Decrypt", "kms:GenerateDataKey"]);
+}
+
+#[test]
+fn the_timeout_leaves_room_for_the_deadline_reserve() {
+    let template = template();
+    let function = &template["Resources"]["AlertFunction"]["Properties"];
+    let timeout = function["Timeout"].as_i64().unwrap();
+    let operation_ms: i64 = function["Environment"]["Variables"]["SDK_OPERATION_TIMEOUT_MS"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The handler starts no secret with less than 3 operation timeouts left; a timeout of
+    // less than twice that would leave little time to start any.
+    assert!(timeout * 1000 >= 2 * 3 * operation_ms, "{timeout} s");
 }
