@@ -1,0 +1,178 @@
+//! A batch whose 50 matches name 50 different secrets, published to a fake SNS on 127.0.0.1
+//! that answers each Publish after 50 ms (the order of a real one), through the real SDK:
+//! the invocation's wall time one secret after another (`MAX_CONCURRENT_SECRETS=1`, as before
+//! the secrets were handled concurrently) and with the default bound.
+//!
+//! `cargo bench --bench many_secrets` prints one JSON object for `scripts/bench`; under
+//! `cargo test --benches` it runs a small batch once, as a smoke test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sns::config::Credentials;
+use secret_deletion_alerts::aws::SnsPublisher;
+use secret_deletion_alerts::cli::NoAws;
+use secret_deletion_alerts::config::DEFAULT_CONCURRENCY;
+use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
+use secret_deletion_alerts::logs::gzip_base64;
+use secret_deletion_alerts::restore::RestorePolicy;
+
+/// A fake SNS: one thread per connection, keep-alive, every request answered after `delay`.
+/// It stops by itself after `lifetime`.
+fn fake_sns(delay: Duration, lifetime: Duration) -> (String, Arc<AtomicBool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    std::thread::spawn(move || {
+        let until = Instant::now() + lifetime;
+        while !stopped.load(Ordering::Relaxed) && Instant::now() < until {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    std::thread::spawn(move || serve(stream, delay, until));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    });
+    (address, stop)
+}
+
+fn serve(stream: TcpStream, delay: Duration, until: Instant) {
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    while Instant::now() < until {
+        let mut length = 0usize;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        std::thread::sleep(delay);
+        let xml = "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult>\
+                   <MessageId>00000000-0000-4000-8000-000000000000</MessageId></PublishResult>\
+                   <ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></PublishResponse>";
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+            xml.len()
+        );
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn batch(secrets: usize) -> String {
+    let events: Vec<serde_json::Value> = (0..secrets)
+        .map(|i| {
+            let record = serde_json::json!({
+                "eventTime": "2026-11-20T14:03:12Z",
+                "eventSource": "secretsmanager.amazonaws.com",
+                "eventName": "GetSecretValue",
+                "awsRegion": "us-east-1",
+                "recipientAccountId": "123456789012",
+                "errorCode": "InvalidRequestException",
+                "errorMessage": "You can't perform this operation on the secret because it was marked for deletion.",
+                "requestParameters": {"secretId": format!("app/secret-{i:03}")},
+                "eventID": format!("00000000-0000-4000-8000-{i:012}"),
+                "userIdentity": {"type": "IAMUser", "userName": "app",
+                                 "arn": "arn:aws:iam::123456789012:user/app"}
+            });
+            serde_json::json!({"id": format!("{i:056}"), "timestamp": 1_795_132_800_000_i64, "message": record.to_string()})
+        })
+        .collect();
+    let envelope = serde_json::json!({
+        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "trail",
+        "logStream": "s", "subscriptionFilters": ["f"], "logEvents": events,
+    });
+    gzip_base64(envelope.to_string().as_bytes()).unwrap()
+}
+
+/// The wall time of one invocation over `data`, `concurrency` secrets at a time.
+async fn invocation(publisher: &SnsPublisher, data: &str, concurrency: usize) -> Duration {
+    let policy = RestorePolicy::Off;
+    let options = BatchOptions {
+        restore_policy: &policy,
+        athena_table: "cloudtrail_logs",
+        max_listed_attempts: 50,
+        max_decoded_bytes: 8 << 20,
+        account_id: Some("123456789012"),
+        dry_run: false,
+        now: SystemTime::now(),
+        concurrency,
+        deadline: None,
+        deadline_reserve: Duration::ZERO,
+    };
+    let ports = Ports {
+        publisher,
+        inspector: &NoAws,
+        restorer: &NoAws,
+    };
+    let started = Instant::now();
+    let summary = handle_batch(data, &ports, &options).await.unwrap();
+    assert_eq!(summary.alerts_undelivered, 0);
+    started.elapsed()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let (secrets, delay) = if measuring {
+        (50, Duration::from_millis(50))
+    } else {
+        (5, Duration::from_millis(1))
+    };
+    let (endpoint, stop) = fake_sns(delay, Duration::from_secs(120));
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+        .load()
+        .await;
+    let publisher = SnsPublisher::new(&sdk, "arn:aws:sns:us-east-1:123456789012:alerts");
+    let data = batch(secrets);
+    // One warm-up, so both runs find the connection pool and the clients started.
+    invocation(&publisher, &data, DEFAULT_CONCURRENCY).await;
+    let sequential = invocation(&publisher, &data, 1).await;
+    let concurrent = invocation(&publisher, &data, DEFAULT_CONCURRENCY).await;
+    stop.store(true, Ordering::Relaxed);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let label = format!(
+        "{secrets}-secret batch, fake SNS answering after {} ms",
+        delay.as_millis()
+    );
+    let report = serde_json::json!({
+        format!("{label}, one secret at a time (before)"): format!(
+            "{:.0} ms ({:.1} ms a secret)", ms(sequential), ms(sequential) / secrets as f64),
+        format!("{label}, {DEFAULT_CONCURRENCY} at a time (now)"): format!(
+            "{:.0} ms ({:.1} ms a secret; slowest single publish >= {} ms)",
+            ms(concurrent), ms(concurrent) / secrets as f64, delay.as_millis()),
+    });
+    if measuring {
+        println!("{report}");
+    } else {
+        eprintln!("smoke run: {report}");
+    }
+}
