@@ -114,16 +114,8 @@ fn batch(secrets: usize) -> String {
 async fn invocation(publisher: &SnsPublisher, data: &str, concurrency: usize) -> Duration {
     let policy = RestorePolicy::Off;
     let options = BatchOptions {
-        restore_policy: &policy,
-        athena_table: "cloudtrail_logs",
-        max_listed_attempts: 50,
-        max_decoded_bytes: 8 << 20,
-        account_id: Some("123456789012"),
-        dry_run: false,
-        now: SystemTime::now(),
         concurrency,
-        deadline: None,
-        deadline_reserve: Duration::ZERO,
+        ..BatchOptions::with_defaults(&policy, SystemTime::now())
     };
     let ports = Ports {
         publisher,

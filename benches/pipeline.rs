@@ -89,16 +89,9 @@ fn stages(c: &mut Criterion) {
         .expect("a current-thread runtime");
     let policy = RestorePolicy::Off;
     let options = BatchOptions {
-        restore_policy: &policy,
-        athena_table: "cloudtrail_logs",
-        max_listed_attempts: 50,
-        max_decoded_bytes: 8 << 20,
         account_id: Some("123456789012"),
         dry_run: true,
-        now: SystemTime::now(),
-        concurrency: 8,
-        deadline: None,
-        deadline_reserve: std::time::Duration::ZERO,
+        ..BatchOptions::with_defaults(&policy, SystemTime::now())
     };
     let ports = Ports {
         publisher: &DiscardPublisher,

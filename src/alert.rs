@@ -927,20 +927,22 @@ mod tests {
         }
     }
 
-    fn compose_with(attempts: &[PendingDeletionAccess], state: &SecretState, max: usize) -> Alert {
-        let policy = RestorePolicy::Off;
-        let context = AlertContext {
+    fn context(policy: &RestorePolicy, max_listed_attempts: usize) -> AlertContext<'_> {
+        AlertContext {
             log_group: "aws-cloudtrail-logs",
             athena_table: "cloudtrail_logs",
-            restore_policy: &policy,
-            max_listed_attempts: max,
+            restore_policy: policy,
+            max_listed_attempts,
             now: now(),
-        };
+        }
+    }
+
+    fn compose_with(attempts: &[PendingDeletionAccess], state: &SecretState, max: usize) -> Alert {
         compose(
             attempts,
             state,
             &RestoreOutcome::NotRestored(NotRestoredReason::PolicyOff),
-            &context,
+            &context(&RestorePolicy::Off, max),
         )
     }
 
@@ -1088,19 +1090,11 @@ mod tests {
 
     #[test]
     fn an_unnamed_secret_says_so_and_no_command_holds_a_placeholder() {
-        let policy = RestorePolicy::All;
-        let context = AlertContext {
-            log_group: "aws-cloudtrail-logs",
-            athena_table: "cloudtrail_logs",
-            restore_policy: &policy,
-            max_listed_attempts: 50,
-            now: now(),
-        };
         let alert = compose(
             &[unnamed("ev-1")],
             &SecretState::NotNamed,
             &RestoreOutcome::NotRestored(NotRestoredReason::SecretNotNamed),
-            &context,
+            &context(&RestorePolicy::All, 50),
         );
         let d = &alert.document;
         assert_eq!(d.secret.id_as_named, None);
@@ -1146,23 +1140,12 @@ mod tests {
             name: "prod/db".into(),
             tags: vec![],
         };
-        let alert = compose_with(&[access("e1", "ua", "prod/db")], &state, 50);
-        // compose_with passes "not restored"; the outcome comes from decide in real runs.
-        let policy = RestorePolicy::All;
-        let context = AlertContext {
-            log_group: "g",
-            athena_table: "t",
-            restore_policy: &policy,
-            max_listed_attempts: 50,
-            now: now(),
-        };
         let alert_retry = compose(
             &[access("e1", "ua", "prod/db")],
             &state,
             &RestoreOutcome::NoLongerPending,
-            &context,
+            &context(&RestorePolicy::All, 50),
         );
-        assert_eq!(alert.document.severity, Severity::High);
         assert_eq!(alert_retry.document.restore.outcome, "no_longer_pending");
         assert_eq!(
             alert_retry.attributes["restore_outcome"],

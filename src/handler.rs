@@ -93,6 +93,23 @@ impl<'a> BatchOptions<'a> {
         }
     }
 
+    /// The defaults of [`Config`] for `policy`, for a batch handled at `now`: what tests,
+    /// benchmarks and the fuzz harness start from.
+    pub fn with_defaults(restore_policy: &'a RestorePolicy, now: SystemTime) -> Self {
+        BatchOptions {
+            restore_policy,
+            athena_table: crate::config::DEFAULT_ATHENA_TABLE,
+            max_listed_attempts: crate::config::DEFAULT_MAX_LISTED_ATTEMPTS,
+            max_decoded_bytes: crate::logs::DEFAULT_MAX_DECODED_BYTES,
+            account_id: None,
+            dry_run: false,
+            now,
+            concurrency: crate::config::DEFAULT_CONCURRENCY,
+            deadline: None,
+            deadline_reserve: Duration::ZERO,
+        }
+    }
+
     /// What alert composition needs of these options, for alerts about `log_group`.
     pub fn alert_context<'b>(&'b self, log_group: &'b str) -> AlertContext<'b> {
         AlertContext {

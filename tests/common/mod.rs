@@ -31,16 +31,9 @@ pub fn sample(name: &str) -> Base64Text {
 
 pub fn options(policy: &RestorePolicy) -> BatchOptions<'_> {
     BatchOptions {
-        restore_policy: policy,
-        athena_table: "cloudtrail_logs",
-        max_listed_attempts: 50,
-        max_decoded_bytes: 8 * 1024 * 1024,
         account_id: Some("123456789012"),
-        dry_run: false,
-        now: now(),
-        concurrency: 8,
-        deadline: None,
         deadline_reserve: Duration::from_secs(30),
+        ..BatchOptions::with_defaults(policy, now())
     }
 }
 

@@ -51,16 +51,9 @@ fn run_ready<F: Future>(future: F) -> F::Output {
 fn handle(data: &[u8]) {
     let policy = RestorePolicy::All;
     let options = BatchOptions {
-        restore_policy: &policy,
-        athena_table: "cloudtrail_logs",
-        max_listed_attempts: 50,
         max_decoded_bytes: 1 << 20,
         account_id: Some("123456789012"),
-        dry_run: false,
-        now: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
-        concurrency: 8,
-        deadline: None,
-        deadline_reserve: Duration::ZERO,
+        ..BatchOptions::with_defaults(&policy, UNIX_EPOCH + Duration::from_secs(1_800_000_000))
     };
     let ports = Ports {
         publisher: &CheckingPublisher,
