@@ -66,15 +66,10 @@ impl AlertPublisher for SnsPublisher {
             cause,
         };
         let mut attributes = HashMap::new();
-        for (name, value) in &alert.attributes {
-            let data_type = if *name == "attempts" {
-                "Number"
-            } else {
-                "String"
-            };
+        for (name, attribute) in &alert.attributes {
             let value = MessageAttributeValue::builder()
-                .data_type(data_type)
-                .string_value(value)
+                .data_type(attribute.data_type.as_str())
+                .string_value(&attribute.value)
                 .build()
                 .map_err(|e| failure(PublishFailure::Invalid(e.to_string())))?;
             attributes.insert((*name).to_owned(), value);

@@ -198,19 +198,31 @@ impl Findings {
     }
 }
 
-/// Reads a subscription batch's envelope and runs [`may_match`] on every message in the same
-/// pass, for [`scan_log_events`].
-pub fn parse_batch(decoded: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
-    LogBatch::parse_searching(decoded, &PRECHECK)
+/// A batch whose every message went through the pre-check while it was read: only
+/// [`parse_batch`] makes one, so [`scan_log_events`] never has to ask how a batch was read.
+#[derive(Debug)]
+pub struct PrecheckedBatch<'a>(LogBatch<'a>);
+
+impl<'a> std::ops::Deref for PrecheckedBatch<'a> {
+    type Target = LogBatch<'a>;
+
+    fn deref(&self) -> &LogBatch<'a> {
+        &self.0
+    }
 }
 
-/// Scans the log events of one subscription batch. Messages that cannot match are never
-/// unescaped or parsed; a message that does not even start like a JSON object is counted as
-/// malformed (every CloudTrail record is one). A batch read by [`parse_batch`] has had the
-/// pre-check done already; any other is pre-checked here.
-pub fn scan_log_events(batch: &LogBatch<'_>) -> Findings {
+/// Reads a subscription batch's envelope and runs [`may_match`] on every message in the same
+/// pass, for [`scan_log_events`].
+pub fn parse_batch(decoded: &[u8]) -> Result<PrecheckedBatch<'_>, DecodeError> {
+    LogBatch::parse_searching(decoded, &PRECHECK).map(PrecheckedBatch)
+}
+
+/// Scans the log events of one subscription batch. Messages that cannot match (their
+/// pre-check mark, [`crate::logs::RawLogEvent::holds_needle`], is false) are never unescaped
+/// or parsed; a message that does not even start like a JSON object is counted as malformed
+/// (every CloudTrail record is one).
+pub fn scan_log_events(batch: &PrecheckedBatch<'_>) -> Findings {
     let events = batch.events();
-    let prechecked = batch.searched_for(&PRECHECK);
     let mut findings = Findings {
         records: events.len(),
         ..Findings::default()
@@ -222,12 +234,7 @@ pub fn scan_log_events(batch: &LogBatch<'_>) -> Findings {
                 .push((event.id().into_owned(), "the message is not a JSON object"));
             continue;
         }
-        let candidate = if prechecked {
-            event.holds_needle()
-        } else {
-            may_match(event.raw_message())
-        };
-        if !candidate {
+        if !event.holds_needle() {
             continue;
         }
         findings.parsed += 1;

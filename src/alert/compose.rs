@@ -1,0 +1,164 @@
+//! From the findings of one secret to an [`Alert`], listing fewer reads until the message
+//! fits SNS's size limit.
+
+use std::time::UNIX_EPOCH;
+
+use sha2::{Digest, Sha256};
+
+use super::document::{
+    AlertDocument, AttemptDocument, NextSteps, RestoreDocument, attempt_document, attributes,
+    secret_document,
+};
+use super::email::email_text;
+use super::investigate::{find_the_secret, investigations, restore_command};
+use super::subject::subject;
+use super::{Alert, AlertContext, MAX_ERROR_CHARS, MAX_SNS_BYTES, SCHEMA};
+use crate::detection::{PendingDeletionAccess, SecretTarget};
+use crate::restore::{RestoreOutcome, SecretState, Severity};
+use crate::sanitize::clean_text;
+
+/// Composes the alert for the findings of one secret (`attempts` all name the same target;
+/// an empty slice yields an alert with no attempts, which the handler never asks for).
+pub fn compose(
+    attempts: &[PendingDeletionAccess],
+    state: &SecretState,
+    outcome: &RestoreOutcome,
+    context: &AlertContext<'_>,
+) -> Alert {
+    let mut ordered: Vec<&PendingDeletionAccess> = attempts.iter().collect();
+    ordered.sort_by_key(|a| time_key(a));
+    let mut listed = context
+        .max_listed_attempts
+        .clamp(1, usize::MAX)
+        .min(ordered.len());
+    loop {
+        let alert = compose_listing(&ordered, listed, state, outcome, context);
+        // However many attempts a batch holds, the message stays under SNS's limit: list
+        // fewer and count the rest.
+        if listed <= 1 || alert.sns_size() <= MAX_SNS_BYTES {
+            return alert;
+        }
+        listed /= 2;
+    }
+}
+
+fn compose_listing(
+    ordered: &[&PendingDeletionAccess],
+    listed: usize,
+    state: &SecretState,
+    outcome: &RestoreOutcome,
+    context: &AlertContext<'_>,
+) -> Alert {
+    let target = ordered
+        .first()
+        .map(|a| a.target.clone())
+        .unwrap_or_else(|| SecretTarget {
+            account_id: None,
+            region: None,
+            secret_id: None,
+        });
+    let severity = Severity::of(state, context.now);
+    let event_ids: Vec<String> = ordered
+        .iter()
+        .map(|a| clean_text(a.event_id.as_deref().unwrap_or(&a.log_event_id), 64))
+        .collect();
+    let dedup_key = dedup_key(&target, &event_ids);
+    let attempts: Vec<AttemptDocument> = ordered
+        .iter()
+        .take(listed)
+        .map(|a| attempt_document(a))
+        .collect();
+    let secret = secret_document(&target, state, context.now);
+    let restore = RestoreDocument {
+        policy: context.restore_policy.name(),
+        outcome: outcome.kind(),
+        summary: clean_text(&outcome.summary(), MAX_ERROR_CHARS),
+    };
+    let investigate = investigations(ordered, &target, context);
+    let next_steps = NextSteps {
+        restore_command: restore_command(&secret),
+        find_the_secret: find_the_secret(ordered, &target),
+        investigate,
+    };
+    let subject = subject(severity, &secret, &attempts, ordered.len(), outcome);
+    let mut document = AlertDocument {
+        schema: SCHEMA,
+        dedup_key,
+        severity,
+        subject: subject.clone(),
+        secret,
+        restore,
+        attempts_total: ordered.len(),
+        attempts_listed: attempts.len(),
+        first_seen: ordered
+            .first()
+            .and_then(|a| a.event_time.as_deref())
+            .map(|t| clean_text(t, 64)),
+        last_seen: ordered
+            .last()
+            .and_then(|a| a.event_time.as_deref())
+            .map(|t| clean_text(t, 64)),
+        attempts,
+        event_ids,
+        log_group: clean_text(context.log_group, 512),
+        next_steps,
+    };
+    // The full id list is for machines; past the listing cap it would dominate the message.
+    if document.event_ids.len() > listed.max(1) * 4 {
+        document.event_ids.truncate(listed.max(1) * 4);
+    }
+    let text = email_text(&document, outcome, context);
+    let attributes = attributes(&document);
+    let mut alert = Alert {
+        subject,
+        text,
+        document,
+        attributes,
+        sns_message: String::new(),
+    };
+    alert.sns_message =
+        serde_json::json!({ "default": alert.document_json(), "email": alert.text }).to_string();
+    alert
+}
+
+/// Orders attempts by `eventTime` when it parses, else by the log event's timestamp.
+fn time_key(access: &PendingDeletionAccess) -> (i128, String) {
+    let parsed = access
+        .event_time
+        .as_deref()
+        .and_then(|t| humantime::parse_rfc3339_weak(t.trim()).ok())
+        .map(|t| match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_millis() as i128,
+            Err(e) => -(e.duration().as_millis() as i128),
+        });
+    let millis = parsed
+        .or(access.log_timestamp_ms.map(i128::from))
+        .unwrap_or(i128::MAX);
+    (millis, access.log_event_id.clone())
+}
+
+/// Stable across retries of the same batch: the same secret and the same CloudTrail events
+/// give the same key, whichever invocation publishes it.
+fn dedup_key(target: &SecretTarget, event_ids: &[String]) -> String {
+    let mut sorted: Vec<&str> = event_ids.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let mut hasher = Sha256::new();
+    for part in [
+        target.account_id.as_deref().unwrap_or(""),
+        target.region.as_deref().unwrap_or(""),
+        target.secret_id.as_deref().unwrap_or(""),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    for id in sorted {
+        hasher.update(id.as_bytes());
+        hasher.update([b'\n']);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

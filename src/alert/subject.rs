@@ -1,0 +1,66 @@
+//! The subject line: what an inbox shows, within SNS's rules for subjects.
+
+use super::MAX_SUBJECT_CHARS;
+use super::document::{AttemptDocument, SecretDocument};
+use crate::restore::{RestoreOutcome, Severity};
+use crate::sanitize::clean_ascii;
+
+/// `HIGH: pending-deletion secret prod/db read by alice; not restored (123456789012, us-east-1)`:
+/// printable ASCII, one line, under 100 characters. Secret, caller and outcome always fit;
+/// account and region follow when there is room (mail clients cut long subjects at the end).
+pub(super) fn subject(
+    severity: Severity,
+    secret: &SecretDocument,
+    listed: &[AttemptDocument],
+    total: usize,
+    outcome: &RestoreOutcome,
+) -> String {
+    let who = listed
+        .first()
+        .map(|a| a.identity.name.as_str())
+        .unwrap_or("unknown caller");
+    let outcome = match outcome {
+        RestoreOutcome::Restored => "restored",
+        RestoreOutcome::Failed(_) => "restore failed",
+        RestoreOutcome::NotRestored(_) => "not restored",
+        RestoreOutcome::NoLongerPending => "no longer pending",
+        RestoreOutcome::AlreadyPurged => "already purged",
+        RestoreOutcome::DryRun(_) => "dry run",
+    };
+    let more = if total > 1 {
+        format!(" (x{total})")
+    } else {
+        String::new()
+    };
+    let secret_name = match secret.id_as_named {
+        Some(_) => clean_ascii(&secret.display_name, usize::MAX),
+        None => "(unnamed)".to_owned(),
+    };
+    let who = clean_ascii(who, usize::MAX);
+    // The long wording when everything fits; the short one before cutting names.
+    let severity = severity.as_str().to_uppercase();
+    let heads = [
+        format!("{severity}: pending-deletion secret "),
+        format!("{severity}: secret "),
+    ];
+    let fixed =
+        |head: &str| head.len() + " read by ".len() + more.len() + "; ".len() + outcome.len();
+    let head = heads
+        .iter()
+        .find(|head| fixed(head) + secret_name.len() + who.len() <= MAX_SUBJECT_CHARS)
+        .unwrap_or(&heads[1]);
+    let room = MAX_SUBJECT_CHARS.saturating_sub(fixed(head));
+    let who_room = (room * 2 / 5).max(room.saturating_sub(secret_name.len()));
+    let who = clean_ascii(&who, who_room);
+    let secret_name = clean_ascii(&secret_name, room.saturating_sub(who.len()));
+    let mut subject = format!("{head}{secret_name} read by {who}{more}; {outcome}");
+    let account = clean_ascii(secret.account_id.as_deref().unwrap_or("?"), 12);
+    let region = clean_ascii(secret.region.as_deref().unwrap_or("?"), 16);
+    for place in [format!(" ({account}, {region})"), format!(" ({region})")] {
+        if subject.len() + place.len() <= MAX_SUBJECT_CHARS {
+            subject.push_str(&place);
+            break;
+        }
+    }
+    clean_ascii(&subject, MAX_SUBJECT_CHARS)
+}

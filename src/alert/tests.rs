@@ -1,0 +1,286 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Composition end to end: the subject, the text, the document and the size cap together.
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::*;
+use crate::cloudtrail::CloudTrailRecord;
+use crate::detection::PendingDeletionAccess;
+use crate::detection::detect;
+use crate::restore::NotRestoredReason;
+use crate::restore::{RestoreOutcome, RestorePolicy, SecretState, Severity};
+
+const NOW: u64 = 1_800_000_000;
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(NOW)
+}
+
+fn access(event_id: &str, user_agent: &str, secret_id: &str) -> PendingDeletionAccess {
+    let record: CloudTrailRecord = serde_json::from_value(serde_json::json!({
+        "eventTime": "2026-11-20T14:03:12Z",
+        "eventSource": "secretsmanager.amazonaws.com",
+        "eventName": "GetSecretValue",
+        "awsRegion": "us-east-1",
+        "recipientAccountId": "123456789012",
+        "sourceIPAddress": "203.0.113.10",
+        "userAgent": user_agent,
+        "errorCode": "InvalidRequestException",
+        "errorMessage": "You can't perform this operation on the secret because it was marked for deletion.",
+        "requestParameters": {"secretId": secret_id},
+        "eventID": event_id,
+        "requestID": "req-1",
+        "userIdentity": {"type": "IAMUser", "userName": "alice",
+                         "arn": "arn:aws:iam::123456789012:user/alice",
+                         "accessKeyId": "AKIAEXAMPLE"}
+    }))
+    .unwrap();
+    detect(&record).unwrap()
+}
+
+fn pending(hours: u64) -> SecretState {
+    SecretState::PendingDeletion {
+        arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf".into(),
+        name: "prod/db".into(),
+        deletion_date: now() + Duration::from_secs(hours * 3600),
+        tags: vec![],
+    }
+}
+
+fn context(policy: &RestorePolicy, max_listed_attempts: usize) -> AlertContext<'_> {
+    AlertContext {
+        log_group: "aws-cloudtrail-logs",
+        athena_table: "cloudtrail_logs",
+        restore_policy: policy,
+        max_listed_attempts,
+        now: now(),
+    }
+}
+
+fn compose_with(attempts: &[PendingDeletionAccess], state: &SecretState, max: usize) -> Alert {
+    compose(
+        attempts,
+        state,
+        &RestoreOutcome::NotRestored(NotRestoredReason::PolicyOff),
+        &context(&RestorePolicy::Off, max),
+    )
+}
+
+fn assert_valid_subject(subject: &str) {
+    assert!(subject.len() < 100, "{} chars: {subject}", subject.len());
+    assert!(
+        subject.bytes().all(|b| b == b' ' || b.is_ascii_graphic()),
+        "{subject:?}"
+    );
+    assert!(subject.as_bytes()[0].is_ascii_alphanumeric());
+}
+
+#[test]
+fn subject_names_secret_caller_outcome_account_and_region() {
+    let alert = compose_with(
+        &[access("e1", "aws-cli/2", "prod/db")],
+        &pending(24 * 6),
+        50,
+    );
+    assert_eq!(
+        alert.subject,
+        "HIGH: pending-deletion secret prod/db read by alice; not restored (123456789012, us-east-1)"
+    );
+    assert_valid_subject(&alert.subject);
+}
+
+#[test]
+fn subject_obeys_sns_rules_whatever_the_input() {
+    let hostile = "prod/\r\nBcc: victim@example.com\u{202E}\u{1b}[31m".repeat(40);
+    let alert = compose_with(&[access("e1", "ua", &hostile)], &pending(1), 50);
+    assert_valid_subject(&alert.subject);
+    assert!(alert.subject.starts_with("CRITICAL: secret prod/??Bcc:"));
+    assert!(alert.subject.contains(" read by alice; not restored"));
+}
+
+#[test]
+fn hostile_user_agent_cannot_forge_lines_in_the_text_or_break_the_json() {
+    let agent = format!("evil\n\nSeverity: LOW\r\n\u{202E}{}", "A".repeat(10_000));
+    let alert = compose_with(&[access("e1", &agent, "prod/db")], &pending(100), 50);
+    let line = alert
+        .text
+        .lines()
+        .find(|l| l.contains("user agent"))
+        .unwrap();
+    assert!(line.starts_with(
+        "     user agent evil\u{FFFD}\u{FFFD}Severity: LOW\u{FFFD}\u{FFFD}\u{FFFD}AAAA"
+    ));
+    assert!(line.ends_with('…'));
+    assert!(line.chars().count() < 300);
+    assert!(!alert.text.lines().any(|l| l.starts_with("Severity: LOW")));
+    let document: serde_json::Value = serde_json::from_str(&alert.document_json()).unwrap();
+    let agent_out = document["attempts"][0]["user_agent"].as_str().unwrap();
+    assert_eq!(agent_out.chars().count(), 256);
+}
+
+#[test]
+fn many_attempts_make_one_alert_with_count_first_and_last() {
+    let mut attempts: Vec<PendingDeletionAccess> = (0..5)
+        .map(|i| {
+            let mut a = access(&format!("e{i}"), "ua", "prod/db");
+            a.event_time = Some(format!("2026-11-20T14:0{}:00Z", 5 - i));
+            a
+        })
+        .collect();
+    attempts[4].event_time = Some("odd time".into());
+    attempts[4].log_timestamp_ms = Some(0);
+    let alert = compose_with(&attempts, &pending(100), 3);
+    let d = &alert.document;
+    assert_eq!(d.attempts_total, 5);
+    assert_eq!(d.attempts_listed, 3);
+    // Unparseable times fall back to the log timestamp (0: first).
+    assert_eq!(d.first_seen.as_deref(), Some("odd time"));
+    assert_eq!(d.last_seen.as_deref(), Some("2026-11-20T14:05:00Z"));
+    assert!(
+        alert
+            .text
+            .contains("... and 2 more attempts not listed here.")
+    );
+    assert!(alert.subject.contains("(x5)"));
+    assert_eq!(d.event_ids.len(), 5);
+}
+
+#[test]
+fn dedup_key_depends_on_secret_and_events_not_order() {
+    let a = access("e1", "ua", "prod/db");
+    let b = access("e2", "ua", "prod/db");
+    let key = |attempts: &[PendingDeletionAccess]| {
+        compose_with(attempts, &pending(100), 50)
+            .dedup_key()
+            .to_owned()
+    };
+    assert_eq!(key(&[a.clone(), b.clone()]), key(&[b.clone(), a.clone()]));
+    assert_ne!(key(std::slice::from_ref(&a)), key(&[a.clone(), b]));
+    assert_ne!(key(&[a]), key(&[access("e1", "ua", "prod/other")]));
+}
+
+#[test]
+fn message_stays_under_the_sns_limit_however_many_attempts() {
+    let agent = "U".repeat(5_000);
+    let attempts: Vec<PendingDeletionAccess> = (0..10_000)
+        .map(|i| access(&format!("{i:036}"), &agent, "prod/db"))
+        .collect();
+    let alert = compose_with(&attempts, &pending(100), 500);
+    assert!(alert.sns_size() <= MAX_SNS_BYTES, "{}", alert.sns_size());
+    assert_eq!(alert.document.attempts_total, 10_000);
+    assert!(alert.document.attempts_listed < 500);
+    let message: serde_json::Value = serde_json::from_str(alert.sns_message()).unwrap();
+    assert!(message["default"].is_string() && message["email"].is_string());
+}
+
+#[test]
+fn text_says_what_to_do_next() {
+    let alert = compose_with(
+        &[access("e1", "aws-cli/2", "prod/db")],
+        &pending(24 * 6 + 3),
+        50,
+    );
+    let text = &alert.text;
+    for expected in [
+        "Secret:         prod/db",
+        "ARN:            arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+        "State:          scheduled for deletion on 2027-01-21T11:00:00Z (in 6 days 3 hours)",
+        "Deletion:       not restored (policy: off)",
+        "IAM user alice (arn:aws:iam::123456789012:user/alice)",
+        "access key AKIAEXAMPLE (long-term)",
+        "aws secretsmanager restore-secret --secret-id arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf --region us-east-1",
+        "https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events?AccessKeyId=AKIAEXAMPLE",
+        "| filter userIdentity.accessKeyId = \"AKIAEXAMPLE\"",
+        "WHERE useridentity.accesskeyid = 'AKIAEXAMPLE'",
+        "CloudWatch Logs Insights on log group aws-cloudtrail-logs",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    assert_eq!(alert.attributes["secret"], "prod/db");
+    assert_eq!(alert.attributes["account"], "123456789012");
+    assert_eq!(alert.attributes["region"], "us-east-1");
+    assert_eq!(alert.attributes["dedup_key"], alert.dedup_key());
+}
+
+fn unnamed(event_id: &str) -> PendingDeletionAccess {
+    let mut read = access(event_id, "aws-sdk-go/1.44", "prod/db");
+    read.target.secret_id = None;
+    read
+}
+
+#[test]
+fn an_unnamed_secret_says_so_and_no_command_holds_a_placeholder() {
+    let alert = compose(
+        &[unnamed("ev-1")],
+        &SecretState::NotNamed,
+        &RestoreOutcome::NotRestored(NotRestoredReason::SecretNotNamed),
+        &context(&RestorePolicy::All, 50),
+    );
+    let d = &alert.document;
+    assert_eq!(d.secret.id_as_named, None);
+    assert_eq!(d.secret.state, "not_named");
+    assert_eq!(d.next_steps.restore_command, None);
+    assert_eq!(
+        d.next_steps.find_the_secret,
+        [
+            "aws cloudtrail lookup-events --lookup-attributes 'AttributeKey=EventId,AttributeValue=ev-1' --region us-east-1",
+            "aws cloudtrail lookup-events --lookup-attributes 'AttributeKey=AccessKeyId,AttributeValue=AKIAEXAMPLE' --region us-east-1",
+        ]
+    );
+    assert_eq!(alert.attributes["secret"], "unknown");
+    assert!(
+        alert.subject.contains("secret (unnamed) read by alice"),
+        "{}",
+        alert.subject
+    );
+    assert!(!alert.text.contains("restore-secret"), "{}", alert.text);
+    assert!(
+        alert.text.contains("Find which secret was read"),
+        "{}",
+        alert.text
+    );
+    assert!(
+        alert
+            .text
+            .contains("State:          unknown: the CloudTrail record does not name the secret"),
+        "{}",
+        alert.text
+    );
+    // No placeholder anywhere a person could paste from.
+    for line in alert.text.lines().filter(|l| l.contains("aws ")) {
+        assert!(!line.contains(UNNAMED_SECRET), "{line}");
+    }
+    assert_eq!(Severity::of(&SecretState::NotNamed, now()), Severity::High);
+}
+
+#[test]
+fn a_secret_restored_before_this_alert_says_no_longer_pending() {
+    let state = SecretState::NotPendingDeletion {
+        arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf".into(),
+        name: "prod/db".into(),
+        tags: vec![],
+    };
+    let alert_retry = compose(
+        &[access("e1", "ua", "prod/db")],
+        &state,
+        &RestoreOutcome::NoLongerPending,
+        &context(&RestorePolicy::All, 50),
+    );
+    assert_eq!(alert_retry.document.restore.outcome, "no_longer_pending");
+    assert_eq!(
+        alert_retry.attributes["restore_outcome"],
+        "no_longer_pending"
+    );
+    assert_eq!(alert_retry.document.severity, Severity::High);
+    assert!(
+        alert_retry.subject.contains("; no longer pending"),
+        "{}",
+        alert_retry.subject
+    );
+    assert!(
+        alert_retry
+            .text
+            .contains("the deletion was cancelled after these\n   reads"),
+        "{}",
+        alert_retry.text
+    );
+}

@@ -1,0 +1,380 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+use super::fast_reader;
+use base64::Engine;
+
+use super::*;
+use crate::error::{DecodeError, EncodeError};
+
+fn encoded(records: &str) -> Base64Text {
+    encode_records(records, "CloudTrail/logs")
+        .unwrap()
+        .awslogs
+        .data
+}
+
+#[test]
+fn finds_needles_in_the_messages_that_hold_them_with_or_without_simd() {
+    let data = encoded(
+        r#"{"a":"none here"}
+{"a":"x because it was y"}
+{"a":"\\u0041"}
+{"because it was":1,"b":"{\"id\":\""}
+{"a":"because it wasn't"}"#,
+    );
+    let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+    let needles: [&'static [u8]; 2] = [b" because it was ", b"\\u"];
+    for search in [
+        NeedleSearch::new(&needles).unwrap(),
+        NeedleSearch::without_simd(&needles).unwrap(),
+    ] {
+        let batch = LogBatch::parse_searching(&bytes, &search).unwrap();
+        assert!(batch.has_canonical_layout());
+        let found: Vec<bool> = batch.events().iter().map(|e| e.holds_needle()).collect();
+        assert_eq!(found, [false, true, true, false, false]);
+        let general = LogBatch::parse_general(&bytes, Some(&search)).unwrap();
+        let found_general: Vec<bool> = general.events().iter().map(|e| e.holds_needle()).collect();
+        assert_eq!(found, found_general);
+    }
+    let unsearched = LogBatch::parse(&bytes).unwrap();
+    assert!(unsearched.events().iter().all(|e| !e.holds_needle()));
+}
+
+#[test]
+fn reads_awslogs_data_with_json_escapes_and_refuses_other_types() {
+    let data = encoded(r#"{"eventName":"A","path":"/a/b?c=d"}"#);
+    let plain = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+    let text = data.to_text();
+    assert!(text.contains('/'), "the sample must exercise the escape");
+    // A JSON writer may escape `/`, and base64 may come line-wrapped (`\n` in JSON).
+    let escaped = text.replace('/', "\\/");
+    let wrapped: String = text
+        .as_bytes()
+        .chunks(76)
+        .map(|line| String::from_utf8_lossy(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\\n");
+    for variant in [escaped, wrapped] {
+        let event = format!(r#"{{"awslogs":{{"data":"{variant}"}}}}"#);
+        let event = SubscriptionEvent::from_json(event.as_bytes()).unwrap();
+        let bytes = inflate_payload(&event.awslogs.data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+        assert_eq!(bytes, plain);
+    }
+    for wrong in [
+        r#"{"awslogs":{"data":42}}"#,
+        r#"{"awslogs":{}}"#,
+        r#"{"awslogs":{"data":"#,
+    ] {
+        assert!(matches!(
+            SubscriptionEvent::from_json(wrong.as_bytes()),
+            Err(DecodeError::LambdaEvent(_))
+        ));
+    }
+}
+
+#[test]
+fn refuses_needles_that_could_overlap_an_event_boundary() {
+    for needle in [&b""[..], b"\"x", b"{a", b"a}"] {
+        assert!(NeedleSearch::new(&[needle]).is_err(), "{needle:?}");
+    }
+}
+
+#[test]
+fn round_trips_records_through_encode_and_decode() {
+    let data = encoded(
+        r#"{"eventName":"A"}
+{"eventName":"B","userAgent":"x\"y"}"#,
+    );
+    let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+    let batch = LogBatch::parse(&bytes).unwrap();
+    assert!(batch.is_data());
+    assert_eq!(batch.log_group, "CloudTrail/logs");
+    let messages: Vec<String> = batch
+        .events()
+        .iter()
+        .map(|e| e.message().unwrap().into_owned())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            r#"{"eventName":"A"}"#,
+            r#"{"eventName":"B","userAgent":"x\"y"}"#
+        ]
+    );
+}
+
+#[test]
+fn agrees_with_aws_lambda_events_decoder() {
+    let data = encoded(r#"{"Records":[{"eventName":"A","n":1},{"eventName":"B"}]}"#);
+    let reference: aws_lambda_events::cloudwatch_logs::LogsEvent =
+        serde_json::from_str(&serde_json::json!({"awslogs": {"data": data}}).to_string()).unwrap();
+    let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+    let ours = LogBatch::parse(&bytes).unwrap();
+    let theirs = reference.aws_logs.data;
+    assert_eq!(ours.message_type, theirs.message_type);
+    assert_eq!(ours.owner, theirs.owner);
+    assert_eq!(ours.log_stream, theirs.log_stream);
+    assert_eq!(ours.events().len(), theirs.log_events.len());
+    for (a, b) in ours.events().iter().zip(&theirs.log_events) {
+        assert_eq!(a.id(), b.id);
+        assert_eq!(a.timestamp, Some(b.timestamp));
+        assert_eq!(a.message().unwrap(), b.message);
+    }
+}
+
+#[test]
+fn accepts_unpadded_and_line_wrapped_base64() {
+    let data = encoded(r#"{"eventName":"A"}"#);
+    let text = data.to_text();
+    let unpadded = text.trim_end_matches('=');
+    let wrapped: String = data
+        .as_bytes()
+        .chunks(76)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect();
+    for variant in [unpadded, wrapped.as_str()] {
+        let bytes = inflate_payload(variant, DEFAULT_MAX_DECODED_BYTES).unwrap();
+        assert_eq!(LogBatch::parse(&bytes).unwrap().events().len(), 1);
+    }
+}
+
+#[test]
+fn rejects_corrupt_base64() {
+    let err = inflate_payload("not*base64!", DEFAULT_MAX_DECODED_BYTES).unwrap_err();
+    assert!(matches!(err, DecodeError::Base64(_)), "{err}");
+}
+
+#[test]
+fn rejects_base64_of_something_that_is_not_gzip() {
+    let data = LENIENT_BASE64.encode(b"{\"plain\": \"json, not gzip\"}");
+    let err = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap_err();
+    assert!(matches!(err, DecodeError::NotGzip), "{err}");
+}
+
+#[test]
+fn rejects_corrupt_and_truncated_gzip() {
+    let good = LENIENT_BASE64
+        .decode(encoded(r#"{"eventName":"A"}"#))
+        .unwrap();
+    let mut corrupt = good.clone();
+    for byte in &mut corrupt[12..20] {
+        *byte ^= 0xff;
+    }
+    let truncated = &good[..good.len() - 6];
+    for bad in [&corrupt[..], truncated] {
+        let err = inflate_gzip(bad, DEFAULT_MAX_DECODED_BYTES).unwrap_err();
+        assert!(matches!(err, DecodeError::Gzip(_)), "{err}");
+    }
+}
+
+#[test]
+fn stops_inflating_at_the_cap() {
+    let bomb = gzip_base64(&vec![b' '; 4 * 1024 * 1024]).unwrap();
+    assert!(bomb.len() < 16 * 1024, "the sample should be a small bomb");
+    let err = inflate_payload(&bomb, 1024 * 1024).unwrap_err();
+    assert!(
+        matches!(err, DecodeError::TooLarge { limit } if limit == 1024 * 1024),
+        "{err}"
+    );
+}
+
+#[test]
+fn reads_a_control_message() {
+    let data = control_message_event("CloudTrail/logs")
+        .unwrap()
+        .awslogs
+        .data;
+    let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+    let batch = LogBatch::parse(&bytes).unwrap();
+    assert!(batch.is_control());
+    assert!(!batch.events()[0].looks_like_json_object());
+}
+
+#[test]
+fn a_data_batch_without_log_events_is_an_error() {
+    let data = gzip_base64(br#"{"messageType":"DATA_MESSAGE","owner":"1"}"#).unwrap();
+    let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+    let err = LogBatch::parse(&bytes).unwrap_err();
+    assert!(matches!(err, DecodeError::MissingLogEvents), "{err}");
+}
+
+#[test]
+fn invalid_utf8_in_the_envelope_is_an_error() {
+    let mut json = br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","message":"x"#.to_vec();
+    json.extend_from_slice(&[0xff, 0xfe]);
+    json.extend_from_slice(br#""}]}"#);
+    let bytes = inflate_payload(&gzip_base64(&json).unwrap(), 1 << 20).unwrap();
+    assert!(matches!(
+        LogBatch::parse(&bytes).unwrap_err(),
+        DecodeError::Envelope(_)
+    ));
+}
+
+#[test]
+fn tells_json_objects_from_other_messages_without_unescaping() {
+    let data = encoded(r#"{"a":1}"#);
+    let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+    let batch = LogBatch::parse(&bytes).unwrap();
+    assert!(batch.events()[0].looks_like_json_object());
+    let json = br#"{"messageType":"DATA_MESSAGE","logEvents":[
+        {"id":"1","message":"plain text"},
+        {"id":"2","message":"\n  {\"a\":1}"},
+        {"id":"3","message":"[1,2]"}]}"#;
+    let batch = LogBatch::parse(json).unwrap();
+    let verdicts: Vec<bool> = batch
+        .events()
+        .iter()
+        .map(RawLogEvent::looks_like_json_object)
+        .collect();
+    assert_eq!(verdicts, [false, true, false]);
+}
+
+#[test]
+fn the_fast_path_reads_what_serde_reads_even_for_tricky_messages() {
+    let tricky = [
+        r#"{"a":"ends with a backslash \\"}"#,
+        r#"{"text":"\"},{\"id\":\"x"}"#,
+        r#"{"nested":[{"a":1},{"b":"}]}"}],"u":"caf\u00e9 \u2019 \ud83d\ude00"}"#,
+        r#"{"s":"line\nbreak\ttab \"quoted\" \/ slash"}"#,
+    ]
+    .join("\n");
+    let data = encoded(&tricky);
+    let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
+    let fast = fast_reader::read(&bytes, None).expect("our own encoding is canonical");
+    let general = LogBatch::parse_general(&bytes, None).unwrap();
+    assert_eq!(fast, general);
+    assert_eq!(fast.events().len(), 4);
+    for event in fast.events() {
+        let message = event.message().unwrap();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&message).is_ok(),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn reads_timestamps_as_serde_does() {
+    let batch_with = |timestamp: &str| {
+        format!(
+            r#"{{"messageType":"DATA_MESSAGE","logEvents":[{{"id":"1","timestamp":{timestamp},"message":"{{}}"}}]}}"#
+        )
+    };
+    let read_fast = [
+        "1700000000000",
+        "1000000000000",
+        "9999999999999",
+        "1234567890123",
+        "0",
+        "7",
+        "-1",
+        "123456789012",
+        "12345678901234",
+        "9223372036854775807",
+        "-9223372036854775807",
+    ];
+    for timestamp in read_fast {
+        let json = batch_with(timestamp);
+        let fast = fast_reader::read(json.as_bytes(), None).expect("canonical layout");
+        let general = LogBatch::parse_general(json.as_bytes(), None).unwrap();
+        assert_eq!(fast, general);
+        assert_eq!(fast.events()[0].timestamp, timestamp.parse().ok());
+    }
+    // Out of range, i64::MIN, a fraction, leading zeros (not JSON): serde_json decides.
+    let left_to_serde = [
+        "9223372036854775808",
+        "-9223372036854775808",
+        "99999999999999999999",
+        "1700000000000.5",
+        "0170000000000",
+        "01",
+        "-",
+    ];
+    for timestamp in left_to_serde {
+        let json = batch_with(timestamp);
+        assert!(
+            fast_reader::read(json.as_bytes(), None).is_none(),
+            "{timestamp}"
+        );
+        let read = LogBatch::parse(json.as_bytes()).map(|b| b.events()[0].timestamp);
+        match serde_json::from_str::<i64>(timestamp) {
+            Ok(value) => assert_eq!(read.unwrap(), Some(value)),
+            Err(_) => assert!(read.is_err(), "{timestamp}"),
+        }
+    }
+}
+
+#[test]
+fn messages_ending_in_a_space_a_comma_or_a_brace_stay_on_the_fast_path() {
+    for text in [
+        "ends in a space ",
+        "ends in a comma,",
+        " ",
+        ",",
+        "{",
+        "ends in {",
+    ] {
+        let message = serde_json::to_string(text).unwrap();
+        for events in [
+            format!(r#"[{{"id":"1","timestamp":5,"message":{message}}}]"#),
+            format!(
+                r#"[{{"id":"1","timestamp":5,"message":{message}}},{{"id":"2","timestamp":6,"message":{message}}}]"#
+            ),
+        ] {
+            let json = format!(r#"{{"messageType":"DATA_MESSAGE","logEvents":{events}}}"#);
+            let fast = fast_reader::read(json.as_bytes(), None).expect("canonical layout");
+            assert_eq!(
+                fast,
+                LogBatch::parse_general(json.as_bytes(), None).unwrap()
+            );
+        }
+    }
+}
+
+#[test]
+fn other_layouts_fall_back_to_serde() {
+    let pretty = br#"{
+        "messageType": "DATA_MESSAGE", "owner": "1", "logGroup": "g", "logStream": "s",
+        "subscriptionFilters": ["f"],
+        "logEvents": [ {"id": "1", "timestamp": 5, "message": "{\"a\":1}"} ]
+    }"#;
+    let reordered =
+        br#"{"logEvents":[{"message":"{}","id":"1","timestamp":5}],"messageType":"DATA_MESSAGE"}"#;
+    let extra = br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":5,"message":"{}","x":1}]}"#;
+    let extra_string = br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":5,"message":"{}","x":"y"}]}"#;
+    let extra_spaced = br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":5,"message":"{}" ,"x":"y"}]}"#;
+    for json in [
+        &pretty[..],
+        &reordered[..],
+        &extra[..],
+        &extra_string[..],
+        &extra_spaced[..],
+    ] {
+        assert!(fast_reader::read(json, None).is_none());
+        let batch = LogBatch::parse(json).unwrap();
+        assert_eq!(batch.events().len(), 1);
+        assert!(batch.events()[0].looks_like_json_object());
+    }
+    let empty = br#"{"messageType":"DATA_MESSAGE","logEvents":[]}"#;
+    assert_eq!(fast_reader::read(empty, None).unwrap().events().len(), 0);
+    let not_string = br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":5,"message":{"a":1}}]}"#;
+    assert!(matches!(
+        LogBatch::parse(not_string).unwrap_err(),
+        DecodeError::Envelope(_)
+    ));
+}
+
+#[test]
+fn encode_rejects_input_without_records() {
+    assert!(matches!(
+        encode_records("  ", "g").unwrap_err(),
+        EncodeError::NoRecords
+    ));
+    assert!(matches!(
+        encode_records("{\"a\":1}\nnot json", "g").unwrap_err(),
+        EncodeError::Line { line: 2, .. }
+    ));
+    assert!(matches!(
+        encode_records("[1]", "g").unwrap_err(),
+        EncodeError::NotAnObject { line: 1 }
+    ));
+}
