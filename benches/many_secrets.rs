@@ -16,8 +16,8 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sns::config::Credentials;
 use secret_deletion_alerts::aws::SnsPublisher;
-use secret_deletion_alerts::cli::NoAws;
 use secret_deletion_alerts::config::DEFAULT_CONCURRENCY;
+use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::gzip_base64;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -119,8 +119,8 @@ async fn invocation(publisher: &SnsPublisher, data: &str, concurrency: usize) ->
     };
     let ports = Ports {
         publisher,
-        inspector: &NoAws,
-        restorer: &NoAws,
+        inspector: &DryRunSecrets::default(),
+        restorer: &DryRunSecrets::default(),
     };
     let started = Instant::now();
     let summary = handle_batch(data, &ports, &options).await.unwrap();

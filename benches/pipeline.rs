@@ -10,15 +10,15 @@ use std::time::SystemTime;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use secret_deletion_alerts::alert::{Alert, compose};
-use secret_deletion_alerts::cli::NoAws;
 use secret_deletion_alerts::detection::{parse_batch, scan_log_events};
+use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::{
     SubscriptionEvent, decode_base64, inflate_gzip, inflate_gzip_streaming, recycle,
 };
 use secret_deletion_alerts::ports::AlertPublisher;
-use secret_deletion_alerts::restore::{RestorePolicy, SecretState, dry_run_outcome};
+use secret_deletion_alerts::restore::{RestoreDecision, RestorePolicy, SecretState, decide};
 
 const PAYLOADS: [&str; 4] = [
     "typical-no-match",
@@ -90,13 +90,12 @@ fn stages(c: &mut Criterion) {
     let policy = RestorePolicy::Off;
     let options = BatchOptions {
         account_id: Some("123456789012"),
-        dry_run: true,
         ..BatchOptions::with_defaults(&policy, SystemTime::now())
     };
     let ports = Ports {
         publisher: &DiscardPublisher,
-        inspector: &NoAws,
-        restorer: &NoAws,
+        inspector: &DryRunSecrets::default(),
+        restorer: &DryRunSecrets::default(),
     };
     for name in PAYLOADS {
         let Ok(raw_event) = std::fs::read(dir.join(format!("{name}.json"))) else {
@@ -140,10 +139,10 @@ fn stages(c: &mut Criterion) {
         // Composing the alert of a match (what one match adds besides its parse).
         let findings = scan_log_events(&batch);
         if let Some(attempts) = findings.by_secret.values().next() {
-            let state = SecretState::NotLookedUp {
-                reason: "dry run".to_owned(),
+            let state = SecretState::DryRun;
+            let RestoreDecision::Skip(outcome) = decide(&policy, &state) else {
+                unreachable!("a dry run never restores")
             };
-            let outcome = dry_run_outcome(&policy);
             let context = options.alert_context(&batch.log_group);
             group.bench_function("compose_alert", |b| {
                 b.iter(|| compose(black_box(attempts), &state, &outcome, &context).subject)

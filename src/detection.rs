@@ -64,9 +64,8 @@ pub struct PendingDeletionAccess {
     pub request_id: Option<String>,
     /// As CloudTrail wrote it; never parsed strictly (formats vary).
     pub event_time: Option<String>,
-    /// The CloudWatch Logs event timestamp (milliseconds), for ordering when `eventTime` is odd.
-    pub log_timestamp_ms: Option<i64>,
-    pub log_event_id: String,
+    /// Where the record was found.
+    pub origin: Origin,
     pub who: Attribution,
     pub source_ip_address: Option<String>,
     pub user_agent: Option<String>,
@@ -75,27 +74,61 @@ pub struct PendingDeletionAccess {
     pub error_message: String,
 }
 
-/// The rule. Returns `None` for everything that is not a pending-deletion read.
-pub fn detect(record: &CloudTrailRecord) -> Option<PendingDeletionAccess> {
-    if record.event_source.as_deref() != Some(EVENT_SOURCE)
-        || record.event_name.as_deref() != Some(EVENT_NAME)
-    {
+/// Where a record was found: the caller knows, the record does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Origin {
+    /// A log event of a subscription batch.
+    LogEvent {
+        id: String,
+        /// CloudWatch Logs' timestamp (milliseconds), for ordering when `eventTime` is odd.
+        timestamp_ms: Option<i64>,
+    },
+    /// A record of a file of history, by its position in the file.
+    File { path: String, index: usize },
+}
+
+impl Origin {
+    /// How the alert names the place: the log event id, or `path#index`.
+    pub fn location(&self) -> String {
+        match self {
+            Origin::LogEvent { id, .. } => id.clone(),
+            Origin::File { path, index } => format!("{path}#{index}"),
+        }
+    }
+
+    pub fn timestamp_ms(&self) -> Option<i64> {
+        match self {
+            Origin::LogEvent { timestamp_ms, .. } => *timestamp_ms,
+            Origin::File { .. } => None,
+        }
+    }
+}
+
+/// The rule: whether a record is a read of a secret that is pending deletion.
+pub fn is_pending_deletion_read(record: &CloudTrailRecord) -> bool {
+    record.event_source.as_deref() == Some(EVENT_SOURCE)
+        && record.event_name.as_deref() == Some(EVENT_NAME)
+        && record.error_message.as_deref().is_some_and(|message| {
+            PENDING_DELETION_WORDINGS
+                .iter()
+                .any(|wording| message.contains(wording))
+        })
+}
+
+/// The rule applied: what a matching record says, with where it was found; `None` for
+/// everything that is not a pending-deletion read.
+pub fn detect(record: &CloudTrailRecord, origin: Origin) -> Option<PendingDeletionAccess> {
+    if !is_pending_deletion_read(record) {
         return None;
     }
     let error_message = record.error_message.as_deref()?;
-    if !PENDING_DELETION_WORDINGS
-        .iter()
-        .any(|wording| error_message.contains(wording))
-    {
-        return None;
-    }
     Some(PendingDeletionAccess {
         target: target_of(record.secret_id(), record),
         event_id: record.event_id.clone(),
         request_id: record.request_id.clone(),
         event_time: record.event_time.clone(),
-        log_timestamp_ms: None,
-        log_event_id: String::new(),
+        origin,
         who: record.attribution(),
         source_ip_address: record.source_ip_address.clone(),
         user_agent: record.user_agent.clone(),
@@ -182,11 +215,12 @@ impl Findings {
     }
 
     /// Runs one record, given as JSON text, through the rule: the cheap pre-check, then the
-    /// parse, then [`detect`]. Counts it; a match is returned for the caller to complete
-    /// (with where it came from) and [`Findings::add`].
+    /// parse, then [`detect`]. Counts it; a match is returned for the caller to
+    /// [`Findings::add`].
     pub fn examine(
         &mut self,
         json_text: &str,
+        origin: impl FnOnce() -> Origin,
     ) -> Result<Option<PendingDeletionAccess>, serde_json::Error> {
         self.records += 1;
         if !may_match(json_text.as_bytes()) {
@@ -194,7 +228,7 @@ impl Findings {
         }
         self.parsed += 1;
         let record: CloudTrailRecord = serde_json::from_str(json_text)?;
-        Ok(detect(&record))
+        Ok(detect(&record, origin()))
     }
 }
 
@@ -249,9 +283,11 @@ pub fn scan_log_events(batch: &PrecheckedBatch<'_>) -> Findings {
             ));
             continue;
         };
-        if let Some(mut access) = detect(&record) {
-            access.log_event_id = event.id().into_owned();
-            access.log_timestamp_ms = event.timestamp;
+        let origin = Origin::LogEvent {
+            id: event.id().into_owned(),
+            timestamp_ms: event.timestamp,
+        };
+        if let Some(access) = detect(&record, origin) {
             findings.add(access);
         }
     }
@@ -293,6 +329,13 @@ mod tests {
         serde_json::from_value(json).unwrap()
     }
 
+    fn here() -> Origin {
+        Origin::File {
+            path: "test".into(),
+            index: 0,
+        }
+    }
+
     fn access(error_message: &str) -> serde_json::Value {
         serde_json::json!({
             "eventSource": "secretsmanager.amazonaws.com",
@@ -312,7 +355,7 @@ mod tests {
             "You can\u{2019}t perform this operation on the secret because it was marked for deletion.",
             "You can't perform this operation on the secret because it was deleted.",
         ] {
-            let found = detect(&record(access(message))).expect(message);
+            let found = detect(&record(access(message)), here()).expect(message);
             assert_eq!(found.target.secret_id.as_deref(), Some("prod/db"));
             assert_eq!(found.target.region.as_deref(), Some("eu-west-1"));
             assert_eq!(found.target.account_id.as_deref(), Some("123456789012"));
@@ -336,7 +379,7 @@ mod tests {
             other_name,
             success,
         ] {
-            assert_eq!(detect(&record(json.clone())), None, "{json}");
+            assert!(!is_pending_deletion_read(&record(json.clone())), "{json}");
         }
     }
 
@@ -345,7 +388,7 @@ mod tests {
         let mut json = access("secret because it was marked for deletion");
         json["requestParameters"]["secretId"] =
             "arn:aws:secretsmanager:us-west-2:210987654321:secret:shared/key-AbCdEf".into();
-        let found = detect(&record(json)).unwrap();
+        let found = detect(&record(json), here()).unwrap();
         assert_eq!(found.target.account_id.as_deref(), Some("210987654321"));
         assert_eq!(found.target.region.as_deref(), Some("us-west-2"));
         assert_eq!(found.target.display_name(), Some("shared/key-AbCdEf"));
@@ -372,7 +415,9 @@ mod tests {
         let escaped = plain.replace("because", "bec\\\\u0061use");
         assert!(may_match(escaped.as_bytes()));
         let message: String = serde_json::from_str(&escaped).unwrap();
-        assert!(detect(&serde_json::from_str(&message).unwrap()).is_some());
+        assert!(is_pending_deletion_read(
+            &serde_json::from_str(&message).unwrap()
+        ));
         assert!(!may_match(br#""{\"eventName\":\"AssumeRole\"}""#));
     }
 
@@ -380,7 +425,7 @@ mod tests {
     fn a_record_that_names_no_secret_is_a_read_of_an_unknown_secret() {
         let mut json = access("secret because it was marked for deletion");
         json["requestParameters"] = serde_json::Value::Null;
-        let found = detect(&record(json.clone())).unwrap();
+        let found = detect(&record(json.clone()), here()).unwrap();
         assert_eq!(found.target.secret_id, None);
         assert_eq!(found.target.display_name(), None);
         assert_eq!(found.target.account_id.as_deref(), Some("123456789012"));
@@ -389,7 +434,7 @@ mod tests {
             "accountId": "210987654321", "type": "AWS::SecretsManager::Secret",
             "ARN": "arn:aws:secretsmanager:us-west-2:210987654321:secret:shared/key-AbCdEf"
         }]);
-        let found = detect(&record(json)).unwrap();
+        let found = detect(&record(json), here()).unwrap();
         assert_eq!(found.target.display_name(), Some("shared/key-AbCdEf"));
         assert_eq!(found.target.region.as_deref(), Some("us-west-2"));
         assert_eq!(found.target.account_id.as_deref(), Some("210987654321"));

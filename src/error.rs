@@ -24,6 +24,21 @@ pub enum DecodeError {
     MissingLogEvents,
 }
 
+/// A file of history could not be read as any of the formats CloudTrail keeps.
+#[derive(Debug, Error)]
+pub enum HistoryError {
+    #[error("not a CloudTrail log file: {0}")]
+    TrailFile(#[source] serde_json::Error),
+    #[error("not lookup-events output: {0}")]
+    LookupEvents(#[source] serde_json::Error),
+    #[error("not a JSON array of records: {0}")]
+    RecordArray(#[source] serde_json::Error),
+    #[error("not UTF-8 text: {0}")]
+    NotUtf8(#[source] std::str::Utf8Error),
+    #[error(transparent)]
+    Subscription(#[from] DecodeError),
+}
+
 /// `encode` could not turn its input into a subscription event.
 #[derive(Debug, Error)]
 pub enum EncodeError {

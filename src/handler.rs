@@ -36,15 +36,13 @@ use std::time::{Duration, Instant, SystemTime};
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::alert::{Alert, AlertContext, compose, event_id_list};
+use crate::alert::{Alert, AlertContext, UNNAMED_SECRET, compose, event_id_list};
 use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, parse_batch, scan_log_events};
 use crate::error::{HandlerError, PublishError, PublishFailure, RestoreError};
 use crate::logs::{inflate_payload, recycle};
 use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
-use crate::restore::{
-    RestoreDecision, RestoreOutcome, RestorePolicy, SecretState, decide, dry_run_outcome,
-};
+use crate::restore::{RestoreDecision, RestoreOutcome, RestorePolicy, SecretState, decide};
 
 /// Malformed log events named in the logs per batch; the summary line counts them all.
 const MAX_LOGGED_MALFORMED: usize = 20;
@@ -64,8 +62,6 @@ pub struct BatchOptions<'a> {
     pub max_decoded_bytes: usize,
     /// The account whose secrets can be looked up; a secret elsewhere is reported as such.
     pub account_id: Option<&'a str>,
-    /// Look nothing up and restore nothing; the alert says what the policy would do.
-    pub dry_run: bool,
     pub now: SystemTime,
     /// Secrets handled at once.
     pub concurrency: usize,
@@ -78,14 +74,13 @@ pub struct BatchOptions<'a> {
 
 impl<'a> BatchOptions<'a> {
     /// The options the configuration gives, for a batch handled at `now`.
-    pub fn from_config(config: &'a Config, dry_run: bool, now: SystemTime) -> Self {
+    pub fn from_config(config: &'a Config, now: SystemTime) -> Self {
         BatchOptions {
             restore_policy: &config.restore_policy,
             athena_table: &config.athena_table,
             max_listed_attempts: config.max_listed_attempts,
             max_decoded_bytes: config.max_decoded_bytes,
             account_id: config.account_id.as_deref(),
-            dry_run,
             now,
             concurrency: config.concurrency,
             deadline: None,
@@ -102,7 +97,6 @@ impl<'a> BatchOptions<'a> {
             max_listed_attempts: crate::config::DEFAULT_MAX_LISTED_ATTEMPTS,
             max_decoded_bytes: crate::logs::DEFAULT_MAX_DECODED_BYTES,
             account_id: None,
-            dry_run: false,
             now,
             concurrency: crate::config::DEFAULT_CONCURRENCY,
             deadline: None,
@@ -371,16 +365,13 @@ fn not_delivered(
     attempts: &[PendingDeletionAccess],
     cause: PublishFailure,
 ) -> PublishError {
+    let ids: Vec<String> = attempts
+        .iter()
+        .map(|a| a.event_id.clone().unwrap_or_else(|| a.origin.location()))
+        .collect();
     PublishError {
-        secret: target
-            .display_name()
-            .unwrap_or("(not named in the record)")
-            .to_owned(),
-        event_ids: event_id_list(
-            attempts
-                .iter()
-                .map(|a| a.event_id.as_deref().unwrap_or(&a.log_event_id)),
-        ),
+        secret: target.display_name().unwrap_or(UNNAMED_SECRET).to_owned(),
+        event_ids: event_id_list(ids.iter().map(String::as_str)),
         cause,
     }
 }
@@ -397,7 +388,7 @@ fn named_list<'a>(names: impl Iterator<Item = &'a str>, total: usize) -> String 
     text
 }
 
-/// One secret's alert: look the secret up (unless a dry run), apply the restore policy
+/// One secret's alert: look the secret up, apply the restore policy
 /// (restoring if it says so), and compose. Shared by the function and the look-back scan.
 pub async fn alert_for<I, R>(
     target: &SecretTarget,
@@ -413,13 +404,9 @@ where
     R: SecretRestorer,
 {
     let state = secret_state(target, inspector, options, secrets_manager_unreachable).await;
-    let outcome = if options.dry_run {
-        dry_run_outcome(options.restore_policy)
-    } else {
-        match decide(options.restore_policy, &state) {
-            RestoreDecision::Skip(outcome) => outcome,
-            RestoreDecision::Restore { arn } => restore(target, &arn, restorer).await,
-        }
+    let outcome = match decide(options.restore_policy, &state) {
+        RestoreDecision::Skip(outcome) => outcome,
+        RestoreDecision::Restore { arn } => restore(target, &arn, restorer).await,
     };
     (compose(attempts, &state, &outcome, context), outcome)
 }
@@ -456,11 +443,6 @@ async fn secret_state<I: SecretInspector>(
     let Some(secret_id) = target.secret_id.as_deref() else {
         return SecretState::NotNamed;
     };
-    if options.dry_run {
-        return SecretState::NotLookedUp {
-            reason: "dry run".to_owned(),
-        };
-    }
     if let (Some(secret_account), Some(function_account)) = (&target.account_id, options.account_id)
         && secret_account != function_account
     {

@@ -4,25 +4,28 @@
 //!
 //! Architecture: a pure core and thin adapters. [`logs`] decodes the subscription payload,
 //! [`cloudtrail`] models the records and attributes them to an identity, [`detection`] is the
-//! rule, [`restore`] decides what to do about the deletion, and [`alert`] composes what people
-//! and machines receive; none of them does I/O or names an AWS SDK type. [`ports`] names the
-//! three capabilities the [`handler`] needs (publish, inspect, restore); [`aws`] implements them
-//! with the SNS and Secrets Manager SDKs. `main.rs` builds the clients once and runs either the
-//! Lambda runtime loop or the local command line ([`cli`]).
+//! rule, [`restore`] decides what to do about the deletion, [`alert`] composes what people
+//! and machines receive, [`sanitize`] is the boundary every caller-controlled string crosses,
+//! and [`history`] reads CloudTrail's stored formats from bytes; none of them does I/O or
+//! names an AWS SDK type. [`ports`] names the three capabilities the [`handler`] needs
+//! (publish, inspect, restore); [`aws`] implements them with the SNS and Secrets Manager SDKs,
+//! and [`dry_run`] with nothing. The binary (`src/main.rs`, `src/cli/`) builds the clients once
+//! and runs either the Lambda runtime loop or the command line. See `ARCHITECTURE.md`.
 
 pub mod alert;
 pub mod aws;
-pub mod cli;
 pub mod cloudtrail;
 pub mod config;
 pub mod detection;
+pub mod dry_run;
 pub mod error;
 pub mod handler;
+pub mod history;
 pub mod logs;
 pub mod metrics;
 pub mod ports;
 pub mod region;
 pub mod restore;
 pub mod sanitize;
-pub mod scan;
+#[cfg(feature = "testing")]
 pub mod synthetic;

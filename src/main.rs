@@ -4,10 +4,12 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod cli;
+
 use clap::Parser;
+use cli::Cli;
 use lambda_runtime::{LambdaEvent, service_fn};
 use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
-use secret_deletion_alerts::cli::{self, Cli};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::SubscriptionEvent;
@@ -53,7 +55,7 @@ async fn run_function() -> Result<(), lambda_runtime::Error> {
             // arn:aws:lambda:REGION:ACCOUNT:function:NAME
             let own_account = event.context.invoked_function_arn.split(':').nth(4);
             let now = SystemTime::now();
-            let mut options = BatchOptions::from_config(config, false, now);
+            let mut options = BatchOptions::from_config(config, now);
             options.account_id = options.account_id.or(own_account);
             options.deadline = Some(deadline_instant(event.context.deadline, now));
             let result = handle_batch(&event.payload.awslogs.data, ports, &options).await;

@@ -59,8 +59,10 @@ pub enum SecretState {
         /// opposed to answering with an error; later lookups in the batch are skipped.
         unreachable: bool,
     },
-    /// Not asked: a dry run, or a region that is not a region name.
+    /// Not asked: a region that is not a region name, another reason given.
     NotLookedUp { reason: String },
+    /// A dry run's adapter looked nothing up ([`crate::dry_run`]).
+    DryRun,
     /// The CloudTrail record names no secret, so there is nothing to look up or restore,
     /// and nothing may be called purged.
     NotNamed,
@@ -125,6 +127,7 @@ impl SecretState {
             ),
             SecretState::LookupFailed { reason, .. } => format!("lookup failed: {reason}"),
             SecretState::NotLookedUp { reason } => format!("not looked up: {reason}"),
+            SecretState::DryRun => "not looked up: dry run".to_owned(),
             SecretState::NotNamed => "unknown: the CloudTrail record does not name the secret \
                  (no requestParameters.secretId, no secret in resources[])"
                 .to_owned(),
@@ -139,7 +142,7 @@ impl SecretState {
             SecretState::Purged => "purged",
             SecretState::OtherAccount { .. } => "other_account",
             SecretState::LookupFailed { .. } => "lookup_failed",
-            SecretState::NotLookedUp { .. } => "not_looked_up",
+            SecretState::NotLookedUp { .. } | SecretState::DryRun => "not_looked_up",
             SecretState::NotNamed => "not_named",
         }
     }
@@ -292,6 +295,7 @@ pub fn decide(policy: &RestorePolicy, state: &SecretState) -> RestoreDecision {
             RestoreDecision::Skip(RestoreOutcome::NoLongerPending)
         }
         (_, SecretState::NotNamed) => skip(Why::SecretNotNamed),
+        (policy, SecretState::DryRun) => RestoreDecision::Skip(dry_run_outcome(policy)),
         (RestorePolicy::Off, _) => skip(Why::PolicyOff),
         (_, SecretState::OtherAccount { .. }) => skip(Why::OtherAccount),
         (_, SecretState::LookupFailed { .. }) => skip(Why::LookupFailed),
@@ -313,7 +317,7 @@ pub fn decide(policy: &RestorePolicy, state: &SecretState) -> RestoreDecision {
 }
 
 /// What a dry run reports instead of acting.
-pub fn dry_run_outcome(policy: &RestorePolicy) -> RestoreOutcome {
+fn dry_run_outcome(policy: &RestorePolicy) -> RestoreOutcome {
     RestoreOutcome::DryRun(match policy {
         RestorePolicy::Off => "policy off, would not restore".to_owned(),
         RestorePolicy::Tagged { tag_key } => {

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{FakeSecrets, RecordingPublisher, events_dir, now, options, pending, sample};
+use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::{DecodeError, HandlerError, RestoreError};
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, encode_records, gzip_base64, inflate_payload};
@@ -466,20 +467,23 @@ async fn lookup_failures_still_alert_and_an_unreachable_service_is_asked_once_pe
 
 #[tokio::test]
 async fn dry_run_looks_up_and_restores_nothing_and_says_what_it_would_do() {
+    // A dry run is its adapters: nothing is asked of AWS, and they record what would have been.
     let publisher = RecordingPublisher::default();
-    let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
+    let secrets = DryRunSecrets::default();
     let policy = RestorePolicy::All;
-    let mut opts = options(&policy);
-    opts.dry_run = true;
     let ports = Ports {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
     };
-    handle_batch(&sample("iam-user-pending-deletion.json"), &ports, &opts)
-        .await
-        .unwrap();
-    assert!(secrets.lookups().is_empty() && secrets.restores().is_empty());
+    handle_batch(
+        &sample("iam-user-pending-deletion.json"),
+        &ports,
+        &options(&policy),
+    )
+    .await
+    .unwrap();
+    assert_eq!(secrets.asked(), ["describe prod/db"]);
     assert_eq!(
         publisher.alerts()[0].document.restore.summary,
         "dry run: would restore if still scheduled for deletion"

@@ -11,7 +11,8 @@ use proptest::prelude::*;
 use secret_deletion_alerts::alert::{AlertContext, MAX_SNS_BYTES, compose};
 use secret_deletion_alerts::cloudtrail::CloudTrailRecord;
 use secret_deletion_alerts::detection::{
-    Findings, PRECHECK_WORDING, UNICODE_ESCAPE, detect, may_match, parse_batch,
+    Findings, Origin, PRECHECK_WORDING, UNICODE_ESCAPE, detect, is_pending_deletion_read,
+    may_match, parse_batch,
 };
 use secret_deletion_alerts::logs::{LogBatch, NeedleSearch, encode_records, inflate_payload};
 use secret_deletion_alerts::restore::{RestoreOutcome, RestorePolicy, SecretState};
@@ -128,7 +129,7 @@ proptest! {
         let text = escape_some_letters(&record.to_string(), &mask);
         let parsed: CloudTrailRecord = serde_json::from_str(&text).unwrap();
         let literal = serde_json::to_string(&text).unwrap();
-        if detect(&parsed).is_some() {
+        if is_pending_deletion_read(&parsed) {
             prop_assert!(may_match(text.as_bytes()), "{}", text);
             prop_assert!(may_match(literal.as_bytes()), "{}", literal);
         }
@@ -138,7 +139,8 @@ proptest! {
     fn any_strings_compose_an_alert_sns_accepts(agent in any_text(), secret in any_text(), session in any_text(), count in 1usize..40) {
         let record = common::hostile::pending_deletion_read(&secret, &agent, &session);
         let parsed: CloudTrailRecord = serde_json::from_value(record).unwrap();
-        let Some(access) = detect(&parsed) else { return Ok(()); };
+        let origin = Origin::LogEvent { id: "1".into(), timestamp_ms: None };
+        let Some(access) = detect(&parsed, origin) else { return Ok(()); };
         let attempts = vec![access; count];
         let policy = RestorePolicy::All;
         let context = AlertContext {
@@ -184,7 +186,7 @@ fn the_pre_check_keeps_every_alerting_record_of_the_samples_and_the_generator() 
     let mut alerting = 0;
     for text in &records {
         let parsed: CloudTrailRecord = serde_json::from_str(text).unwrap();
-        if detect(&parsed).is_some() {
+        if is_pending_deletion_read(&parsed) {
             alerting += 1;
             assert!(may_match(text.as_bytes()), "{text}");
             assert!(
@@ -199,7 +201,15 @@ fn the_pre_check_keeps_every_alerting_record_of_the_samples_and_the_generator() 
     let mut traffic = Traffic::new(7);
     for _ in 0..2_000 {
         let text = traffic.record(Kind::Background).to_string();
-        assert!(findings.examine(&text).unwrap().is_none());
+        assert!(
+            findings
+                .examine(&text, || Origin::File {
+                    path: "generated".into(),
+                    index: 0
+                })
+                .unwrap()
+                .is_none()
+        );
     }
     assert!(
         findings.parsed < findings.records / 5,

@@ -11,7 +11,6 @@ use std::process::Command;
 
 use common::events_dir;
 use common::hostile::pending_deletion_read;
-use secret_deletion_alerts::scan::{ScanOptions, scan_paths};
 use serde_json::{Value, json};
 
 fn write_gzip(path: &Path, content: &[u8]) {
@@ -76,55 +75,92 @@ fn history() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn reads_per_secret(
-    findings: &secret_deletion_alerts::detection::Findings,
-) -> Vec<(String, usize)> {
-    findings
-        .by_secret
+/// (secret, reads) of each alert document `scan --json` printed, in the secrets' order.
+fn reads_per_secret(documents: &[Value]) -> Vec<(String, u64)> {
+    let mut reads: Vec<(String, u64)> = documents
         .iter()
-        .map(|(target, reads)| (target.secret_id.clone().unwrap_or_default(), reads.len()))
+        .map(|d| {
+            (
+                d["secret"]["id_as_named"].as_str().unwrap().to_owned(),
+                d["attempts_total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    reads.sort();
+    reads
+}
+
+fn documents(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
 #[test]
 fn finds_every_read_in_a_tree_and_skips_what_it_cannot_read() {
     let (_dir, root) = history();
-    let report = scan_paths(&[root], &ScanOptions::default());
+    let root = root.to_str().unwrap();
+    let output = cli(&["scan", "--json", root]);
+    assert_eq!(output.status.code(), Some(2), "a file was skipped");
+    let found = documents(&output.stdout);
     assert_eq!(
-        reads_per_secret(&report.findings),
+        reads_per_secret(&found),
         [
             ("legacy/ldap".into(), 1),
             ("ops/key".into(), 2),
             ("prod/db".into(), 2)
         ]
     );
-    assert_eq!(report.findings.duplicates, 1, "e-2 is in two files");
-    assert_eq!(report.files_read, 5, "the empty file is read, as empty");
-    assert_eq!(report.skipped.len(), 1);
-    assert!(report.skipped[0].0.ends_with("corrupt.json.gz"));
+    let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
-        report.skipped[0].1.starts_with("not a readable gzip file"),
-        "{}",
-        report.skipped[0].1
+        stderr.contains("corrupt.json.gz: not a readable gzip file"),
+        "{stderr}"
     );
-    let located = &report.findings.by_secret.values().next().unwrap()[0].log_event_id;
-    assert!(located.contains("_b.json.gz#0"), "{located}");
+    let located = found
+        .iter()
+        .flat_map(|d| d["attempts"].as_array().unwrap())
+        .map(|a| a["log_event_id"].as_str().unwrap())
+        .find(|id| id.contains("_b.json.gz#"))
+        .expect("reads are located by file and index");
+    assert!(located.ends_with("_b.json.gz#0"), "{located}");
+    let report = String::from_utf8(cli(&["scan", root]).stdout).unwrap();
+    assert!(
+        report.starts_with("Scanned 5 files"),
+        "the empty file is read, as empty: {report}"
+    );
+    assert!(
+        report.contains("(1 seen twice)"),
+        "e-2 is in two files: {report}"
+    );
+    assert!(report.contains(", 1 skipped files."), "{report}");
 }
 
 #[test]
 fn since_and_until_limit_the_time_range() {
     let (_dir, root) = history();
-    let options = ScanOptions {
-        since: Some(humantime::parse_rfc3339("2026-09-01T00:00:00Z").unwrap()),
-        until: Some(humantime::parse_rfc3339("2026-10-01T00:00:00Z").unwrap()),
-        progress: false,
-    };
-    let report = scan_paths(&[root], &options);
+    let root = root.to_str().unwrap();
+    let range = [
+        "--since",
+        "2026-09-01T00:00:00Z",
+        "--until",
+        "2026-10-01T00:00:00Z",
+    ];
+    let json: Vec<&str> = ["scan", "--json"]
+        .into_iter()
+        .chain(range)
+        .chain([root])
+        .collect();
     assert_eq!(
-        reads_per_secret(&report.findings),
+        reads_per_secret(&documents(&cli(&json).stdout)),
         [("legacy/ldap".into(), 1), ("prod/db".into(), 1)]
     );
-    assert_eq!(report.outside_time_range, 3);
+    let text: Vec<&str> = ["scan"].into_iter().chain(range).chain([root]).collect();
+    let report = String::from_utf8(cli(&text).stdout).unwrap();
+    assert!(
+        report.contains("3 reads were outside --since/--until."),
+        "{report}"
+    );
 }
 
 fn cli(args: &[&str]) -> std::process::Output {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use secret_deletion_alerts::cloudtrail::CloudTrailRecord;
 use secret_deletion_alerts::config::DEFAULT_RESTORE_TAG_KEY;
-use secret_deletion_alerts::detection::detect;
+use secret_deletion_alerts::detection::is_pending_deletion_read;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn template() -> Yaml {
@@ -36,7 +36,7 @@ fn sample_records() -> Vec<(String, serde_json::Value)> {
 
 fn alerts(record: &serde_json::Value) -> bool {
     let parsed: CloudTrailRecord = serde_json::from_value(record.clone()).unwrap();
-    detect(&parsed).is_some()
+    is_pending_deletion_read(&parsed)
 }
 
 #[test]

@@ -12,7 +12,7 @@ use super::document::{
 use super::email::email_text;
 use super::investigate::{find_the_secret, investigations, restore_command};
 use super::subject::subject;
-use super::{Alert, AlertContext, MAX_ERROR_CHARS, MAX_SNS_BYTES, SCHEMA};
+use super::{Alert, AlertContext, MAX_ERROR_CHARS, MAX_FIELD_CHARS, MAX_SNS_BYTES, SCHEMA};
 use crate::detection::{PendingDeletionAccess, SecretTarget};
 use crate::restore::{RestoreOutcome, SecretState, Severity};
 use crate::sanitize::clean_text;
@@ -60,7 +60,10 @@ fn compose_listing(
     let severity = Severity::of(state, context.now);
     let event_ids: Vec<String> = ordered
         .iter()
-        .map(|a| clean_text(a.event_id.as_deref().unwrap_or(&a.log_event_id), 64))
+        .map(|a| match a.event_id.as_deref() {
+            Some(id) => clean_text(id, 64),
+            None => clean_text(&a.origin.location(), MAX_FIELD_CHARS),
+        })
         .collect();
     let dedup_key = dedup_key(&target, &event_ids);
     let attempts: Vec<AttemptDocument> = ordered
@@ -132,9 +135,9 @@ fn time_key(access: &PendingDeletionAccess) -> (i128, String) {
             Err(e) => -(e.duration().as_millis() as i128),
         });
     let millis = parsed
-        .or(access.log_timestamp_ms.map(i128::from))
+        .or(access.origin.timestamp_ms().map(i128::from))
         .unwrap_or(i128::MAX);
-    (millis, access.log_event_id.clone())
+    (millis, access.origin.location())
 }
 
 /// Stable across retries of the same batch: the same secret and the same CloudTrail events

@@ -62,6 +62,7 @@ pub struct AttemptDocument {
     pub event_time: Option<String>,
     pub event_id: Option<String>,
     pub request_id: Option<String>,
+    /// Where the record was found: its log event id, or `path#index` of a file of history.
     pub log_event_id: String,
     pub identity: IdentityDocument,
     pub source_ip_address: Option<String>,
@@ -142,7 +143,8 @@ pub(super) fn attempt_document(access: &PendingDeletionAccess) -> AttemptDocumen
         event_time: field(&access.event_time),
         event_id: field(&access.event_id),
         request_id: field(&access.request_id),
-        log_event_id: clean_text(&access.log_event_id, 64),
+        // A file location (`path#index`) for a look-back: room for a trail bucket's deep paths.
+        log_event_id: clean_text(&access.origin.location(), MAX_FIELD_CHARS),
         identity: identity_document(&access.who),
         source_ip_address: field(&access.source_ip_address),
         user_agent: access

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::*;
 use crate::cloudtrail::CloudTrailRecord;
 use crate::detection::PendingDeletionAccess;
-use crate::detection::detect;
+use crate::detection::{Origin, detect};
 use crate::restore::NotRestoredReason;
 use crate::restore::{RestoreOutcome, RestorePolicy, SecretState, Severity};
 
@@ -34,7 +34,14 @@ fn access(event_id: &str, user_agent: &str, secret_id: &str) -> PendingDeletionA
                          "accessKeyId": "AKIAEXAMPLE"}
     }))
     .unwrap();
-    detect(&record).unwrap()
+    detect(
+        &record,
+        Origin::LogEvent {
+            id: format!("log-{event_id}"),
+            timestamp_ms: None,
+        },
+    )
+    .unwrap()
 }
 
 fn pending(hours: u64) -> SecretState {
@@ -127,7 +134,10 @@ fn many_attempts_make_one_alert_with_count_first_and_last() {
         })
         .collect();
     attempts[4].event_time = Some("odd time".into());
-    attempts[4].log_timestamp_ms = Some(0);
+    attempts[4].origin = Origin::LogEvent {
+        id: "log-e4".into(),
+        timestamp_ms: Some(0),
+    };
     let alert = compose_with(&attempts, &pending(100), 3);
     let d = &alert.document;
     assert_eq!(d.attempts_total, 5);

@@ -18,7 +18,8 @@
 //!    [`RawLogEvent::message`], and if it can match the rule it is counted as malformed and
 //!    skipped, like any other broken record; the rest of the batch still runs. Everything
 //!    outside message text (the header, the event structure, ids, timestamps, where each
-//!    message ends) is checked, and any difference makes the reader decline.
+//!    message ends, and that header strings and ids hold no escape and no raw control
+//!    character) is checked, and any difference makes the reader decline.
 //! 3. **Why a message cannot run on.** `{"` never occurs inside a JSON string (there every
 //!    `"` is escaped), so its first occurrence after a message's opening quote follows that
 //!    message's closing quote and `},`.
@@ -232,6 +233,8 @@ impl<'a> Cursor<'a> {
         let rest = self.bytes.get(self.at..)?;
         let len = memchr::memchr2(b'"', b'\\', rest)?;
         (rest[len] == b'"').then_some(())?;
+        // JSON forbids raw control characters in strings; the reference refuses them.
+        rest[..len].iter().all(|b| *b >= 0x20).then_some(())?;
         let text = std::str::from_utf8(&rest[..len]).ok()?;
         self.at += len + 1;
         Some(Cow::Borrowed(text))

@@ -378,3 +378,17 @@ fn encode_rejects_input_without_records() {
         EncodeError::NotAnObject { line: 1 }
     ));
 }
+
+#[test]
+fn the_fast_reader_declines_a_control_character_outside_message_text() {
+    // JSON forbids raw control characters in strings: the reference refuses this batch, so the
+    // fast reader must decline it too (its contract allows a difference only inside messages).
+    let batch = "{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"1\",\"logGroup\":\"g\",\"logStream\":\"s\",\
+                 \"subscriptionFilters\":[],\"logEvents\":[{\"id\":\"a\u{1f}b\",\"timestamp\":1,\"message\":\"{}\"}]}";
+    assert!(LogBatch::parse_general(batch.as_bytes(), None).is_err());
+    assert!(fast_reader::read(batch.as_bytes(), None).is_none());
+    let in_the_header = batch
+        .replace("\"g\"", "\"g\u{0}\"")
+        .replace("a\u{1f}b", "ab");
+    assert!(fast_reader::read(in_the_header.as_bytes(), None).is_none());
+}

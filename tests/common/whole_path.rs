@@ -7,8 +7,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use secret_deletion_alerts::alert::{Alert, MAX_SNS_BYTES};
-use secret_deletion_alerts::cli::NoAws;
 use secret_deletion_alerts::detection::{may_match, parse_batch, scan_log_events};
+use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent};
@@ -57,8 +57,8 @@ fn handle(data: &[u8]) {
     };
     let ports = Ports {
         publisher: &CheckingPublisher,
-        inspector: &NoAws,
-        restorer: &NoAws,
+        inspector: &DryRunSecrets::default(),
+        restorer: &DryRunSecrets::default(),
     };
     let _ = run_ready(handle_batch(data, &ports, &options));
 }

@@ -1,5 +1,11 @@
 //! The same binary outside Lambda: a command line to run sample events through the handler
-//! and to make new ones.
+//! (`invoke`), to make new ones (`encode`), and to ask the history the same question (`scan`).
+//! It owns everything the library does not do: reading files and standard input, walking
+//! trees, building clients, printing.
+
+mod dry_run;
+mod look_back;
+mod walk;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -7,17 +13,16 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
+use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
+use secret_deletion_alerts::config::Config;
+use secret_deletion_alerts::dry_run::DryRunSecrets;
+use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
+use secret_deletion_alerts::history::{TimeRange, athena_sql};
+use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};
 
-use crate::alert::Alert;
-use crate::aws::{SecretsManager, SnsPublisher, load_sdk_config};
-use crate::config::Config;
-use crate::error::{PublishError, PublishFailure, RestoreError};
-use crate::handler::{BatchOptions, Ports, alert_for, handle_batch};
-use crate::logs::{SubscriptionEvent, control_message_event, encode_records};
-use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
-use crate::region::RegionName;
-use crate::restore::{RestorePolicy, SecretState};
-use crate::scan::{ScanOptions, athena_sql, scan_paths};
+use dry_run::StdoutPublisher;
+use look_back::look_back;
+use walk::ScanOptions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -117,8 +122,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let options = ScanOptions {
-                since,
-                until,
+                range: TimeRange { since, until },
                 progress: std::io::stderr().is_terminal(),
             };
             look_back(&paths, &options, json, publish).await
@@ -131,100 +135,7 @@ fn parse_time(text: &str) -> Result<SystemTime, String> {
         .map_err(|e| format!("{e} (expected e.g. 2026-08-01T00:00:00Z)"))
 }
 
-async fn look_back(
-    paths: &[PathBuf],
-    options: &ScanOptions,
-    json: bool,
-    publish: bool,
-) -> ExitCode {
-    let mut config = match Config::from_lookup(|k| std::env::var(k).ok()) {
-        Ok(config) => config,
-        Err(e) => return fail(e),
-    };
-    // A look-back reports; it never cancels a deletion.
-    config.restore_policy = RestorePolicy::Off;
-    let report = scan_paths(paths, options);
-    let findings = &report.findings;
-    let log_group = report
-        .log_group
-        .clone()
-        .unwrap_or_else(|| "<the trail's log group>".to_owned());
-    let batch_options = BatchOptions::from_config(&config, !publish, SystemTime::now());
-    let context = batch_options.alert_context(&log_group);
-    if !json {
-        println!(
-            "Scanned {} files ({:.1} MB) in {:.1} s: {} records, {} parsed, {} reads of secrets pending deletion in {} secrets ({} seen twice), {} malformed, {} skipped files.",
-            report.files_read,
-            report.bytes_read as f64 / 1e6,
-            report.elapsed.as_secs_f64(),
-            findings.records,
-            findings.parsed,
-            findings.matched,
-            findings.by_secret.len(),
-            findings.duplicates,
-            findings.malformed.len(),
-            report.skipped.len()
-        );
-        if report.outside_time_range > 0 {
-            println!(
-                "{} reads were outside --since/--until.",
-                report.outside_time_range
-            );
-        }
-        println!();
-    }
-    let format = if json { Format::Json } else { Format::Email };
-    let unreachable = std::sync::atomic::AtomicBool::new(false);
-    let mut failed = 0;
-    let live = if publish {
-        let topic = match config.require_topic() {
-            Ok(topic) => topic,
-            Err(e) => return fail(e),
-        };
-        let sdk_config = load_sdk_config(&config).await;
-        Some((
-            SnsPublisher::new(&sdk_config, topic),
-            SecretsManager::new(&sdk_config),
-        ))
-    } else {
-        None
-    };
-    for (target, attempts) in &findings.by_secret {
-        let (alert, _) = alert_for(
-            target,
-            attempts,
-            &live.as_ref().map(|(_, secrets)| secrets),
-            &NoAws,
-            &batch_options,
-            &context,
-            &unreachable,
-        )
-        .await;
-        if let Some((sns, _)) = &live
-            && let Err(error) = sns.publish(&alert).await
-        {
-            eprintln!("secret-deletion-alerts: {error}");
-            failed += 1;
-        }
-        if let Err(error) = StdoutPublisher(format).publish(&alert).await {
-            return fail(error);
-        }
-    }
-    if failed > 0 {
-        return fail(format!("{failed} alerts were not published"));
-    }
-    if report.skipped.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!(
-            "secret-deletion-alerts: {} files could not be read and were skipped (see the warnings above)",
-            report.skipped.len()
-        );
-        ExitCode::from(2)
-    }
-}
-
-fn read_input(path: &std::path::Path) -> Result<Vec<u8>, String> {
+pub(crate) fn read_input(path: &std::path::Path) -> Result<Vec<u8>, String> {
     if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -235,7 +146,7 @@ fn read_input(path: &std::path::Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("secret-deletion-alerts: {message}");
     ExitCode::FAILURE
 }
@@ -253,12 +164,13 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
         Ok(event) => event,
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };
-    let options = BatchOptions::from_config(&config, dry_run, SystemTime::now());
+    let options = BatchOptions::from_config(&config, SystemTime::now());
     let result = if dry_run {
+        let secrets = DryRunSecrets::default();
         let ports = Ports {
             publisher: &StdoutPublisher(format),
-            inspector: &NoAws,
-            restorer: &NoAws,
+            inspector: &secrets,
+            restorer: &secrets,
         };
         handle_batch(&event.awslogs.data, &ports, &options).await
     } else {
@@ -312,59 +224,5 @@ fn encode(path: Option<&std::path::Path>, log_group: &str, control: bool) -> Exi
     match writeln!(stdout, "{json}") {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
-    }
-}
-
-/// The dry run's publisher: each alert's JSON document as one line on stdout, or the email.
-pub struct StdoutPublisher(pub Format);
-
-impl AlertPublisher for StdoutPublisher {
-    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
-        let mut stdout = std::io::stdout().lock();
-        let written = match self.0 {
-            Format::Json => writeln!(stdout, "{}", alert.document_json()),
-            Format::Email => writeln!(
-                stdout,
-                "Subject: {}\n\n{}\n{}",
-                alert.subject,
-                alert.text,
-                "-".repeat(72)
-            ),
-        };
-        written.map_err(|e| PublishError {
-            secret: alert.document.secret.display_name.clone(),
-            event_ids: alert.event_ids(),
-            cause: PublishFailure::Invalid(format!("cannot write to stdout: {e}")),
-        })
-    }
-}
-
-/// The dry run's Secrets Manager: the handler never calls it in a dry run; if it did, it
-/// would still touch nothing.
-pub struct NoAws;
-
-/// A Secrets Manager that may not be there (the look-back without `--publish`).
-impl<T: SecretInspector + Sync> SecretInspector for Option<&T> {
-    async fn inspect(&self, secret_id: &str, region: Option<&RegionName>) -> SecretState {
-        match self {
-            Some(inspector) => inspector.inspect(secret_id, region).await,
-            None => SecretState::NotLookedUp {
-                reason: "no AWS access asked for".to_owned(),
-            },
-        }
-    }
-}
-
-impl SecretInspector for NoAws {
-    async fn inspect(&self, _secret_id: &str, _region: Option<&RegionName>) -> SecretState {
-        SecretState::NotLookedUp {
-            reason: "dry run".to_owned(),
-        }
-    }
-}
-
-impl SecretRestorer for NoAws {
-    async fn restore(&self, _arn: &str, _region: Option<&RegionName>) -> Result<(), RestoreError> {
-        Err(RestoreError::NotAttempted("dry run: nothing restored"))
     }
 }

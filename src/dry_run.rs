@@ -1,0 +1,48 @@
+//! Dry run as adapters, the one mechanism for it: a Secrets Manager that looks nothing up and
+//! restores nothing, and records what it was asked. The secret's state is then
+//! [`SecretState::DryRun`], from which the restore policy says what it would have done. The
+//! handler has no dry-run flag.
+
+use std::sync::Mutex;
+
+use crate::error::RestoreError;
+use crate::ports::{SecretInspector, SecretRestorer};
+use crate::region::RegionName;
+use crate::restore::SecretState;
+
+/// What a dry run was asked to do, in order: `describe SECRET` and `restore ARN`.
+#[derive(Debug, Default)]
+pub struct DryRunSecrets {
+    asked: Mutex<Vec<String>>,
+}
+
+impl DryRunSecrets {
+    /// What would have been done.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn record(&self, what: String) {
+        self.asked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(what);
+    }
+}
+
+impl SecretInspector for DryRunSecrets {
+    async fn inspect(&self, secret_id: &str, _region: Option<&RegionName>) -> SecretState {
+        self.record(format!("describe {secret_id}"));
+        SecretState::DryRun
+    }
+}
+
+impl SecretRestorer for DryRunSecrets {
+    async fn restore(&self, arn: &str, _region: Option<&RegionName>) -> Result<(), RestoreError> {
+        self.record(format!("restore {arn}"));
+        Err(RestoreError::NotAttempted("dry run: nothing restored"))
+    }
+}

@@ -1,0 +1,227 @@
+//! History as CloudTrail keeps it, read from bytes with the function's own detection. Pure: the
+//! command line reads the files (and walks the trees) and hands each one's bytes here.
+//!
+//! The formats, told apart by their first key: the trail's S3 log files and Event history
+//! exports (`{"Records":[...]}`), `aws cloudtrail lookup-events` output
+//! (`{"Events":[{"CloudTrailEvent":"..."}]}`), a JSON array of records, CloudWatch Logs
+//! subscription events and envelopes (the files in `events/`), and JSON lines.
+
+use std::time::SystemTime;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::detection::{
+    EVENT_NAME, EVENT_SOURCE, Findings, Origin, PENDING_DELETION_WORDINGS, parse_batch,
+    scan_log_events,
+};
+use crate::error::HistoryError;
+use crate::logs::{SubscriptionEvent, inflate_payload};
+
+/// One file's decompressed content is held while it is read; larger files are refused.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// `--since` and `--until`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeRange {
+    /// Keep reads at or after this time.
+    pub since: Option<SystemTime>,
+    /// Keep reads before this time.
+    pub until: Option<SystemTime>,
+}
+
+/// What one file held.
+#[derive(Debug, Default)]
+pub struct FileFindings {
+    pub findings: Findings,
+    pub outside_time_range: usize,
+    pub log_group: Option<String>,
+}
+
+/// Reads history from memory; `name` says where it came from in findings and errors.
+pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, HistoryError> {
+    let text = content.trim_ascii_start();
+    let mut part = FileFindings::default();
+    if text.is_empty() {
+        return Ok(part);
+    }
+    let findings = &mut part.findings;
+    match first_key(text) {
+        Some("Records") => {
+            #[derive(Deserialize)]
+            struct TrailFile<'a> {
+                #[serde(borrow, rename = "Records")]
+                records: Vec<&'a RawValue>,
+            }
+            let file: TrailFile<'_> =
+                serde_json::from_slice(text).map_err(HistoryError::TrailFile)?;
+            examine_all(findings, file.records.iter().map(|r| r.get()), name);
+        }
+        Some("Events") => {
+            // `aws cloudtrail lookup-events`: each event carries the record as a string.
+            #[derive(Deserialize)]
+            struct LookupEvents {
+                #[serde(rename = "Events")]
+                events: Vec<LookupEvent>,
+            }
+            #[derive(Deserialize)]
+            struct LookupEvent {
+                #[serde(rename = "CloudTrailEvent")]
+                cloudtrail_event: String,
+            }
+            let file: LookupEvents =
+                serde_json::from_slice(text).map_err(HistoryError::LookupEvents)?;
+            examine_all(
+                findings,
+                file.events.iter().map(|e| e.cloudtrail_event.as_str()),
+                name,
+            );
+        }
+        Some("awslogs") => {
+            let event = SubscriptionEvent::from_json(text)?;
+            let decoded = inflate_payload(&event.awslogs.data, MAX_FILE_BYTES as usize)?;
+            scan_envelope(&decoded, &mut part)?;
+        }
+        Some("messageType") => scan_envelope(text, &mut part)?,
+        _ if text.starts_with(b"[") => {
+            let records: Vec<&RawValue> =
+                serde_json::from_slice(text).map_err(HistoryError::RecordArray)?;
+            examine_all(findings, records.iter().map(|r| r.get()), name);
+        }
+        _ => {
+            // JSON lines: one record a line.
+            let text = std::str::from_utf8(text).map_err(HistoryError::NotUtf8)?;
+            examine_all(
+                findings,
+                text.lines().filter(|line| !line.trim().is_empty()),
+                name,
+            );
+        }
+    }
+    Ok(part)
+}
+
+fn scan_envelope(decoded: &[u8], part: &mut FileFindings) -> Result<(), HistoryError> {
+    let batch = parse_batch(decoded)?;
+    if batch.is_control() {
+        return Ok(());
+    }
+    part.log_group = Some(batch.log_group.to_string()).filter(|g| !g.is_empty());
+    part.findings.merge(scan_log_events(&batch));
+    Ok(())
+}
+
+fn examine_all<'a>(findings: &mut Findings, records: impl Iterator<Item = &'a str>, name: &str) {
+    for (index, record) in records.enumerate() {
+        let origin = || Origin::File {
+            path: name.to_owned(),
+            index,
+        };
+        match findings.examine(record, origin) {
+            Ok(Some(access)) => findings.add(access),
+            Ok(None) => {}
+            Err(_) => findings
+                .malformed
+                .push((origin().location(), "not a CloudTrail record")),
+        }
+    }
+}
+
+/// The first key of a JSON object, read from its first bytes (no escapes expected there).
+fn first_key(text: &[u8]) -> Option<&str> {
+    let rest = text.strip_prefix(b"{")?.trim_ascii_start();
+    let rest = rest.strip_prefix(b"\"")?;
+    let end = rest.iter().position(|b| *b == b'"' || *b == b'\\')?;
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+/// Drops the reads outside `range` (by `eventTime`; a read whose time cannot be read is kept),
+/// and counts them.
+pub fn keep_time_range(part: &mut FileFindings, range: &TimeRange) {
+    if range.since.is_none() && range.until.is_none() {
+        return;
+    }
+    let findings = &mut part.findings;
+    let mut outside = 0;
+    for accesses in findings.by_secret.values_mut() {
+        let before = accesses.len();
+        accesses.retain(|access| {
+            let Some(time) = access
+                .event_time
+                .as_deref()
+                .and_then(|t| humantime::parse_rfc3339_weak(t.trim()).ok())
+            else {
+                return true;
+            };
+            range.since.is_none_or(|since| time >= since)
+                && range.until.is_none_or(|until| time < until)
+        });
+        outside += before - accesses.len();
+    }
+    findings
+        .by_secret
+        .retain(|_, accesses| !accesses.is_empty());
+    findings.matched -= outside;
+    part.outside_time_range += outside;
+}
+
+/// The same search as SQL over a CloudTrail table in Athena, for histories beyond one machine.
+/// Built from the detection rule's own constants, so it searches for exactly what the function
+/// alerts on.
+pub fn athena_sql(table: &str, since: Option<SystemTime>, until: Option<SystemTime>) -> String {
+    let wordings: Vec<String> = PENDING_DELETION_WORDINGS
+        .iter()
+        .map(|w| format!("errormessage LIKE '%{}%'", w.replace('\'', "''")))
+        .collect();
+    let mut sql = format!(
+        "SELECT eventtime, recipientaccountid, awsregion,\n       \
+         json_extract_scalar(requestparameters, '$.secretId') AS secret_id,\n       \
+         useridentity.type, useridentity.arn, useridentity.accesskeyid,\n       \
+         useridentity.sessioncontext.sessionissuer.arn AS role_arn,\n       \
+         sourceipaddress, useragent, vpcendpointid, eventid, errormessage\n\
+         FROM {table}\n\
+         WHERE eventsource = '{EVENT_SOURCE}'\n  \
+         AND eventname = '{EVENT_NAME}'\n  \
+         AND ({})",
+        wordings.join("\n       OR ")
+    );
+    if let Some(since) = since {
+        sql.push_str(&format!(
+            "\n  AND eventtime >= '{}'",
+            humantime::format_rfc3339_seconds(since)
+        ));
+    }
+    if let Some(until) = until {
+        sql.push_str(&format!(
+            "\n  AND eventtime < '{}'",
+            humantime::format_rfc3339_seconds(until)
+        ));
+    }
+    sql.push_str("\nORDER BY eventtime;");
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn athena_sql_searches_for_what_the_rule_matches() {
+        let since = humantime::parse_rfc3339("2026-08-01T00:00:00Z").unwrap();
+        let sql = athena_sql("cloudtrail_logs", Some(since), None);
+        assert!(sql.contains("FROM cloudtrail_logs"));
+        assert!(sql.contains("eventsource = 'secretsmanager.amazonaws.com'"));
+        assert!(sql.contains("eventname = 'GetSecretValue'"));
+        assert!(sql.contains("errormessage LIKE '%secret because it was marked for deletion%'"));
+        assert!(sql.contains("OR errormessage LIKE '%secret because it was deleted%'"));
+        assert!(sql.contains("AND eventtime >= '2026-08-01T00:00:00Z'"));
+    }
+
+    #[test]
+    fn tells_formats_apart_by_their_first_key() {
+        assert_eq!(first_key(b"{\"Records\":[]}"), Some("Records"));
+        assert_eq!(first_key(b"{\n  \"Events\": []}"), Some("Events"));
+        assert_eq!(first_key(b"[{}]"), None);
+    }
+}
