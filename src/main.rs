@@ -1,6 +1,7 @@
-//! Cold start only: tracing, configuration, AWS clients built once, then either the Lambda
-//! runtime loop or, outside Lambda, the local command line.
+//! The binary. Cold start only: tracing, configuration, AWS clients built once, then either
+//! the Lambda runtime loop or, outside Lambda, the command line (`cli/`).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -19,7 +20,10 @@ use secret_deletion_alerts::metrics::emf_line;
 async fn main() -> ExitCode {
     // Lambda sets AWS_LAMBDA_RUNTIME_API; anywhere else this is a command-line tool.
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        // Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
+        let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         tracing_subscriber::fmt()
+            .with_ansi(colour)
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
                     .unwrap_or_else(|_| "warn".into()),

@@ -227,3 +227,66 @@ fn athena_prints_the_sql_and_scans_nothing() {
     assert!(sql.contains("FROM my_db.cloudtrail"));
     assert!(sql.contains("AND eventtime >= '2026-08-01T00:00:00Z'"));
 }
+
+/// Runs the command under a pseudo-terminal (util-linux `script`), as a person would.
+fn on_a_terminal(command: &str, no_color: bool) -> String {
+    let binary = env!("CARGO_BIN_EXE_secret-deletion-alerts");
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &format!("{binary} {command}"), "/dev/null"])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("ALERT_TOPIC_ARN")
+        .env("RUST_LOG", "warn");
+    if no_color {
+        script.env("NO_COLOR", "1");
+    } else {
+        script.env_remove("NO_COLOR");
+    }
+    let output = script
+        .output()
+        .expect("util-linux `script` runs the command on a pseudo-terminal");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_dry_run_prints_the_email_on_a_terminal_and_json_in_a_pipe() {
+    let sample = events_dir().join("iam-user-pending-deletion.json");
+    let sample = sample.to_str().unwrap();
+    let screen = on_a_terminal(&format!("invoke --dry-run {sample}"), false);
+    assert!(
+        screen.contains("Subject: HIGH: pending-deletion secret prod/db read by alice"),
+        "{screen}"
+    );
+    assert!(screen.contains("What to do next"), "{screen}");
+    // Log lines are coloured on a terminal, unless NO_COLOR says otherwise.
+    assert!(screen.contains('\u{1b}'), "{screen:?}");
+    let plain = on_a_terminal(&format!("invoke --dry-run {sample}"), true);
+    assert!(!plain.contains('\u{1b}'), "{plain:?}");
+    let forced = on_a_terminal(&format!("invoke --dry-run --format json {sample}"), true);
+    assert!(
+        forced.lines().any(|l| l.starts_with("{\"schema\"")) && !forced.contains("Subject:"),
+        "{forced}"
+    );
+
+    let piped = cli(&["invoke", "--dry-run", sample]);
+    let stdout = String::from_utf8(piped.stdout).unwrap();
+    let document: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(document["schema"], "secret-deletion-alerts/alert/v1");
+    // A log file gets no escape codes.
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains('\u{1b}'));
+}
+
+#[test]
+fn a_decode_error_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, r#"{"awslogs":{"data":"not base64!"}}"#).unwrap();
+    let output = cli(&["invoke", "--dry-run", broken.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr.matches("awslogs.data is not valid base64").count(),
+        1,
+        "{stderr}"
+    );
+}

@@ -46,14 +46,15 @@ pub enum Format {
 pub enum Command {
     /// Run one Lambda event file (a CloudWatch Logs subscription event) through the handler.
     Invoke {
-        /// Call no AWS service: print each alert's JSON document on stdout instead of
-        /// publishing it, and look up and restore nothing.
+        /// Call no AWS service: print each alert on stdout instead of publishing it, and look
+        /// up and restore nothing.
         #[arg(long)]
         dry_run: bool,
-        /// What a dry run prints for each alert: its JSON document (one line), or the email
-        /// (subject and text) as a subscriber would get it.
-        #[arg(long, value_enum, default_value_t = Format::Json, requires = "dry_run")]
-        format: Format,
+        /// What a dry run prints for each alert: the email (subject and text) as a subscriber
+        /// would get it, or its JSON document (one line). Default: the email on a terminal,
+        /// JSON when stdout is a pipe or a file.
+        #[arg(long, value_enum, requires = "dry_run")]
+        format: Option<Format>,
         /// The event file, or - for standard input.
         file: PathBuf,
     },
@@ -103,7 +104,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             dry_run,
             format,
             file,
-        } => invoke(&file, dry_run, format).await,
+        } => {
+            let format = format.unwrap_or(if std::io::stdout().is_terminal() {
+                Format::Email
+            } else {
+                Format::Json
+            });
+            invoke(&file, dry_run, format).await
+        }
         Command::Encode {
             log_group,
             control,
