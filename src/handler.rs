@@ -31,6 +31,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
@@ -40,7 +41,7 @@ use crate::alert::{Alert, AlertContext, UNNAMED_SECRET, compose, event_id_list};
 use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, parse_batch, scan_log_events};
 use crate::error::{HandlerError, PublishError, PublishFailure, RestoreError};
-use crate::logs::{inflate_payload, recycle};
+use crate::logs::Inflater;
 use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
 use crate::restore::{RestoreDecision, RestoreOutcome, RestorePolicy, SecretState, decide};
 
@@ -70,6 +71,8 @@ pub struct BatchOptions<'a> {
     /// No secret is started with less than this left before `deadline`: its lookup, restore
     /// and publish may each take up to the SDK's operation timeout.
     pub deadline_reserve: Duration,
+    /// The buffers one batch after another reuses, lent by `main`; `None`: the batch's own.
+    pub inflater: Option<&'a Mutex<Inflater>>,
 }
 
 impl<'a> BatchOptions<'a> {
@@ -85,6 +88,7 @@ impl<'a> BatchOptions<'a> {
             concurrency: config.concurrency,
             deadline: None,
             deadline_reserve: config.operation_timeout * 3,
+            inflater: None,
         }
     }
 
@@ -101,6 +105,7 @@ impl<'a> BatchOptions<'a> {
             concurrency: crate::config::DEFAULT_CONCURRENCY,
             deadline: None,
             deadline_reserve: Duration::ZERO,
+            inflater: None,
         }
     }
 
@@ -164,7 +169,12 @@ where
     I: SecretInspector + Sync,
     R: SecretRestorer + Sync,
 {
-    let decoded = inflate_payload(data, options.max_decoded_bytes)?;
+    let mut own_inflater = None;
+    let inflater = match options.inflater {
+        Some(lent) => lent,
+        None => own_inflater.insert(Mutex::new(Inflater::default())),
+    };
+    let decoded = lock(inflater).inflate_payload(data, options.max_decoded_bytes)?;
     let batch = parse_batch(&decoded)?;
     let mut summary = BatchSummary {
         message_type: batch.message_type.to_string(),
@@ -248,7 +258,7 @@ where
         "batch done"
     );
     drop(batch);
-    recycle(decoded);
+    lock(inflater).recycle(decoded);
     let failed = failures.len();
     let undelivered = named_list(failures.iter().map(|f| f.secret.as_str()), failed);
     match failures.into_iter().next() {
@@ -374,6 +384,15 @@ fn not_delivered(
         event_ids: event_id_list(ids.iter().map(String::as_str)),
         cause,
     }
+}
+
+/// The lent inflater; a panic while it was held leaves only buffers behind, which are reset.
+fn lock(inflater: &Mutex<Inflater>) -> MutexGuard<'_, Inflater> {
+    inflater.lock().unwrap_or_else(|poisoned| {
+        let mut guard = poisoned.into_inner();
+        *guard = Inflater::default();
+        guard
+    })
 }
 
 /// `a, b, c and 4 more`.

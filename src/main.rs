@@ -13,7 +13,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
-use secret_deletion_alerts::logs::SubscriptionEvent;
+use secret_deletion_alerts::logs::{Inflater, SubscriptionEvent};
 use secret_deletion_alerts::metrics::emf_line;
 
 #[tokio::main(flavor = "current_thread")]
@@ -52,8 +52,11 @@ async fn run_function() -> Result<(), lambda_runtime::Error> {
         inspector: &secrets,
         restorer: &secrets,
     };
+    // The decode buffers of one batch, kept for the next one in this sandbox.
+    let inflater = std::sync::Mutex::new(Inflater::default());
     let config = &config;
     let ports = &ports;
+    let inflater = &inflater;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<SubscriptionEvent>| async move {
             // arn:aws:lambda:REGION:ACCOUNT:function:NAME
@@ -62,6 +65,7 @@ async fn run_function() -> Result<(), lambda_runtime::Error> {
             let mut options = BatchOptions::from_config(config, now);
             options.account_id = options.account_id.or(own_account);
             options.deadline = Some(deadline_instant(event.context.deadline, now));
+            options.inflater = Some(inflater);
             let result = handle_batch(&event.payload.awslogs.data, ports, &options).await;
             // Embedded Metric Format is read from the function's stdout; a failed batch is
             // measured too (its undelivered alerts are what the metric is for).

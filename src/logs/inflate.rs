@@ -7,27 +7,117 @@ use base64::Engine;
 use super::{DEFAULT_MAX_DECODED_BYTES, LENIENT_BASE64};
 use crate::error::DecodeError;
 
-/// base64 -> gzip -> bytes of the JSON envelope, refusing to inflate past `max_decoded_bytes`.
+/// What one batch after another reuses: the buffer the compressed bytes are decoded into,
+/// the buffer of the previous batch's envelope, and libdeflate's decompressor (building its
+/// tables costs about as much as inflating 20 KB). `main` owns one for the life of the Lambda
+/// sandbox and lends it to the handler, as it lends the clients.
+#[derive(Default)]
+pub struct Inflater {
+    compressed: Vec<u8>,
+    spare: Vec<u8>,
+    decompressor: Option<libdeflater::Decompressor>,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("compressed_capacity", &self.compressed.capacity())
+            .field("spare_capacity", &self.spare.capacity())
+            .finish()
+    }
+}
+
+impl Inflater {
+    /// base64 -> gzip -> bytes of the JSON envelope, refusing to inflate past
+    /// `max_decoded_bytes`.
+    pub fn inflate_payload(
+        &mut self,
+        data: &(impl AsRef<[u8]> + ?Sized),
+        max_decoded_bytes: usize,
+    ) -> Result<Vec<u8>, DecodeError> {
+        let data = data.as_ref();
+        // The compressed bytes only live until inflated: decode them into the buffer of the
+        // previous batch instead of a new allocation.
+        let mut compressed = std::mem::take(&mut self.compressed);
+        compressed.clear();
+        let decoded = match base64_simd::STANDARD.decode_append(data, &mut compressed) {
+            Ok(()) => self.inflate_gzip(&compressed, max_decoded_bytes),
+            Err(_) => {
+                decode_base64_lenient(data).and_then(|c| self.inflate_gzip(&c, max_decoded_bytes))
+            }
+        };
+        if compressed.capacity() <= DEFAULT_MAX_DECODED_BYTES {
+            self.compressed = compressed;
+        }
+        decoded
+    }
+
+    /// Inflates one gzip stream into at most `max_decoded_bytes`.
+    ///
+    /// libdeflate does it in one call into a buffer of the size the gzip trailer gives,
+    /// faster than zlib-rs (see the README's benchmark). A stream whose trailer claims more
+    /// than the cap, or understates its size (the trailer holds it modulo 2^32) and so
+    /// overflows that buffer, is read by the streaming decoder instead, which stops at the cap.
+    pub fn inflate_gzip(
+        &mut self,
+        compressed: &[u8],
+        max_decoded_bytes: usize,
+    ) -> Result<Vec<u8>, DecodeError> {
+        let claimed = gzip_claimed_size(compressed)?;
+        if claimed > max_decoded_bytes {
+            // A bomb, or a truncated stream whose last bytes are not its trailer: the
+            // streaming decoder tells which, and stops at the cap either way.
+            return inflate_gzip_streaming(compressed, max_decoded_bytes);
+        }
+        // The buffer of the previous batch, if it was handed back ([`Inflater::recycle`]):
+        // no allocation and no zeroing of what libdeflate overwrites anyway.
+        let mut decoded = std::mem::take(&mut self.spare);
+        if decoded.len() < claimed {
+            decoded.resize(claimed, 0);
+        } else {
+            decoded.truncate(claimed);
+        }
+        let result = self
+            .decompressor
+            .get_or_insert_with(libdeflater::Decompressor::new)
+            .gzip_decompress(compressed, &mut decoded);
+        match result {
+            Ok(len) => {
+                decoded.truncate(len);
+                Ok(decoded)
+            }
+            Err(libdeflater::DecompressionError::InsufficientSpace) => {
+                inflate_gzip_streaming(compressed, max_decoded_bytes)
+            }
+            Err(libdeflater::DecompressionError::BadData) => {
+                Err(DecodeError::Gzip(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "corrupt or truncated deflate data",
+                )))
+            }
+        }
+    }
+
+    /// Hands a decoded batch's buffer back for the next batch. Buffers above the default cap
+    /// are let go.
+    pub fn recycle(&mut self, buffer: Vec<u8>) {
+        if buffer.capacity() <= DEFAULT_MAX_DECODED_BYTES {
+            self.spare = buffer;
+        }
+    }
+}
+
+/// [`Inflater::inflate_payload`] with buffers of its own, for a one-off.
 pub fn inflate_payload(
     data: &(impl AsRef<[u8]> + ?Sized),
     max_decoded_bytes: usize,
 ) -> Result<Vec<u8>, DecodeError> {
-    let data = data.as_ref();
-    // The compressed bytes only live until inflated: decode them into this thread's buffer of
-    // the previous batch instead of a new allocation.
-    thread_local! {
-        static COMPRESSED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    let mut compressed = COMPRESSED.with_borrow_mut(std::mem::take);
-    compressed.clear();
-    let decoded = match base64_simd::STANDARD.decode_append(data, &mut compressed) {
-        Ok(()) => inflate_gzip(&compressed, max_decoded_bytes),
-        Err(_) => decode_base64_lenient(data).and_then(|c| inflate_gzip(&c, max_decoded_bytes)),
-    };
-    if compressed.capacity() <= DEFAULT_MAX_DECODED_BYTES {
-        COMPRESSED.with_borrow_mut(|spare| *spare = compressed);
-    }
-    decoded
+    Inflater::default().inflate_payload(data, max_decoded_bytes)
+}
+
+/// [`Inflater::inflate_gzip`] with buffers of its own, for a one-off.
+pub fn inflate_gzip(compressed: &[u8], max_decoded_bytes: usize) -> Result<Vec<u8>, DecodeError> {
+    Inflater::default().inflate_gzip(compressed, max_decoded_bytes)
 }
 
 /// base64 (standard alphabet, padding optional, whitespace ignored) to bytes.
@@ -55,63 +145,6 @@ fn decode_base64_lenient(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
         return LENIENT_BASE64.decode(compact).map_err(DecodeError::Base64);
     }
     LENIENT_BASE64.decode(text).map_err(DecodeError::Base64)
-}
-
-/// Inflates one gzip stream into at most `max_decoded_bytes`.
-///
-/// libdeflate does it in one call into a buffer of the size the gzip trailer gives, faster
-/// than zlib-rs (see the README's benchmark). A stream whose trailer claims more than the cap,
-/// or understates its size (the trailer holds it modulo 2^32) and so overflows that buffer, is
-/// read by the streaming decoder instead, which stops at the cap.
-pub fn inflate_gzip(compressed: &[u8], max_decoded_bytes: usize) -> Result<Vec<u8>, DecodeError> {
-    let claimed = gzip_claimed_size(compressed)?;
-    if claimed > max_decoded_bytes {
-        // A bomb, or a truncated stream whose last bytes are not its trailer: the streaming
-        // decoder tells which, and stops at the cap either way.
-        return inflate_gzip_streaming(compressed, max_decoded_bytes);
-    }
-    // The buffer of the previous batch, if it was handed back ([`recycle`]): no allocation
-    // and no zeroing of what libdeflate overwrites anyway.
-    let mut decoded = SPARE_BUFFER.with_borrow_mut(std::mem::take);
-    if decoded.len() < claimed {
-        decoded.resize(claimed, 0);
-    } else {
-        decoded.truncate(claimed);
-    }
-    // Building the decompressor's tables costs about as much as inflating 20 KB: keep one
-    // per thread, for the life of the Lambda sandbox.
-    thread_local! {
-        static DECOMPRESSOR: std::cell::RefCell<libdeflater::Decompressor> =
-            std::cell::RefCell::new(libdeflater::Decompressor::new());
-    }
-    let result = DECOMPRESSOR.with_borrow_mut(|d| d.gzip_decompress(compressed, &mut decoded));
-    match result {
-        Ok(len) => {
-            decoded.truncate(len);
-            Ok(decoded)
-        }
-        Err(libdeflater::DecompressionError::InsufficientSpace) => {
-            inflate_gzip_streaming(compressed, max_decoded_bytes)
-        }
-        Err(libdeflater::DecompressionError::BadData) => {
-            Err(DecodeError::Gzip(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "corrupt or truncated deflate data",
-            )))
-        }
-    }
-}
-
-thread_local! {
-    static SPARE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Hands a decoded batch's buffer back for the next batch on this thread (a Lambda sandbox
-/// handles one batch after another). Buffers above the default cap are let go.
-pub fn recycle(buffer: Vec<u8>) {
-    if buffer.capacity() <= DEFAULT_MAX_DECODED_BYTES {
-        SPARE_BUFFER.with_borrow_mut(|spare| *spare = buffer);
-    }
 }
 
 /// The same with flate2's streaming decoder (zlib-rs), reading at most `max_decoded_bytes + 1`

@@ -26,7 +26,7 @@ pub use encode::{control_message_event, encode_records, gzip_base64};
 pub use envelope::{LogBatch, RawLogEvent};
 pub use event::{AwsLogsField, Base64Text, SubscriptionEvent};
 pub use fast_reader::{NeedleError, NeedleSearch};
-pub use inflate::{decode_base64, inflate_gzip, inflate_gzip_streaming, inflate_payload, recycle};
+pub use inflate::{Inflater, decode_base64, inflate_gzip, inflate_gzip_streaming, inflate_payload};
 
 /// CloudWatch Logs batches are at most about 1 MB decompressed; 8 MiB is a generous cap that
 /// still stops a gzip bomb long before it can exhaust a 128 MB function.

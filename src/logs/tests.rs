@@ -392,3 +392,23 @@ fn the_fast_reader_declines_a_control_character_outside_message_text() {
         .replace("a\u{1f}b", "ab");
     assert!(fast_reader::read(in_the_header.as_bytes(), None).is_none());
 }
+
+#[test]
+fn an_inflater_reuses_the_previous_batchs_buffer() {
+    let data = encoded(r#"{"eventName":"GetSecretValue"}"#);
+    let mut inflater = Inflater::default();
+    let first = inflater
+        .inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES)
+        .unwrap();
+    let (address, expected) = (first.as_ptr(), first.clone());
+    inflater.recycle(first);
+    let second = inflater
+        .inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES)
+        .unwrap();
+    assert_eq!(second, expected);
+    assert_eq!(
+        second.as_ptr(),
+        address,
+        "no new allocation for the next batch"
+    );
+}
