@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_resource};
 use crate::error::DecodeError;
+use crate::ids::{AccountId, EventId, SecretId};
 use crate::logs::{LogBatch, NeedleSearch};
 use crate::region::RegionName;
 
@@ -27,12 +28,12 @@ pub const PENDING_DELETION_WORDINGS: [&str; 2] = [
 /// The secret an access named, and where it lives.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct SecretTarget {
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     pub region: Option<String>,
     /// As the caller named it: a name, a partial ARN or a full ARN. `None` when the record
     /// names no secret (neither `requestParameters.secretId` nor `resources[]`): such a
     /// secret is never looked up, restored, or called purged.
-    pub secret_id: Option<String>,
+    pub secret_id: Option<SecretId>,
 }
 
 impl SecretTarget {
@@ -60,7 +61,7 @@ impl SecretTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PendingDeletionAccess {
     pub target: SecretTarget,
-    pub event_id: Option<String>,
+    pub event_id: Option<EventId>,
     pub request_id: Option<String>,
     /// As CloudTrail wrote it; never parsed strictly (formats vary).
     pub event_time: Option<String>,
@@ -125,7 +126,7 @@ pub fn detect(record: &CloudTrailRecord, origin: Origin) -> Option<PendingDeleti
     let error_message = record.error_message.as_deref()?;
     Some(PendingDeletionAccess {
         target: target_of(record.secret_id(), record),
-        event_id: record.event_id.clone(),
+        event_id: record.event_id.as_deref().map(EventId::from),
         request_id: record.request_id.clone(),
         event_time: record.event_time.clone(),
         origin,
@@ -164,9 +165,9 @@ fn target_of(secret_id: Option<&str>, record: &CloudTrailRecord) -> SecretTarget
         ),
     };
     SecretTarget {
-        account_id,
+        account_id: account_id.map(AccountId::from),
         region,
-        secret_id: secret_id.map(str::to_owned),
+        secret_id: secret_id.map(SecretId::from),
     }
 }
 
@@ -184,7 +185,7 @@ pub struct Findings {
     pub malformed: Vec<(String, &'static str)>,
     /// Reads seen again with an event id already found (overlapping history files).
     pub duplicates: usize,
-    seen_event_ids: HashSet<String>,
+    seen_event_ids: HashSet<EventId>,
 }
 
 impl Findings {
@@ -445,7 +446,7 @@ mod tests {
         let target = |region: &str| SecretTarget {
             account_id: None,
             region: Some(region.to_owned()),
-            secret_id: Some("prod/db".to_owned()),
+            secret_id: Some("prod/db".into()),
         };
         assert_eq!(
             target("eu-west-1")

@@ -377,7 +377,11 @@ fn not_delivered(
 ) -> PublishError {
     let ids: Vec<String> = attempts
         .iter()
-        .map(|a| a.event_id.clone().unwrap_or_else(|| a.origin.location()))
+        .map(|a| {
+            a.event_id
+                .as_deref()
+                .map_or_else(|| a.origin.location(), str::to_owned)
+        })
         .collect();
     PublishError {
         secret: target.display_name().unwrap_or(UNNAMED_SECRET).to_owned(),
@@ -463,10 +467,10 @@ async fn secret_state<I: SecretInspector>(
         return SecretState::NotNamed;
     };
     if let (Some(secret_account), Some(function_account)) = (&target.account_id, options.account_id)
-        && secret_account != function_account
+        && secret_account.as_str() != function_account
     {
         return SecretState::OtherAccount {
-            secret_account: secret_account.clone(),
+            secret_account: secret_account.to_string(),
             function_account: function_account.to_owned(),
         };
     }

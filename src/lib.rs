@@ -21,6 +21,7 @@ pub mod dry_run;
 pub mod error;
 pub mod handler;
 pub mod history;
+pub mod ids;
 pub mod logs;
 pub mod metrics;
 pub mod ports;

@@ -141,7 +141,10 @@ pub(super) fn attempt_document(access: &PendingDeletionAccess) -> AttemptDocumen
     let field = |value: &Option<String>| value.as_deref().map(|v| clean_text(v, MAX_FIELD_CHARS));
     AttemptDocument {
         event_time: field(&access.event_time),
-        event_id: field(&access.event_id),
+        event_id: access
+            .event_id
+            .as_deref()
+            .map(|v| clean_text(v, MAX_FIELD_CHARS)),
         request_id: field(&access.request_id),
         // A file location (`path#index`) for a look-back: room for a trail bucket's deep paths.
         log_event_id: clean_text(&access.origin.location(), MAX_FIELD_CHARS),
