@@ -18,8 +18,9 @@
 //!    [`RawLogEvent::message`], and if it can match the rule it is counted as malformed and
 //!    skipped, like any other broken record; the rest of the batch still runs. Everything
 //!    outside message text (the header, the event structure, ids, timestamps, where each
-//!    message ends, and that header strings and ids hold no escape and no raw control
-//!    character) is checked, and any difference makes the reader decline.
+//!    message ends, that header strings and ids hold no escape and no raw control
+//!    character, and that no header key comes twice) is checked, and any difference makes
+//!    the reader decline.
 //! 3. **Why a message cannot run on.** `{"` never occurs inside a JSON string (there every
 //!    `"` is escaped), so its first occurrence after a message's opening quote follows that
 //!    message's closing quote and `},`.
@@ -316,9 +317,21 @@ pub(super) fn read<'a>(bytes: &'a [u8], needles: Option<&'a NeedleSearch>) -> Op
     cursor.literal(b"{")?;
     let (mut message_type, mut owner, mut log_group, mut log_stream) = (None, None, None, None);
     let mut subscription_filters = Vec::new();
+    // Each header key once: the reference refuses a repeated one.
+    let mut seen = 0u8;
     loop {
         let key = cursor.quoted()?;
         cursor.literal(b":")?;
+        let bit = match key.as_ref() {
+            "subscriptionFilters" => 1,
+            "messageType" => 2,
+            "owner" => 4,
+            "logGroup" => 8,
+            "logStream" => 16,
+            _ => 0,
+        };
+        (seen & bit == 0).then_some(())?;
+        seen |= bit;
         match key.as_ref() {
             "logEvents" => break,
             "subscriptionFilters" => {

@@ -412,3 +412,10 @@ fn an_inflater_reuses_the_previous_batchs_buffer() {
         "no new allocation for the next batch"
     );
 }
+
+#[test]
+fn the_fast_reader_declines_a_header_key_that_comes_twice() {
+    let batch = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"subscriptionFilters":["x"],"logEvents":[{"id":"a","timestamp":1,"message":"{}"}]}"#;
+    assert!(LogBatch::parse_general(batch.as_bytes(), None).is_err());
+    assert!(fast_reader::read(batch.as_bytes(), None).is_none());
+}
