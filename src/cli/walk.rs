@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 use secret_deletion_alerts::detection::Findings;
+use secret_deletion_alerts::error::HistoryError;
 use secret_deletion_alerts::history::{
     FileFindings, MAX_FILE_BYTES, TimeRange, keep_time_range, scan_content,
 };
@@ -27,7 +28,7 @@ pub(super) struct ScanReport {
     pub findings: Findings,
     pub files_read: usize,
     /// Files that could not be read, and why.
-    pub skipped: Vec<(PathBuf, String)>,
+    pub skipped: Vec<(PathBuf, FileError)>,
     /// Bytes of the files as stored (compressed where they are).
     pub bytes_read: u64,
     /// Reads found but outside `--since`/`--until`.
@@ -48,7 +49,7 @@ pub(super) fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanReport
                 match entry {
                     Ok(entry) if entry.file_type().is_file() => files.push(entry.into_path()),
                     Ok(_) => {}
-                    Err(error) => report.skipped.push((path.clone(), error.to_string())),
+                    Err(error) => report.skipped.push((path.clone(), FileError::Walk(error))),
                 }
             }
         } else {
@@ -113,35 +114,53 @@ pub(super) fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanReport
     report
 }
 
-/// Reads one file of history, whatever its format, gzipped or not.
-fn scan_file(path: &Path, options: &ScanOptions) -> Result<FileFindings, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+/// Why one file of history was skipped.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FileError {
+    #[error("{0}")]
+    Walk(#[source] walkdir::Error),
+    #[error("{0}")]
+    Read(#[source] std::io::Error),
+    #[error("not a readable gzip file: {0}")]
+    Gzip(#[source] std::io::Error),
+    #[error("larger than {} MiB decompressed; split it", MAX_FILE_BYTES >> 20)]
+    TooLarge,
+    #[error(transparent)]
+    Content(#[from] HistoryError),
+}
+
+/// Reads one file of history, whatever its format, gzipped or not, holding at most
+/// [`MAX_FILE_BYTES`] of it.
+fn scan_file(path: &Path, options: &ScanOptions) -> Result<FileFindings, FileError> {
+    let file = std::fs::File::open(path).map_err(FileError::Read)?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    let head = reader.fill_buf().map_err(|e| e.to_string())?;
+    let head = reader.fill_buf().map_err(FileError::Read)?;
     if head.is_empty() {
         return Ok(FileFindings::default());
     }
     let mut content = Vec::new();
-    let limited = |r: &mut dyn Read, into: &mut Vec<u8>| -> Result<(), String> {
-        r.take(MAX_FILE_BYTES + 1)
-            .read_to_end(into)
-            .map_err(|e| e.to_string())?;
-        if into.len() as u64 > MAX_FILE_BYTES {
-            return Err(format!(
-                "larger than {} MiB decompressed; split it",
-                MAX_FILE_BYTES >> 20
-            ));
-        }
-        Ok(())
-    };
     if head.starts_with(&[0x1f, 0x8b]) {
         let mut gzip = flate2::bufread::MultiGzDecoder::new(reader);
-        limited(&mut gzip, &mut content).map_err(|e| format!("not a readable gzip file: {e}"))?;
+        read_capped(&mut gzip, &mut content).map_err(|e| match e {
+            FileError::Read(io) => FileError::Gzip(io),
+            other => other,
+        })?;
     } else {
-        limited(&mut reader, &mut content)?;
+        read_capped(&mut reader, &mut content)?;
     }
     let name = path.display().to_string();
-    let mut part = scan_content(&content, &name).map_err(|e| e.to_string())?;
+    let mut part = scan_content(&content, &name)?;
     keep_time_range(&mut part, &options.range);
     Ok(part)
+}
+
+fn read_capped(reader: &mut dyn Read, into: &mut Vec<u8>) -> Result<(), FileError> {
+    reader
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(into)
+        .map_err(FileError::Read)?;
+    if into.len() as u64 > MAX_FILE_BYTES {
+        return Err(FileError::TooLarge);
+    }
+    Ok(())
 }
