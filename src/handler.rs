@@ -79,16 +79,13 @@ impl<'a> BatchOptions<'a> {
     /// The options the configuration gives, for a batch handled at `now`.
     pub fn from_config(config: &'a Config, now: SystemTime) -> Self {
         BatchOptions {
-            restore_policy: &config.restore_policy,
             athena_table: &config.athena_table,
             max_listed_attempts: config.max_listed_attempts,
             max_decoded_bytes: config.max_decoded_bytes,
             account_id: config.account_id.as_deref(),
-            now,
             concurrency: config.concurrency,
-            deadline: None,
             deadline_reserve: config.operation_timeout * 3,
-            inflater: None,
+            ..Self::with_defaults(&config.restore_policy, now)
         }
     }
 
