@@ -117,10 +117,11 @@ async fn invocation(publisher: &SnsPublisher, data: &str, concurrency: usize) ->
         concurrency,
         ..BatchOptions::with_defaults(&policy, SystemTime::now())
     };
+    let secrets = DryRunSecrets::default();
     let ports = Ports {
         publisher,
-        inspector: &DryRunSecrets::default(),
-        restorer: &DryRunSecrets::default(),
+        inspector: &secrets,
+        restorer: &secrets,
     };
     let started = Instant::now();
     let summary = handle_batch(data, &ports, &options).await.unwrap();

@@ -96,10 +96,11 @@ fn stages(c: &mut Criterion) {
         ..BatchOptions::with_defaults(&policy, SystemTime::now())
     };
     let mut inflater = Inflater::default();
+    let secrets = DryRunSecrets::default();
     let ports = Ports {
         publisher: &DiscardPublisher,
-        inspector: &DryRunSecrets::default(),
-        restorer: &DryRunSecrets::default(),
+        inspector: &secrets,
+        restorer: &secrets,
     };
     for name in PAYLOADS {
         let Ok(raw_event) = std::fs::read(dir.join(format!("{name}.json"))) else {

@@ -143,7 +143,8 @@ impl SecretsManager {
     }
 
     /// How many regions have a client kept, for the test of the bound.
-    pub fn cached_clients(&self) -> usize {
+    #[cfg(test)]
+    fn cached_clients(&self) -> usize {
         self.clients
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -55,10 +55,11 @@ fn handle(data: &[u8]) {
         account_id: Some("123456789012"),
         ..BatchOptions::with_defaults(&policy, UNIX_EPOCH + Duration::from_secs(1_800_000_000))
     };
+    let secrets = DryRunSecrets::default();
     let ports = Ports {
         publisher: &CheckingPublisher,
-        inspector: &DryRunSecrets::default(),
-        restorer: &DryRunSecrets::default(),
+        inspector: &secrets,
+        restorer: &secrets,
     };
     let _ = run_ready(handle_batch(data, &ports, &options));
 }
