@@ -20,6 +20,7 @@ use secret_deletion_alerts::config::DEFAULT_CONCURRENCY;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::gzip_base64;
+use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 /// A fake SNS: one thread per connection, keep-alive, every request answered after `delay`.
@@ -122,6 +123,7 @@ async fn invocation(publisher: &SnsPublisher, data: &str, concurrency: usize) ->
         publisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &NoWindows,
     };
     let started = Instant::now();
     let summary = handle_batch(data, &ports, &options).await.unwrap();

@@ -18,6 +18,7 @@ use secret_deletion_alerts::logs::{
     Inflater, SubscriptionEvent, decode_base64, inflate_gzip, inflate_gzip_streaming,
 };
 use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::{RestoreDecision, RestorePolicy, SecretState, decide};
 
 const PAYLOADS: [&str; 4] = [
@@ -101,6 +102,7 @@ fn stages(c: &mut Criterion) {
         publisher: &DiscardPublisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &NoWindows,
     };
     for name in PAYLOADS {
         let Ok(raw_event) = std::fs::read(dir.join(format!("{name}.json"))) else {
@@ -155,7 +157,7 @@ fn stages(c: &mut Criterion) {
             };
             let context = options.alert_context(&batch.log_group);
             group.bench_function("compose_alert", |b| {
-                b.iter(|| compose(black_box(attempts), &state, &outcome, &context).subject)
+                b.iter(|| compose(black_box(attempts), &state, &outcome, None, &context).subject)
             });
         }
         group.bench_function("end_to_end", |b| {

@@ -25,6 +25,9 @@ pub struct CloudTrailRecord {
     pub request_id: Option<String>,
     #[serde(rename = "eventID")]
     pub event_id: Option<String>,
+    /// The same in both accounts' copies of a cross-account call.
+    #[serde(rename = "sharedEventID")]
+    pub shared_event_id: Option<String>,
     pub recipient_account_id: Option<String>,
     pub vpc_endpoint_id: Option<String>,
     pub user_identity: Option<UserIdentity>,

@@ -13,6 +13,9 @@ pub const DEFAULT_MAX_LISTED_ATTEMPTS: usize = 50;
 /// Enough to overlap the round trips of a many-secret batch, few enough to stay well under
 /// Secrets Manager's and SNS's request rates.
 pub const DEFAULT_CONCURRENCY: usize = 8;
+pub const DEFAULT_ALERT_WINDOW: Duration = Duration::from_secs(3600);
+/// A window longer than this would hide a week of a broken consumer behind one email.
+pub const MAX_ALERT_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -35,6 +38,12 @@ pub struct Config {
     pub operation_timeout: Duration,
     /// `MAX_CONCURRENT_SECRETS`: secrets of one batch handled at once.
     pub concurrency: usize,
+    /// `ALERT_STATE_TABLE`: the DynamoDB table of quiet windows. Unset: one alert per secret
+    /// per batch, nothing remembered between invocations.
+    pub alert_state_table: Option<String>,
+    /// `ALERT_WINDOW`: one alert per secret and caller per this long (humantime: `1h`,
+    /// `15m`, `30s`); zero (`0`) turns the window off.
+    pub alert_window: Duration,
 }
 
 impl Config {
@@ -97,8 +106,35 @@ impl Config {
             None => DEFAULT_ATHENA_TABLE.to_owned(),
         };
 
+        let alert_state_table = match get("ALERT_STATE_TABLE") {
+            Some(table) if is_table_name(table.trim()) => Some(table.trim().to_owned()),
+            Some(table) => {
+                return Err(ConfigError::Invalid {
+                    variable: "ALERT_STATE_TABLE",
+                    value: table,
+                    accepted: "a DynamoDB table name: 3 to 255 letters, digits, '_', '-' and '.'",
+                });
+            }
+            None => None,
+        };
+        let alert_window = match get("ALERT_WINDOW") {
+            None => DEFAULT_ALERT_WINDOW,
+            Some(text) => match parse_window(text.trim()) {
+                Some(window) => window,
+                None => {
+                    return Err(ConfigError::Invalid {
+                        variable: "ALERT_WINDOW",
+                        value: text,
+                        accepted: "a duration up to 7 days such as 1h (default), 15m or 30s; 0 turns the window off",
+                    });
+                }
+            },
+        };
+
         Ok(Config {
             alert_topic_arn,
+            alert_state_table,
+            alert_window,
             restore_policy,
             account_id,
             athena_table,
@@ -140,6 +176,14 @@ impl Config {
         })
     }
 
+    /// The quiet window, when there is one: a table to keep it in and a window that is not
+    /// zero.
+    pub fn quiet_window(&self) -> Option<Duration> {
+        self.alert_state_table
+            .as_ref()
+            .and((!self.alert_window.is_zero()).then_some(self.alert_window))
+    }
+
     /// The topic, or the error a live (non-dry-run) start must report.
     pub fn require_topic(&self) -> Result<&str, ConfigError> {
         self.alert_topic_arn.as_deref().ok_or(ConfigError::Missing {
@@ -156,6 +200,23 @@ fn is_topic_arn(arn: &str) -> bool {
         && parts[2] == "sns"
         && !parts[3].is_empty()
         && !parts[5].is_empty()
+}
+
+fn is_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// humantime's durations (`1h`, `15m`, `30s`, `1h 30m`), and a bare `0` for "off".
+fn parse_window(text: &str) -> Option<Duration> {
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|window| *window <= MAX_ALERT_WINDOW)
 }
 
 fn number(
@@ -203,6 +264,29 @@ mod tests {
         assert_eq!(c.max_decoded_bytes, 8 * 1024 * 1024);
         assert_eq!(c.operation_timeout, Duration::from_secs(10));
         assert_eq!(c.concurrency, 8);
+        assert_eq!(c.alert_state_table, None);
+        assert_eq!(c.alert_window, Duration::from_secs(3600));
+        assert_eq!(c.quiet_window(), None, "no table, no window");
+    }
+
+    #[test]
+    fn the_window_is_a_humantime_duration_and_zero_turns_it_off() {
+        let with = |window: &str| {
+            config(&[
+                ("ALERT_STATE_TABLE", "alert-state"),
+                ("ALERT_WINDOW", window),
+            ])
+            .unwrap()
+        };
+        assert_eq!(with("15m").quiet_window(), Some(Duration::from_secs(900)));
+        assert_eq!(with("30s").quiet_window(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            with("1h 30m").quiet_window(),
+            Some(Duration::from_secs(5400))
+        );
+        assert_eq!(with("0").quiet_window(), None);
+        let table_only = config(&[("ALERT_STATE_TABLE", "alert-state")]).unwrap();
+        assert_eq!(table_only.quiet_window(), Some(Duration::from_secs(3600)));
     }
 
     #[test]
@@ -230,6 +314,10 @@ mod tests {
             ("SDK_OPERATION_TIMEOUT_MS", "1"),
             ("MAX_CONCURRENT_SECRETS", "0"),
             ("MAX_CONCURRENT_SECRETS", "many"),
+            ("ALERT_WINDOW", "an hour"),
+            ("ALERT_WINDOW", "60"),
+            ("ALERT_WINDOW", "30d"),
+            ("ALERT_STATE_TABLE", "a b"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert!(err.to_string().starts_with(var), "{err}");

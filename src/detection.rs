@@ -62,6 +62,8 @@ impl SecretTarget {
 pub struct PendingDeletionAccess {
     pub target: SecretTarget,
     pub event_id: Option<EventId>,
+    /// `sharedEventID`: a cross-account read is logged in both accounts, with one of these.
+    pub shared_event_id: Option<EventId>,
     pub request_id: Option<String>,
     /// As CloudTrail wrote it; never parsed strictly (formats vary).
     pub event_time: Option<String>,
@@ -127,6 +129,7 @@ pub fn detect(record: &CloudTrailRecord, origin: Origin) -> Option<PendingDeleti
     Some(PendingDeletionAccess {
         target: target_of(record.secret_id(), record),
         event_id: record.event_id.as_deref().map(EventId::from),
+        shared_event_id: record.shared_event_id.as_deref().map(EventId::from),
         request_id: record.request_id.clone(),
         event_time: record.event_time.clone(),
         origin,
@@ -183,9 +186,11 @@ pub struct Findings {
     pub matched: usize,
     /// Where (a log event id, a file position) and why a record was skipped.
     pub malformed: Vec<(String, &'static str)>,
-    /// Reads seen again with an event id already found (overlapping history files).
+    /// Reads seen again with an event id already found (overlapping history files), or
+    /// with a `sharedEventID` already found (the other account's copy of a cross-account read).
     pub duplicates: usize,
     seen_event_ids: HashSet<EventId>,
+    seen_shared_event_ids: HashSet<EventId>,
 }
 
 impl Findings {
@@ -200,13 +205,26 @@ impl Findings {
         }
     }
 
-    /// Adds one read, unless a read with the same CloudTrail event id is already here.
+    /// Adds one read, unless a read with the same CloudTrail event id, or the same
+    /// `sharedEventID`, is already here.
     pub fn add(&mut self, access: PendingDeletionAccess) {
-        if let Some(id) = &access.event_id
-            && !self.seen_event_ids.insert(id.clone())
-        {
+        let seen_event = access
+            .event_id
+            .as_ref()
+            .is_some_and(|id| self.seen_event_ids.contains(id));
+        let seen_shared = access
+            .shared_event_id
+            .as_ref()
+            .is_some_and(|id| self.seen_shared_event_ids.contains(id));
+        if seen_event || seen_shared {
             self.duplicates += 1;
             return;
+        }
+        if let Some(id) = &access.event_id {
+            self.seen_event_ids.insert(id.clone());
+        }
+        if let Some(id) = &access.shared_event_id {
+            self.seen_shared_event_ids.insert(id.clone());
         }
         self.matched += 1;
         self.by_secret

@@ -105,6 +105,28 @@ pub enum RestoreError {
     NotAttempted(&'static str),
 }
 
+/// The quiet window's store could not be used. Never fails the invocation and never holds
+/// an alert back: the alert goes out as if there were no store, and the summary says why.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum WindowStateError {
+    /// The store answered with an error (a missing table, access denied, throttling after
+    /// the SDK's retries).
+    #[error("{code}: {message}")]
+    Rejected { code: String, message: String },
+    /// No answer: a timeout, a refused connection, a broken response.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The stored window is not what this function writes.
+    #[error("the stored window is unreadable: {0}")]
+    Unreadable(String),
+    /// The store refused a claim the rule would grant on what it holds.
+    #[error("the store refused a claim the rule grants; sending rather than guessing")]
+    Disagrees,
+    /// Not asked: an earlier call in this batch failed.
+    #[error("skipped: the alert state table failed earlier in this batch")]
+    SkippedAfterFailure,
+}
+
 /// What fails an invocation.
 #[derive(Debug, Error)]
 pub enum HandlerError {

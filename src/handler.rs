@@ -8,9 +8,16 @@
 //!   the batch goes on. Messages that cannot match the rule are never parsed
 //!   ([`crate::detection::may_match`]), so a broken message that could not match anyway is
 //!   only counted when it does not even start like a JSON object.
-//! - Findings are grouped per secret: one alert per secret per batch. A read whose record
-//!   names no secret is grouped with the other unnamed reads of its account and region; it is
-//!   never looked up, restored, or called purged.
+//! - Findings are grouped per secret: each secret is looked up (and restored) once per batch.
+//!   A read whose record names no secret is grouped with the other unnamed reads of its
+//!   account and region; it is never looked up, restored, or called purged.
+//! - Without a quiet window (`ALERT_STATE_TABLE` unset, or `ALERT_WINDOW=0`), one alert per
+//!   secret per batch. With one, one alert per secret and caller per window
+//!   ([`crate::window`]): each caller's reads are claimed in the store; a claim that is
+//!   refused is counted, not sent. A claim is confirmed after its publish, and released
+//!   after a failed one, so suppression never hides an alert that was not delivered. A store
+//!   that fails (missing table, throttling, unreachable) is not asked again in the batch, and
+//!   every alert goes out as if there were no store: a louder inbox beats a silent one.
 //! - The secrets of a batch are handled concurrently, at most `concurrency` at a time: each
 //!   one's lookup, restore and publish take up to the SDK's operation timeout, and one after
 //!   another they could outlive the function's timeout.
@@ -30,20 +37,24 @@
 //!   `no_longer_pending` rather than "not restored".
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::alert::{Alert, AlertContext, UNNAMED_SECRET, compose, event_id_list};
+use crate::alert::{Alert, AlertContext, UNNAMED_SECRET, compose, dedup_key_of, event_id_list};
+use crate::caller::CallerKey;
 use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, parse_batch, scan_log_events};
-use crate::error::{HandlerError, PublishError, PublishFailure, RestoreError};
+use crate::error::{HandlerError, PublishError, PublishFailure, RestoreError, WindowStateError};
 use crate::logs::Inflater;
-use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
-use crate::restore::{RestoreDecision, RestoreOutcome, RestorePolicy, SecretState, decide};
+use crate::ports::{AlertPublisher, AlertWindows, SecretInspector, SecretRestorer};
+use crate::restore::{
+    RestoreDecision, RestoreOutcome, RestorePolicy, SecretState, Severity, decide,
+};
+use crate::window::{ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
 
 /// Malformed log events named in the logs per batch; the summary line counts them all.
 const MAX_LOGGED_MALFORMED: usize = 20;
@@ -73,6 +84,12 @@ pub struct BatchOptions<'a> {
     pub deadline_reserve: Duration,
     /// The buffers one batch after another reuses, lent by `main`; `None`: the batch's own.
     pub inflater: Option<&'a Mutex<Inflater>>,
+    /// One alert per secret and caller per this long, kept in [`Ports::windows`]; `None`:
+    /// one alert per secret per batch.
+    pub alert_window: Option<Duration>,
+    /// How long a claimed window whose alert is not confirmed delivered still holds: the time
+    /// a publish and its confirmation may take.
+    pub claim_grace: Duration,
 }
 
 impl<'a> BatchOptions<'a> {
@@ -85,6 +102,8 @@ impl<'a> BatchOptions<'a> {
             account_id: config.account_id.as_deref(),
             concurrency: config.concurrency,
             deadline_reserve: config.operation_timeout * 3,
+            alert_window: config.quiet_window(),
+            claim_grace: config.operation_timeout * 3,
             ..Self::with_defaults(&config.restore_policy, now)
         }
     }
@@ -103,6 +122,8 @@ impl<'a> BatchOptions<'a> {
             deadline: None,
             deadline_reserve: Duration::ZERO,
             inflater: None,
+            alert_window: None,
+            claim_grace: Duration::from_secs(30),
         }
     }
 
@@ -119,10 +140,12 @@ impl<'a> BatchOptions<'a> {
 }
 
 /// The adapters one batch talks to.
-pub struct Ports<'a, P, I, R> {
+pub struct Ports<'a, P, I, R, W> {
     pub publisher: &'a P,
     pub inspector: &'a I,
     pub restorer: &'a R,
+    /// The quiet windows; asked only when [`BatchOptions::alert_window`] is set.
+    pub windows: &'a W,
 }
 
 /// What one batch did, logged as one line, written as the metric, and returned as the
@@ -145,26 +168,66 @@ pub struct BatchSummary {
     pub alerts_published: usize,
     /// Alerts that did not go out (failed, or not tried before the deadline).
     pub alerts_undelivered: usize,
+    /// Alerts held back by a quiet window (their reads counted for the next alert).
+    pub alerts_suppressed: usize,
+    /// Calls to the quiet window's store that failed; their alerts went out regardless.
+    pub alert_state_errors: usize,
+    /// Why the store was not used for (part of) this batch: the first failure.
+    pub alert_state_unavailable: Option<String>,
     pub restored: usize,
     /// De-duplication keys of the alerts delivered.
     pub delivered: Vec<String>,
 }
 
-/// What became of one secret's alert.
+/// What became of one secret: its restore, and each of its alerts (one, or one per caller).
 struct SecretResult {
     restored: bool,
-    delivery: Result<String, PublishError>,
+    alerts: Vec<AlertResult>,
 }
 
-pub async fn handle_batch<P, I, R>(
+/// What became of one alert.
+enum AlertResult {
+    /// Published; its de-duplication key.
+    Delivered(String),
+    /// Held back by the quiet window.
+    Held,
+    Undelivered(PublishError),
+}
+
+/// What the secrets of one batch share while they run concurrently.
+#[derive(Default)]
+struct BatchState {
+    /// Secrets Manager timed out once: later lookups are skipped.
+    secrets_manager_unreachable: AtomicBool,
+    /// The window store failed once: it is not asked again in this batch.
+    windows_failed: AtomicBool,
+    window_errors: AtomicUsize,
+    first_window_error: Mutex<Option<String>>,
+}
+
+impl BatchState {
+    fn window_failed(&self, error: &WindowStateError) {
+        tracing::error!(%error, "the alert state table failed: alerting as if there were none");
+        self.windows_failed.store(true, Ordering::Relaxed);
+        self.window_errors.fetch_add(1, Ordering::Relaxed);
+        let mut first = self
+            .first_window_error
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        first.get_or_insert_with(|| error.to_string());
+    }
+}
+
+pub async fn handle_batch<P, I, R, W>(
     data: &(impl AsRef<[u8]> + ?Sized),
-    ports: &Ports<'_, P, I, R>,
+    ports: &Ports<'_, P, I, R, W>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError>
 where
     P: AlertPublisher + Sync,
     I: SecretInspector + Sync,
     R: SecretRestorer + Sync,
+    W: AlertWindows + Sync,
 {
     let mut own_inflater = None;
     let inflater = match options.inflater {
@@ -208,7 +271,13 @@ where
     summary.secrets = by_secret.len();
 
     let context = options.alert_context(&batch.log_group);
-    let (results, cut_off) = run_secrets(&by_secret, ports, options, &context).await;
+    let shared = BatchState::default();
+    let (results, cut_off) = run_secrets(&by_secret, ports, options, &context, &shared).await;
+    summary.alert_state_errors = shared.window_errors.load(Ordering::Relaxed);
+    summary.alert_state_unavailable = shared
+        .first_window_error
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if cut_off {
         tracing::error!(
             "the invocation's deadline is near: cutting off the alerts still in flight"
@@ -219,21 +288,24 @@ where
     for ((target, attempts), result) in by_secret.iter().zip(results) {
         let result = result.unwrap_or_else(|| SecretResult {
             restored: false,
-            delivery: Err(not_delivered(
+            alerts: vec![AlertResult::Undelivered(not_delivered(
                 target,
                 attempts,
                 PublishFailure::Deadline("cut off in flight"),
-            )),
+            ))],
         });
         summary.restored += usize::from(result.restored);
-        match result.delivery {
-            Ok(dedup_key) => {
-                summary.alerts_published += 1;
-                summary.delivered.push(dedup_key);
-            }
-            Err(error) => {
-                tracing::error!(%error, "alert not delivered");
-                failures.push(error);
+        for alert in result.alerts {
+            match alert {
+                AlertResult::Delivered(dedup_key) => {
+                    summary.alerts_published += 1;
+                    summary.delivered.push(dedup_key);
+                }
+                AlertResult::Held => summary.alerts_suppressed += 1,
+                AlertResult::Undelivered(error) => {
+                    tracing::error!(%error, "alert not delivered");
+                    failures.push(error);
+                }
             }
         }
     }
@@ -250,6 +322,9 @@ where
         secrets = summary.secrets,
         alerts_published = summary.alerts_published,
         alerts_undelivered = summary.alerts_undelivered,
+        alerts_suppressed = summary.alerts_suppressed,
+        alert_state_errors = summary.alert_state_errors,
+        alert_state_unavailable = summary.alert_state_unavailable.as_deref().unwrap_or(""),
         restored = summary.restored,
         delivered = %summary.delivered.join(","),
         "batch done"
@@ -262,7 +337,7 @@ where
         None => Ok(summary),
         Some(first) => Err(HandlerError::Undelivered {
             failed,
-            total: summary.secrets,
+            total: summary.alerts_published + failed,
             undelivered,
             delivered: if summary.delivered.is_empty() {
                 "none".to_owned()
@@ -277,24 +352,24 @@ where
 
 /// Every secret's alert, at most `options.concurrency` at a time, until done or until just
 /// before the deadline. `None` marks a secret cut off in flight.
-async fn run_secrets<P, I, R>(
+async fn run_secrets<P, I, R, W>(
     by_secret: &BTreeMap<SecretTarget, Vec<PendingDeletionAccess>>,
-    ports: &Ports<'_, P, I, R>,
+    ports: &Ports<'_, P, I, R, W>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
+    shared: &BatchState,
 ) -> (Vec<Option<SecretResult>>, bool)
 where
     P: AlertPublisher + Sync,
     I: SecretInspector + Sync,
     R: SecretRestorer + Sync,
+    W: AlertWindows + Sync,
 {
-    let unreachable = AtomicBool::new(false);
-    let unreachable = &unreachable;
     let work = by_secret
         .iter()
         .enumerate()
         .map(|(index, (target, attempts))| async move {
-            let result = alert_and_publish(target, attempts, ports, options, context, unreachable);
+            let result = alert_and_publish(target, attempts, ports, options, context, shared);
             (index, result.await)
         });
     let mut results: Vec<Option<SecretResult>> = by_secret.iter().map(|_| None).collect();
@@ -317,53 +392,195 @@ where
     (results, cut_off)
 }
 
-/// One secret, start to end: unless the deadline is too near, its alert (looked up, the
-/// policy applied, composed), then the publish.
-async fn alert_and_publish<P, I, R>(
+/// One secret, start to end: unless the deadline is too near, its state (looked up, the
+/// policy applied), then its alert (or, with a quiet window, one per caller) and the publish.
+async fn alert_and_publish<P, I, R, W>(
     target: &SecretTarget,
     attempts: &[PendingDeletionAccess],
-    ports: &Ports<'_, P, I, R>,
+    ports: &Ports<'_, P, I, R, W>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
-    unreachable: &AtomicBool,
+    shared: &BatchState,
 ) -> SecretResult
 where
     P: AlertPublisher,
     I: SecretInspector,
     R: SecretRestorer,
+    W: AlertWindows,
 {
     if let Some(deadline) = options.deadline
         && Instant::now() + options.deadline_reserve > deadline
     {
         return SecretResult {
             restored: false,
-            delivery: Err(not_delivered(
+            alerts: vec![AlertResult::Undelivered(not_delivered(
                 target,
                 attempts,
                 PublishFailure::Deadline("not started"),
-            )),
+            ))],
         };
     }
-    let (alert, outcome) = alert_for(
+    let (state, outcome) = assess(
         target,
-        attempts,
         ports.inspector,
         ports.restorer,
         options,
-        context,
-        unreachable,
+        &shared.secrets_manager_unreachable,
     )
     .await;
-    let delivery = match ports.publisher.publish(&alert).await {
-        Ok(()) => Ok(alert.dedup_key().to_owned()),
+    let restored = outcome == RestoreOutcome::Restored;
+    let Some(window) = options.alert_window else {
+        let alert = compose(attempts, &state, &outcome, None, context);
+        return SecretResult {
+            restored,
+            alerts: vec![publish(ports.publisher, &alert).await],
+        };
+    };
+    let mut alerts = Vec::new();
+    for (caller, reads) in by_caller(attempts) {
+        let found = Found {
+            target,
+            reads: &reads,
+            state: &state,
+            outcome: &outcome,
+        };
+        let alert = windowed_alert(found, caller, window, ports, options, context, shared);
+        alerts.push(alert.await);
+    }
+    SecretResult { restored, alerts }
+}
+
+/// What one batch found about one secret, for one alert.
+#[derive(Clone, Copy)]
+struct Found<'a> {
+    target: &'a SecretTarget,
+    reads: &'a [PendingDeletionAccess],
+    state: &'a SecretState,
+    outcome: &'a RestoreOutcome,
+}
+
+/// The reads of one secret, per caller (the role, not the session), in a stable order.
+fn by_caller(
+    attempts: &[PendingDeletionAccess],
+) -> BTreeMap<CallerKey, Vec<PendingDeletionAccess>> {
+    let mut callers: BTreeMap<CallerKey, Vec<PendingDeletionAccess>> = BTreeMap::new();
+    for access in attempts {
+        callers
+            .entry(CallerKey::of(&access.who))
+            .or_default()
+            .push(access.clone());
+    }
+    callers
+}
+
+/// One caller's alert under the quiet window: claimed, then sent and confirmed; or held back
+/// and counted; or, when the store fails, sent as if there were none.
+async fn windowed_alert<P, I, R, W>(
+    found: Found<'_>,
+    caller: CallerKey,
+    window: Duration,
+    ports: &Ports<'_, P, I, R, W>,
+    options: &BatchOptions<'_>,
+    context: &AlertContext<'_>,
+    shared: &BatchState,
+) -> AlertResult
+where
+    P: AlertPublisher,
+    W: AlertWindows,
+{
+    let claim = WindowClaim {
+        key: WindowKey {
+            secret: window_secret(found.target, found.state),
+            caller,
+        },
+        claim_key: dedup_key_of(found.reads),
+        now: options.now,
+        window,
+        grace: options.claim_grace,
+        severity: Severity::of(found.state, options.now),
+        deletion_date: found.state.deletion_date(),
+        outcome: found.outcome.kind(),
+        reads: found.reads.iter().map(ReadId::of).collect(),
+    };
+    let verdict = if shared.windows_failed.load(Ordering::Relaxed) {
+        Err(WindowStateError::SkippedAfterFailure)
+    } else {
+        ports.windows.claim(&claim).await
+    };
+    let (note, claimed) = match verdict {
+        Ok(WindowVerdict::Send { opened, carried }) => {
+            (WindowNote::sent(window, opened, carried, options.now), true)
+        }
+        Ok(WindowVerdict::Held { claimed_by, until }) => {
+            tracing::info!(
+                caller = %claim.key.caller,
+                secret = %claim.key.secret,
+                reads = claim.reads.len(),
+                held_by = %claimed_by,
+                until = %humantime::format_rfc3339_seconds(until),
+                "held back by the quiet window: counted for the next alert"
+            );
+            return AlertResult::Held;
+        }
         Err(error) => {
-            tracing::error!(dedup_key = alert.dedup_key(), %error, "alert not delivered");
-            Err(error)
+            if error != WindowStateError::SkippedAfterFailure {
+                shared.window_failed(&error);
+            }
+            (WindowNote::unavailable(window, error.to_string()), false)
         }
     };
-    SecretResult {
-        restored: outcome == RestoreOutcome::Restored,
-        delivery,
+    let alert = compose(
+        found.reads,
+        found.state,
+        found.outcome,
+        Some(&note),
+        context,
+    );
+    let result = publish(ports.publisher, &alert).await;
+    if claimed {
+        let marked = match &result {
+            AlertResult::Delivered(_) => {
+                ports
+                    .windows
+                    .confirm(&claim.key, &claim.claim_key, options.now)
+                    .await
+            }
+            _ => ports.windows.release(&claim.key, &claim.claim_key).await,
+        };
+        // The alert's fate is settled; an unmarked claim only makes the next alert come
+        // sooner (an unconfirmed claim stops holding after the grace).
+        if let Err(error) = marked {
+            shared.window_failed(&error);
+        }
+    }
+    result
+}
+
+/// The secret a window is kept for: its full ARN once looked up, else the id the caller used,
+/// else (unnamed) its account and region.
+fn window_secret(target: &SecretTarget, state: &SecretState) -> String {
+    match (state.arn(), target.secret_id.as_deref()) {
+        (Some(arn), _) => arn.to_owned(),
+        (None, Some(id)) => format!(
+            "{}/{}/{id}",
+            target.account_id.as_deref().unwrap_or("-"),
+            target.region.as_deref().unwrap_or("-")
+        ),
+        (None, None) => format!(
+            "(not named)/{}/{}",
+            target.account_id.as_deref().unwrap_or("-"),
+            target.region.as_deref().unwrap_or("-")
+        ),
+    }
+}
+
+async fn publish<P: AlertPublisher>(publisher: &P, alert: &Alert) -> AlertResult {
+    match publisher.publish(alert).await {
+        Ok(()) => AlertResult::Delivered(alert.dedup_key().to_owned()),
+        Err(error) => {
+            tracing::error!(dedup_key = alert.dedup_key(), %error, "alert not delivered");
+            AlertResult::Undelivered(error)
+        }
     }
 }
 
@@ -423,12 +640,35 @@ where
     I: SecretInspector,
     R: SecretRestorer,
 {
+    let (state, outcome) = assess(
+        target,
+        inspector,
+        restorer,
+        options,
+        secrets_manager_unreachable,
+    )
+    .await;
+    (compose(attempts, &state, &outcome, None, context), outcome)
+}
+
+/// The secret's state, and the restore policy applied to it (restoring if it says so).
+async fn assess<I, R>(
+    target: &SecretTarget,
+    inspector: &I,
+    restorer: &R,
+    options: &BatchOptions<'_>,
+    secrets_manager_unreachable: &AtomicBool,
+) -> (SecretState, RestoreOutcome)
+where
+    I: SecretInspector,
+    R: SecretRestorer,
+{
     let state = secret_state(target, inspector, options, secrets_manager_unreachable).await;
     let outcome = match decide(options.restore_policy, &state) {
         RestoreDecision::Skip(outcome) => outcome,
         RestoreDecision::Restore { arn } => restore(target, &arn, restorer).await,
     };
-    (compose(attempts, &state, &outcome, context), outcome)
+    (state, outcome)
 }
 
 async fn restore<R: SecretRestorer>(

@@ -7,13 +7,17 @@
 //! rule, [`restore`] decides what to do about the deletion, [`alert`] composes what people
 //! and machines receive, [`sanitize`] is the boundary every caller-controlled string crosses,
 //! and [`history`] reads CloudTrail's stored formats from bytes; none of them does I/O or
-//! names an AWS SDK type. [`ports`] names the three capabilities the [`handler`] needs
-//! (publish, inspect, restore); [`aws`] implements them with the SNS and Secrets Manager SDKs,
-//! and [`dry_run`] with nothing. The binary (`src/main.rs`, `src/cli/`) builds the clients once
+//! names an AWS SDK type; nor does [`window`], the quiet window's rule (one alert per secret
+//! and caller per `ALERT_WINDOW`). [`ports`] names the capabilities the [`handler`] needs
+//! (publish, inspect, restore, keep windows); [`aws`] implements the first three with the SNS
+//! and Secrets Manager SDKs, [`alert_state_table`] the windows with DynamoDB, [`dry_run`] and
+//! [`memory_windows`] with nothing outside the process. The binary (`src/main.rs`, `src/cli/`) builds the clients once
 //! and runs either the Lambda runtime loop or the command line. See `ARCHITECTURE.md`.
 
 pub mod alert;
+pub mod alert_state_table;
 pub mod aws;
+pub mod caller;
 pub mod cloudtrail;
 pub mod config;
 pub mod detection;
@@ -23,6 +27,7 @@ pub mod handler;
 pub mod history;
 pub mod ids;
 pub mod logs;
+pub mod memory_windows;
 pub mod metrics;
 pub mod ports;
 pub mod region;
@@ -30,3 +35,4 @@ pub mod restore;
 pub mod sanitize;
 #[cfg(feature = "testing")]
 pub mod synthetic;
+pub mod window;

@@ -10,6 +10,7 @@ mod cli;
 use clap::Parser;
 use cli::Cli;
 use lambda_runtime::{LambdaEvent, service_fn};
+use secret_deletion_alerts::alert_state_table::AlertStateTable;
 use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
@@ -47,10 +48,16 @@ async fn run_function() -> Result<(), lambda_runtime::Error> {
     let sdk_config = load_sdk_config(&config).await;
     let publisher = SnsPublisher::new(&sdk_config, config.require_topic()?);
     let secrets = SecretsManager::new(&sdk_config);
+    // The quiet windows, when ALERT_STATE_TABLE names a table; without one, every batch alerts.
+    let windows = config
+        .alert_state_table
+        .as_deref()
+        .map(|table| AlertStateTable::new(&sdk_config, table));
     let ports = Ports {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &windows,
     };
     // The decode buffers of one batch, kept for the next one in this sandbox.
     let inflater = std::sync::Mutex::new(Inflater::default());

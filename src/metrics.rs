@@ -14,6 +14,10 @@ pub const ALERTS_DELIVERED: &str = "AlertsDelivered";
 pub const ALERTS_UNDELIVERED: &str = "AlertsUndelivered";
 pub const RECORDS_MALFORMED: &str = "RecordsMalformed";
 pub const SECRETS_RESTORED: &str = "SecretsRestored";
+/// Alerts held back by the quiet window (their reads are counted in the next alert).
+pub const ALERTS_SUPPRESSED: &str = "AlertsSuppressed";
+/// Calls to the alert state table that failed (the alerts went out regardless).
+pub const ALERT_STATE_ERRORS: &str = "AlertStateErrors";
 
 /// The EMF document for one batch, as one line.
 pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
@@ -23,6 +27,8 @@ pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
         (ALERTS_UNDELIVERED, summary.alerts_undelivered),
         (RECORDS_MALFORMED, summary.malformed),
         (SECRETS_RESTORED, summary.restored),
+        (ALERTS_SUPPRESSED, summary.alerts_suppressed),
+        (ALERT_STATE_ERRORS, summary.alert_state_errors),
     ];
     let mut line = serde_json::json!({
         "_aws": {
@@ -57,6 +63,8 @@ mod tests {
             alerts_undelivered: 2,
             malformed: 4,
             restored: 1,
+            alerts_suppressed: 5,
+            alert_state_errors: 1,
             ..BatchSummary::default()
         };
         let line: serde_json::Value =
@@ -66,6 +74,8 @@ mod tests {
         assert_eq!(line["AlertsUndelivered"], 2);
         assert_eq!(line["RecordsMalformed"], 4);
         assert_eq!(line["SecretsRestored"], 1);
+        assert_eq!(line["AlertsSuppressed"], 5);
+        assert_eq!(line["AlertStateErrors"], 1);
         let declared = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "CloudTrailLogMetrics");
         let names: Vec<&str> = declared["Metrics"]
@@ -81,7 +91,9 @@ mod tests {
                 "AlertsDelivered",
                 "AlertsUndelivered",
                 "RecordsMalformed",
-                "SecretsRestored"
+                "SecretsRestored",
+                "AlertsSuppressed",
+                "AlertStateErrors"
             ]
         );
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_u64);

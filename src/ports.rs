@@ -6,10 +6,13 @@
 
 use std::future::Future;
 
+use std::time::SystemTime;
+
 use crate::alert::Alert;
-use crate::error::{PublishError, RestoreError};
+use crate::error::{PublishError, RestoreError, WindowStateError};
 use crate::region::RegionName;
 use crate::restore::SecretState;
+use crate::window::{Carried, Opened, WindowClaim, WindowKey, WindowVerdict};
 
 /// Delivers one alert (SNS in production).
 pub trait AlertPublisher {
@@ -33,4 +36,85 @@ pub trait SecretRestorer {
         arn: &str,
         region: Option<&RegionName>,
     ) -> impl Future<Output = Result<(), RestoreError>> + Send;
+}
+
+/// Keeps the quiet windows ([`crate::window`]): applies the rule to a claim atomically, so two
+/// invocations racing for one window never both win it (DynamoDB in production).
+pub trait AlertWindows {
+    /// Claims the window for the alert, or counts its reads into the window another alert
+    /// holds.
+    fn claim(
+        &self,
+        claim: &WindowClaim,
+    ) -> impl Future<Output = Result<WindowVerdict, WindowStateError>> + Send;
+
+    /// The claiming alert was delivered at `at`.
+    fn confirm(
+        &self,
+        key: &WindowKey,
+        claim_key: &str,
+        at: SystemTime,
+    ) -> impl Future<Output = Result<(), WindowStateError>> + Send;
+
+    /// The claiming alert was not delivered: the window is free at once.
+    fn release(
+        &self,
+        key: &WindowKey,
+        claim_key: &str,
+    ) -> impl Future<Output = Result<(), WindowStateError>> + Send;
+}
+
+/// No store (`ALERT_STATE_TABLE` unset): every alert goes out. The handler does not ask it
+/// when the window is off; if asked, it sends.
+pub struct NoWindows;
+
+impl AlertWindows for NoWindows {
+    async fn claim(&self, _claim: &WindowClaim) -> Result<WindowVerdict, WindowStateError> {
+        Ok(WindowVerdict::Send {
+            opened: Opened::First,
+            carried: Carried::default(),
+        })
+    }
+
+    async fn confirm(
+        &self,
+        _key: &WindowKey,
+        _claim_key: &str,
+        _at: SystemTime,
+    ) -> Result<(), WindowStateError> {
+        Ok(())
+    }
+
+    async fn release(&self, _key: &WindowKey, _claim_key: &str) -> Result<(), WindowStateError> {
+        Ok(())
+    }
+}
+
+/// A store that may be absent: `None` behaves as [`NoWindows`].
+impl<W: AlertWindows + Sync> AlertWindows for Option<W> {
+    async fn claim(&self, claim: &WindowClaim) -> Result<WindowVerdict, WindowStateError> {
+        match self {
+            Some(windows) => windows.claim(claim).await,
+            None => NoWindows.claim(claim).await,
+        }
+    }
+
+    async fn confirm(
+        &self,
+        key: &WindowKey,
+        claim_key: &str,
+        at: SystemTime,
+    ) -> Result<(), WindowStateError> {
+        match self {
+            Some(windows) => windows.confirm(key, claim_key, at).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn release(&self, key: &WindowKey, claim_key: &str) -> Result<(), WindowStateError> {
+        match self {
+            Some(windows) => windows.release(key, claim_key).await,
+            None => Ok(()),
+        }
+    }
 }

@@ -10,73 +10,22 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::types::Tag;
+use common::moto::{dead_endpoint, emulator, unique};
 use common::{events_dir, options};
-use secret_deletion_alerts::aws::{
-    SecretsManager, SnsPublisher, load_sdk_config, sdk_config_loader,
-};
+use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
+use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 const ACCOUNT: &str = "123456789012";
 const TAG: &str = "secret-deletion-alerts:restore-on-access";
-
-/// The emulator's SDK configuration. `Option` so the tests read `let Some(sdk) = ...`; an
-/// absent emulator fails the test, since it ran only because it was asked to.
-async fn emulator() -> Option<SdkConfig> {
-    let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") else {
-        panic!(
-            "no emulator: these tests need moto's server; scripts/test starts one and sets \
-             MOTO_ENDPOINT (or start `moto_server -H 127.0.0.1 -p PORT` and set \
-             MOTO_ENDPOINT=http://127.0.0.1:PORT)"
-        );
-    };
-    // SAFETY of the test: the endpoint is loopback only.
-    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
-    Some(at_endpoint(&endpoint).await)
-}
-
-/// Our SDK configuration with its endpoint set in code (which wins over `AWS_ENDPOINT_URL`).
-async fn at_endpoint(endpoint: &str) -> SdkConfig {
-    let config = Config::from_lookup(|k| match k {
-        "SDK_CONNECT_TIMEOUT_MS" => Some("1000".into()),
-        "SDK_OPERATION_TIMEOUT_MS" => Some("8000".into()),
-        _ => None,
-    })
-    .unwrap();
-    sdk_config_loader(&config)
-        .endpoint_url(endpoint)
-        .load()
-        .await
-}
-
-/// An endpoint on loopback where nothing listens: bind a port, then close it.
-async fn dead_endpoint() -> SdkConfig {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    at_endpoint(&format!("http://127.0.0.1:{port}")).await
-}
-
-fn unique(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}-{}-{nanos}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// A subscription event with the IAM-user sample record, naming `secret_id`.
 fn event_naming(secret_id: &str, event_id: &str) -> Base64Text {
@@ -186,6 +135,7 @@ async fn run(
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &NoWindows,
     };
     let options = options(policy);
     handle_batch(data, &ports, &options).await
@@ -330,6 +280,7 @@ async fn secrets_manager_unreachable_still_alerts() {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &NoWindows,
     };
     let policy = RestorePolicy::All;
     let options = options(&policy);

@@ -9,6 +9,7 @@ use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::{DecodeError, HandlerError, RestoreError};
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, encode_records, gzip_base64, inflate_payload};
+use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
 async fn run(
@@ -21,6 +22,7 @@ async fn run(
         publisher,
         inspector: secrets,
         restorer: secrets,
+        windows: &NoWindows,
     };
     handle_batch(data, &ports, &options(policy)).await
 }
@@ -413,6 +415,7 @@ async fn a_secret_in_another_account_is_reported_not_looked_up() {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &NoWindows,
     };
     handle_batch(&sample("iam-user-pending-deletion.json"), &ports, &opts)
         .await
@@ -475,6 +478,7 @@ async fn dry_run_looks_up_and_restores_nothing_and_says_what_it_would_do() {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &NoWindows,
     };
     handle_batch(
         &sample("iam-user-pending-deletion.json"),

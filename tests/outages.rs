@@ -19,6 +19,7 @@ use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
 use secret_deletion_alerts::handler::{Ports, handle_batch};
 use secret_deletion_alerts::logs::SubscriptionEvent;
+use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 /// How the fake service behaves.
@@ -153,6 +154,7 @@ async fn publish_sample(sdk: &SdkConfig) -> HandlerError {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &NoWindows,
     };
     let policy = RestorePolicy::Off;
     handle_batch(&data, &ports, &options(&policy))

@@ -196,16 +196,18 @@ fn in_lambda_the_function_answers_each_invocation_and_emits_the_metric() {
 
 #[test]
 fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let api = listener.local_addr().unwrap().to_string();
-    let child = start_function(&api, &[("RESTORE_MODE", "sometimes")]);
-    let output = child.wait_with_output().unwrap();
-    assert!(!output.status.success());
-    let logs = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(
-        logs.contains("RESTORE_MODE=\\\"sometimes\\\" is not valid")
-            || logs.contains("RESTORE_MODE=\"sometimes\" is not valid"),
-        "{logs}"
-    );
+    for (variable, value) in [("RESTORE_MODE", "sometimes"), ("ALERT_WINDOW", "an hour")] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let api = listener.local_addr().unwrap().to_string();
+        let child = start_function(&api, &[(variable, value)]);
+        let output = child.wait_with_output().unwrap();
+        assert!(!output.status.success());
+        let logs = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(
+            logs.contains(&format!("{variable}=\\\"{value}\\\" is not valid"))
+                || logs.contains(&format!("{variable}=\"{value}\" is not valid")),
+            "{logs}"
+        );
+    }
 }

@@ -12,6 +12,7 @@ use common::{FakeSecrets, RecordingPublisher, events_dir, options, pending};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::handler::{Ports, handle_batch};
 use secret_deletion_alerts::logs::Base64Text;
+use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{SecretInspector, SecretRestorer};
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
@@ -31,6 +32,7 @@ async fn documents<S: SecretInspector + SecretRestorer + Sync>(
         publisher: &publisher,
         inspector: secrets,
         restorer: secrets,
+        windows: &NoWindows,
     };
     handle_batch(data, &ports, &options(policy)).await.unwrap();
     publisher
@@ -126,4 +128,41 @@ async fn unnamed_secrets_bad_regions_and_hostile_strings_validate_too() {
     let mut wrong = found[0].clone();
     wrong["attempts_total"] = "one".into();
     assert!(!validator.is_valid(&wrong));
+}
+
+#[tokio::test]
+async fn alerts_under_a_quiet_window_validate_too() {
+    use common::windows::{HOUR, invoke, reads_by};
+    use secret_deletion_alerts::memory_windows::MemoryWindows;
+    use std::time::Duration;
+
+    let validator = validator();
+    let store = MemoryWindows::new();
+    let publisher = RecordingPublisher::default();
+    let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
+    for (ids, at) in [
+        (&["e1"][..], 0),
+        (&["e2", "e3"][..], 60),
+        (&["e4"][..], 7200),
+    ] {
+        invoke(
+            reads_by("alice", "prod/db", ids),
+            &publisher,
+            &secrets,
+            &store,
+            HOUR,
+            Duration::from_secs(at),
+        )
+        .await
+        .unwrap();
+    }
+    let found: Vec<serde_json::Value> = publisher
+        .alerts()
+        .iter()
+        .map(|alert| serde_json::from_str(&alert.document_json()).unwrap())
+        .collect();
+    assert_eq!(found.len(), 2);
+    assert_eq!(found[1]["suppressed_since_last_alert"], 2);
+    assert!(found[1]["last_alert_at"].is_string());
+    assert_valid(&validator, &found);
 }

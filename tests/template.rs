@@ -225,6 +225,8 @@ fn nothing_is_lost_failed_batches_go_to_a_queue_and_alarms_watch_it() {
         "AsyncEventsDropped",
         "DeliveryErrors",
         "DeliveryThrottling",
+        // The quiet window's table failing makes alerts louder, never fewer.
+        "AlertStateErrors",
     ] {
         assert!(alarms.contains(&metric), "no alarm on {metric}");
     }
@@ -237,6 +239,59 @@ fn nothing_is_lost_failed_batches_go_to_a_queue_and_alarms_watch_it() {
         function["LoggingConfig"]["LogFormat"].as_str(),
         Some("JSON")
     );
+}
+
+#[test]
+fn the_quiet_window_table_is_on_by_default_retained_and_reachable_only_by_update_item() {
+    let template = template();
+    let table = &template["Resources"]["AlertStateTable"];
+    assert_eq!(table["Type"].as_str(), Some("AWS::DynamoDB::Table"));
+    assert_eq!(table["DeletionPolicy"].as_str(), Some("Retain"));
+    let properties = &table["Properties"];
+    assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    assert_eq!(
+        properties["SSESpecification"]["SSEEnabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        properties["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some("expires_at")
+    );
+    let variables =
+        &template["Resources"]["AlertFunction"]["Properties"]["Environment"]["Variables"];
+    // !Ref loads as the plain name.
+    assert_eq!(
+        variables["ALERT_STATE_TABLE"].as_str(),
+        Some("AlertStateTable")
+    );
+    assert_eq!(variables["ALERT_WINDOW"].as_str(), Some("AlertWindow"));
+    let window = template["Parameters"]["AlertWindow"]["Default"]
+        .as_str()
+        .unwrap();
+    let config = secret_deletion_alerts::config::Config::from_lookup(|k| match k {
+        "ALERT_STATE_TABLE" => Some("table".to_owned()),
+        "ALERT_WINDOW" => Some(window.to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(
+        config.quiet_window(),
+        Some(std::time::Duration::from_secs(3600))
+    );
+
+    let mut found = Vec::new();
+    statements(
+        &template["Resources"],
+        None,
+        &template["Conditions"],
+        &mut found,
+    );
+    let on_the_table: Vec<Vec<String>> = found
+        .iter()
+        .filter(|(_, s)| actions(s).iter().any(|a| a.starts_with("dynamodb:")))
+        .map(|(_, s)| actions(s))
+        .collect();
+    assert_eq!(on_the_table, [vec!["dynamodb:UpdateItem".to_owned()]]);
 }
 
 #[test]

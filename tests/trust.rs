@@ -15,6 +15,7 @@ use secret_deletion_alerts::error::{HandlerError, PublishError, PublishFailure, 
 use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::metrics::emf_line;
 use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
@@ -29,6 +30,7 @@ async fn run(
         publisher: &publisher,
         inspector: secrets,
         restorer: secrets,
+        windows: &NoWindows,
     };
     let result = handle_batch(data, &ports, &options(policy)).await;
     (result, publisher.alerts())
@@ -117,6 +119,7 @@ async fn a_failed_batch_still_carries_its_summary_for_the_metric_line() {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &NoWindows,
     };
     let records = [
         pending_deletion_read("prod/db", "ua", "s").to_string(),
@@ -249,6 +252,7 @@ async fn run_slow(
         publisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &NoWindows,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::document::{
     AlertDocument, AttemptDocument, NextSteps, RestoreDocument, attempt_document, attributes,
-    secret_document,
+    caller_documents, secret_document, window_fields,
 };
 use super::email::email_text;
 use super::investigate::{find_the_secret, investigations, restore_command};
@@ -16,13 +16,16 @@ use super::{Alert, AlertContext, MAX_ERROR_CHARS, MAX_FIELD_CHARS, MAX_SNS_BYTES
 use crate::detection::{PendingDeletionAccess, SecretTarget};
 use crate::restore::{RestoreOutcome, SecretState, Severity};
 use crate::sanitize::clean_text;
+use crate::window::WindowNote;
 
 /// Composes the alert for the findings of one secret (`attempts` all name the same target;
-/// an empty slice yields an alert with no attempts, which the handler never asks for).
+/// an empty slice yields an alert with no attempts, which the handler never asks for), under
+/// the quiet window `window` when there is one.
 pub fn compose(
     attempts: &[PendingDeletionAccess],
     state: &SecretState,
     outcome: &RestoreOutcome,
+    window: Option<&WindowNote>,
     context: &AlertContext<'_>,
 ) -> Alert {
     let mut ordered: Vec<&PendingDeletionAccess> = attempts.iter().collect();
@@ -32,7 +35,7 @@ pub fn compose(
         .clamp(1, usize::MAX)
         .min(ordered.len());
     loop {
-        let alert = compose_listing(&ordered, listed, state, outcome, context);
+        let alert = compose_listing(&ordered, listed, state, outcome, window, context);
         // However many attempts a batch holds, the message stays under SNS's limit: list
         // fewer and count the rest.
         if listed <= 1 || alert.sns_size() <= MAX_SNS_BYTES {
@@ -42,30 +45,53 @@ pub fn compose(
     }
 }
 
-fn compose_listing(
-    ordered: &[&PendingDeletionAccess],
-    listed: usize,
-    state: &SecretState,
-    outcome: &RestoreOutcome,
-    context: &AlertContext<'_>,
-) -> Alert {
-    let target = ordered
-        .first()
-        .map(|a| a.target.clone())
-        .unwrap_or_else(|| SecretTarget {
-            account_id: None,
-            region: None,
-            secret_id: None,
-        });
-    let severity = Severity::of(state, context.now);
-    let event_ids: Vec<String> = ordered
+/// The de-duplication key [`compose`] gives the alert for `attempts`: what a quiet window's
+/// claim records before the alert is composed.
+pub fn dedup_key_of(attempts: &[PendingDeletionAccess]) -> String {
+    let ordered: Vec<&PendingDeletionAccess> = attempts.iter().collect();
+    match ordered.first() {
+        Some(first) => dedup_key(&first.target, &event_ids(&ordered)),
+        None => dedup_key(&no_target(), &[]),
+    }
+}
+
+fn no_target() -> SecretTarget {
+    SecretTarget {
+        account_id: None,
+        region: None,
+        secret_id: None,
+    }
+}
+
+/// Each attempt's CloudTrail event id, else where it was found.
+fn event_ids(ordered: &[&PendingDeletionAccess]) -> Vec<String> {
+    ordered
         .iter()
         .map(|a| match a.event_id.as_deref() {
             Some(id) => clean_text(id, 64),
             None => clean_text(&a.origin.location(), MAX_FIELD_CHARS),
         })
-        .collect();
+        .collect()
+}
+
+fn compose_listing(
+    ordered: &[&PendingDeletionAccess],
+    listed: usize,
+    state: &SecretState,
+    outcome: &RestoreOutcome,
+    window: Option<&WindowNote>,
+    context: &AlertContext<'_>,
+) -> Alert {
+    let target = ordered
+        .first()
+        .map(|a| a.target.clone())
+        .unwrap_or_else(no_target);
+    let severity = Severity::of(state, context.now);
+    let event_ids = event_ids(ordered);
     let dedup_key = dedup_key(&target, &event_ids);
+    let mut callers = caller_documents(ordered);
+    callers.truncate(listed.max(1));
+    let (suppressed_since_last_alert, last_alert_at, alert_window) = window_fields(window);
     let attempts: Vec<AttemptDocument> = ordered
         .iter()
         .take(listed)
@@ -83,7 +109,14 @@ fn compose_listing(
         find_the_secret: find_the_secret(ordered, &target),
         investigate,
     };
-    let subject = subject(severity, &secret, &attempts, ordered.len(), outcome);
+    let subject = subject(
+        severity,
+        &secret,
+        &attempts,
+        ordered.len(),
+        suppressed_since_last_alert,
+        outcome,
+    );
     let mut document = AlertDocument {
         schema: SCHEMA,
         dedup_key,
@@ -102,7 +135,11 @@ fn compose_listing(
             .and_then(|a| a.event_time.as_deref())
             .map(|t| clean_text(t, 64)),
         attempts,
+        callers,
         event_ids,
+        suppressed_since_last_alert,
+        last_alert_at,
+        alert_window,
         log_group: clean_text(context.log_group, 512),
         next_steps,
     };
@@ -110,7 +147,7 @@ fn compose_listing(
     if document.event_ids.len() > listed.max(1) * 4 {
         document.event_ids.truncate(listed.max(1) * 4);
     }
-    let text = email_text(&document, outcome, context);
+    let text = email_text(&document, outcome, window, context);
     let attributes = attributes(&document);
     let mut alert = Alert {
         subject,

@@ -11,10 +11,12 @@ use super::{
     MAX_ERROR_CHARS, MAX_FIELD_CHARS, MAX_NAME_CHARS, MAX_SECRET_ID_CHARS, MAX_USER_AGENT_CHARS,
     UNNAMED_SECRET,
 };
+use crate::caller::CallerKey;
 use crate::cloudtrail::{AccessKeyKind, Attribution, Principal};
 use crate::detection::{PendingDeletionAccess, SecretTarget};
 use crate::restore::{SecretState, Severity};
 use crate::sanitize::clean_text;
+use crate::window::WindowNote;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertDocument {
@@ -29,8 +31,18 @@ pub struct AlertDocument {
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub attempts: Vec<AttemptDocument>,
+    /// The attempts per caller (the role, not the session), in order of first read.
+    pub callers: Vec<CallerDocument>,
     /// CloudTrail event ids of every attempt (the de-duplication key is built from them).
     pub event_ids: Vec<String>,
+    /// Reads of this caller held back by the quiet window since its last alert; 0 without
+    /// a window.
+    pub suppressed_since_last_alert: u64,
+    /// This caller's last alert about this secret (RFC 3339); `null` without a window, or
+    /// when there was none.
+    pub last_alert_at: Option<String>,
+    /// The quiet window this alert opened; `null` without one.
+    pub alert_window: Option<AlertWindowDocument>,
     pub log_group: String,
     pub next_steps: NextSteps,
 }
@@ -70,6 +82,53 @@ pub struct AttemptDocument {
     pub vpc_endpoint_id: Option<String>,
     pub error_code: Option<String>,
     pub error_message: String,
+}
+
+/// One caller's reads, summed up: what the email's caller block says.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallerDocument {
+    /// The key the quiet window counts against: the user, role, federated user, root or
+    /// service ARN or name.
+    pub caller: String,
+    /// The first read's identity, for a person.
+    pub description: String,
+    pub reads: usize,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    /// Distinct values, at most [`MAX_DISTINCT`] each.
+    pub session_names: Vec<String>,
+    pub access_keys: Vec<AccessKeyDocument>,
+    pub source_ip_addresses: Vec<String>,
+    pub user_agents: Vec<String>,
+    pub invoked_by: Vec<String>,
+    pub vpc_endpoint_ids: Vec<String>,
+    /// The first few event ids.
+    pub example_event_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessKeyDocument {
+    pub id: String,
+    pub kind: Option<AccessKeyKind>,
+    pub mfa_authenticated: Option<bool>,
+}
+
+/// Distinct values a caller block lists per field.
+pub const MAX_DISTINCT: usize = 5;
+/// Event ids a caller block gives as examples.
+pub const MAX_EXAMPLE_EVENT_IDS: usize = 3;
+
+/// The quiet window an alert opened.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertWindowDocument {
+    pub seconds: u64,
+    /// `first`, `window_ended`, `retry`, `unconfirmed`, `severity_rose`, `rescheduled`,
+    /// `restore_outcome`, or `state_unavailable` (the store failed: no window held).
+    pub opened_because: &'static str,
+    /// Until when repeats of this caller are counted, not sent; `null` when the store failed.
+    pub ends_at: Option<String>,
+    /// Why the store could not be used.
+    pub state_unavailable: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -158,6 +217,118 @@ pub(super) fn attempt_document(access: &PendingDeletionAccess) -> AttemptDocumen
         error_code: field(&access.error_code),
         error_message: clean_text(&access.error_message, MAX_ERROR_CHARS),
     }
+}
+
+/// The per-caller summary of `ordered` (sorted by time), callers in order of first read.
+pub(super) fn caller_documents(ordered: &[&PendingDeletionAccess]) -> Vec<CallerDocument> {
+    let mut callers: Vec<(CallerKey, CallerDocument)> = Vec::new();
+    for access in ordered {
+        let key = CallerKey::of(&access.who);
+        let index = match callers.iter().position(|(k, _)| *k == key) {
+            Some(index) => index,
+            None => {
+                callers.push((
+                    key.clone(),
+                    CallerDocument {
+                        caller: clean_text(key.as_str(), MAX_FIELD_CHARS * 2),
+                        description: clean_text(
+                            &access.who.principal.describe(),
+                            MAX_FIELD_CHARS * 2,
+                        ),
+                        reads: 0,
+                        first_seen: None,
+                        last_seen: None,
+                        session_names: Vec::new(),
+                        access_keys: Vec::new(),
+                        source_ip_addresses: Vec::new(),
+                        user_agents: Vec::new(),
+                        invoked_by: Vec::new(),
+                        vpc_endpoint_ids: Vec::new(),
+                        example_event_ids: Vec::new(),
+                    },
+                ));
+                callers.len() - 1
+            }
+        };
+        let caller = &mut callers[index].1;
+        caller.reads += 1;
+        let time = access.event_time.as_deref().map(|t| clean_text(t, 64));
+        if caller.first_seen.is_none() {
+            caller.first_seen = time.clone();
+        }
+        if time.is_some() {
+            caller.last_seen = time;
+        }
+        if let Principal::AssumedRole {
+            session_name: Some(session),
+            ..
+        } = &access.who.principal
+        {
+            push_distinct(
+                &mut caller.session_names,
+                clean_text(session, MAX_NAME_CHARS),
+            );
+        }
+        if let Some(id) = &access.who.access_key_id {
+            let key = AccessKeyDocument {
+                id: clean_text(id, MAX_NAME_CHARS),
+                kind: access.who.access_key_kind,
+                mfa_authenticated: access.who.mfa_authenticated,
+            };
+            push_distinct(&mut caller.access_keys, key);
+        }
+        let field =
+            |value: &Option<String>, cap: usize| value.as_deref().map(|v| clean_text(v, cap));
+        if let Some(ip) = field(&access.source_ip_address, MAX_FIELD_CHARS) {
+            push_distinct(&mut caller.source_ip_addresses, ip);
+        }
+        if let Some(agent) = field(&access.user_agent, MAX_USER_AGENT_CHARS) {
+            push_distinct(&mut caller.user_agents, agent);
+        }
+        if let Some(service) = field(&access.who.invoked_by, MAX_NAME_CHARS) {
+            push_distinct(&mut caller.invoked_by, service);
+        }
+        if let Some(endpoint) = field(&access.vpc_endpoint_id, MAX_FIELD_CHARS) {
+            push_distinct(&mut caller.vpc_endpoint_ids, endpoint);
+        }
+        if caller.example_event_ids.len() < MAX_EXAMPLE_EVENT_IDS {
+            let id = match access.event_id.as_deref() {
+                Some(id) => clean_text(id, 64),
+                None => clean_text(&access.origin.location(), MAX_FIELD_CHARS),
+            };
+            caller.example_event_ids.push(id);
+        }
+    }
+    callers.into_iter().map(|(_, caller)| caller).collect()
+}
+
+fn push_distinct<T: PartialEq>(values: &mut Vec<T>, value: T) {
+    if values.len() < MAX_DISTINCT && !values.contains(&value) {
+        values.push(value);
+    }
+}
+
+/// What the quiet window adds to the document: the two counts, and the window itself.
+pub(super) fn window_fields(
+    window: Option<&WindowNote>,
+) -> (u64, Option<String>, Option<AlertWindowDocument>) {
+    let Some(note) = window else {
+        return (0, None, None);
+    };
+    let rfc3339 = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    (
+        note.carried.suppressed,
+        note.carried.last_alert_at.map(rfc3339),
+        Some(AlertWindowDocument {
+            seconds: note.window.as_secs(),
+            opened_because: note.opened.as_str(),
+            ends_at: note.ends_at.map(rfc3339),
+            state_unavailable: note
+                .unavailable
+                .as_deref()
+                .map(|reason| clean_text(reason, MAX_ERROR_CHARS)),
+        }),
+    )
 }
 
 fn identity_document(who: &Attribution) -> IdentityDocument {
@@ -281,6 +452,12 @@ pub(super) fn attributes(document: &AlertDocument) -> BTreeMap<&'static str, Mes
         ("severity", value(document.severity.as_str())),
         ("restore_outcome", value(document.restore.outcome)),
         ("dedup_key", value(&document.dedup_key)),
+        (
+            "suppressed",
+            MessageAttribute::number(
+                usize::try_from(document.suppressed_since_last_alert).unwrap_or(usize::MAX),
+            ),
+        ),
         (
             "attempts",
             MessageAttribute::number(document.attempts_total),

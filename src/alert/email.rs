@@ -2,19 +2,23 @@
 
 use std::fmt::Write as _;
 
+use std::time::SystemTime;
+
 use super::AlertContext;
-use super::document::AlertDocument;
+use super::document::{AlertDocument, CallerDocument};
 use crate::cloudtrail::AccessKeyKind;
 use crate::restore::RestoreOutcome;
 use crate::sanitize::shell_quote;
+use crate::window::WindowNote;
 
 pub(super) fn email_text(
     document: &AlertDocument,
     outcome: &RestoreOutcome,
+    window: Option<&WindowNote>,
     context: &AlertContext<'_>,
 ) -> String {
     let mut text = String::with_capacity(4096);
-    match write_email(&mut text, document, outcome, context) {
+    match write_email(&mut text, document, outcome, window, context) {
         Ok(()) => text,
         // Writing to a String cannot fail; if it ever did, the document still carries it all.
         Err(std::fmt::Error) => format!("{}\n(the text could not be written)", document.subject),
@@ -25,6 +29,7 @@ fn write_email(
     text: &mut String,
     document: &AlertDocument,
     outcome: &RestoreOutcome,
+    window: Option<&WindowNote>,
     context: &AlertContext<'_>,
 ) -> std::fmt::Result {
     let secret = &document.secret;
@@ -33,9 +38,13 @@ fn write_email(
         1 => "once".to_owned(),
         n => format!("{n} times"),
     };
+    let by = match document.callers.len() {
+        0 | 1 => String::new(),
+        n => format!(" by {n} callers"),
+    };
     writeln!(
         text,
-        "A secret that is scheduled for deletion was read {times}.\n\n\
+        "A secret that is scheduled for deletion was read {times}{by}.\n\n\
          Something still uses this secret. Secrets Manager refused the reads because the secret is\n\
          pending deletion; once the recovery window ends the secret is gone for good and whatever\n\
          reads it breaks. Decide now whether the deletion is a mistake.\n"
@@ -65,48 +74,21 @@ fn write_email(
             writeln!(text, "When:           {first} to {last}")?;
         }
     }
-    writeln!(text)?;
-    writeln!(text, "Attempts ({}):", document.attempts_total)?;
-    for (number, attempt) in document.attempts.iter().enumerate() {
-        let identity = &attempt.identity;
-        writeln!(
-            text,
-            "{:>3}. {}  {}",
-            number + 1,
-            or_unknown(&attempt.event_time),
-            identity.description
-        )?;
-        if let Some(key) = &identity.access_key_id {
-            let kind = identity
-                .access_key_kind
-                .map_or("unrecognised kind", AccessKeyKind::describe);
-            let mfa = match identity.mfa_authenticated {
-                Some(true) => ", MFA: yes",
-                Some(false) => ", MFA: no",
-                None => "",
-            };
-            writeln!(text, "     access key {key} ({kind}){mfa}")?;
-        }
-        if let Some(service) = &identity.invoked_by {
-            writeln!(text, "     invoked by {service}")?;
-        }
-        writeln!(text, "     from {}", or_unknown(&attempt.source_ip_address))?;
-        if let Some(endpoint) = &attempt.vpc_endpoint_id {
-            writeln!(text, "     through VPC endpoint {endpoint}")?;
-        }
-        writeln!(text, "     user agent {}", or_unknown(&attempt.user_agent))?;
-        writeln!(
-            text,
-            "     event id {}, request id {}",
-            or_unknown(&attempt.event_id),
-            or_unknown(&attempt.request_id)
-        )?;
+    if let Some(note) = window {
+        write_window(text, note)?;
     }
-    let unlisted = document.attempts_total - document.attempts_listed;
+    writeln!(text)?;
+    writeln!(text, "Callers ({}):", document.callers.len())?;
+    for (number, caller) in document.callers.iter().enumerate() {
+        write_caller(text, number + 1, caller)?;
+    }
+    let unlisted = document
+        .attempts_total
+        .saturating_sub(document.callers.iter().map(|c| c.reads).sum());
     if unlisted > 0 {
         writeln!(
             text,
-            "     ... and {unlisted} more attempt{} not listed here.",
+            "     ... and {unlisted} more read{} by callers not listed here.",
             if unlisted == 1 { "" } else { "s" }
         )?;
     }
@@ -209,4 +191,115 @@ fn indent(text: &str, prefix: &str) -> String {
         .map(|line| format!("{prefix}{line}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// What the quiet window did: reads held back before this alert, and what happens to repeats.
+fn write_window(text: &mut String, note: &WindowNote) -> std::fmt::Result {
+    let window = humantime::format_duration(note.window);
+    if let Some(reason) = &note.unavailable {
+        return writeln!(
+            text,
+            "Quiet window:   not applied: the alert state table could not be used ({reason}).\n                \
+             Every batch's reads are emailed until it is back."
+        );
+    }
+    let reads = |n: u64| format!("{n} more read{}", if n == 1 { "" } else { "s" });
+    match (note.carried.suppressed, note.carried.last_alert_at) {
+        (0, _) => {}
+        (n, Some(last)) => writeln!(
+            text,
+            "Held back:      {} since {} (not emailed: one alert per caller per ALERT_WINDOW of {window})",
+            reads(n),
+            clock(last)
+        )?,
+        (n, None) => writeln!(
+            text,
+            "Held back:      {} since the last alert attempt, which was not delivered (not emailed: one alert per caller per ALERT_WINDOW of {window})",
+            reads(n)
+        )?,
+    }
+    if let Some(because) = note.opened.early_because() {
+        writeln!(
+            text,
+            "Sent early:     before the window ended, because {because}."
+        )?;
+    }
+    if let Some(ends) = note.ends_at {
+        writeln!(
+            text,
+            "Quiet window:   further reads by this caller are counted, not emailed, until {}\n                \
+             (ALERT_WINDOW={window}); the next alert says how many.",
+            clock(ends)
+        )?;
+    }
+    Ok(())
+}
+
+/// `14:03 UTC on 2026-11-20`: the clock a person compares with their inbox, and the day.
+fn clock(time: SystemTime) -> String {
+    let stamp = humantime::format_rfc3339_seconds(time).to_string();
+    // 2026-11-20T14:03:12Z -> 2026-11-20 14:03 UTC
+    match (stamp.get(..10), stamp.get(11..16)) {
+        (Some(day), Some(hh_mm)) => format!("{hh_mm} UTC on {day}"),
+        _ => stamp,
+    }
+}
+
+/// One caller's block: who, how often and when, then the keys, addresses and agents seen.
+fn write_caller(text: &mut String, number: usize, caller: &CallerDocument) -> std::fmt::Result {
+    writeln!(text, "{number:>3}. {}", caller.description)?;
+    let reads = match caller.reads {
+        1 => "1 read".to_owned(),
+        n => format!("{n} reads"),
+    };
+    match (&caller.first_seen, &caller.last_seen) {
+        (Some(first), Some(last)) if first != last => {
+            writeln!(text, "     {reads}, {first} to {last}")?
+        }
+        (Some(first), _) => writeln!(text, "     {reads}, {first}")?,
+        _ => writeln!(text, "     {reads}")?,
+    }
+    if caller.session_names.len() > 1 {
+        writeln!(text, "     sessions {}", caller.session_names.join(", "))?;
+    }
+    for key in &caller.access_keys {
+        let kind = key
+            .kind
+            .map_or("unrecognised kind", AccessKeyKind::describe);
+        let mfa = match key.mfa_authenticated {
+            Some(true) => ", MFA: yes",
+            Some(false) => ", MFA: no",
+            None => "",
+        };
+        writeln!(text, "     access key {} ({kind}){mfa}", key.id)?;
+    }
+    for service in &caller.invoked_by {
+        writeln!(text, "     invoked by {service}")?;
+    }
+    if caller.source_ip_addresses.is_empty() {
+        writeln!(text, "     from unknown")?;
+    } else {
+        writeln!(text, "     from {}", caller.source_ip_addresses.join(", "))?;
+    }
+    for endpoint in &caller.vpc_endpoint_ids {
+        writeln!(text, "     through VPC endpoint {endpoint}")?;
+    }
+    if caller.user_agents.is_empty() {
+        writeln!(text, "     user agent unknown")?;
+    }
+    for agent in &caller.user_agents {
+        writeln!(text, "     user agent {agent}")?;
+    }
+    let more = caller.reads.saturating_sub(caller.example_event_ids.len());
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    writeln!(
+        text,
+        "     event id{} {}{more}",
+        if caller.reads == 1 { "" } else { "s" },
+        caller.example_event_ids.join(", ")
+    )
 }

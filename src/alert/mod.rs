@@ -22,7 +22,7 @@ mod subject;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-pub use compose::compose;
+pub use compose::{compose, dedup_key_of};
 pub use document::*;
 
 use crate::restore::RestorePolicy;

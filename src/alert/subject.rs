@@ -5,7 +5,7 @@ use super::document::{AttemptDocument, SecretDocument};
 use crate::restore::{RestoreOutcome, Severity};
 use crate::sanitize::clean_ascii;
 
-/// `HIGH: pending-deletion secret prod/db read by alice; not restored (123456789012, us-east-1)`:
+/// `HIGH: pending-deletion secret prod/db read by alice (+12); not restored (123456789012, us-east-1)`:
 /// printable ASCII, one line, under 100 characters. Secret, caller and outcome always fit;
 /// account and region follow when there is room (mail clients cut long subjects at the end).
 pub(super) fn subject(
@@ -13,6 +13,7 @@ pub(super) fn subject(
     secret: &SecretDocument,
     listed: &[AttemptDocument],
     total: usize,
+    suppressed: u64,
     outcome: &RestoreOutcome,
 ) -> String {
     let who = listed
@@ -27,11 +28,16 @@ pub(super) fn subject(
         RestoreOutcome::AlreadyPurged => "already purged",
         RestoreOutcome::DryRun(_) => "dry run",
     };
-    let more = if total > 1 {
+    // `(x3)`: reads in this alert; `(+12)`: reads held back by the quiet window since the
+    // last one.
+    let mut more = if total > 1 {
         format!(" (x{total})")
     } else {
         String::new()
     };
+    if suppressed > 0 {
+        more.push_str(&format!(" (+{suppressed})"));
+    }
     let secret_name = match secret.id_as_named {
         Some(_) => clean_ascii(&secret.display_name, usize::MAX),
         None => "(unnamed)".to_owned(),

@@ -8,6 +8,7 @@ use crate::detection::PendingDeletionAccess;
 use crate::detection::{Origin, detect};
 use crate::restore::NotRestoredReason;
 use crate::restore::{RestoreOutcome, RestorePolicy, SecretState, Severity};
+use crate::window::{Carried, Opened, WindowNote};
 
 const NOW: u64 = 1_800_000_000;
 
@@ -68,6 +69,7 @@ fn compose_with(attempts: &[PendingDeletionAccess], state: &SecretState, max: us
         attempts,
         state,
         &RestoreOutcome::NotRestored(NotRestoredReason::PolicyOff),
+        None,
         &context(&RestorePolicy::Off, max),
     )
 }
@@ -145,13 +147,171 @@ fn many_attempts_make_one_alert_with_count_first_and_last() {
     // Unparseable times fall back to the log timestamp (0: first).
     assert_eq!(d.first_seen.as_deref(), Some("odd time"));
     assert_eq!(d.last_seen.as_deref(), Some("2026-11-20T14:05:00Z"));
+    // The email groups them: one caller, counted, with the first few event ids.
     assert!(
         alert
             .text
-            .contains("... and 2 more attempts not listed here.")
+            .contains("     5 reads, odd time to 2026-11-20T14:05:00Z\n"),
+        "{}",
+        alert.text
+    );
+    assert!(
+        alert.text.contains("event ids e4, e3, e2 and 2 more"),
+        "{}",
+        alert.text
     );
     assert!(alert.subject.contains("(x5)"));
     assert_eq!(d.event_ids.len(), 5);
+}
+
+#[test]
+fn fifty_reads_by_one_instance_are_one_caller_block() {
+    let attempts: Vec<PendingDeletionAccess> = (0..50)
+        .map(|i| {
+            let mut a = access(&format!("e{i:02}"), "aws-sdk-java/2.20", "prod/db");
+            a.event_time = Some(format!("2026-11-20T14:{i:02}:00Z"));
+            a
+        })
+        .collect();
+    let alert = compose_with(&attempts, &pending(100), 50);
+    let d = &alert.document;
+    assert_eq!(d.callers.len(), 1);
+    let caller = &d.callers[0];
+    assert_eq!(caller.caller, "arn:aws:iam::123456789012:user/alice");
+    assert_eq!(caller.reads, 50);
+    assert_eq!(caller.first_seen.as_deref(), Some("2026-11-20T14:00:00Z"));
+    assert_eq!(caller.last_seen.as_deref(), Some("2026-11-20T14:49:00Z"));
+    assert_eq!(caller.example_event_ids, ["e00", "e01", "e02"]);
+    assert_eq!(caller.user_agents, ["aws-sdk-java/2.20"]);
+    // The machines keep every read (capped as before).
+    assert_eq!(d.attempts.len(), 50);
+    assert_eq!(
+        alert.text.matches("user agent aws-sdk-java/2.20").count(),
+        1
+    );
+    assert_eq!(alert.text.matches("     access key AKIAEXAMPLE").count(), 1);
+    assert!(alert.text.contains("Callers (1):"), "{}", alert.text);
+}
+
+#[test]
+fn two_callers_are_two_blocks_in_order_of_first_read() {
+    let mut bob = access("e2", "boto3/1.34", "prod/db");
+    bob.event_time = Some("2026-11-20T14:00:00Z".into());
+    bob.who.principal = crate::cloudtrail::Principal::IamUser {
+        user_name: Some("bob".into()),
+        arn: Some("arn:aws:iam::123456789012:user/bob".into()),
+    };
+    let alice = access("e1", "aws-cli/2.15", "prod/db");
+    let alert = compose_with(&[alice, bob], &pending(100), 50);
+    let callers: Vec<&str> = alert
+        .document
+        .callers
+        .iter()
+        .map(|c| c.caller.as_str())
+        .collect();
+    assert_eq!(
+        callers,
+        [
+            "arn:aws:iam::123456789012:user/bob",
+            "arn:aws:iam::123456789012:user/alice"
+        ]
+    );
+    assert!(
+        alert.text.contains("read 2 times by 2 callers"),
+        "{}",
+        alert.text
+    );
+}
+
+fn windowed(note: &WindowNote) -> Alert {
+    compose(
+        &[access("e1", "ua", "prod/db")],
+        &pending(100),
+        &RestoreOutcome::NotRestored(NotRestoredReason::PolicyOff),
+        Some(note),
+        &context(&RestorePolicy::Off, 50),
+    )
+}
+
+#[test]
+fn the_first_alert_after_a_window_says_how_many_reads_were_held_back() {
+    let last = now() - Duration::from_secs(3 * 3600);
+    let note = WindowNote::sent(
+        Duration::from_secs(3600),
+        Opened::WindowEnded,
+        Carried {
+            suppressed: 12,
+            last_alert_at: Some(last),
+        },
+        now(),
+    );
+    let alert = windowed(&note);
+    let d = &alert.document;
+    assert_eq!(d.suppressed_since_last_alert, 12);
+    assert_eq!(d.last_alert_at.as_deref(), Some("2027-01-15T05:00:00Z"));
+    let window = d.alert_window.as_ref().unwrap();
+    assert_eq!(window.seconds, 3600);
+    assert_eq!(window.opened_because, "window_ended");
+    assert_eq!(window.ends_at.as_deref(), Some("2027-01-15T09:00:00Z"));
+    assert!(alert.subject.contains("(+12)"), "{}", alert.subject);
+    assert_eq!(alert.attributes["suppressed"], "12");
+    for expected in [
+        "12 more reads since 05:00 UTC on 2027-01-15 (not emailed: one alert per caller per ALERT_WINDOW of 1h)",
+        "further reads by this caller are counted, not emailed, until 09:00 UTC on 2027-01-15",
+    ] {
+        assert!(
+            alert.text.contains(expected),
+            "missing {expected:?} in\n{}",
+            alert.text
+        );
+    }
+}
+
+#[test]
+fn an_alert_sent_early_says_why() {
+    let note = WindowNote::sent(
+        Duration::from_secs(3600),
+        Opened::SeverityRose,
+        Carried::default(),
+        now(),
+    );
+    let alert = windowed(&note);
+    assert!(!alert.subject.contains("(+"), "{}", alert.subject);
+    assert!(
+        alert
+            .text
+            .contains("before the window ended, because the purge is now less than 48 hours away"),
+        "{}",
+        alert.text
+    );
+}
+
+#[test]
+fn an_alert_without_its_store_says_repeats_will_be_emailed() {
+    let note = WindowNote::unavailable(
+        Duration::from_secs(3600),
+        "ResourceNotFoundException: Requested resource not found".into(),
+    );
+    let alert = windowed(&note);
+    let window = alert.document.alert_window.as_ref().unwrap();
+    assert_eq!(window.opened_because, "state_unavailable");
+    assert_eq!(window.ends_at, None);
+    assert!(
+        alert.text.contains(
+            "not applied: the alert state table could not be used (ResourceNotFoundException"
+        ),
+        "{}",
+        alert.text
+    );
+}
+
+#[test]
+fn without_a_window_the_counts_are_zero_and_null() {
+    let alert = compose_with(&[access("e1", "ua", "prod/db")], &pending(100), 50);
+    assert_eq!(alert.document.suppressed_since_last_alert, 0);
+    assert_eq!(alert.document.last_alert_at, None);
+    assert!(alert.document.alert_window.is_none());
+    assert!(!alert.text.contains("Quiet window"), "{}", alert.text);
 }
 
 #[test]
@@ -223,6 +383,7 @@ fn an_unnamed_secret_says_so_and_no_command_holds_a_placeholder() {
         &[unnamed("ev-1")],
         &SecretState::NotNamed,
         &RestoreOutcome::NotRestored(NotRestoredReason::SecretNotNamed),
+        None,
         &context(&RestorePolicy::All, 50),
     );
     let d = &alert.document;
@@ -273,6 +434,7 @@ fn a_secret_restored_before_this_alert_says_no_longer_pending() {
         &[access("e1", "ua", "prod/db")],
         &state,
         &RestoreOutcome::NoLongerPending,
+        None,
         &context(&RestorePolicy::All, 50),
     );
     assert_eq!(alert_retry.document.restore.outcome, "no_longer_pending");

@@ -13,12 +13,14 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
+use secret_deletion_alerts::alert_state_table::AlertStateTable;
 use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::history::{TimeRange, athena_sql};
 use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};
+use secret_deletion_alerts::ports::NoWindows;
 
 use dry_run::StdoutPublisher;
 use look_back::look_back;
@@ -172,13 +174,16 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
         Ok(event) => event,
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };
-    let options = BatchOptions::from_config(&config, SystemTime::now());
+    let mut options = BatchOptions::from_config(&config, SystemTime::now());
     let result = if dry_run {
+        // A dry run remembers nothing: one alert per secret, as without a table.
+        options.alert_window = None;
         let secrets = DryRunSecrets::default();
         let ports = Ports {
             publisher: &StdoutPublisher(format),
             inspector: &secrets,
             restorer: &secrets,
+            windows: &NoWindows,
         };
         handle_batch(&event.awslogs.data, &ports, &options).await
     } else {
@@ -188,10 +193,15 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
         };
         let sdk_config = load_sdk_config(&config).await;
         let secrets = SecretsManager::new(&sdk_config);
+        let windows = config
+            .alert_state_table
+            .as_deref()
+            .map(|table| AlertStateTable::new(&sdk_config, table));
         let ports = Ports {
             publisher: &SnsPublisher::new(&sdk_config, topic),
             inspector: &secrets,
             restorer: &secrets,
+            windows: &windows,
         };
         handle_batch(&event.awslogs.data, &ports, &options).await
     };

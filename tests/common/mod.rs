@@ -156,3 +156,5 @@ pub fn pending(secret_id: &str, days: u64, tags: &[(&str, &str)]) -> SecretState
     }
 }
 pub mod hostile;
+pub mod moto;
+pub mod windows;

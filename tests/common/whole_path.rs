@@ -13,6 +13,7 @@ use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent};
 use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 /// Checks what SNS and a reader need of every alert.
@@ -60,6 +61,7 @@ fn handle(data: &[u8]) {
         publisher: &CheckingPublisher,
         inspector: &secrets,
         restorer: &secrets,
+        windows: &NoWindows,
     };
     let _ = run_ready(handle_batch(data, &ports, &options));
 }

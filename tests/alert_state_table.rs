@@ -1,0 +1,105 @@
+//! The quiet window on DynamoDB: the adapter's conditional writes against moto's server on
+//! 127.0.0.1, with the real SDK, running the same scenarios as the in-memory store
+//! (`tests/quiet_window.rs`). `#[ignore]`d like the other emulator tests: `scripts/test`
+//! starts moto and runs them. Each test makes its own table; the clock is the batch's
+//! (`BatchOptions::now`), and nothing relies on moto expiring items (it never does).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use common::moto::{dead_endpoint, emulator, unique};
+use common::windows;
+use secret_deletion_alerts::alert_state_table::AlertStateTable;
+
+/// A fresh table shaped as `template.yaml` makes it.
+async fn fresh_table(sdk: &SdkConfig) -> AlertStateTable {
+    let name = unique("alert-state");
+    aws_sdk_dynamodb::Client::new(sdk)
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    AlertStateTable::new(sdk, &name)
+}
+
+async fn table() -> AlertStateTable {
+    let sdk = emulator().await.expect("the emulator");
+    fresh_table(&sdk).await
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn same_caller_inside_the_window_alerts_once() {
+    windows::same_caller_inside_the_window_alerts_once(&table().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_second_caller_alerts_at_once() {
+    windows::a_second_caller_alerts_at_once(&table().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn after_the_window_the_alert_counts_what_was_held_back() {
+    windows::after_the_window_the_alert_counts_what_was_held_back(&table().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_failed_publish_then_its_retry_delivers() {
+    windows::a_failed_publish_then_its_retry_delivers(&table().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn escalation_to_critical_breaks_the_window() {
+    windows::escalation_to_critical_breaks_the_window(&table().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_new_deletion_breaks_the_window() {
+    windows::a_new_deletion_breaks_the_window(&table().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_race_for_one_window_has_one_winner() {
+    windows::a_race_for_one_window_has_one_winner(&table().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_table_that_does_not_exist_alerts_as_without_one() {
+    let Some(sdk) = emulator().await else { return };
+    let missing = AlertStateTable::new(&sdk, &unique("no-such-table"));
+    windows::an_unusable_store_alerts_as_without_one(&missing).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn an_unreachable_table_alerts_as_without_one() {
+    let nowhere = AlertStateTable::new(&dead_endpoint().await, "alert-state");
+    windows::an_unusable_store_alerts_as_without_one(&nowhere).await;
+}

@@ -1,0 +1,60 @@
+//! moto's server on 127.0.0.1 for the emulator tests: the SDK configuration that reaches it,
+//! and fresh names (moto keeps state between tests).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::SystemTime;
+
+use aws_config::SdkConfig;
+use secret_deletion_alerts::aws::sdk_config_loader;
+use secret_deletion_alerts::config::Config;
+
+/// The emulator's SDK configuration. `Option` so the tests read `let Some(sdk) = ...`; an
+/// absent emulator fails the test, since it ran only because it was asked to.
+pub async fn emulator() -> Option<SdkConfig> {
+    let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") else {
+        panic!(
+            "no emulator: these tests need moto's server; scripts/test starts one and sets \
+             MOTO_ENDPOINT (or start `moto_server -H 127.0.0.1 -p PORT` and set \
+             MOTO_ENDPOINT=http://127.0.0.1:PORT)"
+        );
+    };
+    // SAFETY of the test: the endpoint is loopback only.
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+    Some(at_endpoint(&endpoint).await)
+}
+
+/// Our SDK configuration with its endpoint set in code (which wins over `AWS_ENDPOINT_URL`).
+pub async fn at_endpoint(endpoint: &str) -> SdkConfig {
+    let config = Config::from_lookup(|k| match k {
+        "SDK_CONNECT_TIMEOUT_MS" => Some("1000".into()),
+        "SDK_OPERATION_TIMEOUT_MS" => Some("8000".into()),
+        _ => None,
+    })
+    .unwrap();
+    sdk_config_loader(&config)
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+/// An endpoint on loopback where nothing listens: bind a port, then close it.
+pub async fn dead_endpoint() -> SdkConfig {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    at_endpoint(&format!("http://127.0.0.1:{port}")).await
+}
+
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
