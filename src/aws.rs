@@ -1,13 +1,17 @@
 //! The adapters: SNS for [`AlertPublisher`], Secrets Manager for [`SecretInspector`] and
-//! [`SecretRestorer`]. Thin on purpose: they translate between the SDK and the core's types.
+//! [`SecretRestorer`] (in the function's account, or in a member account through the SDK's
+//! assume-role provider). Thin on purpose: they translate between the SDK and the core's
+//! types.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_sdk_secretsmanager::config::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -15,13 +19,17 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use crate::alert::Alert;
 use crate::config::Config;
 use crate::error::{PublishError, PublishFailure, RestoreError};
-use crate::ports::{AlertPublisher, SecretInspector, SecretRestorer};
+use crate::ids::AccountId;
+use crate::ports::{AlertPublisher, SecretAt, SecretInspector, SecretRestorer};
 use crate::region::RegionName;
-use crate::restore::SecretState;
+use crate::restore::{LookupFailure, SecretState};
 
 /// Clients kept per region. AWS has about 35 regions; past this many a record is making
 /// regions up, and the client is built for the one call and dropped.
 const MAX_REGION_CLIENTS: usize = 40;
+/// Member-account clients kept (one per account, credentials cached inside). Accounts come
+/// from records; past this many, a client serves its one call.
+const MAX_MEMBER_ACCOUNTS: usize = 1000;
 
 /// The shared SDK configuration: the default credential and region chain (and
 /// `AWS_ENDPOINT_URL`, which points it at an emulator in tests), with timeouts shorter than the
@@ -104,19 +112,69 @@ impl AlertPublisher for SnsPublisher {
     }
 }
 
+/// The Secrets Manager adapter the configuration asks for: in the function's own account, and
+/// in member accounts when `MEMBER_ROLE_NAME` is set.
+pub fn secrets_manager(sdk_config: &SdkConfig, config: &Config) -> SecretsManager {
+    let own = SecretsManager::new(sdk_config);
+    match &config.member_role_name {
+        Some(role_name) => own.with_member_role(role_name),
+        None => own,
+    }
+}
+
 /// Looks up and restores secrets, with one client per region (an alert's secret lives in the
-/// region of its event, which need not be the function's).
+/// region of its event, which need not be the function's), and, with a member role, one
+/// client per member account (the region chosen per call).
 pub struct SecretsManager {
     sdk_config: SdkConfig,
     clients: Mutex<HashMap<String, aws_sdk_secretsmanager::Client>>,
+    member_roles: Option<MemberRoles>,
 }
+
+/// Acting in an organization's member accounts: the SDK's own assume-role credentials
+/// provider, one client per account kept for the life of the sandbox, whose identity cache
+/// keeps the role's credentials until shortly before they expire.
+struct MemberRoles {
+    role_name: String,
+    /// STS is reached through this (the function's own configuration, in production).
+    sts_config: SdkConfig,
+    clients: tokio::sync::Mutex<HashMap<String, MemberClient>>,
+}
+
+#[derive(Clone)]
+struct MemberClient {
+    role_arn: String,
+    credentials: SharedCredentialsProvider,
+    client: aws_sdk_secretsmanager::Client,
+}
+
+/// Who acts in `STS` sessions in member accounts, as CloudTrail there will show it.
+pub const MEMBER_SESSION_NAME: &str = "secret-deletion-alerts";
 
 impl SecretsManager {
     pub fn new(sdk_config: &SdkConfig) -> Self {
         SecretsManager {
             sdk_config: sdk_config.clone(),
             clients: Mutex::new(HashMap::new()),
+            member_roles: None,
         }
+    }
+
+    /// Acts in a member account through `arn:PARTITION:iam::ACCOUNT:role/{role_name}`.
+    pub fn with_member_role(self, role_name: &str) -> Self {
+        let sts_config = self.sdk_config.clone();
+        self.with_member_role_through(role_name, &sts_config)
+    }
+
+    /// [`SecretsManager::with_member_role`], with STS reached through `sts_config` (a test's
+    /// fake STS).
+    pub fn with_member_role_through(mut self, role_name: &str, sts_config: &SdkConfig) -> Self {
+        self.member_roles = Some(MemberRoles {
+            role_name: role_name.to_owned(),
+            sts_config: sts_config.clone(),
+            clients: tokio::sync::Mutex::new(HashMap::new()),
+        });
+        self
     }
 
     fn client(&self, region: Option<&RegionName>) -> aws_sdk_secretsmanager::Client {
@@ -142,6 +200,60 @@ impl SecretsManager {
         client
     }
 
+    /// The client for `account` through the member role; `None` without a member role.
+    async fn member_client(&self, account: &AccountId) -> Option<MemberClient> {
+        let roles = self.member_roles.as_ref()?;
+        let mut clients = roles.clients.lock().await;
+        if let Some(client) = clients.get(account.as_str()) {
+            return Some(client.clone());
+        }
+        let role_arn = format!(
+            "arn:{}:iam::{account}:role/{}",
+            partition_of(self.sdk_config.region().map(Region::as_ref)),
+            roles.role_name
+        );
+        let provider = AssumeRoleProvider::builder(role_arn.clone())
+            .session_name(MEMBER_SESSION_NAME)
+            .configure(&roles.sts_config)
+            .build()
+            .await;
+        let credentials = SharedCredentialsProvider::new(provider);
+        let config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk_config)
+            .credentials_provider(credentials.clone())
+            .build();
+        let client = MemberClient {
+            role_arn,
+            credentials,
+            client: aws_sdk_secretsmanager::Client::from_conf(config),
+        };
+        // Accounts come from records: past the bound, the client serves this call only.
+        if clients.len() < MAX_MEMBER_ACCOUNTS {
+            clients.insert(account.to_string(), client.clone());
+        }
+        Some(client)
+    }
+
+    /// Why a member account's call failed without Secrets Manager's answer: the role, if its
+    /// credentials cannot be had (missing role, trust policy, STS throttling).
+    async fn member_role_failure(member: &MemberClient) -> Option<String> {
+        match member.credentials.provide_credentials().await {
+            Ok(_) => None,
+            Err(error) => Some(format!(
+                "could not assume the member role {}: {}",
+                member.role_arn,
+                error_chain(&error)
+            )),
+        }
+    }
+
+    /// The region override for a member account's call.
+    fn in_region(region: Option<&RegionName>) -> Option<aws_sdk_secretsmanager::config::Builder> {
+        region.map(|region| {
+            aws_sdk_secretsmanager::config::Builder::default()
+                .region(Region::new(region.as_str().to_owned()))
+        })
+    }
+
     /// How many regions have a client kept, for the test of the bound.
     #[cfg(test)]
     fn cached_clients(&self) -> usize {
@@ -152,17 +264,64 @@ impl SecretsManager {
     }
 }
 
+/// An error and its sources, each as its own message says it, without the debug dump
+/// `DisplayErrorContext` adds: a person reads this in the alert.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let text = current.to_string();
+        if !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        next = current.source();
+    }
+    parts.join(": ")
+}
+
+/// The partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, else `aws`.
+fn partition_of(region: Option<&str>) -> &'static str {
+    match region {
+        Some(r) if r.starts_with("cn-") => "aws-cn",
+        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
+        _ => "aws",
+    }
+}
+
 impl SecretInspector for SecretsManager {
-    async fn inspect(&self, secret_id: &str, region: Option<&RegionName>) -> SecretState {
-        let result = self
-            .client(region)
-            .describe_secret()
-            .secret_id(secret_id)
-            .send()
-            .await;
-        let output = match result {
+    async fn inspect(&self, secret_id: &str, at: SecretAt<'_>) -> SecretState {
+        let (client, member) = match at.member_account {
+            None => (self.client(at.region), None),
+            Some(account) => match self.member_client(account).await {
+                Some(member) => (member.client.clone(), Some(member)),
+                None => {
+                    return SecretState::LookupFailed {
+                        reason: format!("no member role is configured to act in account {account}"),
+                        cause: LookupFailure::Refused,
+                    };
+                }
+            },
+        };
+        let mut call = client.describe_secret().secret_id(secret_id).customize();
+        if member.is_some()
+            && let Some(region) = Self::in_region(at.region)
+        {
+            call = call.config_override(region);
+        }
+        let output = match call.send().await {
             Ok(output) => output,
-            Err(error) => return state_of_failed_lookup(&error),
+            Err(error) => {
+                if let Some(member) = &member
+                    && !matches!(error, SdkError::ServiceError(_))
+                    && let Some(reason) = Self::member_role_failure(member).await
+                {
+                    return SecretState::LookupFailed {
+                        reason,
+                        cause: LookupFailure::MemberRole,
+                    };
+                }
+                return state_of_failed_lookup(&error);
+            }
         };
         let arn = output.arn().unwrap_or(secret_id).to_owned();
         let name = output.name().unwrap_or(secret_id).to_owned();
@@ -200,31 +359,42 @@ where
                 service.err().code().unwrap_or("error"),
                 service.err().message().unwrap_or("no message")
             ),
-            unreachable: false,
+            cause: LookupFailure::Refused,
         },
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => SecretState::LookupFailed {
             reason: format!(
                 "Secrets Manager unreachable: {}",
                 DisplayErrorContext(error)
             ),
-            unreachable: true,
+            cause: LookupFailure::Unreachable,
         },
         other => SecretState::LookupFailed {
             reason: DisplayErrorContext(other).to_string(),
-            unreachable: false,
+            cause: LookupFailure::Refused,
         },
     }
 }
 
 impl SecretRestorer for SecretsManager {
-    async fn restore(&self, arn: &str, region: Option<&RegionName>) -> Result<(), RestoreError> {
-        match self
-            .client(region)
-            .restore_secret()
-            .secret_id(arn)
-            .send()
-            .await
+    async fn restore(&self, arn: &str, at: SecretAt<'_>) -> Result<(), RestoreError> {
+        let (client, member) = match at.member_account {
+            None => (self.client(at.region), None),
+            Some(account) => match self.member_client(account).await {
+                Some(member) => (member.client.clone(), Some(member)),
+                None => {
+                    return Err(RestoreError::NotAttempted(
+                        "no member role is configured to act in that account",
+                    ));
+                }
+            },
+        };
+        let mut call = client.restore_secret().secret_id(arn).customize();
+        if member.is_some()
+            && let Some(region) = Self::in_region(at.region)
         {
+            call = call.config_override(region);
+        }
+        match call.send().await {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(service)) => {
                 let code = service.err().code().unwrap_or("error");
@@ -237,9 +407,16 @@ impl SecretRestorer for SecretsManager {
                     message: message.to_owned(),
                 })
             }
-            Err(other) => Err(RestoreError::Unreachable(
-                DisplayErrorContext(&other).to_string(),
-            )),
+            Err(other) => {
+                if let Some(member) = &member
+                    && let Some(reason) = Self::member_role_failure(member).await
+                {
+                    return Err(RestoreError::Unreachable(reason));
+                }
+                Err(RestoreError::Unreachable(
+                    DisplayErrorContext(&other).to_string(),
+                ))
+            }
         }
     }
 }

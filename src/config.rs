@@ -1,6 +1,7 @@
 //! Configuration, parsed once at cold start from an injected lookup so tests never touch the
 //! process environment. A bad value stops the function with a message naming the variable.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::error::ConfigError;
@@ -44,6 +45,12 @@ pub struct Config {
     /// `ALERT_WINDOW`: one alert per secret and caller per this long (humantime: `1h`,
     /// `15m`, `30s`); zero (`0`) turns the window off.
     pub alert_window: Duration,
+    /// `MEMBER_ROLE_NAME`: the role the function assumes in a secret's account when it is
+    /// not its own (an organization's member accounts). Unset: its own account only.
+    pub member_role_name: Option<String>,
+    /// `ACCOUNTS`: the member accounts the function may act in (comma or space separated);
+    /// unset: every account.
+    pub accounts: Option<BTreeSet<String>>,
 }
 
 impl Config {
@@ -77,7 +84,7 @@ impl Config {
         };
 
         let account_id = match get("ACCOUNT_ID") {
-            Some(id) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) => Some(id),
+            Some(id) if is_account_id(&id) => Some(id),
             Some(id) => {
                 return Err(ConfigError::Invalid {
                     variable: "ACCOUNT_ID",
@@ -131,8 +138,40 @@ impl Config {
             },
         };
 
+        let member_role_name = match get("MEMBER_ROLE_NAME") {
+            Some(name) if is_role_name(name.trim()) => Some(name.trim().to_owned()),
+            Some(name) => {
+                return Err(ConfigError::Invalid {
+                    variable: "MEMBER_ROLE_NAME",
+                    value: name,
+                    accepted: "an IAM role name: 1 to 64 letters, digits and +=,.@_-",
+                });
+            }
+            None => None,
+        };
+        let accounts = match get("ACCOUNTS") {
+            None => None,
+            Some(list) => {
+                let ids: BTreeSet<String> = list
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if ids.is_empty() || !ids.iter().all(|id| is_account_id(id)) {
+                    return Err(ConfigError::Invalid {
+                        variable: "ACCOUNTS",
+                        value: list,
+                        accepted: "12-digit AWS account ids, separated by commas or spaces",
+                    });
+                }
+                Some(ids)
+            }
+        };
+
         Ok(Config {
             alert_topic_arn,
+            member_role_name,
+            accounts,
             alert_state_table,
             alert_window,
             restore_policy,
@@ -200,6 +239,18 @@ fn is_topic_arn(arn: &str) -> bool {
         && parts[2] == "sns"
         && !parts[3].is_empty()
         && !parts[5].is_empty()
+}
+
+fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// IAM's role name rule (without a path: the function builds `role/NAME`).
+fn is_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 fn is_table_name(name: &str) -> bool {
@@ -318,10 +369,30 @@ mod tests {
             ("ALERT_WINDOW", "60"),
             ("ALERT_WINDOW", "30d"),
             ("ALERT_STATE_TABLE", "a b"),
+            ("MEMBER_ROLE_NAME", "role/with/path"),
+            ("ACCOUNTS", "111111111111,12345"),
+            ("ACCOUNTS", ","),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert!(err.to_string().starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn the_organization_settings_name_a_role_and_an_allow_list() {
+        let c = config(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap();
+        assert_eq!((c.member_role_name, c.accounts), (None, None));
+        let c = config(&[
+            ("MEMBER_ROLE_NAME", "secret-deletion-alerts-member"),
+            ("ACCOUNTS", "111111111111, 222222222222 333333333333"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.member_role_name.as_deref(),
+            Some("secret-deletion-alerts-member")
+        );
+        let accounts: Vec<&str> = c.accounts.iter().flatten().map(String::as_str).collect();
+        assert_eq!(accounts, ["111111111111", "222222222222", "333333333333"]);
     }
 
     #[test]

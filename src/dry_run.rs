@@ -6,8 +6,7 @@
 use std::sync::Mutex;
 
 use crate::error::RestoreError;
-use crate::ports::{SecretInspector, SecretRestorer};
-use crate::region::RegionName;
+use crate::ports::{SecretAt, SecretInspector, SecretRestorer};
 use crate::restore::SecretState;
 
 /// What a dry run was asked to do, in order: `describe SECRET` and `restore ARN`.
@@ -34,14 +33,14 @@ impl DryRunSecrets {
 }
 
 impl SecretInspector for DryRunSecrets {
-    async fn inspect(&self, secret_id: &str, _region: Option<&RegionName>) -> SecretState {
+    async fn inspect(&self, secret_id: &str, _at: SecretAt<'_>) -> SecretState {
         self.record(format!("describe {secret_id}"));
         SecretState::DryRun
     }
 }
 
 impl SecretRestorer for DryRunSecrets {
-    async fn restore(&self, arn: &str, _region: Option<&RegionName>) -> Result<(), RestoreError> {
+    async fn restore(&self, arn: &str, _at: SecretAt<'_>) -> Result<(), RestoreError> {
         self.record(format!("restore {arn}"));
         Err(RestoreError::NotAttempted("dry run: nothing restored"))
     }

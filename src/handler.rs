@@ -36,7 +36,7 @@
 //!   pending deletion on the second, so it is not restored again, and the retry's alert says
 //!   `no_longer_pending` rather than "not restored".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -49,10 +49,12 @@ use crate::caller::CallerKey;
 use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, parse_batch, scan_log_events};
 use crate::error::{HandlerError, PublishError, PublishFailure, RestoreError, WindowStateError};
+use crate::ids::AccountId;
 use crate::logs::Inflater;
-use crate::ports::{AlertPublisher, AlertWindows, SecretInspector, SecretRestorer};
+use crate::ports::{AlertPublisher, AlertWindows, SecretAt, SecretInspector, SecretRestorer};
 use crate::restore::{
-    RestoreDecision, RestoreOutcome, RestorePolicy, SecretState, Severity, decide,
+    LookupFailure, OtherAccountReason, RestoreDecision, RestoreOutcome, RestorePolicy, SecretState,
+    Severity, decide,
 };
 use crate::window::{ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
 
@@ -90,6 +92,11 @@ pub struct BatchOptions<'a> {
     /// How long a claimed window whose alert is not confirmed delivered still holds: the time
     /// a publish and its confirmation may take.
     pub claim_grace: Duration,
+    /// `MEMBER_ROLE_NAME`: when set, a secret of another account is looked up (and restored)
+    /// through this role in its account; unset, it is reported as in another account.
+    pub member_role: Option<&'a str>,
+    /// `ACCOUNTS`: the member accounts the function may act in; `None`: any.
+    pub accounts: Option<&'a BTreeSet<String>>,
 }
 
 impl<'a> BatchOptions<'a> {
@@ -104,6 +111,8 @@ impl<'a> BatchOptions<'a> {
             deadline_reserve: config.operation_timeout * 3,
             alert_window: config.quiet_window(),
             claim_grace: config.operation_timeout * 3,
+            member_role: config.member_role_name.as_deref(),
+            accounts: config.accounts.as_ref(),
             ..Self::with_defaults(&config.restore_policy, now)
         }
     }
@@ -124,6 +133,8 @@ impl<'a> BatchOptions<'a> {
             inflater: None,
             alert_window: None,
             claim_grace: Duration::from_secs(30),
+            member_role: None,
+            accounts: None,
         }
     }
 
@@ -194,11 +205,54 @@ enum AlertResult {
     Undelivered(PublishError),
 }
 
+/// What one lookup's failure makes the rest of a batch skip: every lookup once Secrets Manager
+/// was unreachable, and the lookups in an account whose member role could not be assumed.
+#[derive(Debug, Default)]
+pub struct LookupSkips {
+    secrets_manager_unreachable: AtomicBool,
+    member_role_failed: Mutex<BTreeSet<String>>,
+}
+
+impl LookupSkips {
+    fn member_role_failed_in(&self, account: &str) -> bool {
+        self.member_role_failed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(account)
+    }
+
+    fn note(&self, state: &SecretState, member_account: Option<&AccountId>) {
+        match (state, member_account) {
+            (
+                SecretState::LookupFailed {
+                    cause: LookupFailure::Unreachable,
+                    ..
+                },
+                _,
+            ) => self
+                .secrets_manager_unreachable
+                .store(true, Ordering::Relaxed),
+            (
+                SecretState::LookupFailed {
+                    cause: LookupFailure::MemberRole,
+                    ..
+                },
+                Some(account),
+            ) => {
+                self.member_role_failed
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .insert(account.to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
 /// What the secrets of one batch share while they run concurrently.
 #[derive(Default)]
 struct BatchState {
-    /// Secrets Manager timed out once: later lookups are skipped.
-    secrets_manager_unreachable: AtomicBool,
+    lookups: LookupSkips,
     /// The window store failed once: it is not asked again in this batch.
     windows_failed: AtomicBool,
     window_errors: AtomicUsize,
@@ -425,7 +479,7 @@ where
         ports.inspector,
         ports.restorer,
         options,
-        &shared.secrets_manager_unreachable,
+        &shared.lookups,
     )
     .await;
     let restored = outcome == RestoreOutcome::Restored;
@@ -634,20 +688,13 @@ pub async fn alert_for<I, R>(
     restorer: &R,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
-    secrets_manager_unreachable: &AtomicBool,
+    skips: &LookupSkips,
 ) -> (Alert, RestoreOutcome)
 where
     I: SecretInspector,
     R: SecretRestorer,
 {
-    let (state, outcome) = assess(
-        target,
-        inspector,
-        restorer,
-        options,
-        secrets_manager_unreachable,
-    )
-    .await;
+    let (state, outcome) = assess(target, inspector, restorer, options, skips).await;
     (compose(attempts, &state, &outcome, None, context), outcome)
 }
 
@@ -657,28 +704,58 @@ async fn assess<I, R>(
     inspector: &I,
     restorer: &R,
     options: &BatchOptions<'_>,
-    secrets_manager_unreachable: &AtomicBool,
+    skips: &LookupSkips,
 ) -> (SecretState, RestoreOutcome)
 where
     I: SecretInspector,
     R: SecretRestorer,
 {
-    let state = secret_state(target, inspector, options, secrets_manager_unreachable).await;
+    let state = secret_state(target, inspector, options, skips).await;
     let outcome = match decide(options.restore_policy, &state) {
         RestoreDecision::Skip(outcome) => outcome,
-        RestoreDecision::Restore { arn } => restore(target, &arn, restorer).await,
+        RestoreDecision::Restore { arn } => restore(target, &arn, restorer, options).await,
     };
     (state, outcome)
+}
+
+/// The account to act in for `target`: `Ok(None)` for the function's own (or when either is
+/// unknown), `Ok(Some(account))` for a member account the function may act in, `Err(why)`
+/// for one it may not.
+fn member_account<'t>(
+    target: &'t SecretTarget,
+    options: &BatchOptions<'_>,
+) -> Result<Option<&'t AccountId>, OtherAccountReason> {
+    let (Some(account), Some(own)) = (&target.account_id, options.account_id) else {
+        return Ok(None);
+    };
+    if account.as_str() == own {
+        return Ok(None);
+    }
+    if options.member_role.is_none() {
+        return Err(OtherAccountReason::NoMemberRole);
+    }
+    match options.accounts {
+        Some(allowed) if !allowed.contains(account.as_str()) => {
+            Err(OtherAccountReason::NotInAccounts)
+        }
+        _ => Ok(Some(account)),
+    }
 }
 
 async fn restore<R: SecretRestorer>(
     target: &SecretTarget,
     arn: &str,
     restorer: &R,
+    options: &BatchOptions<'_>,
 ) -> RestoreOutcome {
-    // Only a state that was looked up leads here, and a lookup needs a valid region.
+    // Only a state that was looked up leads here, and a lookup needs a valid region and an
+    // account the function may act in.
     let region = target.endpoint_region().ok().flatten();
-    match restorer.restore(arn, region.as_ref()).await {
+    let at = SecretAt {
+        region: region.as_ref(),
+        member_account: member_account(target, options).ok().flatten(),
+    };
+    match restorer.restore(arn, at).await {
         Ok(()) => {
             tracing::warn!(secret_arn = %arn, "cancelled the scheduled deletion");
             RestoreOutcome::Restored
@@ -698,19 +775,21 @@ async fn secret_state<I: SecretInspector>(
     target: &SecretTarget,
     inspector: &I,
     options: &BatchOptions<'_>,
-    unreachable: &AtomicBool,
+    skips: &LookupSkips,
 ) -> SecretState {
     let Some(secret_id) = target.secret_id.as_deref() else {
         return SecretState::NotNamed;
     };
-    if let (Some(secret_account), Some(function_account)) = (&target.account_id, options.account_id)
-        && secret_account.as_str() != function_account
-    {
-        return SecretState::OtherAccount {
-            secret_account: secret_account.to_string(),
-            function_account: function_account.to_owned(),
-        };
-    }
+    let member = match member_account(target, options) {
+        Ok(member) => member,
+        Err(why) => {
+            return SecretState::OtherAccount {
+                secret_account: target.account_id.as_deref().unwrap_or("").to_owned(),
+                function_account: options.account_id.unwrap_or("").to_owned(),
+                why,
+            };
+        }
+    };
     let region = match target.endpoint_region() {
         Ok(region) => region,
         Err(text) => {
@@ -722,19 +801,28 @@ async fn secret_state<I: SecretInspector>(
             };
         }
     };
-    if unreachable.load(Ordering::Relaxed) {
+    if skips.secrets_manager_unreachable.load(Ordering::Relaxed) {
         // One timeout per batch is enough: the next lookups would only wait out theirs too.
         return SecretState::LookupFailed {
             reason: "skipped: Secrets Manager was unreachable earlier in this batch".to_owned(),
-            unreachable: true,
+            cause: LookupFailure::Unreachable,
         };
     }
-    let state = inspector.inspect(secret_id, region.as_ref()).await;
-    if let SecretState::LookupFailed {
-        unreachable: true, ..
-    } = &state
+    if let Some(account) = member
+        && skips.member_role_failed_in(account)
     {
-        unreachable.store(true, Ordering::Relaxed);
+        return SecretState::LookupFailed {
+            reason: format!(
+                "skipped: the member role of account {account} could not be assumed earlier in this batch"
+            ),
+            cause: LookupFailure::MemberRole,
+        };
     }
+    let at = SecretAt {
+        region: region.as_ref(),
+        member_account: member,
+    };
+    let state = inspector.inspect(secret_id, at).await;
+    skips.note(&state, member);
     state
 }

@@ -11,7 +11,7 @@ use clap::Parser;
 use cli::Cli;
 use lambda_runtime::{LambdaEvent, service_fn};
 use secret_deletion_alerts::alert_state_table::AlertStateTable;
-use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
+use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::{Inflater, SubscriptionEvent};
@@ -47,7 +47,7 @@ async fn run_function() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_lookup(|k| std::env::var(k).ok())?;
     let sdk_config = load_sdk_config(&config).await;
     let publisher = SnsPublisher::new(&sdk_config, config.require_topic()?);
-    let secrets = SecretsManager::new(&sdk_config);
+    let secrets = secrets_manager(&sdk_config, &config);
     // The quiet windows, when ALERT_STATE_TABLE names a table; without one, every batch alerts.
     let windows = config
         .alert_state_table

@@ -2,7 +2,8 @@
 //! handler can be tested with plain fakes and the AWS adapters stay thin.
 //!
 //! A region reaches an adapter only as a [`RegionName`]: an endpoint is never built from an
-//! unchecked string out of a record.
+//! unchecked string out of a record. An account reaches it only as the member account the
+//! handler decided to act in ([`SecretAt::member_account`]).
 
 use std::future::Future;
 
@@ -10,6 +11,7 @@ use std::time::SystemTime;
 
 use crate::alert::Alert;
 use crate::error::{PublishError, RestoreError, WindowStateError};
+use crate::ids::AccountId;
 use crate::region::RegionName;
 use crate::restore::SecretState;
 use crate::window::{Carried, Opened, WindowClaim, WindowKey, WindowVerdict};
@@ -19,13 +21,32 @@ pub trait AlertPublisher {
     fn publish(&self, alert: &Alert) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
+/// Where a secret's calls go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecretAt<'a> {
+    /// The secret's region; `None`: the client's own.
+    pub region: Option<&'a RegionName>,
+    /// The member account to act in through `MEMBER_ROLE_NAME`; `None`: the function's own.
+    pub member_account: Option<&'a AccountId>,
+}
+
+impl<'a> SecretAt<'a> {
+    /// In the function's own account.
+    pub fn own(region: Option<&'a RegionName>) -> Self {
+        SecretAt {
+            region,
+            member_account: None,
+        }
+    }
+}
+
 /// Tells what state a secret is in (`DescribeSecret` in production). Never fails: a failed
 /// lookup is a state the alert reports.
 pub trait SecretInspector {
     fn inspect(
         &self,
         secret_id: &str,
-        region: Option<&RegionName>,
+        at: SecretAt<'_>,
     ) -> impl Future<Output = SecretState> + Send;
 }
 
@@ -34,7 +55,7 @@ pub trait SecretRestorer {
     fn restore(
         &self,
         arn: &str,
-        region: Option<&RegionName>,
+        at: SecretAt<'_>,
     ) -> impl Future<Output = Result<(), RestoreError>> + Send;
 }
 

@@ -48,16 +48,16 @@ pub enum SecretState {
     },
     /// `ResourceNotFoundException`: the recovery window is over (or it was force-deleted).
     Purged,
-    /// The secret is in another account than the function's; it cannot be looked up here.
+    /// The secret is in another account than the function's, and the function may not act
+    /// there (`why`).
     OtherAccount {
         secret_account: String,
         function_account: String,
+        why: OtherAccountReason,
     },
     LookupFailed {
         reason: String,
-        /// Secrets Manager could not be reached at all (timeout, connection refused), as
-        /// opposed to answering with an error; later lookups in the batch are skipped.
-        unreachable: bool,
+        cause: LookupFailure,
     },
     /// Not asked: a region that is not a region name, another reason given.
     NotLookedUp { reason: String },
@@ -66,6 +66,42 @@ pub enum SecretState {
     /// The CloudTrail record names no secret, so there is nothing to look up or restore,
     /// and nothing may be called purged.
     NotNamed,
+}
+
+/// Why a secret of another account was not looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OtherAccountReason {
+    /// `MEMBER_ROLE_NAME` is not set: the function acts in its own account only.
+    NoMemberRole,
+    /// The account is not in `ACCOUNTS`.
+    NotInAccounts,
+}
+
+impl OtherAccountReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            OtherAccountReason::NoMemberRole => {
+                "set MEMBER_ROLE_NAME (and deploy member-role.yaml) to look up and restore across an organization"
+            }
+            OtherAccountReason::NotInAccounts => {
+                "the account is not in ACCOUNTS, the accounts this function may act in"
+            }
+        }
+    }
+}
+
+/// Why a lookup failed, which decides what the rest of the batch skips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupFailure {
+    /// Secrets Manager answered with an error (no permission, throttling after retries).
+    Refused,
+    /// Secrets Manager could not be reached at all (timeout, connection refused): later
+    /// lookups in the batch are skipped.
+    Unreachable,
+    /// The member role of the secret's account could not be assumed: later lookups in that
+    /// account are skipped.
+    MemberRole,
 }
 
 impl SecretState {
@@ -122,8 +158,10 @@ impl SecretState {
             SecretState::OtherAccount {
                 secret_account,
                 function_account,
+                why,
             } => format!(
-                "not looked up: the secret is in account {secret_account}, this function runs in {function_account}"
+                "not looked up: the secret is in account {secret_account}, this function runs in {function_account}; {}",
+                why.describe()
             ),
             SecretState::LookupFailed { reason, .. } => format!("lookup failed: {reason}"),
             SecretState::NotLookedUp { reason } => format!("not looked up: {reason}"),
@@ -366,7 +404,7 @@ mod tests {
         );
         let failed = SecretState::LookupFailed {
             reason: "x".into(),
-            unreachable: false,
+            cause: LookupFailure::Refused,
         };
         assert_eq!(Severity::of(&failed, at(0)), Severity::High);
     }

@@ -10,6 +10,7 @@ use secret_deletion_alerts::error::{DecodeError, HandlerError, RestoreError};
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, encode_records, gzip_base64, inflate_payload};
 use secret_deletion_alerts::ports::NoWindows;
+use secret_deletion_alerts::restore::LookupFailure;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
 async fn run(
@@ -424,7 +425,8 @@ async fn a_secret_in_another_account_is_reported_not_looked_up() {
     assert!(secrets.lookups().is_empty());
     assert_eq!(
         alert.document.secret.state_detail,
-        "not looked up: the secret is in account 123456789012, this function runs in 999999999999"
+        "not looked up: the secret is in account 123456789012, this function runs in 999999999999; \
+         set MEMBER_ROLE_NAME (and deploy member-role.yaml) to look up and restore across an organization"
     );
     assert_eq!(
         alert.document.restore.summary,
@@ -436,7 +438,7 @@ async fn a_secret_in_another_account_is_reported_not_looked_up() {
 async fn lookup_failures_still_alert_and_an_unreachable_service_is_asked_once_per_batch() {
     let unreachable = SecretState::LookupFailed {
         reason: "Secrets Manager unreachable: timeout".into(),
-        unreachable: true,
+        cause: LookupFailure::Unreachable,
     };
     let secrets = FakeSecrets::with(&[
         ("prod/db", unreachable.clone()),

@@ -11,6 +11,7 @@ use secret_deletion_alerts::error::{DecodeError, HandlerError};
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::gzip_base64;
 use secret_deletion_alerts::ports::NoWindows;
+use secret_deletion_alerts::restore::LookupFailure;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
 async fn run(
@@ -224,7 +225,7 @@ async fn hostile_strings_cannot_forge_lines_inject_markup_or_break_the_json() {
     // A failed lookup: the alert then names the secret only as the caller did.
     let lookup_failed = SecretState::LookupFailed {
         reason: "AccessDeniedException: no".into(),
-        unreachable: false,
+        cause: LookupFailure::Refused,
     };
     let secrets = FakeSecrets::with(&[(secret, lookup_failed)]);
     let (result, publisher) = run_with(&payload(&[record]), &secrets).await;

@@ -14,6 +14,7 @@ use secret_deletion_alerts::handler::{Ports, handle_batch};
 use secret_deletion_alerts::logs::Base64Text;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{SecretInspector, SecretRestorer};
+use secret_deletion_alerts::restore::LookupFailure;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
 fn validator() -> jsonschema::Validator {
@@ -74,7 +75,7 @@ async fn every_sample_alert_validates_against_the_schema_in_every_secret_state()
         SecretState::Purged,
         SecretState::LookupFailed {
             reason: "AccessDeniedException: no".into(),
-            unreachable: false,
+            cause: LookupFailure::Refused,
         },
         SecretState::NotPendingDeletion {
             arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf".into(),

@@ -13,10 +13,25 @@ use secret_deletion_alerts::detection::is_pending_deletion_read;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn template() -> Yaml {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml"))
-        .unwrap();
+    load("template.yaml")
+}
+
+fn load(name: &str) -> Yaml {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap();
     // CloudFormation's short tags (!Ref, !If, !Sub) load as the plain values they tag.
     YamlLoader::load_from_str(&text).unwrap().remove(0)
+}
+
+/// Every statement of a template, with the condition it exists under.
+fn all_statements(template: &Yaml) -> Vec<(Option<String>, Yaml)> {
+    let mut found = Vec::new();
+    statements(
+        &template["Resources"],
+        None,
+        &template["Conditions"],
+        &mut found,
+    );
+    found
 }
 
 fn sample_records() -> Vec<(String, serde_json::Value)> {
@@ -292,6 +307,121 @@ fn the_quiet_window_table_is_on_by_default_retained_and_reachable_only_by_update
         .map(|(_, s)| actions(s))
         .collect();
     assert_eq!(on_the_table, [vec!["dynamodb:UpdateItem".to_owned()]]);
+}
+
+#[test]
+fn the_function_assumes_only_the_member_role_and_only_inside_its_organization() {
+    let template = template();
+    let assumes: Vec<(Option<String>, Yaml)> = all_statements(&template)
+        .into_iter()
+        // Trust policies (a Principal) let a service assume a role; these are grants.
+        .filter(|(_, s)| s["Principal"].is_badvalue())
+        .filter(|(_, s)| actions(s).iter().any(|a| a.starts_with("sts:")))
+        .collect();
+    assert_eq!(assumes.len(), 1);
+    let (condition, statement) = &assumes[0];
+    assert_eq!(
+        condition.as_deref(),
+        Some("HasMemberRole"),
+        "no role, no sts:AssumeRole"
+    );
+    assert_eq!(actions(statement), ["sts:AssumeRole"]);
+    // The one wildcard, in the account field only.
+    assert_eq!(
+        statement["Resource"].as_str(),
+        Some("arn:${AWS::Partition}:iam::*:role/${MemberRoleName}")
+    );
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["aws:ResourceOrgID"].as_str(),
+        Some("${aws:PrincipalOrgID}")
+    );
+    let variables =
+        &template["Resources"]["AlertFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(!variables["MEMBER_ROLE_NAME"].is_badvalue());
+    assert!(!variables["ACCOUNTS"].is_badvalue());
+    assert_eq!(
+        template["Outputs"]["FunctionRoleArn"]["Value"]
+            .as_str()
+            .or_else(|| template["Outputs"]["FunctionRoleArn"]["Value"][0].as_str()),
+        Some("AlertFunctionRole.Arn")
+    );
+}
+
+#[test]
+fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_only_by_policy() {
+    let member = load("member-role.yaml");
+    let role = &member["Resources"]["MemberRole"]["Properties"];
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"];
+    assert_eq!(trust.as_vec().unwrap().len(), 1);
+    assert_eq!(
+        trust[0]["Principal"]["AWS"].as_str(),
+        Some("CentralFunctionRoleArn")
+    );
+    assert_eq!(trust[0]["Action"].as_str(), Some("sts:AssumeRole"));
+    let conditions = &trust[0]["Condition"]["StringEquals"];
+    assert_eq!(
+        conditions["aws:PrincipalOrgID"].as_str(),
+        Some("OrganizationId")
+    );
+    assert_eq!(
+        conditions["sts:RoleSessionName"].as_str(),
+        Some("secret-deletion-alerts")
+    );
+
+    let found: Vec<(Option<String>, Yaml)> = all_statements(&member)
+        .into_iter()
+        .filter(|(_, s)| s["Sid"].as_str() != Some("TheCentralFunctionOnly"))
+        .collect();
+    let mut granted: Vec<(Option<String>, String)> = Vec::new();
+    for (condition, statement) in &found {
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+        let resource = statement["Resource"].as_str().unwrap();
+        assert_eq!(
+            resource, "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:*",
+            "the member's own secrets only"
+        );
+        for action in actions(statement) {
+            granted.push((condition.clone(), action));
+        }
+        if condition.as_deref() == Some("RestoreTagged") {
+            let key = format!("secretsmanager:ResourceTag/{DEFAULT_RESTORE_TAG_KEY}");
+            assert_eq!(
+                statement["Condition"]["StringEquals"][key.as_str()].as_str(),
+                Some("true")
+            );
+        }
+    }
+    granted.sort();
+    assert_eq!(
+        granted,
+        [
+            (None, "secretsmanager:DescribeSecret".to_owned()),
+            (
+                Some("RestoreAll".to_owned()),
+                "secretsmanager:RestoreSecret".to_owned()
+            ),
+            (
+                Some("RestoreTagged".to_owned()),
+                "secretsmanager:RestoreSecret".to_owned()
+            ),
+        ]
+    );
+    let modes: Vec<&str> = member["Parameters"]["RestoreMode"]["AllowedValues"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["off", "tagged", "all"]);
+    let default_name = member["Parameters"]["RoleName"]["Default"]
+        .as_str()
+        .unwrap();
+    assert!(
+        secret_deletion_alerts::config::Config::from_lookup(|k| {
+            (k == "MEMBER_ROLE_NAME").then(|| default_name.to_owned())
+        })
+        .is_ok()
+    );
 }
 
 #[test]

@@ -3,15 +3,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 use std::time::SystemTime;
 
-use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
+use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
-use secret_deletion_alerts::handler::{BatchOptions, alert_for};
-use secret_deletion_alerts::ports::{AlertPublisher, SecretInspector};
-use secret_deletion_alerts::region::RegionName;
+use secret_deletion_alerts::handler::{BatchOptions, LookupSkips, alert_for};
+use secret_deletion_alerts::ports::{AlertPublisher, SecretAt, SecretInspector};
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
 use super::dry_run::StdoutPublisher;
@@ -23,10 +21,10 @@ use super::{Format, fail};
 struct LiveOrDryRun<'a>(Option<&'a SecretsManager>, &'a DryRunSecrets);
 
 impl SecretInspector for LiveOrDryRun<'_> {
-    async fn inspect(&self, secret_id: &str, region: Option<&RegionName>) -> SecretState {
+    async fn inspect(&self, secret_id: &str, at: SecretAt<'_>) -> SecretState {
         match self.0 {
-            Some(live) => live.inspect(secret_id, region).await,
-            None => self.1.inspect(secret_id, region).await,
+            Some(live) => live.inspect(secret_id, at).await,
+            None => self.1.inspect(secret_id, at).await,
         }
     }
 }
@@ -74,7 +72,7 @@ pub(super) async fn look_back(
         println!();
     }
     let format = if json { Format::Json } else { Format::Email };
-    let unreachable = AtomicBool::new(false);
+    let skips = LookupSkips::default();
     let dry_run = DryRunSecrets::default();
     let mut failed = 0;
     let live = if publish {
@@ -85,7 +83,7 @@ pub(super) async fn look_back(
         let sdk_config = load_sdk_config(&config).await;
         Some((
             SnsPublisher::new(&sdk_config, topic),
-            SecretsManager::new(&sdk_config),
+            secrets_manager(&sdk_config, &config),
         ))
     } else {
         None
@@ -98,7 +96,7 @@ pub(super) async fn look_back(
             &dry_run,
             &batch_options,
             &context,
-            &unreachable,
+            &skips,
         )
         .await;
         if let Some((sns, _)) = &live

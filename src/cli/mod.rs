@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use secret_deletion_alerts::alert_state_table::AlertStateTable;
-use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
+use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
@@ -192,7 +192,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
             Err(e) => return fail(format!("{e} (or use --dry-run)")),
         };
         let sdk_config = load_sdk_config(&config).await;
-        let secrets = SecretsManager::new(&sdk_config);
+        let secrets = secrets_manager(&sdk_config, &config);
         let windows = config
             .alert_state_table
             .as_deref()

@@ -10,8 +10,7 @@ use secret_deletion_alerts::alert::Alert;
 use secret_deletion_alerts::error::{PublishError, PublishFailure, RestoreError};
 use secret_deletion_alerts::handler::BatchOptions;
 use secret_deletion_alerts::logs::{Base64Text, SubscriptionEvent};
-use secret_deletion_alerts::ports::{AlertPublisher, SecretInspector, SecretRestorer};
-use secret_deletion_alerts::region::RegionName;
+use secret_deletion_alerts::ports::{AlertPublisher, SecretAt, SecretInspector, SecretRestorer};
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
 /// 2026-11-21T00:00:00Z: a day after the sample events.
@@ -82,6 +81,8 @@ pub struct FakeSecrets {
     pub restores: Mutex<Vec<String>>,
     /// The regions lookups were sent to (`None`: the client's own).
     pub regions: Mutex<Vec<Option<String>>>,
+    /// The member accounts lookups were sent to (`None`: the function's own).
+    pub accounts: Mutex<Vec<Option<String>>>,
     pub restore_error: Option<RestoreError>,
 }
 
@@ -108,12 +109,16 @@ impl FakeSecrets {
 }
 
 impl SecretInspector for FakeSecrets {
-    async fn inspect(&self, secret_id: &str, region: Option<&RegionName>) -> SecretState {
+    async fn inspect(&self, secret_id: &str, at: SecretAt<'_>) -> SecretState {
         self.lookups.lock().unwrap().push(secret_id.to_owned());
         self.regions
             .lock()
             .unwrap()
-            .push(region.map(|r| r.to_string()));
+            .push(at.region.map(|r| r.to_string()));
+        self.accounts
+            .lock()
+            .unwrap()
+            .push(at.member_account.map(|a| a.to_string()));
         self.states
             .lock()
             .unwrap()
@@ -124,7 +129,7 @@ impl SecretInspector for FakeSecrets {
 }
 
 impl SecretRestorer for FakeSecrets {
-    async fn restore(&self, arn: &str, _region: Option<&RegionName>) -> Result<(), RestoreError> {
+    async fn restore(&self, arn: &str, _at: SecretAt<'_>) -> Result<(), RestoreError> {
         self.restores.lock().unwrap().push(arn.to_owned());
         if let Some(error) = &self.restore_error {
             return Err(error.clone());
@@ -155,6 +160,7 @@ pub fn pending(secret_id: &str, days: u64, tags: &[(&str, &str)]) -> SecretState
             .collect(),
     }
 }
+pub mod fake_sts;
 pub mod hostile;
 pub mod moto;
 pub mod windows;
