@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use secret_deletion_alerts::alert::{Alert, compose};
+use secret_deletion_alerts::alert::{Alert, Evidence, compose};
 use secret_deletion_alerts::detection::{parse_batch, scan_log_events};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::PublishError;
@@ -18,6 +18,7 @@ use secret_deletion_alerts::logs::{
     Inflater, SubscriptionEvent, decode_base64, inflate_gzip, inflate_gzip_streaming,
 };
 use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::{RestoreDecision, RestorePolicy, SecretState, decide};
 
@@ -103,6 +104,7 @@ fn stages(c: &mut Criterion) {
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
+        history: &NoEventHistory,
     };
     for name in PAYLOADS {
         let Ok(raw_event) = std::fs::read(dir.join(format!("{name}.json"))) else {
@@ -152,12 +154,23 @@ fn stages(c: &mut Criterion) {
         let findings = scan_log_events(&batch);
         if let Some(attempts) = findings.by_secret.values().next() {
             let state = SecretState::DryRun;
+            let evidence = Evidence::not_asked("a benchmark");
             let RestoreDecision::Skip(outcome) = decide(&policy, &state) else {
                 unreachable!("a dry run never restores")
             };
             let context = options.alert_context(&batch.log_group);
             group.bench_function("compose_alert", |b| {
-                b.iter(|| compose(black_box(attempts), &state, &outcome, None, &context).subject)
+                b.iter(|| {
+                    compose(
+                        black_box(attempts),
+                        &state,
+                        &outcome,
+                        &evidence,
+                        None,
+                        &context,
+                    )
+                    .subject
+                })
             });
         }
         group.bench_function("end_to_end", |b| {

@@ -4,7 +4,7 @@
 //! types.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use aws_config::retry::RetryConfig;
@@ -115,6 +115,7 @@ impl AlertPublisher for SnsPublisher {
 /// The Secrets Manager adapter the configuration asks for: in the function's own account, and
 /// in member accounts when `MEMBER_ROLE_NAME` is set.
 pub fn secrets_manager(sdk_config: &SdkConfig, config: &Config) -> SecretsManager {
+    // STS is reached as every other service is: the function's configuration.
     let own = SecretsManager::new(sdk_config);
     match &config.member_role_name {
         Some(role_name) => own.with_member_role(role_name),
@@ -128,23 +129,86 @@ pub fn secrets_manager(sdk_config: &SdkConfig, config: &Config) -> SecretsManage
 pub struct SecretsManager {
     sdk_config: SdkConfig,
     clients: Mutex<HashMap<String, aws_sdk_secretsmanager::Client>>,
-    member_roles: Option<MemberRoles>,
+    member: Option<Arc<MemberCredentials>>,
+    member_clients: tokio::sync::Mutex<HashMap<String, MemberClient>>,
 }
 
-/// Acting in an organization's member accounts: the SDK's own assume-role credentials
-/// provider, one client per account kept for the life of the sandbox, whose identity cache
-/// keeps the role's credentials until shortly before they expire.
-struct MemberRoles {
+/// Credentials for acting in an organization's member accounts: the SDK's own assume-role
+/// credentials provider, one per account, kept for the life of the sandbox and shared by
+/// every client that acts there (Secrets Manager, CloudTrail), whose identity cache keeps the
+/// role's credentials until shortly before they expire.
+pub struct MemberCredentials {
     role_name: String,
+    partition: &'static str,
     /// STS is reached through this (the function's own configuration, in production).
     sts_config: SdkConfig,
-    clients: tokio::sync::Mutex<HashMap<String, MemberClient>>,
+    providers: tokio::sync::Mutex<HashMap<String, MemberRole>>,
+}
+
+/// One member account's role and its credentials.
+#[derive(Clone)]
+pub struct MemberRole {
+    pub role_arn: String,
+    pub credentials: SharedCredentialsProvider,
+}
+
+impl MemberCredentials {
+    /// `arn:PARTITION:iam::ACCOUNT:role/{role_name}`, assumed through STS as `sts_config`
+    /// reaches it, from `home` (the function's configuration: its region gives the partition).
+    pub fn new(role_name: &str, home: &SdkConfig, sts_config: &SdkConfig) -> Self {
+        MemberCredentials {
+            role_name: role_name.to_owned(),
+            partition: partition_of(home.region().map(Region::as_ref)),
+            sts_config: sts_config.clone(),
+            providers: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The role of `account` and its credentials provider (nothing is called yet).
+    pub async fn role(&self, account: &AccountId) -> MemberRole {
+        let mut providers = self.providers.lock().await;
+        if let Some(role) = providers.get(account.as_str()) {
+            return role.clone();
+        }
+        let role_arn = format!(
+            "arn:{}:iam::{account}:role/{}",
+            self.partition, self.role_name
+        );
+        let provider = AssumeRoleProvider::builder(role_arn.clone())
+            .session_name(MEMBER_SESSION_NAME)
+            .configure(&self.sts_config)
+            .build()
+            .await;
+        let role = MemberRole {
+            role_arn,
+            credentials: SharedCredentialsProvider::new(provider),
+        };
+        // Accounts come from records: past the bound, the role serves this call only.
+        if providers.len() < MAX_MEMBER_ACCOUNTS {
+            providers.insert(account.to_string(), role.clone());
+        }
+        role
+    }
+}
+
+impl MemberRole {
+    /// Why a call in this account failed without the service's answer: the role, if its
+    /// credentials cannot be had (missing role, trust policy, STS throttling).
+    pub async fn failure(&self) -> Option<String> {
+        match self.credentials.provide_credentials().await {
+            Ok(_) => None,
+            Err(error) => Some(format!(
+                "could not assume the member role {}: {}",
+                self.role_arn,
+                error_chain(&error)
+            )),
+        }
+    }
 }
 
 #[derive(Clone)]
 struct MemberClient {
-    role_arn: String,
-    credentials: SharedCredentialsProvider,
+    role: MemberRole,
     client: aws_sdk_secretsmanager::Client,
 }
 
@@ -156,7 +220,8 @@ impl SecretsManager {
         SecretsManager {
             sdk_config: sdk_config.clone(),
             clients: Mutex::new(HashMap::new()),
-            member_roles: None,
+            member: None,
+            member_clients: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -168,13 +233,19 @@ impl SecretsManager {
 
     /// [`SecretsManager::with_member_role`], with STS reached through `sts_config` (a test's
     /// fake STS).
-    pub fn with_member_role_through(mut self, role_name: &str, sts_config: &SdkConfig) -> Self {
-        self.member_roles = Some(MemberRoles {
-            role_name: role_name.to_owned(),
-            sts_config: sts_config.clone(),
-            clients: tokio::sync::Mutex::new(HashMap::new()),
-        });
+    pub fn with_member_role_through(self, role_name: &str, sts_config: &SdkConfig) -> Self {
+        let member = MemberCredentials::new(role_name, &self.sdk_config, sts_config);
+        self.with_member_credentials(Arc::new(member))
+    }
+
+    pub fn with_member_credentials(mut self, member: Arc<MemberCredentials>) -> Self {
+        self.member = Some(member);
         self
+    }
+
+    /// The member credentials, to share with the other adapters that act in member accounts.
+    pub fn member_credentials(&self) -> Option<Arc<MemberCredentials>> {
+        self.member.clone()
     }
 
     fn client(&self, region: Option<&RegionName>) -> aws_sdk_secretsmanager::Client {
@@ -202,48 +273,23 @@ impl SecretsManager {
 
     /// The client for `account` through the member role; `None` without a member role.
     async fn member_client(&self, account: &AccountId) -> Option<MemberClient> {
-        let roles = self.member_roles.as_ref()?;
-        let mut clients = roles.clients.lock().await;
+        let member = self.member.as_ref()?;
+        let mut clients = self.member_clients.lock().await;
         if let Some(client) = clients.get(account.as_str()) {
             return Some(client.clone());
         }
-        let role_arn = format!(
-            "arn:{}:iam::{account}:role/{}",
-            partition_of(self.sdk_config.region().map(Region::as_ref)),
-            roles.role_name
-        );
-        let provider = AssumeRoleProvider::builder(role_arn.clone())
-            .session_name(MEMBER_SESSION_NAME)
-            .configure(&roles.sts_config)
-            .build()
-            .await;
-        let credentials = SharedCredentialsProvider::new(provider);
+        let role = member.role(account).await;
         let config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk_config)
-            .credentials_provider(credentials.clone())
+            .credentials_provider(role.credentials.clone())
             .build();
         let client = MemberClient {
-            role_arn,
-            credentials,
+            role,
             client: aws_sdk_secretsmanager::Client::from_conf(config),
         };
-        // Accounts come from records: past the bound, the client serves this call only.
         if clients.len() < MAX_MEMBER_ACCOUNTS {
             clients.insert(account.to_string(), client.clone());
         }
         Some(client)
-    }
-
-    /// Why a member account's call failed without Secrets Manager's answer: the role, if its
-    /// credentials cannot be had (missing role, trust policy, STS throttling).
-    async fn member_role_failure(member: &MemberClient) -> Option<String> {
-        match member.credentials.provide_credentials().await {
-            Ok(_) => None,
-            Err(error) => Some(format!(
-                "could not assume the member role {}: {}",
-                member.role_arn,
-                error_chain(&error)
-            )),
-        }
     }
 
     /// The region override for a member account's call.
@@ -266,7 +312,7 @@ impl SecretsManager {
 
 /// An error and its sources, each as its own message says it, without the debug dump
 /// `DisplayErrorContext` adds: a person reads this in the alert.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(current) = next {
@@ -313,7 +359,7 @@ impl SecretInspector for SecretsManager {
             Err(error) => {
                 if let Some(member) = &member
                     && !matches!(error, SdkError::ServiceError(_))
-                    && let Some(reason) = Self::member_role_failure(member).await
+                    && let Some(reason) = member.role.failure().await
                 {
                     return SecretState::LookupFailed {
                         reason,
@@ -409,7 +455,7 @@ impl SecretRestorer for SecretsManager {
             }
             Err(other) => {
                 if let Some(member) = &member
-                    && let Some(reason) = Self::member_role_failure(member).await
+                    && let Some(reason) = member.role.failure().await
                 {
                     return Err(RestoreError::Unreachable(reason));
                 }

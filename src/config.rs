@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::error::ConfigError;
 use crate::logs::DEFAULT_MAX_DECODED_BYTES;
 use crate::restore::RestorePolicy;
+use crate::verification::VerifyReads;
 
 pub const DEFAULT_RESTORE_TAG_KEY: &str = "secret-deletion-alerts:restore-on-access";
 pub const DEFAULT_ATHENA_TABLE: &str = "cloudtrail_logs";
@@ -15,6 +16,9 @@ pub const DEFAULT_MAX_LISTED_ATTEMPTS: usize = 50;
 /// Secrets Manager's and SNS's request rates.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_ALERT_WINDOW: Duration = Duration::from_secs(3600);
+pub const DEFAULT_VERIFY_WAIT: Duration = Duration::from_secs(20);
+/// Inside the function's timeout, with the lookups, restores and publishes of a batch.
+pub const MAX_VERIFY_WAIT: Duration = Duration::from_secs(60);
 /// A window longer than this would hide a week of a broken consumer behind one email.
 pub const MAX_ALERT_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -51,6 +55,11 @@ pub struct Config {
     /// `ACCOUNTS`: the member accounts the function may act in (comma or space separated);
     /// unset: every account.
     pub accounts: Option<BTreeSet<String>>,
+    /// `VERIFY_READS`: when reads are confirmed with CloudTrail Event history.
+    pub verify_reads: VerifyReads,
+    /// `VERIFY_WAIT`: how long to wait for Event history to have a read before giving up on
+    /// confirming it (it can lag the log group); bounded by the invocation's deadline too.
+    pub verify_wait: Duration,
 }
 
 impl Config {
@@ -168,8 +177,36 @@ impl Config {
             }
         };
 
+        let verify_reads = match get("VERIFY_READS").as_deref().map(str::trim) {
+            None | Some("restore") => VerifyReads::Restore,
+            Some("always") => VerifyReads::Always,
+            Some("off") => VerifyReads::Off,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    variable: "VERIFY_READS",
+                    value: other.to_owned(),
+                    accepted: "restore (default: confirm before a restore), always, off",
+                });
+            }
+        };
+        let verify_wait = match get("VERIFY_WAIT") {
+            None => DEFAULT_VERIFY_WAIT,
+            Some(text) => match humantime::parse_duration(text.trim()) {
+                Ok(wait) if wait <= MAX_VERIFY_WAIT => wait,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        variable: "VERIFY_WAIT",
+                        value: text,
+                        accepted: "a duration up to 60s such as 20s (default) or 5s",
+                    });
+                }
+            },
+        };
+
         Ok(Config {
             alert_topic_arn,
+            verify_reads,
+            verify_wait,
             member_role_name,
             accounts,
             alert_state_table,
@@ -318,6 +355,12 @@ mod tests {
         assert_eq!(c.alert_state_table, None);
         assert_eq!(c.alert_window, Duration::from_secs(3600));
         assert_eq!(c.quiet_window(), None, "no table, no window");
+        assert_eq!(
+            c.verify_reads,
+            VerifyReads::Restore,
+            "nothing restored unconfirmed"
+        );
+        assert_eq!(c.verify_wait, Duration::from_secs(20));
     }
 
     #[test]
@@ -372,6 +415,8 @@ mod tests {
             ("MEMBER_ROLE_NAME", "role/with/path"),
             ("ACCOUNTS", "111111111111,12345"),
             ("ACCOUNTS", ","),
+            ("VERIFY_READS", "sometimes"),
+            ("VERIFY_WAIT", "2m"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert!(err.to_string().starts_with(var), "{err}");

@@ -127,6 +127,26 @@ pub enum WindowStateError {
     SkippedAfterFailure,
 }
 
+/// CloudTrail Event history could not be asked. Never fails the invocation: the alert says
+/// the read is not confirmed, or that the deletion was not found.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum EventHistoryError {
+    /// CloudTrail answered with an error (no permission, throttling after the SDK's retries).
+    #[error("{code}: {message}")]
+    Rejected { code: String, message: String },
+    #[error("{0}")]
+    Unreachable(String),
+    /// The member role of the secret's account could not be assumed.
+    #[error("{0}")]
+    MemberRole(String),
+    /// The request could not be built.
+    #[error("{0}")]
+    Invalid(String),
+    /// No Event history is configured (a dry run, a test).
+    #[error("Event history is not asked here")]
+    NotConfigured,
+}
+
 /// What fails an invocation.
 #[derive(Debug, Error)]
 pub enum HandlerError {

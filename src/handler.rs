@@ -26,6 +26,8 @@
 //!   cut off. Both count as undelivered, so the invocation fails naming them rather than be
 //!   killed mid-publish with nothing said.
 //! - A failed lookup or restore never fails the invocation; the alert says what went wrong.
+//! - Nothing is restored on the log group's word: unless `VERIFY_READS=off`, a restore waits
+//!   for CloudTrail Event history to confirm a read ([`crate::assess`]).
 //! - A failed publish fails the invocation, after every other alert of the batch has been
 //!   tried, with an error naming the undelivered secrets and events, and carrying the
 //!   summary (the metric line is written for failed batches too). Lambda then retries the
@@ -45,17 +47,17 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::alert::{Alert, AlertContext, UNNAMED_SECRET, compose, dedup_key_of, event_id_list};
+use crate::assess::{Assessment, LookupSkips, Sources, assess};
 use crate::caller::CallerKey;
 use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, parse_batch, scan_log_events};
-use crate::error::{HandlerError, PublishError, PublishFailure, RestoreError, WindowStateError};
-use crate::ids::AccountId;
+use crate::error::{HandlerError, PublishError, PublishFailure, WindowStateError};
 use crate::logs::Inflater;
-use crate::ports::{AlertPublisher, AlertWindows, SecretAt, SecretInspector, SecretRestorer};
-use crate::restore::{
-    LookupFailure, OtherAccountReason, RestoreDecision, RestoreOutcome, RestorePolicy, SecretState,
-    Severity, decide,
+use crate::ports::{
+    AlertPublisher, AlertWindows, EventHistory, NoEventHistory, SecretInspector, SecretRestorer,
 };
+use crate::restore::{RestoreOutcome, RestorePolicy, SecretState, Severity};
+use crate::verification::VerifyReads;
 use crate::window::{ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
 
 /// Malformed log events named in the logs per batch; the summary line counts them all.
@@ -97,6 +99,12 @@ pub struct BatchOptions<'a> {
     pub member_role: Option<&'a str>,
     /// `ACCOUNTS`: the member accounts the function may act in; `None`: any.
     pub accounts: Option<&'a BTreeSet<String>>,
+    /// `VERIFY_READS`: when reads are confirmed with CloudTrail Event history.
+    pub verify_reads: VerifyReads,
+    /// `VERIFY_WAIT`: how long Event history may take to have a read.
+    pub verify_wait: Duration,
+    /// How long between two tries of Event history.
+    pub verify_retry: Duration,
 }
 
 impl<'a> BatchOptions<'a> {
@@ -113,6 +121,8 @@ impl<'a> BatchOptions<'a> {
             claim_grace: config.operation_timeout * 3,
             member_role: config.member_role_name.as_deref(),
             accounts: config.accounts.as_ref(),
+            verify_reads: config.verify_reads,
+            verify_wait: config.verify_wait,
             ..Self::with_defaults(&config.restore_policy, now)
         }
     }
@@ -135,6 +145,9 @@ impl<'a> BatchOptions<'a> {
             claim_grace: Duration::from_secs(30),
             member_role: None,
             accounts: None,
+            verify_reads: VerifyReads::Restore,
+            verify_wait: crate::config::DEFAULT_VERIFY_WAIT,
+            verify_retry: Duration::from_secs(2),
         }
     }
 
@@ -151,12 +164,24 @@ impl<'a> BatchOptions<'a> {
 }
 
 /// The adapters one batch talks to.
-pub struct Ports<'a, P, I, R, W> {
+pub struct Ports<'a, P, I, R, W, E> {
     pub publisher: &'a P,
     pub inspector: &'a I,
     pub restorer: &'a R,
     /// The quiet windows; asked only when [`BatchOptions::alert_window`] is set.
     pub windows: &'a W,
+    /// CloudTrail Event history: reads confirmed, deletions found.
+    pub history: &'a E,
+}
+
+impl<P, I, R, W, E> Ports<'_, P, I, R, W, E> {
+    fn sources(&self) -> Sources<'_, I, R, E> {
+        Sources {
+            inspector: self.inspector,
+            restorer: self.restorer,
+            history: self.history,
+        }
+    }
 }
 
 /// What one batch did, logged as one line, written as the metric, and returned as the
@@ -205,50 +230,6 @@ enum AlertResult {
     Undelivered(PublishError),
 }
 
-/// What one lookup's failure makes the rest of a batch skip: every lookup once Secrets Manager
-/// was unreachable, and the lookups in an account whose member role could not be assumed.
-#[derive(Debug, Default)]
-pub struct LookupSkips {
-    secrets_manager_unreachable: AtomicBool,
-    member_role_failed: Mutex<BTreeSet<String>>,
-}
-
-impl LookupSkips {
-    fn member_role_failed_in(&self, account: &str) -> bool {
-        self.member_role_failed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .contains(account)
-    }
-
-    fn note(&self, state: &SecretState, member_account: Option<&AccountId>) {
-        match (state, member_account) {
-            (
-                SecretState::LookupFailed {
-                    cause: LookupFailure::Unreachable,
-                    ..
-                },
-                _,
-            ) => self
-                .secrets_manager_unreachable
-                .store(true, Ordering::Relaxed),
-            (
-                SecretState::LookupFailed {
-                    cause: LookupFailure::MemberRole,
-                    ..
-                },
-                Some(account),
-            ) => {
-                self.member_role_failed
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .insert(account.to_string());
-            }
-            _ => {}
-        }
-    }
-}
-
 /// What the secrets of one batch share while they run concurrently.
 #[derive(Default)]
 struct BatchState {
@@ -272,9 +253,9 @@ impl BatchState {
     }
 }
 
-pub async fn handle_batch<P, I, R, W>(
+pub async fn handle_batch<P, I, R, W, E>(
     data: &(impl AsRef<[u8]> + ?Sized),
-    ports: &Ports<'_, P, I, R, W>,
+    ports: &Ports<'_, P, I, R, W, E>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError>
 where
@@ -282,6 +263,7 @@ where
     I: SecretInspector + Sync,
     R: SecretRestorer + Sync,
     W: AlertWindows + Sync,
+    E: EventHistory + Sync,
 {
     let mut own_inflater = None;
     let inflater = match options.inflater {
@@ -406,9 +388,9 @@ where
 
 /// Every secret's alert, at most `options.concurrency` at a time, until done or until just
 /// before the deadline. `None` marks a secret cut off in flight.
-async fn run_secrets<P, I, R, W>(
+async fn run_secrets<P, I, R, W, E>(
     by_secret: &BTreeMap<SecretTarget, Vec<PendingDeletionAccess>>,
-    ports: &Ports<'_, P, I, R, W>,
+    ports: &Ports<'_, P, I, R, W, E>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     shared: &BatchState,
@@ -418,6 +400,7 @@ where
     I: SecretInspector + Sync,
     R: SecretRestorer + Sync,
     W: AlertWindows + Sync,
+    E: EventHistory + Sync,
 {
     let work = by_secret
         .iter()
@@ -448,10 +431,10 @@ where
 
 /// One secret, start to end: unless the deadline is too near, its state (looked up, the
 /// policy applied), then its alert (or, with a quiet window, one per caller) and the publish.
-async fn alert_and_publish<P, I, R, W>(
+async fn alert_and_publish<P, I, R, W, E>(
     target: &SecretTarget,
     attempts: &[PendingDeletionAccess],
-    ports: &Ports<'_, P, I, R, W>,
+    ports: &Ports<'_, P, I, R, W, E>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     shared: &BatchState,
@@ -461,6 +444,7 @@ where
     I: SecretInspector,
     R: SecretRestorer,
     W: AlertWindows,
+    E: EventHistory,
 {
     if let Some(deadline) = options.deadline
         && Instant::now() + options.deadline_reserve > deadline
@@ -474,17 +458,17 @@ where
             ))],
         };
     }
-    let (state, outcome) = assess(
-        target,
-        ports.inspector,
-        ports.restorer,
-        options,
-        &shared.lookups,
-    )
-    .await;
-    let restored = outcome == RestoreOutcome::Restored;
+    let assessment = assess(target, attempts, &ports.sources(), options, &shared.lookups).await;
+    let restored = assessment.outcome == RestoreOutcome::Restored;
     let Some(window) = options.alert_window else {
-        let alert = compose(attempts, &state, &outcome, None, context);
+        let alert = compose(
+            attempts,
+            &assessment.state,
+            &assessment.outcome,
+            &assessment.evidence,
+            None,
+            context,
+        );
         return SecretResult {
             restored,
             alerts: vec![publish(ports.publisher, &alert).await],
@@ -495,8 +479,7 @@ where
         let found = Found {
             target,
             reads: &reads,
-            state: &state,
-            outcome: &outcome,
+            assessment: &assessment,
         };
         let alert = windowed_alert(found, caller, window, ports, options, context, shared);
         alerts.push(alert.await);
@@ -509,8 +492,7 @@ where
 struct Found<'a> {
     target: &'a SecretTarget,
     reads: &'a [PendingDeletionAccess],
-    state: &'a SecretState,
-    outcome: &'a RestoreOutcome,
+    assessment: &'a Assessment,
 }
 
 /// The reads of one secret, per caller (the role, not the session), in a stable order.
@@ -529,11 +511,11 @@ fn by_caller(
 
 /// One caller's alert under the quiet window: claimed, then sent and confirmed; or held back
 /// and counted; or, when the store fails, sent as if there were none.
-async fn windowed_alert<P, I, R, W>(
+async fn windowed_alert<P, I, R, W, E>(
     found: Found<'_>,
     caller: CallerKey,
     window: Duration,
-    ports: &Ports<'_, P, I, R, W>,
+    ports: &Ports<'_, P, I, R, W, E>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     shared: &BatchState,
@@ -544,16 +526,16 @@ where
 {
     let claim = WindowClaim {
         key: WindowKey {
-            secret: window_secret(found.target, found.state),
+            secret: window_secret(found.target, &found.assessment.state),
             caller,
         },
         claim_key: dedup_key_of(found.reads),
         now: options.now,
         window,
         grace: options.claim_grace,
-        severity: Severity::of(found.state, options.now),
-        deletion_date: found.state.deletion_date(),
-        outcome: found.outcome.kind(),
+        severity: Severity::of(&found.assessment.state, options.now),
+        deletion_date: found.assessment.state.deletion_date(),
+        outcome: found.assessment.outcome.kind(),
         reads: found.reads.iter().map(ReadId::of).collect(),
     };
     let verdict = if shared.windows_failed.load(Ordering::Relaxed) {
@@ -585,8 +567,9 @@ where
     };
     let alert = compose(
         found.reads,
-        found.state,
-        found.outcome,
+        &found.assessment.state,
+        &found.assessment.outcome,
+        &found.assessment.evidence,
         Some(&note),
         context,
     );
@@ -679,8 +662,9 @@ fn named_list<'a>(names: impl Iterator<Item = &'a str>, total: usize) -> String 
     text
 }
 
-/// One secret's alert: look the secret up, apply the restore policy
-/// (restoring if it says so), and compose. Shared by the function and the look-back scan.
+/// One secret's alert: look the secret up, apply the restore policy (restoring if it says so
+/// and, unless `VERIFY_READS=off`, never: there is no Event history here), and compose. The
+/// look-back scan's.
 pub async fn alert_for<I, R>(
     target: &SecretTarget,
     attempts: &[PendingDeletionAccess],
@@ -694,135 +678,19 @@ where
     I: SecretInspector,
     R: SecretRestorer,
 {
-    let (state, outcome) = assess(target, inspector, restorer, options, skips).await;
-    (compose(attempts, &state, &outcome, None, context), outcome)
-}
-
-/// The secret's state, and the restore policy applied to it (restoring if it says so).
-async fn assess<I, R>(
-    target: &SecretTarget,
-    inspector: &I,
-    restorer: &R,
-    options: &BatchOptions<'_>,
-    skips: &LookupSkips,
-) -> (SecretState, RestoreOutcome)
-where
-    I: SecretInspector,
-    R: SecretRestorer,
-{
-    let state = secret_state(target, inspector, options, skips).await;
-    let outcome = match decide(options.restore_policy, &state) {
-        RestoreDecision::Skip(outcome) => outcome,
-        RestoreDecision::Restore { arn } => restore(target, &arn, restorer, options).await,
+    let sources = Sources {
+        inspector,
+        restorer,
+        history: &NoEventHistory,
     };
-    (state, outcome)
-}
-
-/// The account to act in for `target`: `Ok(None)` for the function's own (or when either is
-/// unknown), `Ok(Some(account))` for a member account the function may act in, `Err(why)`
-/// for one it may not.
-fn member_account<'t>(
-    target: &'t SecretTarget,
-    options: &BatchOptions<'_>,
-) -> Result<Option<&'t AccountId>, OtherAccountReason> {
-    let (Some(account), Some(own)) = (&target.account_id, options.account_id) else {
-        return Ok(None);
-    };
-    if account.as_str() == own {
-        return Ok(None);
-    }
-    if options.member_role.is_none() {
-        return Err(OtherAccountReason::NoMemberRole);
-    }
-    match options.accounts {
-        Some(allowed) if !allowed.contains(account.as_str()) => {
-            Err(OtherAccountReason::NotInAccounts)
-        }
-        _ => Ok(Some(account)),
-    }
-}
-
-async fn restore<R: SecretRestorer>(
-    target: &SecretTarget,
-    arn: &str,
-    restorer: &R,
-    options: &BatchOptions<'_>,
-) -> RestoreOutcome {
-    // Only a state that was looked up leads here, and a lookup needs a valid region and an
-    // account the function may act in.
-    let region = target.endpoint_region().ok().flatten();
-    let at = SecretAt {
-        region: region.as_ref(),
-        member_account: member_account(target, options).ok().flatten(),
-    };
-    match restorer.restore(arn, at).await {
-        Ok(()) => {
-            tracing::warn!(secret_arn = %arn, "cancelled the scheduled deletion");
-            RestoreOutcome::Restored
-        }
-        Err(RestoreError::NotPendingDeletion) => {
-            tracing::info!(secret_arn = %arn, "the deletion was already cancelled");
-            RestoreOutcome::NoLongerPending
-        }
-        Err(error) => {
-            tracing::error!(secret_arn = %arn, %error, "could not cancel the scheduled deletion");
-            RestoreOutcome::Failed(error.to_string())
-        }
-    }
-}
-
-async fn secret_state<I: SecretInspector>(
-    target: &SecretTarget,
-    inspector: &I,
-    options: &BatchOptions<'_>,
-    skips: &LookupSkips,
-) -> SecretState {
-    let Some(secret_id) = target.secret_id.as_deref() else {
-        return SecretState::NotNamed;
-    };
-    let member = match member_account(target, options) {
-        Ok(member) => member,
-        Err(why) => {
-            return SecretState::OtherAccount {
-                secret_account: target.account_id.as_deref().unwrap_or("").to_owned(),
-                function_account: options.account_id.unwrap_or("").to_owned(),
-                why,
-            };
-        }
-    };
-    let region = match target.endpoint_region() {
-        Ok(region) => region,
-        Err(text) => {
-            return SecretState::NotLookedUp {
-                reason: format!(
-                    "the record's region {:?} is not an AWS region name",
-                    crate::sanitize::clean_text(text, 40)
-                ),
-            };
-        }
-    };
-    if skips.secrets_manager_unreachable.load(Ordering::Relaxed) {
-        // One timeout per batch is enough: the next lookups would only wait out theirs too.
-        return SecretState::LookupFailed {
-            reason: "skipped: Secrets Manager was unreachable earlier in this batch".to_owned(),
-            cause: LookupFailure::Unreachable,
-        };
-    }
-    if let Some(account) = member
-        && skips.member_role_failed_in(account)
-    {
-        return SecretState::LookupFailed {
-            reason: format!(
-                "skipped: the member role of account {account} could not be assumed earlier in this batch"
-            ),
-            cause: LookupFailure::MemberRole,
-        };
-    }
-    let at = SecretAt {
-        region: region.as_ref(),
-        member_account: member,
-    };
-    let state = inspector.inspect(secret_id, at).await;
-    skips.note(&state, member);
-    state
+    let assessment = assess(target, attempts, &sources, options, skips).await;
+    let alert = compose(
+        attempts,
+        &assessment.state,
+        &assessment.outcome,
+        &assessment.evidence,
+        None,
+        context,
+    );
+    (alert, assessment.outcome)
 }

@@ -16,13 +16,16 @@
 
 pub mod alert;
 pub mod alert_state_table;
+pub mod assess;
 pub mod aws;
 pub mod caller;
 pub mod cloudtrail;
 pub mod config;
+pub mod deletion;
 pub mod detection;
 pub mod dry_run;
 pub mod error;
+pub mod event_history;
 pub mod handler;
 pub mod history;
 pub mod ids;
@@ -35,4 +38,5 @@ pub mod restore;
 pub mod sanitize;
 #[cfg(feature = "testing")]
 pub mod synthetic;
+pub mod verification;
 pub mod window;

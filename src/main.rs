@@ -13,6 +13,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use secret_deletion_alerts::alert_state_table::AlertStateTable;
 use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
+use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::{Inflater, SubscriptionEvent};
 use secret_deletion_alerts::metrics::emf_line;
@@ -53,11 +54,14 @@ async fn run_function() -> Result<(), lambda_runtime::Error> {
         .alert_state_table
         .as_deref()
         .map(|table| AlertStateTable::new(&sdk_config, table));
+    // CloudTrail Event history, in member accounts through the same member role.
+    let history = CloudTrailHistory::new(&sdk_config, secrets.member_credentials());
     let ports = Ports {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &windows,
+        history: &history,
     };
     // The decode buffers of one batch, kept for the next one in this sandbox.
     let inflater = std::sync::Mutex::new(Inflater::default());

@@ -10,7 +10,8 @@ use std::future::Future;
 use std::time::SystemTime;
 
 use crate::alert::Alert;
-use crate::error::{PublishError, RestoreError, WindowStateError};
+use crate::deletion::ScheduledDeletion;
+use crate::error::{EventHistoryError, PublishError, RestoreError, WindowStateError};
 use crate::ids::AccountId;
 use crate::region::RegionName;
 use crate::restore::SecretState;
@@ -57,6 +58,52 @@ pub trait SecretRestorer {
         arn: &str,
         at: SecretAt<'_>,
     ) -> impl Future<Output = Result<(), RestoreError>> + Send;
+}
+
+/// What CloudTrail Event history holds (`LookupEvents` in production), in the secret's account
+/// and region.
+pub trait EventHistory {
+    /// The record of event `event_id`; `Ok(None)` when Event history does not have it (yet).
+    fn event(
+        &self,
+        event_id: &str,
+        at: SecretAt<'_>,
+    ) -> impl Future<Output = Result<Option<String>, EventHistoryError>> + Send;
+
+    /// The `DeleteSecret` that scheduled the deletion of `arn` (named `name`) for
+    /// `deletion_date`, looked for from the longest recovery window before it until `now`.
+    fn scheduled_deletion(
+        &self,
+        arn: &str,
+        name: &str,
+        deletion_date: SystemTime,
+        now: SystemTime,
+        at: SecretAt<'_>,
+    ) -> impl Future<Output = Result<Option<ScheduledDeletion>, EventHistoryError>> + Send;
+}
+
+/// No Event history: nothing is confirmed, no deletion is found (dry runs, most tests).
+pub struct NoEventHistory;
+
+impl EventHistory for NoEventHistory {
+    async fn event(
+        &self,
+        _event_id: &str,
+        _at: SecretAt<'_>,
+    ) -> Result<Option<String>, EventHistoryError> {
+        Err(EventHistoryError::NotConfigured)
+    }
+
+    async fn scheduled_deletion(
+        &self,
+        _arn: &str,
+        _name: &str,
+        _deletion_date: SystemTime,
+        _now: SystemTime,
+        _at: SecretAt<'_>,
+    ) -> Result<Option<ScheduledDeletion>, EventHistoryError> {
+        Err(EventHistoryError::NotConfigured)
+    }
 }
 
 /// Keeps the quiet windows ([`crate::window`]): applies the rule to a claim atomically, so two

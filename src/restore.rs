@@ -263,6 +263,9 @@ pub enum RestoreOutcome {
     AlreadyPurged,
     /// A dry run: what the policy would do.
     DryRun(String),
+    /// The policy would restore, but CloudTrail did not confirm the read (`VERIFY_READS`):
+    /// a record in the log group alone never cancels a deletion. Why, for a person.
+    Unverified(String),
 }
 
 /// Why a deletion was left as it was.
@@ -305,6 +308,7 @@ impl RestoreOutcome {
             }
             RestoreOutcome::AlreadyPurged => "already purged".to_owned(),
             RestoreOutcome::DryRun(what) => format!("dry run: {what}"),
+            RestoreOutcome::Unverified(why) => format!("not restored: {why}"),
         }
     }
 
@@ -317,6 +321,7 @@ impl RestoreOutcome {
             RestoreOutcome::NoLongerPending => "no_longer_pending",
             RestoreOutcome::AlreadyPurged => "already_purged",
             RestoreOutcome::DryRun(_) => "dry_run",
+            RestoreOutcome::Unverified(_) => "not_restored_unverified",
         }
     }
 }

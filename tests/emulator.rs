@@ -21,6 +21,7 @@ use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
+use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -136,6 +137,7 @@ async fn run(
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
+        history: &NoEventHistory,
     };
     let options = options(policy);
     handle_batch(data, &ports, &options).await
@@ -281,6 +283,7 @@ async fn secrets_manager_unreachable_still_alerts() {
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
+        history: &NoEventHistory,
     };
     let policy = RestorePolicy::All;
     let options = options(&policy);

@@ -10,6 +10,7 @@ use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::error::{DecodeError, HandlerError};
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::gzip_base64;
+use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::LookupFailure;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
@@ -34,6 +35,7 @@ async fn run_with(
         inspector: secrets,
         restorer: secrets,
         windows: &NoWindows,
+        history: &NoEventHistory,
     };
     let policy = RestorePolicy::Off;
     let result = handle_batch(data, &ports, &options(&policy)).await;

@@ -19,6 +19,7 @@ use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::aws::SecretsManager;
 use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
+use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::{NoWindows, SecretInspector, SecretRestorer};
 use secret_deletion_alerts::restore::{LookupFailure, RestorePolicy, SecretState};
 
@@ -62,6 +63,7 @@ async fn run<'a, S: SecretInspector + SecretRestorer + Sync>(
         inspector: secrets,
         restorer: secrets,
         windows: &NoWindows,
+        history: &NoEventHistory,
     };
     let mut options = options(policy);
     options.account_id = Some(MANAGEMENT);

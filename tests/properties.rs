@@ -8,6 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use aws_lambda_events::cloudwatch_logs::{LogData, LogEntry};
 use proptest::prelude::*;
+use secret_deletion_alerts::alert::Evidence;
 use secret_deletion_alerts::alert::{AlertContext, MAX_SNS_BYTES, compose};
 use secret_deletion_alerts::cloudtrail::CloudTrailRecord;
 use secret_deletion_alerts::detection::{
@@ -147,7 +148,7 @@ proptest! {
             log_group: "g", athena_table: "t", restore_policy: &policy, max_listed_attempts: 50,
             now: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
         };
-        let alert = compose(&attempts, &SecretState::Purged, &RestoreOutcome::AlreadyPurged, None, &context);
+        let alert = compose(&attempts, &SecretState::Purged, &RestoreOutcome::AlreadyPurged, &Evidence::not_asked("a test"), None, &context);
         prop_assert!(alert.subject.len() < 100);
         prop_assert!(alert.subject.bytes().all(|b| b == b' ' || b.is_ascii_graphic()), "{:?}", alert.subject);
         prop_assert!(alert.subject.as_bytes()[0].is_ascii_alphanumeric());

@@ -376,10 +376,14 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
     for (condition, statement) in &found {
         assert_eq!(statement["Effect"].as_str(), Some("Allow"));
         let resource = statement["Resource"].as_str().unwrap();
-        assert_eq!(
-            resource, "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:*",
-            "the member's own secrets only"
-        );
+        if actions(statement) == ["cloudtrail:LookupEvents"] {
+            assert_eq!(resource, "*", "LookupEvents takes no other resource");
+        } else {
+            assert_eq!(
+                resource, "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:*",
+                "the member's own secrets only"
+            );
+        }
         for action in actions(statement) {
             granted.push((condition.clone(), action));
         }
@@ -395,6 +399,7 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
     assert_eq!(
         granted,
         [
+            (None, "cloudtrail:LookupEvents".to_owned()),
             (None, "secretsmanager:DescribeSecret".to_owned()),
             (
                 Some("RestoreAll".to_owned()),
@@ -422,6 +427,26 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
         })
         .is_ok()
     );
+}
+
+#[test]
+fn the_function_may_ask_event_history_and_confirms_reads_before_restoring_by_default() {
+    let template = template();
+    let lookups: Vec<(Option<String>, Yaml)> = all_statements(&template)
+        .into_iter()
+        .filter(|(_, s)| actions(s).iter().any(|a| a.starts_with("cloudtrail:")))
+        .collect();
+    assert_eq!(lookups.len(), 1);
+    assert_eq!(actions(&lookups[0].1), ["cloudtrail:LookupEvents"]);
+    let variables =
+        &template["Resources"]["AlertFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(variables["VERIFY_READS"].as_str(), Some("restore"));
+    let config = secret_deletion_alerts::config::Config::from_lookup(|k| match k {
+        "VERIFY_READS" | "VERIFY_WAIT" => variables[k].as_str().map(str::to_owned),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(config.verify_wait, std::time::Duration::from_secs(20));
 }
 
 #[test]

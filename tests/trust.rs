@@ -15,6 +15,7 @@ use secret_deletion_alerts::error::{HandlerError, PublishError, PublishFailure, 
 use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::metrics::emf_line;
 use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -31,6 +32,7 @@ async fn run(
         inspector: secrets,
         restorer: secrets,
         windows: &NoWindows,
+        history: &NoEventHistory,
     };
     let result = handle_batch(data, &ports, &options(policy)).await;
     (result, publisher.alerts())
@@ -120,6 +122,7 @@ async fn a_failed_batch_still_carries_its_summary_for_the_metric_line() {
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
+        history: &NoEventHistory,
     };
     let records = [
         pending_deletion_read("prod/db", "ua", "s").to_string(),
@@ -253,6 +256,7 @@ async fn run_slow(
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
+        history: &NoEventHistory,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);

@@ -10,6 +10,7 @@ use super::document::{
     caller_documents, secret_document, window_fields,
 };
 use super::email::email_text;
+use super::evidence::{Evidence, deletion_document, verification_document};
 use super::investigate::{find_the_secret, investigations, restore_command};
 use super::subject::subject;
 use super::{Alert, AlertContext, MAX_ERROR_CHARS, MAX_FIELD_CHARS, MAX_SNS_BYTES, SCHEMA};
@@ -25,6 +26,7 @@ pub fn compose(
     attempts: &[PendingDeletionAccess],
     state: &SecretState,
     outcome: &RestoreOutcome,
+    evidence: &Evidence,
     window: Option<&WindowNote>,
     context: &AlertContext<'_>,
 ) -> Alert {
@@ -35,7 +37,7 @@ pub fn compose(
         .clamp(1, usize::MAX)
         .min(ordered.len());
     loop {
-        let alert = compose_listing(&ordered, listed, state, outcome, window, context);
+        let alert = compose_listing(&ordered, listed, state, outcome, evidence, window, context);
         // However many attempts a batch holds, the message stays under SNS's limit: list
         // fewer and count the rest.
         if listed <= 1 || alert.sns_size() <= MAX_SNS_BYTES {
@@ -79,6 +81,7 @@ fn compose_listing(
     listed: usize,
     state: &SecretState,
     outcome: &RestoreOutcome,
+    evidence: &Evidence,
     window: Option<&WindowNote>,
     context: &AlertContext<'_>,
 ) -> Alert {
@@ -140,6 +143,8 @@ fn compose_listing(
         suppressed_since_last_alert,
         last_alert_at,
         alert_window,
+        verification: verification_document(evidence),
+        deletion_scheduled: deletion_document(evidence),
         log_group: clean_text(context.log_group, 512),
         next_steps,
     };

@@ -43,6 +43,10 @@ pub struct AlertDocument {
     pub last_alert_at: Option<String>,
     /// The quiet window this alert opened; `null` without one.
     pub alert_window: Option<AlertWindowDocument>,
+    /// Whether CloudTrail Event history confirmed the reads (`VERIFY_READS`).
+    pub verification: super::VerificationDocument,
+    /// Who scheduled the deletion, from Event history.
+    pub deletion_scheduled: super::DeletionDocument,
     pub log_group: String,
     pub next_steps: NextSteps,
 }

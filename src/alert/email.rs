@@ -66,7 +66,11 @@ fn write_email(
     writeln!(text, "Account:        {}", or_unknown(&secret.account_id))?;
     writeln!(text, "Region:         {}", or_unknown(&secret.region))?;
     writeln!(text, "State:          {}", secret.state_detail)?;
+    if let Some(detail) = &document.deletion_scheduled.detail {
+        writeln!(text, "Scheduled:      {detail}")?;
+    }
     writeln!(text, "Deletion:       {}", document.restore.summary)?;
+    writeln!(text, "Reads:          {}", document.verification.detail)?;
     if let (Some(first), Some(last)) = (&document.first_seen, &document.last_seen) {
         if first == last {
             writeln!(text, "When:           {first}")?;

@@ -16,6 +16,7 @@
 mod compose;
 pub mod document;
 mod email;
+mod evidence;
 mod investigate;
 mod subject;
 
@@ -24,6 +25,7 @@ use std::time::SystemTime;
 
 pub use compose::{compose, dedup_key_of};
 pub use document::*;
+pub use evidence::{DeletionDocument, DeletionFound, Evidence, VerificationDocument};
 
 use crate::restore::RestorePolicy;
 

@@ -27,6 +27,7 @@ pub(super) fn subject(
         RestoreOutcome::NoLongerPending => "no longer pending",
         RestoreOutcome::AlreadyPurged => "already purged",
         RestoreOutcome::DryRun(_) => "dry run",
+        RestoreOutcome::Unverified(_) => "not restored (unverified)",
     };
     // `(x3)`: reads in this alert; `(+12)`: reads held back by the quiet window since the
     // last one.

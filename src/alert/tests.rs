@@ -69,6 +69,7 @@ fn compose_with(attempts: &[PendingDeletionAccess], state: &SecretState, max: us
         attempts,
         state,
         &RestoreOutcome::NotRestored(NotRestoredReason::PolicyOff),
+        &Evidence::not_asked("a test"),
         None,
         &context(&RestorePolicy::Off, max),
     )
@@ -228,6 +229,7 @@ fn windowed(note: &WindowNote) -> Alert {
         &[access("e1", "ua", "prod/db")],
         &pending(100),
         &RestoreOutcome::NotRestored(NotRestoredReason::PolicyOff),
+        &Evidence::not_asked("a test"),
         Some(note),
         &context(&RestorePolicy::Off, 50),
     )
@@ -383,6 +385,7 @@ fn an_unnamed_secret_says_so_and_no_command_holds_a_placeholder() {
         &[unnamed("ev-1")],
         &SecretState::NotNamed,
         &RestoreOutcome::NotRestored(NotRestoredReason::SecretNotNamed),
+        &Evidence::not_asked("a test"),
         None,
         &context(&RestorePolicy::All, 50),
     );
@@ -434,6 +437,7 @@ fn a_secret_restored_before_this_alert_says_no_longer_pending() {
         &[access("e1", "ua", "prod/db")],
         &state,
         &RestoreOutcome::NoLongerPending,
+        &Evidence::not_asked("a test"),
         None,
         &context(&RestorePolicy::All, 50),
     );

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
+use secret_deletion_alerts::assess::LookupSkips;
 use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
-use secret_deletion_alerts::handler::{BatchOptions, LookupSkips, alert_for};
+use secret_deletion_alerts::handler::{BatchOptions, alert_for};
 use secret_deletion_alerts::ports::{AlertPublisher, SecretAt, SecretInspector};
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 

@@ -17,9 +17,11 @@ use secret_deletion_alerts::alert_state_table::AlertStateTable;
 use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
+use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::history::{TimeRange, athena_sql};
 use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};
+use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 
 use dry_run::StdoutPublisher;
@@ -184,6 +186,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
             inspector: &secrets,
             restorer: &secrets,
             windows: &NoWindows,
+            history: &NoEventHistory,
         };
         handle_batch(&event.awslogs.data, &ports, &options).await
     } else {
@@ -193,6 +196,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
         };
         let sdk_config = load_sdk_config(&config).await;
         let secrets = secrets_manager(&sdk_config, &config);
+        let history = CloudTrailHistory::new(&sdk_config, secrets.member_credentials());
         let windows = config
             .alert_state_table
             .as_deref()
@@ -202,6 +206,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
             inspector: &secrets,
             restorer: &secrets,
             windows: &windows,
+            history: &history,
         };
         handle_batch(&event.awslogs.data, &ports, &options).await
     };

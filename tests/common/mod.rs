@@ -28,10 +28,14 @@ pub fn sample(name: &str) -> Base64Text {
     SubscriptionEvent::from_json(&bytes).unwrap().awslogs.data
 }
 
+/// The function's options for the tests of the handler. Reads are not confirmed with
+/// CloudTrail here (`VERIFY_READS=off`): the fakes have no Event history, and
+/// `tests/event_history.rs` is where confirmation is specified.
 pub fn options(policy: &RestorePolicy) -> BatchOptions<'_> {
     BatchOptions {
         account_id: Some("123456789012"),
         deadline_reserve: Duration::from_secs(30),
+        verify_reads: secret_deletion_alerts::verification::VerifyReads::Off,
         ..BatchOptions::with_defaults(policy, now())
     }
 }
@@ -160,6 +164,7 @@ pub fn pending(secret_id: &str, days: u64, tags: &[(&str, &str)]) -> SecretState
             .collect(),
     }
 }
+pub mod fake_cloudtrail;
 pub mod fake_sts;
 pub mod hostile;
 pub mod moto;

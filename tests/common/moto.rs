@@ -58,3 +58,23 @@ pub fn unique(prefix: &str) -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// An SDK configuration for a fake service on loopback: static test credentials and a
+/// region, so nothing looks for real ones.
+pub async fn fake_endpoint(endpoint: &str) -> SdkConfig {
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+    let config = Config::from_lookup(|k| match k {
+        "SDK_CONNECT_TIMEOUT_MS" => Some("1000".into()),
+        "SDK_OPERATION_TIMEOUT_MS" => Some("8000".into()),
+        _ => None,
+    })
+    .unwrap();
+    sdk_config_loader(&config)
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "testing", "testing", None, None, "static",
+        ))
+        .load()
+        .await
+}

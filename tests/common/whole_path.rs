@@ -13,6 +13,7 @@ use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent};
 use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -62,6 +63,7 @@ fn handle(data: &[u8]) {
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
+        history: &NoEventHistory,
     };
     let _ = run_ready(handle_batch(data, &ports, &options));
 }

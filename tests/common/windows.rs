@@ -10,6 +10,7 @@ use secret_deletion_alerts::error::HandlerError;
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
 use secret_deletion_alerts::ports::AlertWindows;
+use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 use super::{FakeSecrets, RecordingPublisher, events_dir, now, options, pending};
@@ -59,6 +60,7 @@ pub async fn invoke<W: AlertWindows + Sync>(
         inspector: secrets,
         restorer: secrets,
         windows,
+        history: &NoEventHistory,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);

@@ -1,0 +1,344 @@
+//! One secret, before its alerts are composed: its state (looked up in its account and
+//! region), whether CloudTrail confirms its reads, who scheduled the deletion, and the
+//! restore policy applied (restoring only a read CloudTrail confirmed, unless
+//! `VERIFY_READS=off`). A failure here never fails the batch: it is what the alert says.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::alert::{DeletionFound, Evidence};
+use crate::detection::{PendingDeletionAccess, SecretTarget};
+use crate::error::{EventHistoryError, RestoreError};
+use crate::handler::BatchOptions;
+use crate::ids::AccountId;
+use crate::ports::{EventHistory, SecretAt, SecretInspector, SecretRestorer};
+use crate::restore::{
+    LookupFailure, OtherAccountReason, RestoreDecision, RestoreOutcome, SecretState, decide,
+};
+use crate::verification::{Verification, VerifyReads, matches};
+
+/// Reads of one alert tried against Event history, at most.
+const MAX_READS_CONFIRMED: usize = 3;
+/// Event history is asked for the deletion for at most this long: it never holds an alert up
+/// for more.
+const DELETION_LOOKUP_LIMIT: Duration = Duration::from_secs(8);
+
+/// The adapters that tell about a secret.
+pub struct Sources<'a, I, R, E> {
+    pub inspector: &'a I,
+    pub restorer: &'a R,
+    pub history: &'a E,
+}
+
+/// What was learnt about one secret.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub state: SecretState,
+    pub outcome: RestoreOutcome,
+    pub evidence: Evidence,
+}
+
+/// What one lookup's failure makes the rest of a batch skip: every lookup once Secrets Manager
+/// was unreachable, and the lookups in an account whose member role could not be assumed.
+#[derive(Debug, Default)]
+pub struct LookupSkips {
+    pub(crate) secrets_manager_unreachable: AtomicBool,
+    member_role_failed: Mutex<BTreeSet<String>>,
+}
+
+impl LookupSkips {
+    fn member_role_failed_in(&self, account: &str) -> bool {
+        self.member_role_failed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(account)
+    }
+
+    fn note(&self, state: &SecretState, member_account: Option<&AccountId>) {
+        match (state, member_account) {
+            (
+                SecretState::LookupFailed {
+                    cause: LookupFailure::Unreachable,
+                    ..
+                },
+                _,
+            ) => self
+                .secrets_manager_unreachable
+                .store(true, Ordering::Relaxed),
+            (
+                SecretState::LookupFailed {
+                    cause: LookupFailure::MemberRole,
+                    ..
+                },
+                Some(account),
+            ) => {
+                self.member_role_failed
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .insert(account.to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The secret's state, its evidence, and the restore policy applied to it (restoring if it
+/// says so and CloudTrail confirmed a read).
+pub async fn assess<I, R, E>(
+    target: &SecretTarget,
+    attempts: &[PendingDeletionAccess],
+    sources: &Sources<'_, I, R, E>,
+    options: &BatchOptions<'_>,
+    skips: &LookupSkips,
+) -> Assessment
+where
+    I: SecretInspector,
+    R: SecretRestorer,
+    E: EventHistory,
+{
+    let state = secret_state(target, sources.inspector, options, skips).await;
+    let region = target.endpoint_region().ok().flatten();
+    let member = member_account(target, options);
+    let at = SecretAt {
+        region: region.as_ref(),
+        member_account: member.ok().flatten(),
+    };
+    let decision = decide(options.restore_policy, &state);
+    let restoring = matches!(decision, RestoreDecision::Restore { .. });
+    let verification = match (options.verify_reads, restoring) {
+        (VerifyReads::Off, _) => Verification::NotChecked {
+            why: "VERIFY_READS=off",
+        },
+        (VerifyReads::Restore, false) => Verification::NotChecked {
+            why: "reads are confirmed before a restore (VERIFY_READS=restore), and there is none",
+        },
+        _ if member.is_err() => Verification::NotChecked {
+            why: "the secret's account is not one this function may act in",
+        },
+        _ => verify(attempts, sources.history, at, options).await,
+    };
+    let outcome = match decision {
+        RestoreDecision::Skip(outcome) => outcome,
+        RestoreDecision::Restore { .. }
+            if options.verify_reads != VerifyReads::Off && !verification.is_confirmed() =>
+        {
+            tracing::warn!(
+                secret = target.display_name().unwrap_or(""),
+                verification = %verification.describe(),
+                "not restoring: CloudTrail did not confirm the read"
+            );
+            RestoreOutcome::Unverified(verification.describe())
+        }
+        RestoreDecision::Restore { arn } => restore(&arn, sources.restorer, at).await,
+    };
+    let deletion = scheduled_deletion(&state, sources.history, at, options).await;
+    Assessment {
+        state,
+        outcome,
+        evidence: Evidence {
+            verification,
+            deletion,
+        },
+    }
+}
+
+/// Asks Event history for the reads of an alert by their event ids, until one is the read
+/// the log group gave, a different event answers, or the wait is over (Event history can lag
+/// the log group).
+async fn verify<E: EventHistory>(
+    attempts: &[PendingDeletionAccess],
+    history: &E,
+    at: SecretAt<'_>,
+    options: &BatchOptions<'_>,
+) -> Verification {
+    let candidates: Vec<(&PendingDeletionAccess, &str)> = attempts
+        .iter()
+        .filter_map(|read| Some((read, read.event_id.as_deref()?)))
+        .take(MAX_READS_CONFIRMED)
+        .collect();
+    if candidates.is_empty() {
+        return Verification::NotChecked {
+            why: "the records carry no event id to confirm",
+        };
+    }
+    let mut wait = options.verify_wait;
+    if let Some(deadline) = options.deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        wait = wait.min(left.saturating_sub(options.deadline_reserve));
+    }
+    let started = Instant::now();
+    let mut failed = None;
+    loop {
+        for (read, event_id) in &candidates {
+            match history.event(event_id, at).await {
+                Ok(Some(record)) => match matches(read, &record) {
+                    Ok(()) => {
+                        return Verification::Confirmed {
+                            event_id: (*event_id).to_owned(),
+                        };
+                    }
+                    // What Event history holds for the id will not change: a forgery, or a
+                    // record bent on the way.
+                    Err(what) => {
+                        return Verification::Mismatch {
+                            event_id: (*event_id).to_owned(),
+                            what,
+                        };
+                    }
+                },
+                Ok(None) => {}
+                Err(EventHistoryError::NotConfigured) => {
+                    return Verification::NotChecked {
+                        why: "no CloudTrail Event history is configured here",
+                    };
+                }
+                Err(EventHistoryError::Rejected { code, message }) if !code.contains("Throttl") => {
+                    return Verification::LookupFailed {
+                        reason: format!("{code}: {message}"),
+                    };
+                }
+                Err(error) => failed = Some(error.to_string()),
+            }
+        }
+        if started.elapsed() + options.verify_retry > wait {
+            break;
+        }
+        tokio::time::sleep(options.verify_retry).await;
+    }
+    match failed {
+        Some(reason) => Verification::LookupFailed { reason },
+        None => Verification::NotFound {
+            waited: Duration::from_secs(started.elapsed().as_secs().max(wait.as_secs())),
+        },
+    }
+}
+
+/// Who scheduled the deletion, from Event history, for a secret pending deletion.
+async fn scheduled_deletion<E: EventHistory>(
+    state: &SecretState,
+    history: &E,
+    at: SecretAt<'_>,
+    options: &BatchOptions<'_>,
+) -> DeletionFound {
+    let SecretState::PendingDeletion {
+        arn,
+        name,
+        deletion_date,
+        ..
+    } = state
+    else {
+        return DeletionFound::NotAsked;
+    };
+    let lookup = history.scheduled_deletion(arn, name, *deletion_date, options.now, at);
+    match tokio::time::timeout(DELETION_LOOKUP_LIMIT, lookup).await {
+        Ok(Ok(Some(deletion))) => DeletionFound::Found(deletion),
+        Ok(Ok(None)) => DeletionFound::NotFound("not found in Event history".to_owned()),
+        Ok(Err(EventHistoryError::NotConfigured)) => DeletionFound::NotAsked,
+        Ok(Err(error)) => DeletionFound::NotFound(format!("not found in Event history: {error}")),
+        Err(_) => DeletionFound::NotFound(format!(
+            "not found in Event history within {}",
+            humantime::format_duration(DELETION_LOOKUP_LIMIT)
+        )),
+    }
+}
+
+/// The account to act in for `target`: `Ok(None)` for the function's own (or when either is
+/// unknown), `Ok(Some(account))` for a member account the function may act in, `Err(why)`
+/// for one it may not.
+pub(crate) fn member_account<'t>(
+    target: &'t SecretTarget,
+    options: &BatchOptions<'_>,
+) -> Result<Option<&'t AccountId>, OtherAccountReason> {
+    let (Some(account), Some(own)) = (&target.account_id, options.account_id) else {
+        return Ok(None);
+    };
+    if account.as_str() == own {
+        return Ok(None);
+    }
+    if options.member_role.is_none() {
+        return Err(OtherAccountReason::NoMemberRole);
+    }
+    match options.accounts {
+        Some(allowed) if !allowed.contains(account.as_str()) => {
+            Err(OtherAccountReason::NotInAccounts)
+        }
+        _ => Ok(Some(account)),
+    }
+}
+
+/// Only a state that was looked up leads here, and a lookup needs a valid region and an
+/// account the function may act in: `at` is where it was looked up.
+async fn restore<R: SecretRestorer>(arn: &str, restorer: &R, at: SecretAt<'_>) -> RestoreOutcome {
+    match restorer.restore(arn, at).await {
+        Ok(()) => {
+            tracing::warn!(secret_arn = %arn, "cancelled the scheduled deletion");
+            RestoreOutcome::Restored
+        }
+        Err(RestoreError::NotPendingDeletion) => {
+            tracing::info!(secret_arn = %arn, "the deletion was already cancelled");
+            RestoreOutcome::NoLongerPending
+        }
+        Err(error) => {
+            tracing::error!(secret_arn = %arn, %error, "could not cancel the scheduled deletion");
+            RestoreOutcome::Failed(error.to_string())
+        }
+    }
+}
+
+async fn secret_state<I: SecretInspector>(
+    target: &SecretTarget,
+    inspector: &I,
+    options: &BatchOptions<'_>,
+    skips: &LookupSkips,
+) -> SecretState {
+    let Some(secret_id) = target.secret_id.as_deref() else {
+        return SecretState::NotNamed;
+    };
+    let member = match member_account(target, options) {
+        Ok(member) => member,
+        Err(why) => {
+            return SecretState::OtherAccount {
+                secret_account: target.account_id.as_deref().unwrap_or("").to_owned(),
+                function_account: options.account_id.unwrap_or("").to_owned(),
+                why,
+            };
+        }
+    };
+    let region = match target.endpoint_region() {
+        Ok(region) => region,
+        Err(text) => {
+            return SecretState::NotLookedUp {
+                reason: format!(
+                    "the record's region {:?} is not an AWS region name",
+                    crate::sanitize::clean_text(text, 40)
+                ),
+            };
+        }
+    };
+    if skips.secrets_manager_unreachable.load(Ordering::Relaxed) {
+        // One timeout per batch is enough: the next lookups would only wait out theirs too.
+        return SecretState::LookupFailed {
+            reason: "skipped: Secrets Manager was unreachable earlier in this batch".to_owned(),
+            cause: LookupFailure::Unreachable,
+        };
+    }
+    if let Some(account) = member
+        && skips.member_role_failed_in(account)
+    {
+        return SecretState::LookupFailed {
+            reason: format!(
+                "skipped: the member role of account {account} could not be assumed earlier in this batch"
+            ),
+            cause: LookupFailure::MemberRole,
+        };
+    }
+    let at = SecretAt {
+        region: region.as_ref(),
+        member_account: member,
+    };
+    let state = inspector.inspect(secret_id, at).await;
+    skips.note(&state, member);
+    state
+}

@@ -1,0 +1,236 @@
+//! Who scheduled the deletion, and when: the `DeleteSecret` event in CloudTrail Event history,
+//! read from its record. Pure: the adapter fetches the records
+//! (`crate::ports::EventHistory`), this module picks the one for the secret and reads it.
+//!
+//! The record's shape moved over the years: `responseElements` names the secret `arn` (or
+//! `aRN` before 2024) and gives `deletionDate` as epoch seconds, as RFC 3339, or as a human
+//! date such as `May 3, 2018 5:51:02 PM`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+use crate::cloudtrail::CloudTrailRecord;
+
+/// What the `DeleteSecret` event says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledDeletion {
+    /// Who called `DeleteSecret`, as the console would name them.
+    pub by: String,
+    /// When they called it, as CloudTrail wrote it.
+    pub at: Option<String>,
+    pub recovery_window_days: Option<u64>,
+    pub force: bool,
+    pub deletion_date: Option<SystemTime>,
+    pub event_id: Option<String>,
+}
+
+impl ScheduledDeletion {
+    /// "Deletion scheduled by IAM user alice on 2026-11-25T10:02:00Z with a 7-day recovery
+    /// window; purge on 2026-12-02T10:02:00Z."
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "Deletion scheduled by {} on {}",
+            self.by,
+            self.at.as_deref().unwrap_or("an unknown date")
+        );
+        if self.force {
+            text.push_str(" without recovery");
+        } else if let Some(days) = self.recovery_window_days {
+            text.push_str(&format!(" with a {days}-day recovery window"));
+        }
+        if let Some(date) = self.deletion_date {
+            text.push_str(&format!(
+                "; purge on {}",
+                humantime::format_rfc3339_seconds(date)
+            ));
+        }
+        text.push('.');
+        text
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct DeleteParameters {
+    secret_id: Option<String>,
+    recovery_window_in_days: Option<serde_json::Value>,
+    force_delete_without_recovery: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct DeleteResponse {
+    #[serde(alias = "aRN", alias = "ARN")]
+    arn: Option<String>,
+    name: Option<String>,
+    #[serde(rename = "deletionDate")]
+    deletion_date: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct DeleteFields {
+    request_parameters: Option<DeleteParameters>,
+    response_elements: Option<DeleteResponse>,
+}
+
+/// The latest `DeleteSecret` among `records` (JSON texts) that names the secret `arn` (or its
+/// `name`), by its response or by how the caller named it.
+pub fn find(records: &[String], arn: &str, name: &str) -> Option<ScheduledDeletion> {
+    records
+        .iter()
+        .filter_map(|text| read(text, arn, name))
+        .max_by_key(|deletion| deletion.at.clone())
+}
+
+fn read(text: &str, arn: &str, name: &str) -> Option<ScheduledDeletion> {
+    let record: CloudTrailRecord = serde_json::from_str(text).ok()?;
+    if record.event_name.as_deref() != Some("DeleteSecret") || record.error_code.is_some() {
+        return None;
+    }
+    let fields: DeleteFields = serde_json::from_str(text).ok()?;
+    let request = fields.request_parameters.unwrap_or_default();
+    let response = fields.response_elements.unwrap_or_default();
+    let names_it = response.arn.as_deref() == Some(arn)
+        || response.name.as_deref() == Some(name)
+        || request
+            .secret_id
+            .as_deref()
+            .is_some_and(|id| id == arn || id == name || arn.starts_with(id));
+    if !names_it {
+        return None;
+    }
+    Some(ScheduledDeletion {
+        by: record.attribution().principal.describe(),
+        at: record.event_time.clone(),
+        recovery_window_days: request.recovery_window_in_days.as_ref().and_then(whole),
+        force: request
+            .force_delete_without_recovery
+            .as_ref()
+            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+        deletion_date: response.deletion_date.as_ref().and_then(date),
+        event_id: record.event_id,
+    })
+}
+
+fn whole(value: &serde_json::Value) -> Option<u64> {
+    value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// Epoch seconds, RFC 3339, or `May 3, 2018 5:51:02 PM` (UTC).
+pub fn date(value: &serde_json::Value) -> Option<SystemTime> {
+    if let Some(seconds) = value.as_f64() {
+        return (seconds >= 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(seconds));
+    }
+    let text = value.as_str()?.trim();
+    if let Ok(time) = humantime::parse_rfc3339_weak(text) {
+        return Some(time);
+    }
+    human_date(text)
+}
+
+/// `May 3, 2018 5:51:02 PM`, or `Dec 2, 2026, 10:02:00 AM`.
+fn human_date(text: &str) -> Option<SystemTime> {
+    let cleaned = text.replace(',', " ");
+    let parts: Vec<&str> = cleaned.split_whitespace().collect();
+    let [month, day, year, clock, half] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let lower = month.to_ascii_lowercase();
+    let month = MONTHS.iter().position(|m| lower.starts_with(m))? + 1;
+    let (day, year): (u32, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let mut clock = clock.split(':').map(|p| p.parse::<u32>().ok());
+    let (hour, minute, second) = (
+        clock.next()??,
+        clock.next()??,
+        clock.next().flatten().unwrap_or(0),
+    );
+    if !(1..=12).contains(&hour) || minute > 59 || second > 59 || !(1..=31).contains(&day) {
+        return None;
+    }
+    let hour = match (half.to_ascii_uppercase().as_str(), hour) {
+        ("AM", 12) => 0,
+        ("AM", h) => h,
+        ("PM", 12) => 12,
+        ("PM", h) => h + 12,
+        _ => return None,
+    };
+    let stamp = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z");
+    humantime::parse_rfc3339(&stamp).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+
+    fn delete_record(time: &str, response: serde_json::Value) -> String {
+        serde_json::json!({
+            "eventTime": time,
+            "eventSource": "secretsmanager.amazonaws.com",
+            "eventName": "DeleteSecret",
+            "eventID": format!("del-{time}"),
+            "userIdentity": {"type": "IAMUser", "userName": "alice",
+                             "arn": "arn:aws:iam::123456789012:user/alice"},
+            "requestParameters": {"secretId": "prod/db", "recoveryWindowInDays": 7},
+            "responseElements": response,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn todays_record_says_who_when_and_the_purge_date() {
+        let records = [delete_record(
+            "2026-11-25T10:02:00Z",
+            serde_json::json!({"arn": ARN, "name": "prod/db", "deletionDate": 1_796_205_720.0}),
+        )];
+        let deletion = find(&records, ARN, "prod/db").unwrap();
+        assert_eq!(
+            deletion.describe(),
+            "Deletion scheduled by IAM user alice (arn:aws:iam::123456789012:user/alice) on \
+             2026-11-25T10:02:00Z with a 7-day recovery window; purge on 2026-12-02T10:02:00Z."
+        );
+    }
+
+    #[test]
+    fn the_older_record_spells_arn_and_the_date_otherwise() {
+        let records = [delete_record(
+            "2018-04-26T17:51:02Z",
+            serde_json::json!({"aRN": ARN, "name": "prod/db", "deletionDate": "May 3, 2018 5:51:02 PM"}),
+        )];
+        let deletion = find(&records, ARN, "prod/db").unwrap();
+        assert_eq!(
+            deletion.deletion_date,
+            Some(humantime::parse_rfc3339("2018-05-03T17:51:02Z").unwrap())
+        );
+        assert_eq!(
+            date(&serde_json::json!("Dec 2, 2026, 12:02:00 AM")),
+            Some(humantime::parse_rfc3339("2026-12-02T00:02:00Z").unwrap())
+        );
+        assert_eq!(date(&serde_json::json!("not a date")), None);
+    }
+
+    #[test]
+    fn the_latest_deletion_of_this_secret_is_the_one() {
+        let mut other = delete_record(
+            "2026-11-26T09:00:00Z",
+            serde_json::json!({"arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-XyZ"}),
+        );
+        other = other.replace("\"secretId\":\"prod/db\"", "\"secretId\":\"other\"");
+        let records = [
+            delete_record("2026-11-01T10:00:00Z", serde_json::json!({"arn": ARN})),
+            delete_record("2026-11-25T10:02:00Z", serde_json::json!({"arn": ARN})),
+            other,
+        ];
+        let deletion = find(&records, ARN, "prod/db").unwrap();
+        assert_eq!(deletion.at.as_deref(), Some("2026-11-25T10:02:00Z"));
+        assert_eq!(find(&records[2..], ARN, "prod/db"), None);
+    }
+}

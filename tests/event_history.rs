@@ -1,0 +1,259 @@
+//! CloudTrail Event history as the function uses it, through the real SDK against a fake
+//! CloudTrail on 127.0.0.1 (moto has no `LookupEvents`): who scheduled the deletion, and the
+//! read confirmed before anything is restored.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_cloudtrail::{FakeCloudTrail, HistoryEvent};
+use common::moto::fake_endpoint;
+use common::{FakeSecrets, RecordingPublisher, events_dir, options, pending};
+use secret_deletion_alerts::alert::Alert;
+use secret_deletion_alerts::event_history::CloudTrailHistory;
+use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::logs::encode_records;
+use secret_deletion_alerts::ports::NoWindows;
+use secret_deletion_alerts::restore::RestorePolicy;
+use secret_deletion_alerts::verification::VerifyReads;
+
+/// The IAM-user sample's read of prod/db, as the log group and Event history both hold it.
+fn the_read() -> serde_json::Value {
+    let text = std::fs::read_to_string(events_dir().join("records/iam-user-pending-deletion.json"))
+        .unwrap();
+    let records: serde_json::Value = serde_json::from_str(&text).unwrap();
+    records["Records"][0].clone()
+}
+
+fn delete_secret(time: &str, response: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "eventTime": time,
+        "eventSource": "secretsmanager.amazonaws.com",
+        "eventName": "DeleteSecret",
+        "awsRegion": "us-east-1",
+        "eventID": format!("delete-{time}"),
+        "recipientAccountId": "123456789012",
+        "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "123456789012",
+                         "arn": "arn:aws:iam::123456789012:user/alice"},
+        "requestParameters": {"secretId": "prod/db", "recoveryWindowInDays": 7},
+        "responseElements": response,
+    })
+}
+
+const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+
+/// One invocation of the batch holding `read`, with Event history from `fake`.
+async fn invoke(
+    fake: &FakeCloudTrail,
+    read: &serde_json::Value,
+    policy: &RestorePolicy,
+    change: impl FnOnce(&mut BatchOptions<'_>),
+) -> (BatchSummary, Alert, FakeSecrets) {
+    let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
+    let publisher = RecordingPublisher::default();
+    let history = CloudTrailHistory::new(&fake_endpoint(&fake.endpoint).await, None);
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &secrets,
+        restorer: &secrets,
+        windows: &NoWindows,
+        history: &history,
+    };
+    let mut options = options(policy);
+    options.verify_reads = VerifyReads::Restore;
+    options.verify_wait = Duration::from_secs(1);
+    options.verify_retry = Duration::from_millis(100);
+    change(&mut options);
+    let records = serde_json::json!({ "Records": [read] }).to_string();
+    let data = encode_records(&records, "aws-cloudtrail-logs")
+        .unwrap()
+        .awslogs
+        .data;
+    let summary = handle_batch(&data, &ports, &options).await.unwrap();
+    let alert = publisher.alerts().remove(0);
+    (summary, alert, secrets)
+}
+
+#[tokio::test]
+async fn the_alert_says_who_scheduled_the_deletion() {
+    let fake = FakeCloudTrail::start(vec![HistoryEvent::of(delete_secret(
+        "2026-11-14T10:02:00Z",
+        serde_json::json!({"arn": ARN, "name": "prod/db", "deletionDate": 1_795_255_320.0}),
+    ))]);
+    let (_, alert, _) = invoke(&fake, &the_read(), &RestorePolicy::Off, |_| {}).await;
+    let deletion = &alert.document.deletion_scheduled;
+    assert_eq!(deletion.status, "found");
+    assert_eq!(deletion.recovery_window_days, Some(7));
+    assert_eq!(deletion.at.as_deref(), Some("2026-11-14T10:02:00Z"));
+    assert!(
+        alert.text.contains(
+            "Scheduled:      Deletion scheduled by IAM user alice (arn:aws:iam::123456789012:user/alice) \
+             on 2026-11-14T10:02:00Z with a 7-day recovery window; purge on 2026-11-21T10:02:00Z."
+        ),
+        "{}",
+        alert.text
+    );
+    // One lookup attribute per call, within the longest recovery window before the purge.
+    let request = &fake.requests()[0];
+    assert_eq!(request["LookupAttributes"][0]["AttributeKey"], "EventName");
+    assert_eq!(
+        request["LookupAttributes"][0]["AttributeValue"],
+        "DeleteSecret"
+    );
+    assert!(request["StartTime"].as_f64().is_some());
+}
+
+#[tokio::test]
+async fn the_older_record_with_arn_spelt_arn_and_a_human_date_is_read_too() {
+    let fake = FakeCloudTrail::start(vec![HistoryEvent::of(delete_secret(
+        "2026-11-14T10:02:00Z",
+        serde_json::json!({"aRN": ARN, "name": "prod/db", "deletionDate": "Nov 21, 2026 10:02:00 AM"}),
+    ))]);
+    let (_, alert, _) = invoke(&fake, &the_read(), &RestorePolicy::Off, |_| {}).await;
+    let deletion = &alert.document.deletion_scheduled;
+    assert_eq!(deletion.status, "found");
+    assert_eq!(
+        deletion.deletion_date.as_deref(),
+        Some("2026-11-21T10:02:00Z")
+    );
+}
+
+#[tokio::test]
+async fn a_deletion_not_in_event_history_is_a_line_in_the_alert() {
+    let fake = FakeCloudTrail::start(vec![]);
+    let (summary, alert, _) = invoke(&fake, &the_read(), &RestorePolicy::Off, |_| {}).await;
+    assert_eq!(summary.alerts_published, 1);
+    assert_eq!(alert.document.deletion_scheduled.status, "not_found");
+    assert!(
+        alert
+            .text
+            .contains("Scheduled:      not found in Event history"),
+        "{}",
+        alert.text
+    );
+}
+
+#[tokio::test]
+async fn throttling_past_the_retries_is_a_line_in_the_alert_never_a_lost_alert() {
+    let fake = FakeCloudTrail::start(vec![]);
+    fake.throttle_next(100);
+    let (summary, alert, secrets) = invoke(&fake, &the_read(), &RestorePolicy::All, |_| {}).await;
+    assert_eq!(summary.alerts_published, 1);
+    let deletion = alert.document.deletion_scheduled.detail.clone().unwrap();
+    assert!(deletion.contains("ThrottlingException"), "{deletion}");
+    assert!(
+        secrets.restores().is_empty(),
+        "nothing restored unconfirmed"
+    );
+    assert_eq!(alert.document.verification.status, "not_confirmed");
+}
+
+#[tokio::test]
+async fn a_read_event_history_confirms_is_restored() {
+    let fake = FakeCloudTrail::start(vec![HistoryEvent::of(the_read())]);
+    let (summary, alert, secrets) = invoke(&fake, &the_read(), &RestorePolicy::All, |_| {}).await;
+    assert_eq!(summary.restored, 1);
+    assert_eq!(secrets.restores(), [ARN]);
+    assert_eq!(alert.document.verification.status, "confirmed");
+    assert!(
+        alert
+            .text
+            .contains("Reads:          confirmed by CloudTrail Event history"),
+        "{}",
+        alert.text
+    );
+    let asked = fake
+        .requests()
+        .into_iter()
+        .find(|r| r["LookupAttributes"][0]["AttributeKey"] == "EventId")
+        .unwrap();
+    assert_eq!(
+        asked["LookupAttributes"][0]["AttributeValue"],
+        the_read()["eventID"]
+    );
+}
+
+#[tokio::test]
+async fn event_history_lagging_the_log_group_is_waited_for() {
+    let fake = FakeCloudTrail::start(vec![HistoryEvent::of(the_read())]);
+    fake.lag(3);
+    let (summary, alert, _) = invoke(&fake, &the_read(), &RestorePolicy::All, |_| {}).await;
+    assert_eq!(summary.restored, 1);
+    assert_eq!(alert.document.verification.status, "confirmed");
+}
+
+#[tokio::test]
+async fn a_read_event_history_does_not_have_is_not_restored_and_the_alert_says_why() {
+    let fake = FakeCloudTrail::start(vec![]);
+    let (summary, alert, secrets) = invoke(&fake, &the_read(), &RestorePolicy::All, |_| {}).await;
+    assert_eq!(summary.restored, 0);
+    assert!(secrets.restores().is_empty());
+    assert_eq!(alert.document.restore.outcome, "not_restored_unverified");
+    assert!(
+        alert.document.restore.summary.contains(
+            "not restored: not confirmed: CloudTrail Event history did not have the event after 1s"
+        ),
+        "{}",
+        alert.document.restore.summary
+    );
+    assert!(
+        alert.subject.contains("not restored (unverified)"),
+        "{}",
+        alert.subject
+    );
+}
+
+#[tokio::test]
+async fn an_event_that_is_not_this_read_is_not_restored() {
+    for (field, value) in [
+        ("eventName", serde_json::json!("DescribeSecret")),
+        (
+            "requestParameters",
+            serde_json::json!({"secretId": "prod/other"}),
+        ),
+    ] {
+        let mut held = the_read();
+        held[field] = value;
+        let fake = FakeCloudTrail::start(vec![HistoryEvent::of(held)]);
+        let (_, alert, secrets) = invoke(&fake, &the_read(), &RestorePolicy::All, |_| {}).await;
+        assert!(secrets.restores().is_empty(), "{field}");
+        assert_eq!(alert.document.restore.outcome, "not_restored_unverified");
+        assert!(
+            alert
+                .document
+                .verification
+                .detail
+                .contains("is not this read"),
+            "{}",
+            alert.document.verification.detail
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_always_confirms_without_a_restore_and_off_never_asks() {
+    let fake = FakeCloudTrail::start(vec![HistoryEvent::of(the_read())]);
+    let (_, alert, _) = invoke(&fake, &the_read(), &RestorePolicy::Off, |o| {
+        o.verify_reads = VerifyReads::Always;
+    })
+    .await;
+    assert_eq!(alert.document.verification.status, "confirmed");
+
+    let fake = FakeCloudTrail::start(vec![]);
+    let (summary, alert, _) = invoke(&fake, &the_read(), &RestorePolicy::All, |o| {
+        o.verify_reads = VerifyReads::Off;
+    })
+    .await;
+    assert_eq!(
+        summary.restored, 1,
+        "VERIFY_READS=off restores on the log group's word"
+    );
+    assert_eq!(alert.document.verification.status, "not_checked");
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r["LookupAttributes"][0]["AttributeKey"] != "EventId")
+    );
+}
