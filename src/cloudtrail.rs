@@ -28,6 +28,8 @@ pub struct CloudTrailRecord {
     /// The same in both accounts' copies of a cross-account call.
     #[serde(rename = "sharedEventID")]
     pub shared_event_id: Option<String>,
+    /// `"true"` when the call was made with credentials of a console session.
+    pub session_credential_from_console: Option<serde_json::Value>,
     pub recipient_account_id: Option<String>,
     pub vpc_endpoint_id: Option<String>,
     pub user_identity: Option<UserIdentity>,

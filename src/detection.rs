@@ -75,6 +75,8 @@ pub struct PendingDeletionAccess {
     pub vpc_endpoint_id: Option<String>,
     pub error_code: Option<String>,
     pub error_message: String,
+    /// `sessionCredentialFromConsole`: the call came from a console session.
+    pub session_credential_from_console: bool,
 }
 
 /// Where a record was found: the caller knows, the record does not.
@@ -139,6 +141,10 @@ pub fn detect(record: &CloudTrailRecord, origin: Origin) -> Option<PendingDeleti
         vpc_endpoint_id: record.vpc_endpoint_id.clone(),
         error_code: record.error_code.clone(),
         error_message: error_message.to_owned(),
+        session_credential_from_console: record
+            .session_credential_from_console
+            .as_ref()
+            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
     })
 }
 

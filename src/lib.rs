@@ -40,3 +40,4 @@ pub mod sanitize;
 pub mod synthetic;
 pub mod verification;
 pub mod window;
+pub mod workload;

@@ -142,9 +142,17 @@ async fn identity_center_sample_names_the_person() {
     .await
     .unwrap();
     let alert = &publisher.alerts()[0];
+    // The workload leads: here the person, whom Identity Center names for certain.
     assert_eq!(
         alert.subject,
-        "CRITICAL: secret staging/reporting/db-readonly read by jane.doe@example.com; already purged"
+        "CRITICAL: jane.doe@example.com read staging/reporting/db-readonly, pending deletion; already purged"
+    );
+    assert!(
+        alert
+            .text
+            .contains("workload: person `jane.doe@example.com` via IAM Identity Center (certain:"),
+        "{}",
+        alert.text
     );
     assert!(alert.text.contains("IAM Identity Center user jane.doe@example.com through role AWSReservedSSO_AdministratorAccess_0123456789abcdef"));
     assert_eq!(alert.document.secret.region.as_deref(), Some("eu-west-1"));
@@ -510,4 +518,103 @@ fn encode_accepts_a_single_record_and_json_lines() {
         assert_eq!(LogBatch::parse(&bytes).unwrap().events().len(), count);
     }
     let _ = now();
+}
+
+#[tokio::test]
+async fn the_email_of_every_sample_names_the_workload_or_says_it_cannot() {
+    let expected = [
+        (
+            "lambda-pending-deletion.json",
+            "workload: Lambda function `orders-api` (certain:",
+        ),
+        (
+            "ecs-task-pending-deletion.json",
+            "workload: ECS task `3f2a9c0d1e2b4a5f8c7d6e5f4a3b2c1d` (role `orders-task`) (certain:",
+        ),
+        (
+            "codebuild-pending-deletion.json",
+            "workload: CodeBuild build `AWSCodeBuild-5f0d3b9e-1c2a-4b7e-9d8f-0a1b2c3d4e5f`",
+        ),
+        (
+            "github-actions-pending-deletion.json",
+            "workload: probably GitHub Actions (role `deploy`) (likely:",
+        ),
+        (
+            "assumed-role-ec2-pending-deletion.json",
+            "workload: EC2 instance `i-",
+        ),
+        (
+            "identity-center-pending-deletion.json",
+            "workload: person `jane.doe@example.com`",
+        ),
+        (
+            "iam-user-pending-deletion.json",
+            "workload: IAM user `alice`",
+        ),
+    ];
+    let mut samples = 0;
+    for entry in std::fs::read_dir(events_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if !name.ends_with(".json") || name == "control-message.json" || name == "near-misses.json"
+        {
+            continue;
+        }
+        let publisher = RecordingPublisher::default();
+        run(
+            &sample(&name),
+            &publisher,
+            &FakeSecrets::default(),
+            &RestorePolicy::Off,
+        )
+        .await
+        .unwrap();
+        for alert in publisher.alerts() {
+            let lines = alert.text.matches("\n     workload: ").count();
+            assert_eq!(
+                lines,
+                alert.document.callers.len(),
+                "{name}: one per caller\n{}",
+                alert.text
+            );
+            for attempt in &alert.document.attempts {
+                assert!(!attempt.workload.evidence.is_empty(), "{name}");
+            }
+        }
+        if let Some((_, line)) = expected.iter().find(|(file, _)| *file == name) {
+            let alert = &publisher.alerts()[0];
+            assert!(
+                alert.text.contains(line),
+                "{name}: missing {line:?} in\n{}",
+                alert.text
+            );
+        }
+        samples += 1;
+    }
+    assert!(samples >= 8, "{samples}");
+}
+
+#[tokio::test]
+async fn a_lambda_reader_leads_the_subject_and_gets_its_console_link() {
+    let publisher = RecordingPublisher::default();
+    run(
+        &sample("lambda-pending-deletion.json"),
+        &publisher,
+        &FakeSecrets::default(),
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap();
+    let alert = &publisher.alerts()[0];
+    assert_eq!(
+        alert.subject,
+        "CRITICAL: Lambda orders-api read prod/orders/db, pending deletion; already purged (us-east-1)"
+    );
+    assert_eq!(
+        alert.document.next_steps.find_the_workload,
+        [
+            "Lambda function orders-api: https://us-east-1.console.aws.amazon.com/lambda/home?region=us-east-1#/functions/orders-api"
+        ]
+    );
+    assert!(alert.text.contains("Go to the workload:"), "{}", alert.text);
 }

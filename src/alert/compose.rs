@@ -11,13 +11,14 @@ use super::document::{
 };
 use super::email::email_text;
 use super::evidence::{Evidence, deletion_document, verification_document};
-use super::investigate::{find_the_secret, investigations, restore_command};
+use super::investigate::{find_the_secret, find_the_workload, investigations, restore_command};
 use super::subject::subject;
 use super::{Alert, AlertContext, MAX_ERROR_CHARS, MAX_FIELD_CHARS, MAX_SNS_BYTES, SCHEMA};
 use crate::detection::{PendingDeletionAccess, SecretTarget};
 use crate::restore::{RestoreOutcome, SecretState, Severity};
 use crate::sanitize::clean_text;
 use crate::window::WindowNote;
+use crate::workload::classify;
 
 /// Composes the alert for the findings of one secret (`attempts` all name the same target;
 /// an empty slice yields an alert with no attempts, which the handler never asks for), under
@@ -107,9 +108,11 @@ fn compose_listing(
         summary: clean_text(&outcome.summary(), MAX_ERROR_CHARS),
     };
     let investigate = investigations(ordered, &target, context);
+    let workloads: Vec<_> = ordered.iter().map(|a| classify(a)).collect();
     let next_steps = NextSteps {
         restore_command: restore_command(&secret),
         find_the_secret: find_the_secret(ordered, &target),
+        find_the_workload: find_the_workload(&workloads, &target),
         investigate,
     };
     let subject = subject(

@@ -17,6 +17,7 @@ use crate::detection::{PendingDeletionAccess, SecretTarget};
 use crate::restore::{SecretState, Severity};
 use crate::sanitize::clean_text;
 use crate::window::WindowNote;
+use crate::workload::{Confidence, Workload, WorkloadKind, classify};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertDocument {
@@ -86,6 +87,44 @@ pub struct AttemptDocument {
     pub vpc_endpoint_id: Option<String>,
     pub error_code: Option<String>,
     pub error_message: String,
+    /// Which workload made the read ([`crate::workload`]).
+    pub workload: WorkloadDocument,
+}
+
+/// `workload` in the JSON document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkloadDocument {
+    pub kind: WorkloadKind,
+    pub name: String,
+    pub confidence: Confidence,
+    pub evidence: Vec<String>,
+    pub role: Option<String>,
+    /// For a person: "Lambda function `orders-api`".
+    pub description: String,
+    /// For a subject line ("Lambda orders-api"), when the workload says more than the
+    /// principal; not in the document.
+    #[serde(skip)]
+    pub short: Option<String>,
+}
+
+pub(super) fn workload_document(workload: &Workload) -> WorkloadDocument {
+    WorkloadDocument {
+        kind: workload.kind,
+        name: clean_text(&workload.name, MAX_NAME_CHARS),
+        confidence: workload.confidence,
+        evidence: workload
+            .evidence
+            .iter()
+            .map(|e| clean_text(e, MAX_FIELD_CHARS))
+            .collect(),
+        role: workload
+            .role
+            .as_deref()
+            .map(|r| clean_text(r, MAX_NAME_CHARS)),
+        description: clean_text(&workload.describe(), MAX_FIELD_CHARS * 2),
+        short: (workload.is_named() && workload.confidence == Confidence::Certain)
+            .then(|| clean_text(&workload.short(), MAX_NAME_CHARS)),
+    }
 }
 
 /// One caller's reads, summed up: what the email's caller block says.
@@ -96,6 +135,8 @@ pub struct CallerDocument {
     pub caller: String,
     /// The first read's identity, for a person.
     pub description: String,
+    /// The first read's workload.
+    pub workload: WorkloadDocument,
     pub reads: usize,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
@@ -159,6 +200,8 @@ pub struct NextSteps {
     pub restore_command: Option<String>,
     /// When the records do not name the secret: the CloudTrail searches that find it.
     pub find_the_secret: Vec<String>,
+    /// Where to find the workloads that read it (console links, commands).
+    pub find_the_workload: Vec<String>,
     pub investigate: Vec<Investigation>,
 }
 
@@ -220,6 +263,7 @@ pub(super) fn attempt_document(access: &PendingDeletionAccess) -> AttemptDocumen
         vpc_endpoint_id: field(&access.vpc_endpoint_id),
         error_code: field(&access.error_code),
         error_message: clean_text(&access.error_message, MAX_ERROR_CHARS),
+        workload: workload_document(&classify(access)),
     }
 }
 
@@ -239,6 +283,7 @@ pub(super) fn caller_documents(ordered: &[&PendingDeletionAccess]) -> Vec<Caller
                             &access.who.principal.describe(),
                             MAX_FIELD_CHARS * 2,
                         ),
+                        workload: workload_document(&classify(access)),
                         reads: 0,
                         first_seen: None,
                         last_seen: None,

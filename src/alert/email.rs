@@ -109,6 +109,12 @@ fn write_email(
          host or person that still uses the secret. Point it at the replacement secret, or keep this one.",
         next()
     )?;
+    if !document.next_steps.find_the_workload.is_empty() {
+        writeln!(text, "{}. Go to the workload:", next())?;
+        for step in &document.next_steps.find_the_workload {
+            writeln!(text, "   {step}")?;
+        }
+    }
     if !document.next_steps.find_the_secret.is_empty() {
         writeln!(
             text,
@@ -252,6 +258,19 @@ fn clock(time: SystemTime) -> String {
 /// One caller's block: who, how often and when, then the keys, addresses and agents seen.
 fn write_caller(text: &mut String, number: usize, caller: &CallerDocument) -> std::fmt::Result {
     writeln!(text, "{number:>3}. {}", caller.description)?;
+    let workload = &caller.workload;
+    match workload.evidence.first() {
+        Some(evidence) => writeln!(
+            text,
+            "     workload: {} ({}: {evidence})",
+            workload.description,
+            match workload.confidence {
+                crate::workload::Confidence::Certain => "certain",
+                crate::workload::Confidence::Likely => "likely",
+            }
+        )?,
+        None => writeln!(text, "     workload: {}", workload.description)?,
+    }
     let reads = match caller.reads {
         1 => "1 read".to_owned(),
         n => format!("{n} reads"),

@@ -9,6 +9,7 @@ use crate::cloudtrail::{Attribution, Principal};
 use crate::detection::{PendingDeletionAccess, SecretTarget};
 use crate::region::RegionName;
 use crate::sanitize::{clean_text, shell_quote};
+use crate::workload::{Workload, WorkloadKind};
 
 /// The command that cancels the deletion, for a secret the record names; none otherwise (a
 /// command never carries a placeholder).
@@ -165,4 +166,56 @@ fn investigation(
             context.athena_table
         ),
     }
+}
+
+/// Where to find the workload itself: a console link or a command, for the kinds whose name
+/// gives one. Names are used only when they have the shape AWS gives them.
+pub(super) fn find_the_workload(workloads: &[Workload], target: &SecretTarget) -> Vec<String> {
+    let Some(region) = target.region.as_deref().and_then(RegionName::parse) else {
+        return Vec::new();
+    };
+    let console = format!("https://{region}.console.aws.amazon.com");
+    let plain = |name: &str| {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let mut steps: Vec<String> = Vec::new();
+    for workload in workloads {
+        let name = workload.name.as_str();
+        let step = match workload.kind {
+            WorkloadKind::Lambda if plain(name) => Some(format!(
+                "Lambda function {name}: {console}/lambda/home?region={region}#/functions/{name}"
+            )),
+            WorkloadKind::Ec2Instance if plain(name) => Some(format!(
+                "EC2 instance {name}: {console}/ec2/home?region={region}#InstanceDetails:instanceId={name}"
+            )),
+            WorkloadKind::EcsTask if plain(name) => Some(format!(
+                "ECS task {name} (the record does not name its cluster): for c in $(aws ecs list-clusters \
+                 --region {region} --query clusterArns --output text); do aws ecs describe-tasks --cluster \"$c\" \
+                 --tasks {name} --region {region} --query 'tasks[].[clusterArn,group,taskDefinitionArn]' --output text; done"
+            )),
+            WorkloadKind::Codebuild => name.strip_prefix("AWSCodeBuild-").filter(|b| plain(b)).map(|build| {
+                format!(
+                    "CodeBuild build {build}: aws codebuild batch-get-builds --region {region} --ids \
+                     $(aws codebuild list-builds --region {region} --query 'ids' --output text | tr '\\t' '\\n' | grep {build})"
+                )
+            }),
+            WorkloadKind::GithubActions => workload.role.as_deref().filter(|r| plain(r)).map(|role| {
+                format!("GitHub Actions: the workflows whose aws-actions/configure-aws-credentials step assumes role {role} (search your repositories for role-to-assume with :role/{role})")
+            }),
+            WorkloadKind::EksPod if plain(name) => Some(format!(
+                "EKS pod {name}: kubectl get pods --all-namespaces | grep -F -- {name} (the name holds the cluster's and the pod's)"
+            )),
+            _ => None,
+        };
+        if let Some(step) = step
+            && !steps.contains(&step)
+            && steps.len() < MAX_INVESTIGATIONS
+        {
+            steps.push(step);
+        }
+    }
+    steps
 }

@@ -39,6 +39,9 @@ pub(super) fn subject(
     if suppressed > 0 {
         more.push_str(&format!(" (+{suppressed})"));
     }
+    if let Some(workload) = listed.first().and_then(|a| a.workload.short.as_deref()) {
+        return workload_subject(severity, workload, secret, &more, outcome);
+    }
     let secret_name = match secret.id_as_named {
         Some(_) => clean_ascii(&secret.display_name, usize::MAX),
         None => "(unnamed)".to_owned(),
@@ -61,6 +64,46 @@ pub(super) fn subject(
     let who = clean_ascii(&who, who_room);
     let secret_name = clean_ascii(&secret_name, room.saturating_sub(who.len()));
     let mut subject = format!("{head}{secret_name} read by {who}{more}; {outcome}");
+    let account = clean_ascii(secret.account_id.as_deref().unwrap_or("?"), 12);
+    let region = clean_ascii(secret.region.as_deref().unwrap_or("?"), 16);
+    for place in [format!(" ({account}, {region})"), format!(" ({region})")] {
+        if subject.len() + place.len() <= MAX_SUBJECT_CHARS {
+            subject.push_str(&place);
+            break;
+        }
+    }
+    clean_ascii(&subject, MAX_SUBJECT_CHARS)
+}
+
+/// `HIGH: Lambda orders-api read prod/db, pending deletion; not restored (123456789012, eu-west-1)`:
+/// the workload first, when the record names it for certain.
+fn workload_subject(
+    severity: Severity,
+    workload: &str,
+    secret: &SecretDocument,
+    more: &str,
+    outcome: &str,
+) -> String {
+    let severity = severity.as_str().to_uppercase();
+    let secret_name = match secret.id_as_named {
+        Some(_) => clean_ascii(&secret.display_name, usize::MAX),
+        None => "(unnamed)".to_owned(),
+    };
+    let fixed = severity.len()
+        + ": ".len()
+        + " read ".len()
+        + ", pending deletion".len()
+        + more.len()
+        + "; ".len()
+        + outcome.len();
+    let room = MAX_SUBJECT_CHARS.saturating_sub(fixed);
+    let workload = clean_ascii(
+        workload,
+        (room * 2 / 5).max(room.saturating_sub(secret_name.len())),
+    );
+    let secret_name = clean_ascii(&secret_name, room.saturating_sub(workload.len()));
+    let mut subject =
+        format!("{severity}: {workload} read {secret_name}, pending deletion{more}; {outcome}");
     let account = clean_ascii(secret.account_id.as_deref().unwrap_or("?"), 12);
     let region = clean_ascii(secret.region.as_deref().unwrap_or("?"), 16);
     for place in [format!(" ({account}, {region})"), format!(" ({region})")] {
