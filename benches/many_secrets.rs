@@ -20,6 +20,7 @@ use secret_deletion_alerts::config::DEFAULT_CONCURRENCY;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::gzip_base64;
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -126,6 +127,7 @@ async fn invocation(publisher: &SnsPublisher, data: &str, concurrency: usize) ->
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let started = Instant::now();
     let summary = handle_batch(data, &ports, &options).await.unwrap();

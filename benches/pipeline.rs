@@ -18,6 +18,7 @@ use secret_deletion_alerts::logs::{
     Inflater, SubscriptionEvent, decode_base64, inflate_gzip, inflate_gzip_streaming,
 };
 use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::{RestoreDecision, RestorePolicy, SecretState, decide};
@@ -105,6 +106,7 @@ fn stages(c: &mut Criterion) {
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     for name in PAYLOADS {
         let Ok(raw_event) = std::fs::read(dir.join(format!("{name}.json"))) else {

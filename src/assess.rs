@@ -13,7 +13,7 @@ use crate::detection::{PendingDeletionAccess, SecretTarget};
 use crate::error::{EventHistoryError, RestoreError};
 use crate::handler::BatchOptions;
 use crate::ids::AccountId;
-use crate::ports::{EventHistory, SecretAt, SecretInspector, SecretRestorer};
+use crate::ports::{AccountNames, EventHistory, SecretAt, SecretInspector, SecretRestorer};
 use crate::restore::{
     LookupFailure, OtherAccountReason, RestoreDecision, RestoreOutcome, SecretState, decide,
 };
@@ -26,10 +26,11 @@ const MAX_READS_CONFIRMED: usize = 3;
 const DELETION_LOOKUP_LIMIT: Duration = Duration::from_secs(8);
 
 /// The adapters that tell about a secret.
-pub struct Sources<'a, I, R, E> {
+pub struct Sources<'a, I, R, E, N> {
     pub inspector: &'a I,
     pub restorer: &'a R,
     pub history: &'a E,
+    pub accounts: &'a N,
 }
 
 /// What was learnt about one secret.
@@ -86,10 +87,10 @@ impl LookupSkips {
 
 /// The secret's state, its evidence, and the restore policy applied to it (restoring if it
 /// says so and CloudTrail confirmed a read).
-pub async fn assess<I, R, E>(
+pub async fn assess<I, R, E, N>(
     target: &SecretTarget,
     attempts: &[PendingDeletionAccess],
-    sources: &Sources<'_, I, R, E>,
+    sources: &Sources<'_, I, R, E, N>,
     options: &BatchOptions<'_>,
     skips: &LookupSkips,
 ) -> Assessment
@@ -97,6 +98,7 @@ where
     I: SecretInspector,
     R: SecretRestorer,
     E: EventHistory,
+    N: AccountNames,
 {
     let state = secret_state(target, sources.inspector, options, skips).await;
     let region = target.endpoint_region().ok().flatten();
@@ -134,12 +136,18 @@ where
         RestoreDecision::Restore { arn } => restore(&arn, sources.restorer, at).await,
     };
     let deletion = scheduled_deletion(&state, sources.history, at, options).await;
+    // Member accounts only: the function's own account is the one its readers know.
+    let account_name = match at.member_account {
+        Some(account) => sources.accounts.name(account).await,
+        None => None,
+    };
     Assessment {
         state,
         outcome,
         evidence: Evidence {
             verification,
             deletion,
+            account_name,
         },
     }
 }

@@ -54,7 +54,8 @@ use crate::detection::{PendingDeletionAccess, SecretTarget, parse_batch, scan_lo
 use crate::error::{HandlerError, PublishError, PublishFailure, WindowStateError};
 use crate::logs::Inflater;
 use crate::ports::{
-    AlertPublisher, AlertWindows, EventHistory, NoEventHistory, SecretInspector, SecretRestorer,
+    AccountNames, AlertPublisher, AlertWindows, EventHistory, NoAccountNames, NoEventHistory,
+    SecretInspector, SecretRestorer,
 };
 use crate::restore::{RestoreOutcome, RestorePolicy, SecretState, Severity};
 use crate::verification::VerifyReads;
@@ -164,7 +165,7 @@ impl<'a> BatchOptions<'a> {
 }
 
 /// The adapters one batch talks to.
-pub struct Ports<'a, P, I, R, W, E> {
+pub struct Ports<'a, P, I, R, W, E, N> {
     pub publisher: &'a P,
     pub inspector: &'a I,
     pub restorer: &'a R,
@@ -172,14 +173,17 @@ pub struct Ports<'a, P, I, R, W, E> {
     pub windows: &'a W,
     /// CloudTrail Event history: reads confirmed, deletions found.
     pub history: &'a E,
+    /// The organization's account names, for member accounts' alerts.
+    pub accounts: &'a N,
 }
 
-impl<P, I, R, W, E> Ports<'_, P, I, R, W, E> {
-    fn sources(&self) -> Sources<'_, I, R, E> {
+impl<P, I, R, W, E, N> Ports<'_, P, I, R, W, E, N> {
+    fn sources(&self) -> Sources<'_, I, R, E, N> {
         Sources {
             inspector: self.inspector,
             restorer: self.restorer,
             history: self.history,
+            accounts: self.accounts,
         }
     }
 }
@@ -253,9 +257,9 @@ impl BatchState {
     }
 }
 
-pub async fn handle_batch<P, I, R, W, E>(
+pub async fn handle_batch<P, I, R, W, E, N>(
     data: &(impl AsRef<[u8]> + ?Sized),
-    ports: &Ports<'_, P, I, R, W, E>,
+    ports: &Ports<'_, P, I, R, W, E, N>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError>
 where
@@ -264,6 +268,7 @@ where
     R: SecretRestorer + Sync,
     W: AlertWindows + Sync,
     E: EventHistory + Sync,
+    N: AccountNames + Sync,
 {
     let mut own_inflater = None;
     let inflater = match options.inflater {
@@ -388,9 +393,9 @@ where
 
 /// Every secret's alert, at most `options.concurrency` at a time, until done or until just
 /// before the deadline. `None` marks a secret cut off in flight.
-async fn run_secrets<P, I, R, W, E>(
+async fn run_secrets<P, I, R, W, E, N>(
     by_secret: &BTreeMap<SecretTarget, Vec<PendingDeletionAccess>>,
-    ports: &Ports<'_, P, I, R, W, E>,
+    ports: &Ports<'_, P, I, R, W, E, N>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     shared: &BatchState,
@@ -401,6 +406,7 @@ where
     R: SecretRestorer + Sync,
     W: AlertWindows + Sync,
     E: EventHistory + Sync,
+    N: AccountNames + Sync,
 {
     let work = by_secret
         .iter()
@@ -431,10 +437,10 @@ where
 
 /// One secret, start to end: unless the deadline is too near, its state (looked up, the
 /// policy applied), then its alert (or, with a quiet window, one per caller) and the publish.
-async fn alert_and_publish<P, I, R, W, E>(
+async fn alert_and_publish<P, I, R, W, E, N>(
     target: &SecretTarget,
     attempts: &[PendingDeletionAccess],
-    ports: &Ports<'_, P, I, R, W, E>,
+    ports: &Ports<'_, P, I, R, W, E, N>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     shared: &BatchState,
@@ -445,6 +451,7 @@ where
     R: SecretRestorer,
     W: AlertWindows,
     E: EventHistory,
+    N: AccountNames,
 {
     if let Some(deadline) = options.deadline
         && Instant::now() + options.deadline_reserve > deadline
@@ -511,11 +518,11 @@ fn by_caller(
 
 /// One caller's alert under the quiet window: claimed, then sent and confirmed; or held back
 /// and counted; or, when the store fails, sent as if there were none.
-async fn windowed_alert<P, I, R, W, E>(
+async fn windowed_alert<P, I, R, W, E, N>(
     found: Found<'_>,
     caller: CallerKey,
     window: Duration,
-    ports: &Ports<'_, P, I, R, W, E>,
+    ports: &Ports<'_, P, I, R, W, E, N>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     shared: &BatchState,
@@ -682,6 +689,7 @@ where
         inspector,
         restorer,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let assessment = assess(target, attempts, &sources, options, skips).await;
     let alert = compose(

@@ -14,6 +14,7 @@
 //! [`memory_windows`] with nothing outside the process. The binary (`src/main.rs`, `src/cli/`) builds the clients once
 //! and runs either the Lambda runtime loop or the command line. See `ARCHITECTURE.md`.
 
+pub mod account_names;
 pub mod alert;
 pub mod alert_state_table;
 pub mod assess;

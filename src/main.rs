@@ -10,6 +10,7 @@ mod cli;
 use clap::Parser;
 use cli::Cli;
 use lambda_runtime::{LambdaEvent, service_fn};
+use secret_deletion_alerts::account_names::OrganizationAccounts;
 use secret_deletion_alerts::alert_state_table::AlertStateTable;
 use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
@@ -56,12 +57,18 @@ async fn run_function() -> Result<(), lambda_runtime::Error> {
         .map(|table| AlertStateTable::new(&sdk_config, table));
     // CloudTrail Event history, in member accounts through the same member role.
     let history = CloudTrailHistory::new(&sdk_config, secrets.member_credentials());
+    // Member accounts' names, across an organization only.
+    let accounts = config
+        .member_role_name
+        .as_ref()
+        .map(|_| OrganizationAccounts::new(&sdk_config));
     let ports = Ports {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &windows,
         history: &history,
+        accounts: &accounts,
     };
     // The decode buffers of one batch, kept for the next one in this sandbox.
     let inflater = std::sync::Mutex::new(Inflater::default());

@@ -106,6 +106,31 @@ impl EventHistory for NoEventHistory {
     }
 }
 
+/// Names an account of the organization (`organizations:DescribeAccount` in production).
+/// Optional: `None` when it cannot tell, and the alert gives the id alone.
+pub trait AccountNames {
+    fn name(&self, account: &AccountId) -> impl Future<Output = Option<String>> + Send;
+}
+
+/// No account names: the alert gives account ids only.
+pub struct NoAccountNames;
+
+impl AccountNames for NoAccountNames {
+    async fn name(&self, _account: &AccountId) -> Option<String> {
+        None
+    }
+}
+
+/// Account names that may be absent: `None` names nothing.
+impl<N: AccountNames + Sync> AccountNames for Option<N> {
+    async fn name(&self, account: &AccountId) -> Option<String> {
+        match self {
+            Some(names) => names.name(account).await,
+            None => None,
+        }
+    }
+}
+
 /// Keeps the quiet windows ([`crate::window`]): applies the rule to a claim atomically, so two
 /// invocations racing for one window never both win it (DynamoDB in production).
 pub trait AlertWindows {

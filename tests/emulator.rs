@@ -21,6 +21,7 @@ use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -138,6 +139,7 @@ async fn run(
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let options = options(policy);
     handle_batch(data, &ports, &options).await
@@ -284,6 +286,7 @@ async fn secrets_manager_unreachable_still_alerts() {
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let policy = RestorePolicy::All;
     let options = options(&policy);

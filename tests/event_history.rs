@@ -14,6 +14,7 @@ use secret_deletion_alerts::alert::Alert;
 use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::encode_records;
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 use secret_deletion_alerts::verification::VerifyReads;
@@ -60,6 +61,7 @@ async fn invoke(
         restorer: &secrets,
         windows: &NoWindows,
         history: &history,
+        accounts: &NoAccountNames,
     };
     let mut options = options(policy);
     options.verify_reads = VerifyReads::Restore;

@@ -9,6 +9,7 @@ use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::{DecodeError, HandlerError, RestoreError};
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, encode_records, gzip_base64, inflate_payload};
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::LookupFailure;
@@ -26,6 +27,7 @@ async fn run(
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     handle_batch(data, &ports, &options(policy)).await
 }
@@ -428,6 +430,7 @@ async fn a_secret_in_another_account_is_reported_not_looked_up() {
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     handle_batch(&sample("iam-user-pending-deletion.json"), &ports, &opts)
         .await
@@ -493,6 +496,7 @@ async fn dry_run_looks_up_and_restores_nothing_and_says_what_it_would_do() {
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     handle_batch(
         &sample("iam-user-pending-deletion.json"),

@@ -10,6 +10,7 @@ use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::error::{DecodeError, HandlerError};
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::gzip_base64;
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::LookupFailure;
@@ -36,6 +37,7 @@ async fn run_with(
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let policy = RestorePolicy::Off;
     let result = handle_batch(data, &ports, &options(&policy)).await;

@@ -10,6 +10,7 @@ use cap::Cap;
 use common::hostile::{gzip_bomb, payload, pending_deletion_read};
 use common::{FakeSecrets, RecordingPublisher, options};
 use secret_deletion_alerts::handler::{Ports, handle_batch};
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -45,6 +46,7 @@ async fn peak_memory_stays_bounded_on_hostile_payloads() {
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     // Built first: the inputs themselves are not what is measured.
     let bomb = gzip_bomb(256 << 20);

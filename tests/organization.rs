@@ -19,6 +19,7 @@ use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::aws::SecretsManager;
 use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::{NoWindows, SecretInspector, SecretRestorer};
 use secret_deletion_alerts::restore::{LookupFailure, RestorePolicy, SecretState};
@@ -64,6 +65,7 @@ async fn run<'a, S: SecretInspector + SecretRestorer + Sync>(
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let mut options = options(policy);
     options.account_id = Some(MANAGEMENT);
@@ -390,4 +392,65 @@ async fn both_accounts_copies_of_a_cross_account_read_are_one_attempt() {
     assert_eq!((summary.matched, summary.duplicates), (1, 1));
     assert_eq!(summary.alerts_published, 1);
     assert_eq!(publisher.alerts()[0].document.attempts_total, 1);
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_member_accounts_alert_names_the_account() {
+    use secret_deletion_alerts::account_names::OrganizationAccounts;
+    let sdk = emulator().await.unwrap();
+    let organizations = aws_sdk_organizations::Client::new(&sdk);
+    // moto keeps one organization per server: make it if no test did.
+    let _ = organizations
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await;
+    let account_name = unique("payments-prod");
+    let created = organizations
+        .create_account()
+        .account_name(&account_name)
+        .email(format!("{account_name}@example.com"))
+        .send()
+        .await
+        .unwrap();
+    let account = created
+        .create_account_status()
+        .and_then(|s| s.account_id())
+        .unwrap()
+        .to_owned();
+    let name = unique("org/db");
+    member_secret(&sdk, &account, &name, false).await;
+    let publisher = RecordingPublisher::default();
+    let secrets = SecretsManager::new(&sdk).with_member_role(ROLE);
+    let names = OrganizationAccounts::new(&sdk);
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &secrets,
+        restorer: &secrets,
+        windows: &NoWindows,
+        history: &NoEventHistory,
+        accounts: &names,
+    };
+    let policy = RestorePolicy::Off;
+    let mut options = options(&policy);
+    options.account_id = Some(MANAGEMENT);
+    options.member_role = Some(ROLE);
+    options.now = std::time::SystemTime::now();
+    handle_batch(&reads_in(&[(&account, &name)]), &ports, &options)
+        .await
+        .unwrap();
+    let alert = &publisher.alerts()[0];
+    assert_eq!(
+        alert.document.secret.account_name.as_deref(),
+        Some(account_name.as_str())
+    );
+    assert!(
+        alert
+            .text
+            .contains(&format!("Account:        {account} ({account_name})")),
+        "{}",
+        alert.text
+    );
+    assert_eq!(alert.attributes["account"], account.as_str());
 }

@@ -19,6 +19,7 @@ use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
 use secret_deletion_alerts::handler::{Ports, handle_batch};
 use secret_deletion_alerts::logs::SubscriptionEvent;
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -157,6 +158,7 @@ async fn publish_sample(sdk: &SdkConfig) -> HandlerError {
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let policy = RestorePolicy::Off;
     handle_batch(&data, &ports, &options(&policy))

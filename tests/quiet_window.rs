@@ -13,6 +13,7 @@ use secret_deletion_alerts::error::WindowStateError;
 use secret_deletion_alerts::handler::{Ports, handle_batch};
 use secret_deletion_alerts::logs::encode_records;
 use secret_deletion_alerts::memory_windows::MemoryWindows;
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::{AlertWindows, NoWindows};
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -94,6 +95,7 @@ async fn without_a_window_every_batch_alerts_once_per_secret() {
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let mut records = records_by("alice", "prod/db", &["e1"]);
     let bob = records_by("bob", "prod/db", &["e2"]);

@@ -12,6 +12,7 @@ use common::{FakeSecrets, RecordingPublisher, events_dir, options, pending};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::handler::{Ports, handle_batch};
 use secret_deletion_alerts::logs::Base64Text;
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{SecretInspector, SecretRestorer};
@@ -36,6 +37,7 @@ async fn documents<S: SecretInspector + SecretRestorer + Sync>(
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     handle_batch(data, &ports, &options(policy)).await.unwrap();
     publisher

@@ -15,6 +15,7 @@ use secret_deletion_alerts::error::{HandlerError, PublishError, PublishFailure, 
 use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::metrics::emf_line;
 use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -33,6 +34,7 @@ async fn run(
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let result = handle_batch(data, &ports, &options(policy)).await;
     (result, publisher.alerts())
@@ -123,6 +125,7 @@ async fn a_failed_batch_still_carries_its_summary_for_the_metric_line() {
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let records = [
         pending_deletion_read("prod/db", "ua", "s").to_string(),
@@ -257,6 +260,7 @@ async fn run_slow(
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);

@@ -101,7 +101,11 @@ fn compose_listing(
         .take(listed)
         .map(|a| attempt_document(a))
         .collect();
-    let secret = secret_document(&target, state, context.now);
+    let mut secret = secret_document(&target, state, context.now);
+    secret.account_name = evidence
+        .account_name
+        .as_deref()
+        .map(|name| clean_text(name, MAX_FIELD_CHARS));
     let restore = RestoreDocument {
         policy: context.restore_policy.name(),
         outcome: outcome.kind(),

@@ -60,6 +60,8 @@ pub struct SecretDocument {
     pub arn: Option<String>,
     pub name: Option<String>,
     pub account_id: Option<String>,
+    /// The account's name in the organization (`organizations:DescribeAccount`), when known.
+    pub account_name: Option<String>,
     pub region: Option<String>,
     pub state: &'static str,
     pub state_detail: String,
@@ -232,6 +234,7 @@ pub(super) fn secret_document(
         arn: state.arn().map(|a| clean_text(a, MAX_SECRET_ID_CHARS)),
         name: state.name().map(|n| clean_text(n, MAX_SECRET_ID_CHARS)),
         account_id: target.account_id.as_deref().map(|a| clean_text(a, 32)),
+        account_name: None,
         region: target.region.as_deref().map(|r| clean_text(r, 32)),
         state: state.kind(),
         state_detail: clean_text(&state.describe(now), MAX_ERROR_CHARS),

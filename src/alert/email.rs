@@ -63,7 +63,14 @@ fn write_email(
     if let Some(arn) = &secret.arn {
         writeln!(text, "ARN:            {arn}")?;
     }
-    writeln!(text, "Account:        {}", or_unknown(&secret.account_id))?;
+    match &secret.account_name {
+        Some(name) => writeln!(
+            text,
+            "Account:        {} ({name})",
+            or_unknown(&secret.account_id)
+        )?,
+        None => writeln!(text, "Account:        {}", or_unknown(&secret.account_id))?,
+    }
     writeln!(text, "Region:         {}", or_unknown(&secret.region))?;
     writeln!(text, "State:          {}", secret.state_detail)?;
     if let Some(detail) = &document.deletion_scheduled.detail {

@@ -1,5 +1,6 @@
-//! What CloudTrail Event history adds to an alert: whether its reads were confirmed, and who
-//! scheduled the deletion, and how both appear in the document.
+//! What the function learnt besides the records: whether CloudTrail Event history confirmed
+//! the reads, who scheduled the deletion, and the member account's name; and how they appear
+//! in the document.
 
 use serde::Serialize;
 
@@ -8,11 +9,14 @@ use crate::deletion::ScheduledDeletion;
 use crate::sanitize::clean_text;
 use crate::verification::Verification;
 
-/// Event history's answers about one secret.
+/// What was learnt about one secret besides its records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
     pub verification: Verification,
     pub deletion: DeletionFound,
+    /// The secret's account's name in the organization, when it is a member account and the
+    /// function may read it.
+    pub account_name: Option<String>,
 }
 
 impl Evidence {
@@ -21,6 +25,7 @@ impl Evidence {
         Evidence {
             verification: Verification::NotChecked { why },
             deletion: DeletionFound::NotAsked,
+            account_name: None,
         }
     }
 }

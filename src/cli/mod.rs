@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
+use secret_deletion_alerts::account_names::OrganizationAccounts;
 use secret_deletion_alerts::alert_state_table::AlertStateTable;
 use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
@@ -21,8 +22,8 @@ use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::history::{TimeRange, athena_sql};
 use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};
-use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
+use secret_deletion_alerts::ports::{NoAccountNames, NoEventHistory};
 
 use dry_run::StdoutPublisher;
 use look_back::look_back;
@@ -187,6 +188,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
             restorer: &secrets,
             windows: &NoWindows,
             history: &NoEventHistory,
+            accounts: &NoAccountNames,
         };
         handle_batch(&event.awslogs.data, &ports, &options).await
     } else {
@@ -197,6 +199,10 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
         let sdk_config = load_sdk_config(&config).await;
         let secrets = secrets_manager(&sdk_config, &config);
         let history = CloudTrailHistory::new(&sdk_config, secrets.member_credentials());
+        let accounts = config
+            .member_role_name
+            .as_ref()
+            .map(|_| OrganizationAccounts::new(&sdk_config));
         let windows = config
             .alert_state_table
             .as_deref()
@@ -207,6 +213,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
             restorer: &secrets,
             windows: &windows,
             history: &history,
+            accounts: &accounts,
         };
         handle_batch(&event.awslogs.data, &ports, &options).await
     };

@@ -13,6 +13,7 @@ use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent};
 use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -64,6 +65,7 @@ fn handle(data: &[u8]) {
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let _ = run_ready(handle_batch(data, &ports, &options));
 }

@@ -10,6 +10,7 @@ use secret_deletion_alerts::error::HandlerError;
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
 use secret_deletion_alerts::ports::AlertWindows;
+use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -61,6 +62,7 @@ pub async fn invoke<W: AlertWindows + Sync>(
         restorer: secrets,
         windows,
         history: &NoEventHistory,
+        accounts: &NoAccountNames,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);
