@@ -13,10 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
-use secret_deletion_alerts::alert_state_table::AlertStateTable;
+use secret_deletion_alerts::alert_state_table::{AlertStateTable, create_table};
 use secret_deletion_alerts::caller::CallerKey;
 use secret_deletion_alerts::cloudtrail::{Attribution, Principal};
 use secret_deletion_alerts::ports::AlertWindows;
@@ -74,29 +71,12 @@ fn pure_decision(iterations: u32, held_reads: usize, later: Duration) -> f64 {
 
 async fn fresh_table(sdk: &aws_config::SdkConfig) -> AlertStateTable {
     let name = format!("bench-alert-state-{}", std::process::id());
-    let client = aws_sdk_dynamodb::Client::new(sdk);
-    let _ = client.delete_table().table_name(&name).send().await;
-    client
-        .create_table()
+    let _ = aws_sdk_dynamodb::Client::new(sdk)
+        .delete_table()
         .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
         .send()
-        .await
-        .unwrap();
+        .await;
+    create_table(sdk, &name).await.unwrap();
     AlertStateTable::new(sdk, &name)
 }
 

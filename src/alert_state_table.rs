@@ -16,8 +16,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_smithy_types::error::display::DisplayErrorContext;
+
+#[cfg(feature = "testing")]
+use crate::aws::error_chain;
 
 use crate::error::WindowStateError;
 use crate::ports::AlertWindows;
@@ -44,6 +48,24 @@ impl AlertStateTable {
         }
     }
 
+    /// One conditional `UpdateItem` on the window of `key`.
+    fn update(
+        &self,
+        key: &WindowKey,
+        expression: String,
+        condition: String,
+        update: Update,
+    ) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.id()))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+    }
+
     /// Counts the reads of a held-back alert into the window, each read once.
     async fn hold(
         &self,
@@ -66,14 +88,7 @@ impl AlertStateTable {
             expression.push_str(&add.join(", "));
         }
         let condition = format!("attribute_exists({})", update.name("pk"));
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(claim.key.id()))
-            .update_expression(expression)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
+        self.update(&claim.key, expression, condition, update)
             .send()
             .await
             .map(|_| ())
@@ -96,18 +111,7 @@ impl AlertStateTable {
             update.name("claim_key"),
             update.value("claim_key", AttributeValue::S(claim_key.to_owned()))
         );
-        match self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.id()))
-            .update_expression(expression)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
-            .send()
-            .await
-        {
+        match self.update(key, expression, condition, update).send().await {
             Ok(_) => Ok(()),
             // Another alert claimed the window since: nothing of ours to mark.
             Err(SdkError::ServiceError(service))
@@ -124,14 +128,7 @@ impl AlertWindows for AlertStateTable {
     async fn claim(&self, claim: &WindowClaim) -> Result<WindowVerdict, WindowStateError> {
         let (expression, condition, update) = claim_update(claim);
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(claim.key.id()))
-            .update_expression(expression)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
+            .update(&claim.key, expression, condition, update)
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -431,4 +428,33 @@ fn read_set_or_marker(reads: &BTreeSet<ReadId>) -> AttributeValue {
     } else {
         read_set(reads)
     }
+}
+
+/// Creates a table shaped as `template.yaml` makes it (on demand, key `pk`): for the tests and
+/// benchmarks against an emulator.
+#[cfg(feature = "testing")]
+pub async fn create_table(sdk_config: &SdkConfig, name: &str) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let attribute = AttributeDefinition::builder()
+        .attribute_name("pk")
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let key = KeySchemaElement::builder()
+        .attribute_name("pk")
+        .key_type(KeyType::Hash)
+        .build()
+        .map_err(|e| e.to_string())?;
+    aws_sdk_dynamodb::Client::new(sdk_config)
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute)
+        .key_schema(key)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| error_chain(&e))
 }

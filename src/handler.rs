@@ -468,14 +468,7 @@ where
     let assessment = assess(target, attempts, &ports.sources(), options, &shared.lookups).await;
     let restored = assessment.outcome == RestoreOutcome::Restored;
     let Some(window) = options.alert_window else {
-        let alert = compose(
-            attempts,
-            &assessment.state,
-            &assessment.outcome,
-            &assessment.evidence,
-            None,
-            context,
-        );
+        let alert = compose_for(attempts, &assessment, None, context);
         return SecretResult {
             restored,
             alerts: vec![publish(ports.publisher, &alert).await],
@@ -572,14 +565,7 @@ where
             (WindowNote::unavailable(window, error.to_string()), false)
         }
     };
-    let alert = compose(
-        found.reads,
-        &found.assessment.state,
-        &found.assessment.outcome,
-        &found.assessment.evidence,
-        Some(&note),
-        context,
-    );
+    let alert = compose_for(found.reads, found.assessment, Some(&note), context);
     let result = publish(ports.publisher, &alert).await;
     if claimed {
         let marked = match &result {
@@ -616,6 +602,23 @@ fn window_secret(target: &SecretTarget, state: &SecretState) -> String {
             target.region.as_deref().unwrap_or("-")
         ),
     }
+}
+
+/// The alert for `reads` of an assessed secret.
+fn compose_for(
+    reads: &[PendingDeletionAccess],
+    assessment: &Assessment,
+    window: Option<&WindowNote>,
+    context: &AlertContext<'_>,
+) -> Alert {
+    compose(
+        reads,
+        &assessment.state,
+        &assessment.outcome,
+        &assessment.evidence,
+        window,
+        context,
+    )
 }
 
 async fn publish<P: AlertPublisher>(publisher: &P, alert: &Alert) -> AlertResult {
@@ -692,13 +695,6 @@ where
         accounts: &NoAccountNames,
     };
     let assessment = assess(target, attempts, &sources, options, skips).await;
-    let alert = compose(
-        attempts,
-        &assessment.state,
-        &assessment.outcome,
-        &assessment.evidence,
-        None,
-        context,
-    );
+    let alert = compose_for(attempts, &assessment, None, context);
     (alert, assessment.outcome)
 }

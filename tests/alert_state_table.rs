@@ -13,37 +13,14 @@
 mod common;
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use common::moto::{dead_endpoint, emulator, unique};
 use common::windows;
-use secret_deletion_alerts::alert_state_table::AlertStateTable;
+use secret_deletion_alerts::alert_state_table::{AlertStateTable, create_table};
 
 /// A fresh table shaped as `template.yaml` makes it.
 async fn fresh_table(sdk: &SdkConfig) -> AlertStateTable {
     let name = unique("alert-state");
-    aws_sdk_dynamodb::Client::new(sdk)
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_table(sdk, &name).await.unwrap();
     AlertStateTable::new(sdk, &name)
 }
 

@@ -63,16 +63,10 @@ pub(super) fn subject(
     let who_room = (room * 2 / 5).max(room.saturating_sub(secret_name.len()));
     let who = clean_ascii(&who, who_room);
     let secret_name = clean_ascii(&secret_name, room.saturating_sub(who.len()));
-    let mut subject = format!("{head}{secret_name} read by {who}{more}; {outcome}");
-    let account = clean_ascii(secret.account_id.as_deref().unwrap_or("?"), 12);
-    let region = clean_ascii(secret.region.as_deref().unwrap_or("?"), 16);
-    for place in [format!(" ({account}, {region})"), format!(" ({region})")] {
-        if subject.len() + place.len() <= MAX_SUBJECT_CHARS {
-            subject.push_str(&place);
-            break;
-        }
-    }
-    clean_ascii(&subject, MAX_SUBJECT_CHARS)
+    with_place(
+        format!("{head}{secret_name} read by {who}{more}; {outcome}"),
+        secret,
+    )
 }
 
 /// `HIGH: Lambda orders-api read prod/db, pending deletion; not restored (123456789012, eu-west-1)`:
@@ -102,8 +96,13 @@ fn workload_subject(
         (room * 2 / 5).max(room.saturating_sub(secret_name.len())),
     );
     let secret_name = clean_ascii(&secret_name, room.saturating_sub(workload.len()));
-    let mut subject =
+    let subject =
         format!("{severity}: {workload} read {secret_name}, pending deletion{more}; {outcome}");
+    with_place(subject, secret)
+}
+
+/// Account and region at the end, when there is room (mail clients cut long subjects there).
+fn with_place(mut subject: String, secret: &SecretDocument) -> String {
     let account = clean_ascii(secret.account_id.as_deref().unwrap_or("?"), 12);
     let region = clean_ascii(secret.region.as_deref().unwrap_or("?"), 16);
     for place in [format!(" ({account}, {region})"), format!(" ({region})")] {

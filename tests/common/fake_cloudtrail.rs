@@ -5,10 +5,12 @@
 //! reach CloudTrail through `AWS_ENDPOINT_URL_CLOUDTRAIL`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use super::http::read_request;
 
 /// One event as Event history holds it.
 #[derive(Debug, Clone)]
@@ -108,29 +110,12 @@ impl FakeCloudTrail {
     fn serve(&self, stream: TcpStream) {
         let mut writer = stream.try_clone().unwrap();
         let mut reader = BufReader::new(stream);
-        loop {
-            let mut length = 0usize;
-            let mut target = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                if line == "\r\n" {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if let Some(value) = lower.strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-                if let Some(value) = lower.strip_prefix("x-amz-target:") {
-                    target = value.trim().to_owned();
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
-                return;
-            }
+        while let Some(request) = read_request(&mut reader) {
+            let target = request
+                .header("x-amz-target")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let body = request.body;
             let request: serde_json::Value =
                 serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
             let (status, answer) = if target.ends_with(".lookupevents") {

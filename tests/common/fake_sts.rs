@@ -4,10 +4,12 @@
 //! account there.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use super::http::read_request;
 
 pub struct FakeSts {
     pub endpoint: String,
@@ -60,26 +62,15 @@ fn serve(
 ) {
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
-    let mut head = Vec::new();
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        if let Some(value) = lower.strip_prefix("content-length:") {
-            length = value.trim().parse().unwrap_or(0);
-        }
-        if !lower.starts_with("connection:") {
-            head.push(line);
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
+    let Some(request) = read_request(&mut reader) else {
+        return;
+    };
+    let body = request.body;
+    let head: Vec<String> = request
+        .head
+        .into_iter()
+        .filter(|line| !line.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
     let text = String::from_utf8_lossy(&body)
         .replace("%3A", ":")
         .replace("%2F", "/");

@@ -167,5 +167,6 @@ pub fn pending(secret_id: &str, days: u64, tags: &[(&str, &str)]) -> SecretState
 pub mod fake_cloudtrail;
 pub mod fake_sts;
 pub mod hostile;
+pub mod http;
 pub mod moto;
 pub mod windows;

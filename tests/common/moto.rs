@@ -25,6 +25,11 @@ pub async fn emulator() -> Option<SdkConfig> {
 
 /// Our SDK configuration with its endpoint set in code (which wins over `AWS_ENDPOINT_URL`).
 pub async fn at_endpoint(endpoint: &str) -> SdkConfig {
+    test_loader().endpoint_url(endpoint).load().await
+}
+
+/// The function's configuration chain with short timeouts, for loopback endpoints.
+fn test_loader() -> aws_config::ConfigLoader {
     let config = Config::from_lookup(|k| match k {
         "SDK_CONNECT_TIMEOUT_MS" => Some("1000".into()),
         "SDK_OPERATION_TIMEOUT_MS" => Some("8000".into()),
@@ -32,9 +37,6 @@ pub async fn at_endpoint(endpoint: &str) -> SdkConfig {
     })
     .unwrap();
     sdk_config_loader(&config)
-        .endpoint_url(endpoint)
-        .load()
-        .await
 }
 
 /// An endpoint on loopback where nothing listens: bind a port, then close it.
@@ -63,13 +65,7 @@ pub fn unique(prefix: &str) -> String {
 /// region, so nothing looks for real ones.
 pub async fn fake_endpoint(endpoint: &str) -> SdkConfig {
     assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
-    let config = Config::from_lookup(|k| match k {
-        "SDK_CONNECT_TIMEOUT_MS" => Some("1000".into()),
-        "SDK_OPERATION_TIMEOUT_MS" => Some("8000".into()),
-        _ => None,
-    })
-    .unwrap();
-    sdk_config_loader(&config)
+    test_loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
