@@ -11,10 +11,7 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::detection::{
-    EVENT_NAME, EVENT_SOURCE, Findings, Origin, PENDING_DELETION_WORDINGS, parse_batch,
-    scan_log_events,
-};
+use crate::detection::{Findings, Origin, parse_batch, scan_log_events};
 use crate::error::HistoryError;
 use crate::logs::{SubscriptionEvent, inflate_payload};
 
@@ -165,58 +162,10 @@ pub fn keep_time_range(part: &mut FileFindings, range: &TimeRange) {
     part.outside_time_range += outside;
 }
 
-/// The same search as SQL over a CloudTrail table in Athena, for histories beyond one machine.
-/// Built from the detection rule's own constants, so it searches for exactly what the function
-/// alerts on.
-pub fn athena_sql(table: &str, since: Option<SystemTime>, until: Option<SystemTime>) -> String {
-    let wordings: Vec<String> = PENDING_DELETION_WORDINGS
-        .iter()
-        .map(|w| format!("errormessage LIKE '%{}%'", w.replace('\'', "''")))
-        .collect();
-    let mut sql = format!(
-        "SELECT eventtime, recipientaccountid, awsregion,\n       \
-         json_extract_scalar(requestparameters, '$.secretId') AS secret_id,\n       \
-         useridentity.type, useridentity.arn, useridentity.accesskeyid,\n       \
-         useridentity.sessioncontext.sessionissuer.arn AS role_arn,\n       \
-         sourceipaddress, useragent, vpcendpointid, eventid, errormessage\n\
-         FROM {table}\n\
-         WHERE eventsource = '{EVENT_SOURCE}'\n  \
-         AND eventname = '{EVENT_NAME}'\n  \
-         AND ({})",
-        wordings.join("\n       OR ")
-    );
-    if let Some(since) = since {
-        sql.push_str(&format!(
-            "\n  AND eventtime >= '{}'",
-            humantime::format_rfc3339_seconds(since)
-        ));
-    }
-    if let Some(until) = until {
-        sql.push_str(&format!(
-            "\n  AND eventtime < '{}'",
-            humantime::format_rfc3339_seconds(until)
-        ));
-    }
-    sql.push_str("\nORDER BY eventtime;");
-    sql
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-
-    #[test]
-    fn athena_sql_searches_for_what_the_rule_matches() {
-        let since = humantime::parse_rfc3339("2026-08-01T00:00:00Z").unwrap();
-        let sql = athena_sql("cloudtrail_logs", Some(since), None);
-        assert!(sql.contains("FROM cloudtrail_logs"));
-        assert!(sql.contains("eventsource = 'secretsmanager.amazonaws.com'"));
-        assert!(sql.contains("eventname = 'GetSecretValue'"));
-        assert!(sql.contains("errormessage LIKE '%secret because it was marked for deletion%'"));
-        assert!(sql.contains("OR errormessage LIKE '%secret because it was deleted%'"));
-        assert!(sql.contains("AND eventtime >= '2026-08-01T00:00:00Z'"));
-    }
 
     #[test]
     fn tells_formats_apart_by_their_first_key() {

@@ -18,6 +18,7 @@ pub mod account_names;
 pub mod alert;
 pub mod alert_state_table;
 pub mod assess;
+pub mod athena;
 pub mod aws;
 pub mod caller;
 pub mod cloudtrail;

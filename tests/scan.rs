@@ -290,3 +290,39 @@ fn a_decode_error_is_printed_once() {
         "{stderr}"
     );
 }
+
+#[test]
+fn athena_table_ddl_prints_the_projected_table_of_a_trail_bucket() {
+    let output = cli(&[
+        "scan",
+        "--athena-table-ddl",
+        "s3://trail-bucket/AWSLogs/o-abcdefghij/123456789012/",
+    ]);
+    assert!(output.status.success());
+    let ddl = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        ddl.starts_with("CREATE EXTERNAL TABLE cloudtrail_logs ("),
+        "{ddl}"
+    );
+    assert!(ddl.contains("PARTITIONED BY (region STRING, `timestamp` STRING)"));
+    // The projected table's search prunes the days of the range.
+    let output = cli(&[
+        "scan",
+        "--athena",
+        "cloudtrail_logs",
+        "--partitioned",
+        "--since",
+        "2026-08-01T00:00:00Z",
+        "--until",
+        "2026-08-08T00:00:00Z",
+    ]);
+    let sql = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        sql.contains("\"timestamp\" BETWEEN '2026/08/01' AND '2026/08/08'"),
+        "{sql}"
+    );
+    // A location that is not a trail's account prefix is refused, naming what is accepted.
+    let output = cli(&["scan", "--athena-table-ddl", "s3://bucket/logs/"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("s3://BUCKET/[PREFIX/]AWSLogs/"));
+}

@@ -15,12 +15,13 @@ use std::time::SystemTime;
 use clap::{Parser, Subcommand};
 use secret_deletion_alerts::account_names::OrganizationAccounts;
 use secret_deletion_alerts::alert_state_table::AlertStateTable;
+use secret_deletion_alerts::athena::{DEFAULT_REGIONS, athena_sql, table_ddl};
 use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
-use secret_deletion_alerts::history::{TimeRange, athena_sql};
+use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{NoAccountNames, NoEventHistory};
@@ -84,8 +85,17 @@ pub enum Command {
         /// Print the same search as Athena SQL over this CloudTrail table, and scan nothing.
         #[arg(long, value_name = "TABLE")]
         athena: Option<String>,
+        /// With --athena: the table is the one --athena-table-ddl creates (projected by region
+        /// and day), so the time range also prunes its day partitions.
+        #[arg(long, requires = "athena")]
+        partitioned: bool,
+        /// Print the CREATE TABLE, with partition projection, of a trail's logs under this
+        /// account prefix (s3://BUCKET/[PREFIX/]AWSLogs/[o-ORGID/]ACCOUNT/), named --athena's
+        /// table (default cloudtrail_logs); scan nothing.
+        #[arg(long, value_name = "S3_PREFIX", conflicts_with = "partitioned")]
+        athena_table_ddl: Option<String>,
         /// Files or directories.
-        #[arg(required_unless_present = "athena")]
+        #[arg(required_unless_present_any = ["athena", "athena_table_ddl"])]
         paths: Vec<PathBuf>,
     },
     /// Wrap CloudTrail records (one JSON object, a {"Records":[...]} file, or JSON lines)
@@ -128,10 +138,22 @@ pub async fn run(cli: Cli) -> ExitCode {
             until,
             publish,
             athena,
+            partitioned,
+            athena_table_ddl,
             paths,
         } => {
+            if let Some(location) = athena_table_ddl {
+                let table = athena.as_deref().unwrap_or("cloudtrail_logs");
+                return match table_ddl(table, &location, &DEFAULT_REGIONS) {
+                    Ok(ddl) => {
+                        println!("{ddl}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(error) => fail(error),
+                };
+            }
             if let Some(table) = athena {
-                println!("{}", athena_sql(&table, since, until));
+                println!("{}", athena_sql(&table, since, until, partitioned));
                 return ExitCode::SUCCESS;
             }
             let options = ScanOptions {
