@@ -211,3 +211,62 @@ fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
         );
     }
 }
+
+/// The deployed wiring end to end: the binary in Lambda mode with the template's settings
+/// (a topic, the alert state table) against moto's server. Two batches of one caller: the
+/// first alerts, the second is held back by the quiet window.
+#[test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+fn in_lambda_with_the_alert_state_table_a_second_batch_of_one_caller_is_held_back() {
+    let moto = std::env::var("MOTO_ENDPOINT").expect("scripts/test sets MOTO_ENDPOINT");
+    assert!(moto.starts_with("http://127.0.0.1:"), "{moto}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let table = common::moto::unique("runtime-alert-state");
+    let topic = runtime.block_on(async {
+        let sdk = common::moto::at_endpoint(&moto).await;
+        secret_deletion_alerts::alert_state_table::create_table(&sdk, &table)
+            .await
+            .unwrap();
+        aws_sdk_sns::Client::new(&sdk)
+            .create_topic()
+            .name(common::moto::unique("runtime-alerts"))
+            .send()
+            .await
+            .unwrap()
+            .topic_arn()
+            .unwrap()
+            .to_owned()
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let api = listener.local_addr().unwrap().to_string();
+    let mut child = start_function(
+        &api,
+        &[
+            ("AWS_ENDPOINT_URL", &moto),
+            ("ALERT_TOPIC_ARN", &topic),
+            ("ALERT_STATE_TABLE", &table),
+            ("ALERT_WINDOW", "1h"),
+        ],
+    );
+    let first = event_file("iam-user-pending-deletion.json");
+    let records = common::windows::records_by("alice", "prod/db", &[&common::moto::unique("ev")]);
+    let second = serde_json::to_vec(
+        &secret_deletion_alerts::logs::encode_records(&records.to_string(), "g").unwrap(),
+    )
+    .unwrap();
+    let answers = serve(&listener, &mut child, &[first, second]);
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(answers.len(), 2, "{answers:?}\n{stdout}");
+    assert!(answers[0].path.ends_with("/response"), "{:?}", answers[0]);
+    assert_eq!(answers[0].body["alerts_published"], 1, "{:?}", answers[0]);
+    assert_eq!(answers[1].body["alerts_published"], 0, "{:?}", answers[1]);
+    assert_eq!(answers[1].body["alerts_suppressed"], 1, "{:?}", answers[1]);
+    let metrics: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect();
+    assert_eq!(metrics[1]["AlertsSuppressed"], 1, "{stdout}");
+}
