@@ -131,6 +131,44 @@ impl CloudTrailHistory {
     }
 }
 
+impl CloudTrailHistory {
+    /// The records of every event named `name` in `range`, page after page (at most
+    /// `max_pages`), paced to CloudTrail's rate; `on_page(pages, records)` after each page.
+    pub async fn events_named(
+        &self,
+        name: &str,
+        range: (SystemTime, SystemTime),
+        at: SecretAt<'_>,
+        max_pages: Option<usize>,
+        mut on_page: impl FnMut(usize, usize),
+    ) -> Result<Vec<String>, EventHistoryError> {
+        let mut records = Vec::new();
+        let mut token = None;
+        let mut pages = 0;
+        loop {
+            if pages > 0 {
+                tokio::time::sleep(PACE).await;
+            }
+            let (found, next) = self
+                .page(
+                    at,
+                    (LookupAttributeKey::EventName, name),
+                    Some(range),
+                    token,
+                )
+                .await?;
+            records.extend(found);
+            pages += 1;
+            on_page(pages, records.len());
+            match next {
+                Some(next) if max_pages.is_none_or(|max| pages < max) => token = Some(next),
+                _ => break,
+            }
+        }
+        Ok(records)
+    }
+}
+
 impl EventHistory for CloudTrailHistory {
     async fn event(
         &self,
@@ -168,26 +206,9 @@ impl EventHistory for CloudTrailHistory {
         let from = deletion_date
             .checked_sub(LONGEST_RECOVERY_WINDOW)
             .unwrap_or(UNIX_EPOCH);
-        let mut records = Vec::new();
-        let mut token = None;
-        for page in 0..MAX_PAGES {
-            if page > 0 {
-                tokio::time::sleep(PACE).await;
-            }
-            let (found, next) = self
-                .page(
-                    at,
-                    (LookupAttributeKey::EventName, "DeleteSecret"),
-                    Some((from, now)),
-                    token,
-                )
-                .await?;
-            records.extend(found);
-            match next {
-                Some(next) => token = Some(next),
-                None => break,
-            }
-        }
+        let records = self
+            .events_named("DeleteSecret", (from, now), at, Some(MAX_PAGES), |_, _| {})
+            .await?;
         let found = find(&records, arn, name);
         if let Some(deletion) = &found {
             let mut kept = self

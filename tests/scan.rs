@@ -326,3 +326,77 @@ fn athena_table_ddl_prints_the_projected_table_of_a_trail_bucket() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("s3://BUCKET/[PREFIX/]AWSLogs/"));
 }
+
+#[test]
+fn event_history_gives_the_alerts_the_same_records_on_disk_give() {
+    use common::fake_cloudtrail::{FakeCloudTrail, HistoryEvent};
+    // One read pending deletion among 60 GetSecretValue events: two pages of 50.
+    let mut records = vec![pending_deletion_read("prod/db", "aws-sdk-go/1.55", "app")];
+    for n in 0..59 {
+        let mut ok = pending_deletion_read("prod/other", "aws-sdk-go/1.55", "app");
+        ok.as_object_mut().unwrap().remove("errorMessage");
+        ok.as_object_mut().unwrap().remove("errorCode");
+        ok["eventID"] = format!("ok-{n}").into();
+        records.push(ok);
+    }
+    let fake = FakeCloudTrail::start(records.iter().cloned().map(HistoryEvent::of).collect());
+    fake.throttle_next(1);
+    let output = Command::new(env!("CARGO_BIN_EXE_secret-deletion-alerts"))
+        .args([
+            "scan",
+            "--json",
+            "--event-history",
+            "--region",
+            "us-east-1",
+            "--since",
+            "2026-11-01T00:00:00Z",
+            "--until",
+            "2026-11-30T00:00:00Z",
+        ])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("ALERT_TOPIC_ARN")
+        .env("AWS_ENDPOINT_URL_CLOUDTRAIL", &fake.endpoint)
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let from_history = documents(&output.stdout);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("records.json");
+    std::fs::write(&file, json!({ "Records": records }).to_string()).unwrap();
+    let on_disk = cli(&["scan", "--json", file.to_str().unwrap()]);
+    let on_disk = documents(&on_disk.stdout);
+    let essence = |d: &Value| {
+        (
+            d["secret"]["display_name"].clone(),
+            d["event_ids"].clone(),
+            d["attempts_total"].clone(),
+            d["dedup_key"].clone(),
+        )
+    };
+    assert_eq!(from_history.len(), 1);
+    assert_eq!(
+        from_history.iter().map(essence).collect::<Vec<_>>(),
+        on_disk.iter().map(essence).collect::<Vec<_>>()
+    );
+    // Every page, one lookup attribute, the time range; the throttled call retried.
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r["LookupAttributes"][0]["AttributeValue"] == "GetSecretValue")
+    );
+    assert_eq!(requests[2]["NextToken"], "50");
+    assert!(requests[0]["StartTime"].as_f64().unwrap() > 1.7e9);
+}

@@ -94,8 +94,17 @@ pub enum Command {
         /// table (default cloudtrail_logs); scan nothing.
         #[arg(long, value_name = "S3_PREFIX", conflicts_with = "partitioned")]
         athena_table_ddl: Option<String>,
+        /// Ask CloudTrail Event history instead of files: the last 90 days of GetSecretValue
+        /// events of every account and region asked, no trail needed (LookupEvents, paced to
+        /// 2 calls a second).
+        #[arg(long, conflicts_with = "paths")]
+        event_history: bool,
+        /// With --event-history: a region to ask (repeatable); `all` for every commercial
+        /// region. Default: the configured region.
+        #[arg(long = "region", value_name = "REGION", requires = "event_history")]
+        regions: Vec<String>,
         /// Files or directories.
-        #[arg(required_unless_present_any = ["athena", "athena_table_ddl"])]
+        #[arg(required_unless_present_any = ["athena", "athena_table_ddl", "event_history"])]
         paths: Vec<PathBuf>,
     },
     /// Wrap CloudTrail records (one JSON object, a {"Records":[...]} file, or JSON lines)
@@ -140,6 +149,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             athena,
             partitioned,
             athena_table_ddl,
+            event_history,
+            regions,
             paths,
         } => {
             if let Some(location) = athena_table_ddl {
@@ -160,6 +171,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                 range: TimeRange { since, until },
                 progress: std::io::stderr().is_terminal(),
             };
+            if event_history {
+                return look_back::from_event_history(&regions, &options, json, publish).await;
+            }
             look_back(&paths, &options, json, publish).await
         }
     }
