@@ -1,11 +1,12 @@
 //! CloudTrail Event history for [`EventHistory`]: `LookupEvents` in the secret's account (the
 //! member role's, across an organization) and region. One lookup attribute per call, pages of
 //! 50, paced to CloudTrail's 2 calls a second per account and region. Found deletions are kept
-//! for the life of the sandbox.
+//! for the life of the sandbox, and a deletion not found is not looked for again for 15
+//! minutes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
@@ -26,13 +27,20 @@ const MAX_PAGES: usize = 10;
 const LONGEST_RECOVERY_WINDOW: Duration = Duration::from_secs(30 * 86_400 + 3600);
 /// Clients kept per (account, region), and deletions kept; past these, nothing more is kept.
 const MAX_KEPT: usize = 1000;
+/// How long a deletion not found in Event history is not looked for again: a reader polling
+/// every few seconds must not cost a lookup per batch.
+const NOT_FOUND_KEPT: Duration = Duration::from_secs(15 * 60);
+
+/// A deletion looked for, and when.
+type LookedFor = (Option<ScheduledDeletion>, Instant);
 
 pub struct CloudTrailHistory {
     sdk_config: SdkConfig,
     member: Option<Arc<MemberCredentials>>,
     clients: tokio::sync::Mutex<HashMap<(String, String), aws_sdk_cloudtrail::Client>>,
-    /// Found deletions, per (secret ARN, deletion date in seconds).
-    deletions: Mutex<HashMap<(String, u64), ScheduledDeletion>>,
+    /// Deletions looked for, per (secret ARN, deletion date in seconds): found ones for the
+    /// sandbox's life, a "not found" for [`NOT_FOUND_KEPT`] (Event history may yet get it).
+    deletions: Mutex<HashMap<(String, u64), LookedFor>>,
 }
 
 impl CloudTrailHistory {
@@ -195,13 +203,14 @@ impl EventHistory for CloudTrailHistory {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
         );
-        if let Some(found) = self
+        if let Some((found, at)) = self
             .deletions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(&key)
+            && (found.is_some() || at.elapsed() < NOT_FOUND_KEPT)
         {
-            return Ok(Some(found.clone()));
+            return Ok(found.clone());
         }
         let from = deletion_date
             .checked_sub(LONGEST_RECOVERY_WINDOW)
@@ -210,14 +219,12 @@ impl EventHistory for CloudTrailHistory {
             .events_named("DeleteSecret", (from, now), at, Some(MAX_PAGES), |_, _| {})
             .await?;
         let found = find(&records, arn, name);
-        if let Some(deletion) = &found {
-            let mut kept = self
-                .deletions
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if kept.len() < MAX_KEPT {
-                kept.insert(key, deletion.clone());
-            }
+        let mut kept = self
+            .deletions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.len() < MAX_KEPT || kept.contains_key(&key) {
+            kept.insert(key, (found.clone(), Instant::now()));
         }
         Ok(found)
     }

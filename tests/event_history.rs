@@ -259,3 +259,36 @@ async fn verify_always_confirms_without_a_restore_and_off_never_asks() {
             .all(|r| r["LookupAttributes"][0]["AttributeKey"] != "EventId")
     );
 }
+
+#[tokio::test]
+async fn a_deletion_is_looked_for_once_however_many_batches_read_the_secret() {
+    use secret_deletion_alerts::ports::{EventHistory, SecretAt};
+    let fake = FakeCloudTrail::start(vec![]);
+    let history = CloudTrailHistory::new(&fake_endpoint(&fake.endpoint).await, None);
+    let date = humantime::parse_rfc3339("2026-11-27T00:00:00Z").unwrap();
+    let now = humantime::parse_rfc3339("2026-11-21T00:00:00Z").unwrap();
+    for _ in 0..3 {
+        let found = history
+            .scheduled_deletion(ARN, "prod/db", date, now, SecretAt::own(None))
+            .await
+            .unwrap();
+        assert_eq!(found, None);
+    }
+    // Not found is remembered for a while: a reader polling every few seconds costs one lookup.
+    assert_eq!(fake.requests().len(), 1);
+    fake.add(HistoryEvent::of(delete_secret(
+        "2026-11-14T10:02:00Z",
+        serde_json::json!({"arn": ARN, "name": "prod/db"}),
+    )));
+    let other_date = humantime::parse_rfc3339("2026-11-28T00:00:00Z").unwrap();
+    let found = history
+        .scheduled_deletion(ARN, "prod/db", other_date, now, SecretAt::own(None))
+        .await
+        .unwrap();
+    assert!(found.is_some(), "another deletion date is another lookup");
+    history
+        .scheduled_deletion(ARN, "prod/db", other_date, now, SecretAt::own(None))
+        .await
+        .unwrap();
+    assert_eq!(fake.requests().len(), 2, "a found deletion is kept");
+}

@@ -11,8 +11,8 @@ use secret_deletion_alerts::athena::DEFAULT_REGIONS;
 use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::detection::{Findings, Origin};
-use secret_deletion_alerts::error::EventHistoryError;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
+use secret_deletion_alerts::error::EventHistoryError;
 use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, alert_for};
 use secret_deletion_alerts::ports::{AlertPublisher, SecretAt, SecretInspector};
@@ -225,7 +225,9 @@ pub(super) async fn from_event_history(
                         "UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure"
                     ) =>
             {
-                eprintln!("secret-deletion-alerts: skipped {region}: not enabled for this account ({code})");
+                eprintln!(
+                    "secret-deletion-alerts: skipped {region}: not enabled for this account ({code})"
+                );
             }
             Err(error) => {
                 eprintln!("secret-deletion-alerts: event history of {region}: {error}");
