@@ -1,7 +1,9 @@
 //! A batch whose 50 matches name 50 different secrets, published to a fake SNS on 127.0.0.1
 //! that answers each Publish after 50 ms (the order of a real one), through the real SDK:
 //! the invocation's wall time one secret after another (`MAX_CONCURRENT_SECRETS=1`, as before
-//! the secrets were handled concurrently) and with the default bound.
+//! the secrets were handled concurrently) and with the default bound. With `MOTO_ENDPOINT`
+//! set, the same batch also runs against moto: 50 secrets scheduled for deletion there, each
+//! looked up in Secrets Manager (DescribeSecret) and its alert published to an SNS topic.
 //!
 //! `cargo bench --bench many_secrets` prints one JSON object for `scripts/bench`; under
 //! `cargo test --benches` it runs a small batch once, as a smoke test.
@@ -15,14 +17,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sns::config::Credentials;
-use secret_deletion_alerts::aws::SnsPublisher;
-use secret_deletion_alerts::config::DEFAULT_CONCURRENCY;
+use secret_deletion_alerts::aws::{SnsPublisher, secrets_manager};
+use secret_deletion_alerts::config::{Config, DEFAULT_CONCURRENCY};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::logs::gzip_base64;
 use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
+use secret_deletion_alerts::ports::{AlertPublisher, SecretInspector, SecretRestorer};
 use secret_deletion_alerts::restore::RestorePolicy;
 
 /// A fake SNS: one thread per connection, keep-alive, every request answered after `delay`.
@@ -87,7 +90,7 @@ fn serve(stream: TcpStream, delay: Duration, until: Instant) {
     }
 }
 
-fn batch(secrets: usize) -> String {
+fn batch(secrets: usize, prefix: &str) -> String {
     let events: Vec<serde_json::Value> = (0..secrets)
         .map(|i| {
             let record = serde_json::json!({
@@ -98,7 +101,7 @@ fn batch(secrets: usize) -> String {
                 "recipientAccountId": "123456789012",
                 "errorCode": "InvalidRequestException",
                 "errorMessage": "You can't perform this operation on the secret because it was marked for deletion.",
-                "requestParameters": {"secretId": format!("app/secret-{i:03}")},
+                "requestParameters": {"secretId": format!("{prefix}/secret-{i:03}")},
                 "eventID": format!("00000000-0000-4000-8000-{i:012}"),
                 "userIdentity": {"type": "IAMUser", "userName": "app",
                                  "arn": "arn:aws:iam::123456789012:user/app"}
@@ -114,17 +117,20 @@ fn batch(secrets: usize) -> String {
 }
 
 /// The wall time of one invocation over `data`, `concurrency` secrets at a time.
-async fn invocation(publisher: &SnsPublisher, data: &str, concurrency: usize) -> Duration {
+async fn invocation<P, S>(publisher: &P, secrets: &S, data: &str, concurrency: usize) -> Duration
+where
+    P: AlertPublisher + Sync,
+    S: SecretInspector + SecretRestorer + Sync,
+{
     let policy = RestorePolicy::Off;
     let options = BatchOptions {
         concurrency,
         ..BatchOptions::with_defaults(&policy, SystemTime::now())
     };
-    let secrets = DryRunSecrets::default();
     let ports = Ports {
         publisher,
-        inspector: &secrets,
-        restorer: &secrets,
+        inspector: secrets,
+        restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
@@ -151,27 +157,92 @@ async fn main() {
         .load()
         .await;
     let publisher = SnsPublisher::new(&sdk, "arn:aws:sns:us-east-1:123456789012:alerts");
-    let data = batch(secrets);
+    let data = batch(secrets, "app");
+    let dry_run = DryRunSecrets::default();
     // One warm-up, so both runs find the connection pool and the clients started.
-    invocation(&publisher, &data, DEFAULT_CONCURRENCY).await;
-    let sequential = invocation(&publisher, &data, 1).await;
-    let concurrent = invocation(&publisher, &data, DEFAULT_CONCURRENCY).await;
+    invocation(&publisher, &dry_run, &data, DEFAULT_CONCURRENCY).await;
+    let sequential = invocation(&publisher, &dry_run, &data, 1).await;
+    let concurrent = invocation(&publisher, &dry_run, &data, DEFAULT_CONCURRENCY).await;
     stop.store(true, Ordering::Relaxed);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let label = format!(
         "{secrets}-secret batch, fake SNS answering after {} ms",
         delay.as_millis()
     );
-    let report = serde_json::json!({
+    let mut report = serde_json::json!({
         format!("{label}, one secret at a time (before)"): format!(
             "{:.0} ms ({:.1} ms a secret)", ms(sequential), ms(sequential) / secrets as f64),
         format!("{label}, {DEFAULT_CONCURRENCY} at a time (now)"): format!(
             "{:.0} ms ({:.1} ms a secret; slowest single publish >= {} ms)",
             ms(concurrent), ms(concurrent) / secrets as f64, delay.as_millis()),
     });
+    if let Ok(moto) = std::env::var("MOTO_ENDPOINT") {
+        let (sequential, concurrent) = against_moto(&moto, secrets).await;
+        let label = format!("{secrets}-secret batch on moto (DescribeSecret and Publish each)");
+        report[format!("{label}, one secret at a time")] = format!(
+            "{:.0} ms ({:.1} ms a secret)",
+            ms(sequential),
+            ms(sequential) / secrets as f64
+        )
+        .into();
+        report[format!("{label}, {DEFAULT_CONCURRENCY} at a time")] = format!(
+            "{:.0} ms ({:.1} ms a secret)",
+            ms(concurrent),
+            ms(concurrent) / secrets as f64
+        )
+        .into();
+    }
     if measuring {
         println!("{report}");
     } else {
         eprintln!("smoke run: {report}");
     }
+}
+
+/// The batch against moto: its secrets scheduled for deletion there, a fresh topic.
+async fn against_moto(endpoint: &str, secrets: usize) -> (Duration, Duration) {
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+        .load()
+        .await;
+    let run = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let prefix = format!("bench-{run}");
+    let manager = aws_sdk_secretsmanager::Client::new(&sdk);
+    for i in 0..secrets {
+        let name = format!("{prefix}/secret-{i:03}");
+        manager
+            .create_secret()
+            .name(&name)
+            .secret_string("x")
+            .send()
+            .await
+            .unwrap();
+        manager
+            .delete_secret()
+            .secret_id(&name)
+            .recovery_window_in_days(7)
+            .send()
+            .await
+            .unwrap();
+    }
+    let topic = aws_sdk_sns::Client::new(&sdk)
+        .create_topic()
+        .name(prefix.replace('/', "-"))
+        .send()
+        .await
+        .unwrap();
+    let publisher = SnsPublisher::new(&sdk, topic.topic_arn().unwrap());
+    let config = Config::from_lookup(|_| None).unwrap();
+    let live = secrets_manager(&sdk, &config);
+    let data = batch(secrets, &prefix);
+    invocation(&publisher, &live, &data, DEFAULT_CONCURRENCY).await;
+    let sequential = invocation(&publisher, &live, &data, 1).await;
+    let concurrent = invocation(&publisher, &live, &data, DEFAULT_CONCURRENCY).await;
+    (sequential, concurrent)
 }

@@ -37,6 +37,16 @@ pub enum HistoryError {
     NotUtf8(#[source] std::str::Utf8Error),
     #[error(transparent)]
     Subscription(#[from] DecodeError),
+    #[error("not a readable gzip file: {0}")]
+    Gzip(#[source] std::io::Error),
+    #[error("{0}")]
+    Read(#[source] std::io::Error),
+    /// CloudWatch Logs sends batches of at most 1 MB; a subscription event or envelope
+    /// larger than the one-shot size is not one of its.
+    #[error("a subscription event or envelope this large is not one CloudWatch Logs sent")]
+    TooLargeToStream,
+    #[error("a line longer than {} MiB is not a record", limit >> 20)]
+    LineTooLong { limit: usize },
 }
 
 /// `encode` could not turn its input into a subscription event.

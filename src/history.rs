@@ -5,18 +5,27 @@
 //! exports (`{"Records":[...]}`), `aws cloudtrail lookup-events` output
 //! (`{"Events":[{"CloudTrailEvent":"..."}]}`), a JSON array of records, CloudWatch Logs
 //! subscription events and envelopes (the files in `events/`), and JSON lines.
+//!
+//! [`HistoryReader`] takes a file's bytes (inflating them in one call when they fit);
+//! [`scan_stream`] reads the same formats from a stream, for what does not fit.
+
+mod reader;
+mod stream;
+
+pub use reader::{HistoryReader, ONE_SHOT_MAX_BYTES, is_gzip};
+pub use stream::{Encoding, MAX_LINE_BYTES, scan_stream};
 
 use std::time::SystemTime;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::detection::{Findings, Origin, parse_batch, scan_log_events};
+use crate::detection::{Findings, Origin, may_match, parse_batch, scan_log_events};
 use crate::error::HistoryError;
 use crate::logs::{SubscriptionEvent, inflate_payload};
 
-/// One file's decompressed content is held while it is read; larger files are refused.
-pub const MAX_FILE_BYTES: u64 = 1 << 30;
+/// A subscription event found among history files is inflated whole, up to this size.
+pub const MAX_SUBSCRIPTION_BYTES: usize = 1 << 30;
 
 /// `--since` and `--until`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,6 +42,40 @@ pub struct FileFindings {
     pub findings: Findings,
     pub outside_time_range: usize,
     pub log_group: Option<String>,
+    /// The pre-check found no possible read anywhere in the file's text, so it was not
+    /// parsed, and its records are not counted.
+    pub no_candidates: bool,
+}
+
+/// The formats, told apart by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// `{"Records":[...]}`: the trail's S3 log files, Event history exports.
+    TrailFile,
+    /// `{"Events":[{"CloudTrailEvent":"..."}]}`: `aws cloudtrail lookup-events`.
+    LookupEvents,
+    /// `{"awslogs":{"data":"..."}}`: a Lambda event, its records base64 and gzip.
+    Subscription,
+    /// `{"messageType":...}`: a decoded subscription envelope.
+    Envelope,
+    /// `[...]`: records in an array.
+    RecordArray,
+    /// Anything else: one record a line.
+    JsonLines,
+}
+
+impl Format {
+    /// `text` starts at the first byte that is not white space.
+    pub(crate) fn of(text: &[u8]) -> Self {
+        match first_key(text) {
+            Some("Records") => Self::TrailFile,
+            Some("Events") => Self::LookupEvents,
+            Some("awslogs") => Self::Subscription,
+            Some("messageType") => Self::Envelope,
+            _ if text.starts_with(b"[") => Self::RecordArray,
+            _ => Self::JsonLines,
+        }
+    }
 }
 
 /// Reads history from memory; `name` says where it came from in findings and errors.
@@ -42,9 +85,14 @@ pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, HistoryE
     if text.is_empty() {
         return Ok(part);
     }
+    let format = Format::of(text);
+    if holds_no_candidate(text, format) {
+        part.no_candidates = true;
+        return Ok(part);
+    }
     let findings = &mut part.findings;
-    match first_key(text) {
-        Some("Records") => {
+    match format {
+        Format::TrailFile => {
             #[derive(Deserialize)]
             struct TrailFile<'a> {
                 #[serde(borrow, rename = "Records")]
@@ -54,7 +102,7 @@ pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, HistoryE
                 serde_json::from_slice(text).map_err(HistoryError::TrailFile)?;
             examine_all(findings, file.records.iter().map(|r| r.get()), name);
         }
-        Some("Events") => {
+        Format::LookupEvents => {
             // `aws cloudtrail lookup-events`: each event carries the record as a string.
             #[derive(Deserialize)]
             struct LookupEvents {
@@ -74,19 +122,18 @@ pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, HistoryE
                 name,
             );
         }
-        Some("awslogs") => {
+        Format::Subscription => {
             let event = SubscriptionEvent::from_json(text)?;
-            let decoded = inflate_payload(&event.awslogs.data, MAX_FILE_BYTES as usize)?;
+            let decoded = inflate_payload(&event.awslogs.data, MAX_SUBSCRIPTION_BYTES)?;
             scan_envelope(&decoded, &mut part)?;
         }
-        Some("messageType") => scan_envelope(text, &mut part)?,
-        _ if text.starts_with(b"[") => {
+        Format::Envelope => scan_envelope(text, &mut part)?,
+        Format::RecordArray => {
             let records: Vec<&RawValue> =
                 serde_json::from_slice(text).map_err(HistoryError::RecordArray)?;
             examine_all(findings, records.iter().map(|r| r.get()), name);
         }
-        _ => {
-            // JSON lines: one record a line.
+        Format::JsonLines => {
             let text = std::str::from_utf8(text).map_err(HistoryError::NotUtf8)?;
             examine_all(
                 findings,
@@ -96,6 +143,23 @@ pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, HistoryE
         }
     }
     Ok(part)
+}
+
+/// Whether a whole file can be passed over unparsed: it is shaped like its format (so a
+/// truncated or foreign file still gets its parse error), and [`may_match`] finds nothing in
+/// it. The pre-check is sound on a whole file as on one record: a record's text, or its text
+/// escaped once more inside a JSON string (lookup-events, envelopes), keeps the wording's
+/// letters and spaces, or holds a `\u`. A subscription event's records are base64, so it is
+/// always parsed.
+fn holds_no_candidate(text: &[u8], format: Format) -> bool {
+    let last = text.trim_ascii_end().last().copied();
+    let shaped = match format {
+        Format::TrailFile | Format::LookupEvents | Format::Envelope => last == Some(b'}'),
+        Format::RecordArray => last == Some(b']'),
+        Format::JsonLines => text.starts_with(b"{"),
+        Format::Subscription => false,
+    };
+    shaped && !may_match(text)
 }
 
 fn scan_envelope(decoded: &[u8], part: &mut FileFindings) -> Result<(), HistoryError> {
@@ -110,17 +174,22 @@ fn scan_envelope(decoded: &[u8], part: &mut FileFindings) -> Result<(), HistoryE
 
 fn examine_all<'a>(findings: &mut Findings, records: impl Iterator<Item = &'a str>, name: &str) {
     for (index, record) in records.enumerate() {
-        let origin = || Origin::File {
-            path: name.to_owned(),
-            index,
-        };
-        match findings.examine(record, origin) {
-            Ok(Some(access)) => findings.add(access),
-            Ok(None) => {}
-            Err(_) => findings
-                .malformed
-                .push((origin().location(), "not a CloudTrail record")),
-        }
+        examine_one(findings, record, name, index);
+    }
+}
+
+/// Runs the `index`th record of the file `name` through the rule, and keeps a match.
+pub fn examine_one(findings: &mut Findings, record: &str, name: &str, index: usize) {
+    let origin = || Origin::File {
+        path: name.to_owned(),
+        index,
+    };
+    match findings.examine(record, origin) {
+        Ok(Some(access)) => findings.add(access),
+        Ok(None) => {}
+        Err(_) => findings
+            .malformed
+            .push((origin().location(), "not a CloudTrail record")),
     }
 }
 

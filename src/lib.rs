@@ -28,6 +28,7 @@ pub mod detection;
 pub mod dry_run;
 pub mod error;
 pub mod event_history;
+pub mod function;
 pub mod handler;
 pub mod history;
 pub mod ids;
@@ -40,6 +41,8 @@ pub mod restore;
 pub mod sanitize;
 #[cfg(feature = "testing")]
 pub mod synthetic;
+pub mod trail_bucket;
+pub mod trail_layout;
 pub mod verification;
 pub mod window;
 pub mod workload;

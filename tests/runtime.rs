@@ -98,11 +98,22 @@ fn serve(listener: &TcpListener, child: &mut Child, events: &[Vec<u8>]) -> Vec<A
     answers
 }
 
+/// The deployed artifact, and the command line, which runs the same function in Lambda.
+const BOTH_BINARIES: [&str; 2] = [
+    env!("CARGO_BIN_EXE_bootstrap"),
+    env!("CARGO_BIN_EXE_secret-deletion-alerts"),
+];
+
+/// Starts `bootstrap`, the binary `sam build` ships.
 fn start_function(runtime_api: &str, extra_env: &[(&str, &str)]) -> Child {
+    start_binary(BOTH_BINARIES[0], runtime_api, extra_env)
+}
+
+fn start_binary(binary: &str, runtime_api: &str, extra_env: &[(&str, &str)]) -> Child {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_endpoint = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_secret-deletion-alerts"));
+    let mut command = Command::new(binary);
     command
         .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
         .env("AWS_LAMBDA_FUNCTION_NAME", "sda")
@@ -134,9 +145,15 @@ fn event_file(name: &str) -> Vec<u8> {
 
 #[test]
 fn in_lambda_the_function_answers_each_invocation_and_emits_the_metric() {
+    for binary in BOTH_BINARIES {
+        answers_each_invocation_and_emits_the_metric(binary);
+    }
+}
+
+fn answers_each_invocation_and_emits_the_metric(binary: &str) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let api = listener.local_addr().unwrap().to_string();
-    let mut child = start_function(&api, &[]);
+    let mut child = start_binary(binary, &api, &[]);
     let events = [
         event_file("near-misses.json"),
         event_file("control-message.json"),

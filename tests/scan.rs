@@ -400,3 +400,41 @@ fn event_history_gives_the_alerts_the_same_records_on_disk_give() {
     assert_eq!(requests[2]["NextToken"], "50");
     assert!(requests[0]["StartTime"].as_f64().unwrap() > 1.7e9);
 }
+
+#[test]
+fn a_file_larger_than_a_worker_holds_is_streamed_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    // Over 16 MiB: more than a worker reads whole (plain) or inflates in one call (gzip).
+    let mut records: Vec<Value> = (0..17_000)
+        .map(|n| json!({"eventSource": "s3.amazonaws.com", "eventName": "GetObject",
+                        "eventID": format!("noise-{n}"), "requestParameters": {"key": "k".repeat(1000)}}))
+        .collect();
+    records.push(read_with("ops/late", "e-late", "2026-08-01T10:00:00Z"));
+    let content = json!({ "Records": records }).to_string();
+    assert!(content.len() > 16 << 20);
+    std::fs::write(dir.path().join("big.json"), &content).unwrap();
+    write_gzip(&dir.path().join("big.json.gz"), content.as_bytes());
+    let mut concatenated = Vec::new();
+    for half in [&records[..8500], &records[8500..]] {
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for record in half {
+            gzip.write_all(format!("{record}\n").as_bytes()).unwrap();
+        }
+        concatenated.extend(gzip.finish().unwrap());
+    }
+    std::fs::write(dir.path().join("two-members.jsonl.gz"), concatenated).unwrap();
+    for name in ["big.json", "big.json.gz", "two-members.jsonl.gz"] {
+        let output = cli(&["scan", "--json", dir.path().join(name).to_str().unwrap()]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            reads_per_secret(&documents(&output.stdout)),
+            [("ops/late".into(), 1)],
+            "{name}"
+        );
+    }
+}

@@ -1,25 +1,35 @@
 //! `scan`: the history's reads of secrets pending deletion, reported (or published) with the
 //! function's own detection and alert text. A look-back never restores anything.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
+use aws_config::SdkConfig;
+
 use secret_deletion_alerts::alert::AlertContext;
 use secret_deletion_alerts::assess::LookupSkips;
 use secret_deletion_alerts::athena::DEFAULT_REGIONS;
-use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager};
+use secret_deletion_alerts::aws::{
+    SecretsManager, SnsPublisher, error_chain, load_sdk_config, secrets_manager,
+};
 use secret_deletion_alerts::config::Config;
-use secret_deletion_alerts::detection::{Findings, Origin};
+use secret_deletion_alerts::detection::Findings;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::EventHistoryError;
 use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, alert_for};
+use secret_deletion_alerts::history::examine_one;
 use secret_deletion_alerts::ports::{AlertPublisher, SecretAt, SecretInspector};
 use secret_deletion_alerts::region::RegionName;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
+use secret_deletion_alerts::trail_bucket::TrailBucket;
+use secret_deletion_alerts::trail_layout::{ListingFilter, S3Location};
 
+use super::bucket_walk::{FETCHES_IN_FLIGHT, scan_locations};
 use super::dry_run::StdoutPublisher;
+use super::scan_report::ScanReport;
 use super::walk::{ScanOptions, scan_paths};
 use super::{Format, fail};
 
@@ -36,19 +46,103 @@ impl SecretInspector for LiveOrDryRun<'_> {
     }
 }
 
+/// What `scan` reads: local paths and S3 locations, and how the listing is pruned.
+#[derive(Debug, Default)]
+pub(super) struct Sources {
+    pub paths: Vec<PathBuf>,
+    pub locations: Vec<S3Location>,
+    pub filter: ListingFilter,
+}
+
+impl Sources {
+    pub fn parse(
+        arguments: &[String],
+        accounts: Vec<String>,
+        regions: Vec<String>,
+        options: &ScanOptions,
+    ) -> Result<Self, String> {
+        let mut sources = Sources::default();
+        for argument in arguments {
+            if S3Location::is_s3(argument) {
+                sources
+                    .locations
+                    .push(S3Location::parse(argument).map_err(|e| e.to_string())?);
+            } else {
+                sources.paths.push(PathBuf::from(argument));
+            }
+        }
+        if sources.locations.is_empty() && !(accounts.is_empty() && regions.is_empty()) {
+            return Err(
+                "--account and --region choose the subtrees of s3:// locations \
+                        (--region also the regions of --event-history)"
+                    .to_owned(),
+            );
+        }
+        if let Some(account) = accounts
+            .iter()
+            .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!(
+                "--account {account:?} is not a 12-digit account id"
+            ));
+        }
+        if let Some(region) = regions.iter().find(|r| RegionName::parse(r).is_none()) {
+            return Err(format!(
+                "--region {region:?} is not a region name (`all` is for --event-history)"
+            ));
+        }
+        sources.filter = ListingFilter {
+            accounts,
+            regions,
+            range: options.range,
+        };
+        Ok(sources)
+    }
+}
+
+/// The configuration of a look-back: the function's, with restoring off.
+fn look_back_config() -> Result<Config, ExitCode> {
+    let mut config = Config::from_lookup(|k| std::env::var(k).ok()).map_err(fail)?;
+    // A look-back reports; it never cancels a deletion.
+    config.restore_policy = RestorePolicy::Off;
+    Ok(config)
+}
+
 pub(super) async fn look_back(
-    paths: &[PathBuf],
+    sources: &Sources,
     options: &ScanOptions,
     json: bool,
     publish: bool,
 ) -> ExitCode {
-    let mut config = match Config::from_lookup(|k| std::env::var(k).ok()) {
+    let config = match look_back_config() {
         Ok(config) => config,
-        Err(e) => return fail(e),
+        Err(code) => return code,
     };
-    // A look-back reports; it never cancels a deletion.
-    config.restore_policy = RestorePolicy::Off;
-    let report = scan_paths(paths, options);
+    let started = std::time::Instant::now();
+    let mut report = ScanReport::default();
+    if !sources.paths.is_empty() {
+        scan_paths(&sources.paths, options, &mut report);
+    }
+    let sdk_config = if publish || !sources.locations.is_empty() {
+        Some(load_sdk_config(&config).await)
+    } else {
+        None
+    };
+    if let (Some(sdk_config), false) = (&sdk_config, sources.locations.is_empty()) {
+        let bucket = TrailBucket::new(sdk_config);
+        if let Err(error) = scan_locations(
+            &bucket,
+            &sources.locations,
+            &sources.filter,
+            options,
+            &mut report,
+        )
+        .await
+        {
+            return fail(error_chain(&error));
+        }
+    }
+    report.elapsed = started.elapsed();
     let findings = &report.findings;
     let log_group = report
         .log_group
@@ -56,29 +150,11 @@ pub(super) async fn look_back(
         .unwrap_or_else(|| "<the trail's log group>".to_owned());
     let batch_options = BatchOptions::from_config(&config, SystemTime::now());
     let context = batch_options.alert_context(&log_group);
-    if !json {
-        println!(
-            "Scanned {} files ({:.1} MB) in {:.1} s: {} records, {} parsed, {} reads of secrets pending deletion in {} secrets ({} seen twice), {} malformed, {} skipped files.",
-            report.files_read,
-            report.bytes_read as f64 / 1e6,
-            report.elapsed.as_secs_f64(),
-            findings.records,
-            findings.parsed,
-            findings.matched,
-            findings.by_secret.len(),
-            findings.duplicates,
-            findings.malformed.len(),
-            report.skipped.len()
-        );
-        if report.outside_time_range > 0 {
-            println!(
-                "{} reads were outside --since/--until.",
-                report.outside_time_range
-            );
-        }
-        println!();
+    if !json && let Err(error) = print_report(&report) {
+        return fail(error);
     }
-    if let Err(code) = alert_all(findings, &config, &batch_options, &context, json, publish).await {
+    let live = sdk_config.as_ref().filter(|_| publish);
+    if let Err(code) = alert_all(findings, &config, live, &batch_options, &context, json).await {
         return code;
     }
     if report.skipped.is_empty() {
@@ -92,31 +168,75 @@ pub(super) async fn look_back(
     }
 }
 
-/// Composes (and prints, and with `publish` sends) the alert of every secret found.
+fn print_report(report: &ScanReport) -> std::io::Result<()> {
+    let findings = &report.findings;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Scanned {} files ({:.1} MB) in {:.1} s: {} records, {} parsed, {} reads of secrets pending deletion in {} secrets ({} seen twice), {} malformed, {} skipped files.",
+        report.files_read,
+        report.bytes_read as f64 / 1e6,
+        report.elapsed.as_secs_f64(),
+        findings.records,
+        findings.parsed,
+        findings.matched,
+        findings.by_secret.len(),
+        findings.duplicates,
+        findings.malformed.len(),
+        report.skipped.len()
+    )?;
+    if report.files_without_candidates > 0 {
+        writeln!(
+            out,
+            "{} files held no possible read and were passed over unparsed (their records are not counted).",
+            report.files_without_candidates
+        )?;
+    }
+    if let Some(cost) = &report.bucket {
+        writeln!(
+            out,
+            "S3: {} objects listed with {} ListObjectsV2 requests in {:.1} s ({} digests and checks passed over); fetching {:.1} s and scanning {:.1} s, summed over up to {} requests in flight.",
+            cost.objects_listed,
+            cost.list_requests,
+            cost.listing.as_secs_f64(),
+            cost.objects_passed_over,
+            cost.fetching.as_secs_f64(),
+            cost.scanning.as_secs_f64(),
+            FETCHES_IN_FLIGHT
+        )?;
+    }
+    if report.outside_time_range > 0 {
+        writeln!(
+            out,
+            "{} reads were outside --since/--until.",
+            report.outside_time_range
+        )?;
+    }
+    writeln!(out)
+}
+
+/// Composes (and prints, and with `live` AWS sends) the alert of every secret found.
 async fn alert_all(
     findings: &Findings,
     config: &Config,
+    live: Option<&SdkConfig>,
     batch_options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     json: bool,
-    publish: bool,
 ) -> Result<(), ExitCode> {
     let format = if json { Format::Json } else { Format::Email };
     let skips = LookupSkips::default();
     let dry_run = DryRunSecrets::default();
     let mut failed = 0;
-    let live = if publish {
-        let topic = match config.require_topic() {
-            Ok(topic) => topic,
-            Err(e) => return Err(fail(e)),
-        };
-        let sdk_config = load_sdk_config(config).await;
-        Some((
-            SnsPublisher::new(&sdk_config, topic),
-            secrets_manager(&sdk_config, config),
-        ))
-    } else {
-        None
+    let live = match live {
+        Some(sdk_config) => {
+            let topic = config.require_topic().map_err(fail)?;
+            Some((
+                SnsPublisher::new(sdk_config, topic),
+                secrets_manager(sdk_config, config),
+            ))
+        }
+        None => None,
     };
     for (target, attempts) in &findings.by_secret {
         let (alert, _) = alert_for(
@@ -153,11 +273,10 @@ pub(super) async fn from_event_history(
     json: bool,
     publish: bool,
 ) -> ExitCode {
-    let mut config = match Config::from_lookup(|k| std::env::var(k).ok()) {
+    let config = match look_back_config() {
         Ok(config) => config,
-        Err(e) => return fail(e),
+        Err(code) => return code,
     };
-    config.restore_policy = RestorePolicy::Off;
     let sdk_config = load_sdk_config(&config).await;
     let every_region = regions.iter().any(|r| r == "all");
     let regions: Vec<String> = if every_region {
@@ -204,17 +323,7 @@ pub(super) async fn from_event_history(
             Ok(records) => {
                 let source = format!("event-history/{region}");
                 for (index, record) in records.iter().enumerate() {
-                    let origin = || Origin::File {
-                        path: source.clone(),
-                        index,
-                    };
-                    match findings.examine(record, origin) {
-                        Ok(Some(access)) => findings.add(access),
-                        Ok(None) => {}
-                        Err(_) => findings
-                            .malformed
-                            .push((format!("{source}#{index}"), "not a CloudTrail record")),
-                    }
+                    examine_one(&mut findings, record, &source, index);
                 }
             }
             // `all` names regions the account may not have enabled; those refuse the keys.
@@ -250,8 +359,8 @@ pub(super) async fn from_event_history(
         );
         println!();
     }
-    if let Err(code) = alert_all(&findings, &config, &batch_options, &context, json, publish).await
-    {
+    let live = Some(&sdk_config).filter(|_| publish);
+    if let Err(code) = alert_all(&findings, &config, live, &batch_options, &context, json).await {
         return code;
     }
     if failed_regions.is_empty() {

@@ -3,8 +3,10 @@
 //! It owns everything the library does not do: reading files and standard input, walking
 //! trees, building clients, printing.
 
+mod bucket_walk;
 mod dry_run;
 mod look_back;
+mod scan_report;
 mod walk;
 
 use std::io::{IsTerminal, Read, Write};
@@ -64,10 +66,12 @@ pub enum Command {
         /// The event file, or - for standard input.
         file: PathBuf,
     },
-    /// Look back: find the reads of secrets pending deletion in CloudTrail history (the
-    /// trail's S3 log files, .json.gz or .json, whole directory trees of them; Event history
-    /// exports; lookup-events output; JSON lines; subscription events) and report them with
-    /// the function's detection and alert text. Exit status 2 when some files were skipped.
+    /// Look back: find the reads of secrets pending deletion in CloudTrail history (a trail's
+    /// bucket in place, s3://BUCKET[/PREFIX]; CloudTrail Event history, --event-history; local
+    /// files: the trail's log files, .json.gz or .json, whole directory trees of them, Event
+    /// history exports, lookup-events output, JSON lines, subscription events) and report them
+    /// with the function's detection and alert text. Exit status 2 when some files or objects
+    /// were skipped, 1 when the scan could not run.
     Scan {
         /// Print one JSON document per alert (the function's documents) instead of the report.
         #[arg(long)]
@@ -100,12 +104,21 @@ pub enum Command {
         #[arg(long, conflicts_with = "paths")]
         event_history: bool,
         /// With --event-history: a region to ask (repeatable); `all` for every commercial
-        /// region. Default: the configured region.
-        #[arg(long = "region", value_name = "REGION", requires = "event_history")]
+        /// region; default: the configured region. With s3:// locations: only this region's
+        /// logs (repeatable); default: every region in the bucket.
+        #[arg(long = "region", value_name = "REGION")]
         regions: Vec<String>,
-        /// Files or directories.
-        #[arg(required_unless_present_any = ["athena", "athena_table_ddl", "event_history"])]
-        paths: Vec<PathBuf>,
+        /// With s3:// locations: only this account's logs (repeatable); default: every
+        /// account in the bucket (an organization trail's bucket holds all of them).
+        #[arg(long = "account", value_name = "ACCOUNT_ID")]
+        accounts: Vec<String>,
+        /// s3://BUCKET[/PREFIX] locations (a trail's bucket, listed only where --since,
+        /// --until, --account and --region point), files or directories, mixed freely.
+        #[arg(
+            value_name = "LOCATION",
+            required_unless_present_any = ["athena", "athena_table_ddl", "event_history"]
+        )]
+        paths: Vec<String>,
     },
     /// Wrap CloudTrail records (one JSON object, a {"Records":[...]} file, or JSON lines)
     /// into a CloudWatch Logs subscription event, printed on stdout.
@@ -151,6 +164,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             athena_table_ddl,
             event_history,
             regions,
+            accounts,
             paths,
         } => {
             if let Some(location) = athena_table_ddl {
@@ -174,7 +188,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             if event_history {
                 return look_back::from_event_history(&regions, &options, json, publish).await;
             }
-            look_back(&paths, &options, json, publish).await
+            let sources = match look_back::Sources::parse(&paths, accounts, regions, &options) {
+                Ok(sources) => sources,
+                Err(error) => return fail(error),
+            };
+            look_back(&sources, &options, json, publish).await
         }
     }
 }

@@ -1,19 +1,21 @@
-//! Walking files and directory trees for `scan`, in parallel, with a progress bar: the I/O
-//! around the library's [`scan_content`]. A file that cannot be read is skipped with a warning
-//! and the scan goes on.
+//! Local files and directory trees for `scan`, in parallel (one worker a core), each worker
+//! with its own [`HistoryReader`]: the I/O around the library's history readers. A file that
+//! cannot be read is skipped with a warning and the scan goes on.
 
-use std::io::{BufRead, BufReader, Read};
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use rayon::prelude::*;
-use secret_deletion_alerts::detection::Findings;
-use secret_deletion_alerts::error::HistoryError;
 use secret_deletion_alerts::history::{
-    FileFindings, MAX_FILE_BYTES, TimeRange, keep_time_range, scan_content,
+    Encoding, FileFindings, HistoryReader, ONE_SHOT_MAX_BYTES, TimeRange, is_gzip, keep_time_range,
+    scan_stream,
 };
+
+use secret_deletion_alerts::trail_layout::is_log_object;
+
+use super::scan_report::{FileError, Progress, ScanReport};
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct ScanOptions {
@@ -23,144 +25,145 @@ pub(super) struct ScanOptions {
     pub progress: bool,
 }
 
-#[derive(Debug, Default)]
-pub(super) struct ScanReport {
-    pub findings: Findings,
-    pub files_read: usize,
-    /// Files that could not be read, and why.
-    pub skipped: Vec<(PathBuf, FileError)>,
-    /// Bytes of the files as stored (compressed where they are).
-    pub bytes_read: u64,
-    /// Reads found but outside `--since`/`--until`.
-    pub outside_time_range: usize,
-    /// The log group named by subscription events among the inputs, if any.
-    pub log_group: Option<String>,
-    pub elapsed: Duration,
+/// How much one worker holds: what it inflates in one call, and what it reads whole first.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct WorkerMemory {
+    pub decoded: usize,
+    pub stored: usize,
 }
 
-/// Scans files and directory trees.
-pub(super) fn scan_paths(paths: &[PathBuf], options: &ScanOptions) -> ScanReport {
-    let started = std::time::Instant::now();
-    let mut report = ScanReport::default();
+/// What all workers together may hold decompressed, so peak memory does not grow with the
+/// number of cores (the README's target: under 64 MiB whatever the tree).
+const DECODED_BUDGET: usize = 32 << 20;
+
+impl WorkerMemory {
+    pub fn for_workers(workers: usize) -> Self {
+        let decoded = (DECODED_BUDGET / workers.max(1)).clamp(2 << 20, ONE_SHOT_MAX_BYTES);
+        Self {
+            decoded,
+            stored: decoded / 4,
+        }
+    }
+}
+
+thread_local! {
+    /// The worker's reader and the buffer its files are read into, kept from file to file.
+    static WORKER: RefCell<(HistoryReader, Vec<u8>)> = RefCell::new((HistoryReader::default(), Vec::new()));
+}
+
+/// Scans files and directory trees into `report`.
+pub(super) fn scan_paths(paths: &[PathBuf], options: &ScanOptions, report: &mut ScanReport) {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
             for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
                 match entry {
-                    Ok(entry) if entry.file_type().is_file() => files.push(entry.into_path()),
+                    // A synced trail bucket holds digests beside the logs: not records.
+                    Ok(entry)
+                        if entry.file_type().is_file()
+                            && is_log_object(&entry.path().to_string_lossy()) =>
+                    {
+                        files.push(entry.into_path());
+                    }
                     Ok(_) => {}
-                    Err(error) => report.skipped.push((path.clone(), FileError::Walk(error))),
+                    Err(error) => report
+                        .skipped
+                        .push((path.display().to_string(), FileError::Walk(error))),
                 }
             }
         } else {
             files.push(path.clone());
         }
     }
-
-    let progress = if options.progress {
-        let bar = indicatif::ProgressBar::new(files.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} files {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let bytes = AtomicU64::new(0);
-    let found = AtomicUsize::new(0);
-    let merged = Mutex::new(report);
-
-    files.par_iter().for_each(|path| {
-        let result = scan_file(path, options);
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let total_bytes = bytes.fetch_add(size, Ordering::Relaxed) + size;
-        let mut report = merged
+    let memory = WorkerMemory::for_workers(rayon::current_num_threads());
+    let progress = Progress::new(options.progress, files.len(), "files");
+    let merged = Mutex::new(std::mem::take(report));
+    // One file a task: the files are of very different sizes, so no worker is left with a
+    // long run of large ones while the other idles.
+    files.par_iter().with_max_len(1).for_each(|path| {
+        let (stored, result) = scan_file(path, options, memory);
+        merged
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match result {
-            Ok(part) => {
-                report.files_read += 1;
-                report.outside_time_range += part.outside_time_range;
-                if report.log_group.is_none() {
-                    report.log_group = part.log_group;
-                }
-                let total_found = found.fetch_add(part.findings.matched, Ordering::Relaxed)
-                    + part.findings.matched;
-                report.findings.merge(part.findings);
-                let seconds = progress.elapsed().as_secs_f64().max(0.001);
-                progress.set_message(format!(
-                    "{:.1} MB, {total_found} reads of secrets pending deletion, {:.1} MB/s",
-                    total_bytes as f64 / 1e6,
-                    total_bytes as f64 / 1e6 / seconds
-                ));
-            }
-            Err(reason) => {
-                progress.suspend(|| eprintln!("warning: skipped {}: {reason}", path.display()));
-                report.skipped.push((path.clone(), reason));
-            }
-        }
-        report.bytes_read = total_bytes;
-        progress.inc(1);
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .add(path.display().to_string(), stored, result, &progress);
     });
-    progress.finish_and_clear();
-    let mut report = merged
+    progress.finish();
+    *report = merged
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    report.elapsed = started.elapsed();
-    report
 }
 
-/// Why one file of history was skipped.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum FileError {
-    #[error("{0}")]
-    Walk(#[source] walkdir::Error),
-    #[error("{0}")]
-    Read(#[source] std::io::Error),
-    #[error("not a readable gzip file: {0}")]
-    Gzip(#[source] std::io::Error),
-    #[error("larger than {} MiB decompressed; split it", MAX_FILE_BYTES >> 20)]
-    TooLarge,
-    #[error(transparent)]
-    Content(#[from] HistoryError),
-}
-
-/// Reads one file of history, whatever its format, gzipped or not, holding at most
-/// [`MAX_FILE_BYTES`] of it.
-fn scan_file(path: &Path, options: &ScanOptions) -> Result<FileFindings, FileError> {
-    let file = std::fs::File::open(path).map_err(FileError::Read)?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let head = reader.fill_buf().map_err(FileError::Read)?;
-    if head.is_empty() {
-        return Ok(FileFindings::default());
-    }
-    let mut content = Vec::new();
-    if head.starts_with(&[0x1f, 0x8b]) {
-        let mut gzip = flate2::bufread::MultiGzDecoder::new(reader);
-        read_capped(&mut gzip, &mut content).map_err(|e| match e {
-            FileError::Read(io) => FileError::Gzip(io),
-            other => other,
-        })?;
-    } else {
-        read_capped(&mut reader, &mut content)?;
-    }
+/// Reads one file of history, whatever its format, gzipped or not: whole when it is small
+/// enough to hold, else streamed. Returns its size as stored.
+fn scan_file(
+    path: &Path,
+    options: &ScanOptions,
+    memory: WorkerMemory,
+) -> (u64, Result<FileFindings, FileError>) {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) => return (0, Err(FileError::Read(error))),
+    };
+    let stored = file.metadata().map_or(0, |m| m.len());
     let name = path.display().to_string();
-    let mut part = scan_content(&content, &name)?;
-    keep_time_range(&mut part, &options.range);
-    Ok(part)
+    let result = if stored <= memory.stored as u64 {
+        WORKER.with_borrow_mut(|(reader, buffer)| {
+            let content =
+                read_whole(&mut file, stored as usize, buffer).map_err(FileError::Read)?;
+            let part = reader
+                .with_one_shot_limit(memory.decoded)
+                .scan_bytes(content, &name);
+            if buffer.len() > memory.stored * 2 {
+                *buffer = Vec::new();
+            }
+            Ok(part?)
+        })
+    } else {
+        stream_file(&mut file, &name)
+    };
+    let result = result.map(|mut part| {
+        keep_time_range(&mut part, &options.range);
+        part
+    });
+    (stored, result)
 }
 
-fn read_capped(reader: &mut dyn Read, into: &mut Vec<u8>) -> Result<(), FileError> {
-    reader
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(into)
-        .map_err(FileError::Read)?;
-    if into.len() as u64 > MAX_FILE_BYTES {
-        return Err(FileError::TooLarge);
+/// Reads a file of `size` bytes into the worker's buffer, in one call when it has not grown
+/// since it was measured. The buffer keeps its length from file to file, so it is neither
+/// zeroed again nor measured again by `read_to_end`.
+fn read_whole<'b>(
+    file: &mut std::fs::File,
+    size: usize,
+    buffer: &'b mut Vec<u8>,
+) -> std::io::Result<&'b [u8]> {
+    if buffer.len() < size {
+        buffer.resize(size, 0);
     }
-    Ok(())
+    file.read_exact(&mut buffer[..size])?;
+    let mut probe = [0u8; 1];
+    if file.read(&mut probe)? == 0 {
+        return Ok(&buffer[..size]);
+    }
+    // It grew while we read it: take the rest too.
+    buffer.truncate(size);
+    buffer.push(probe[0]);
+    file.read_to_end(buffer)?;
+    Ok(&buffer[..])
+}
+
+fn stream_file(file: &mut std::fs::File, name: &str) -> Result<FileFindings, FileError> {
+    file.rewind().map_err(FileError::Read)?;
+    let mut buffered = BufReader::with_capacity(1 << 16, file);
+    let gzip = is_gzip(buffered.fill_buf().map_err(FileError::Read)?);
+    let part = if gzip {
+        let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
+        scan_stream(
+            BufReader::with_capacity(1 << 16, decoder),
+            name,
+            Encoding::Gzip,
+        )
+    } else {
+        scan_stream(buffered, name, Encoding::Plain)
+    };
+    Ok(part?)
 }

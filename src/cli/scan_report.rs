@@ -1,0 +1,131 @@
+//! What a scan found and what it cost, summed over files and objects as they finish, with the
+//! progress bar that shows it on a terminal.
+
+use std::time::{Duration, Instant};
+
+use secret_deletion_alerts::detection::Findings;
+use secret_deletion_alerts::error::HistoryError;
+use secret_deletion_alerts::history::FileFindings;
+use secret_deletion_alerts::trail_bucket::TrailBucketError;
+
+#[derive(Debug, Default)]
+pub(super) struct ScanReport {
+    pub findings: Findings,
+    /// Files and objects read.
+    pub files_read: usize,
+    /// Of those, the ones the pre-check passed over unparsed.
+    pub files_without_candidates: usize,
+    /// Files and objects that could not be read, and why.
+    pub skipped: Vec<(String, FileError)>,
+    /// Bytes as stored (compressed where they are).
+    pub bytes_read: u64,
+    /// Reads found but outside `--since`/`--until`.
+    pub outside_time_range: usize,
+    /// The log group named by subscription events among the inputs, if any.
+    pub log_group: Option<String>,
+    pub elapsed: Duration,
+    /// Set when some inputs were S3 locations.
+    pub bucket: Option<BucketCost>,
+}
+
+/// What reading S3 took: requests, and where the time went.
+#[derive(Debug, Default, Clone)]
+pub(super) struct BucketCost {
+    pub list_requests: usize,
+    pub objects_listed: usize,
+    /// Listed objects that hold no records (digests, the writability check).
+    pub objects_passed_over: usize,
+    /// Wall time of the listing.
+    pub listing: Duration,
+    /// Time spent waiting for bodies, summed over the requests in flight.
+    pub fetching: Duration,
+    /// Time spent inflating and scanning, summed over the workers.
+    pub scanning: Duration,
+}
+
+/// Why one file or object of history was skipped.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FileError {
+    #[error("{0}")]
+    Walk(#[source] walkdir::Error),
+    #[error("{0}")]
+    Read(#[source] std::io::Error),
+    #[error(transparent)]
+    Content(#[from] HistoryError),
+    #[error(transparent)]
+    Object(#[from] TrailBucketError),
+}
+
+impl ScanReport {
+    /// Adds one file's outcome; a skipped file is warned about above the progress bar.
+    pub fn add(
+        &mut self,
+        name: String,
+        stored_bytes: u64,
+        result: Result<FileFindings, FileError>,
+        progress: &Progress,
+    ) {
+        self.bytes_read += stored_bytes;
+        match result {
+            Ok(part) => {
+                self.files_read += 1;
+                self.files_without_candidates += usize::from(part.no_candidates);
+                self.outside_time_range += part.outside_time_range;
+                if self.log_group.is_none() {
+                    self.log_group = part.log_group;
+                }
+                self.findings.merge(part.findings);
+            }
+            Err(reason) => {
+                progress
+                    .bar
+                    .suspend(|| eprintln!("warning: skipped {name}: {reason}"));
+                self.skipped.push((name, reason));
+            }
+        }
+        progress.show(self);
+    }
+}
+
+/// The progress bar on standard error: files, bytes, findings, rate.
+pub(super) struct Progress {
+    bar: indicatif::ProgressBar,
+    started: Instant,
+}
+
+impl Progress {
+    pub fn new(visible: bool, files: usize, unit: &str) -> Self {
+        let bar = if visible {
+            let bar = indicatif::ProgressBar::new(files as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(&format!(
+                    "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{msg}}"
+                ))
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        Self {
+            bar,
+            started: Instant::now(),
+        }
+    }
+
+    fn show(&self, report: &ScanReport) {
+        let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+        let megabytes = report.bytes_read as f64 / 1e6;
+        self.bar.set_message(format!(
+            "{megabytes:.1} MB, {} reads of secrets pending deletion, {:.1} MB/s",
+            report.findings.matched,
+            megabytes / seconds
+        ));
+        self.bar.inc(1);
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

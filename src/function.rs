@@ -1,0 +1,190 @@
+//! The Lambda function: its cold start (configuration, the AWS clients built once) and the
+//! runtime loop. Both binaries run it: `bootstrap`, the one Lambda starts, and the command
+//! line when it finds itself in Lambda. The wiring lives here, outside the core, so neither
+//! binary owns it twice.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use tokio::sync::OnceCell;
+
+use crate::account_names::OrganizationAccounts;
+use crate::alert_state_table::AlertStateTable;
+use crate::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager};
+use crate::config::Config;
+use crate::event_history::CloudTrailHistory;
+use crate::handler::{BatchOptions, Ports, handle_batch};
+use crate::logs::{Inflater, SubscriptionEvent};
+use crate::metrics::emf_line;
+
+/// The AWS clients, built once a sandbox.
+struct Clients {
+    publisher: SnsPublisher,
+    secrets: SecretsManager,
+    /// The quiet windows, when ALERT_STATE_TABLE names a table; without one, every batch alerts.
+    windows: Option<AlertStateTable>,
+    /// CloudTrail Event history, in member accounts through the same member role.
+    history: CloudTrailHistory,
+    /// Member accounts' names, across an organization only.
+    accounts: Option<OrganizationAccounts>,
+}
+
+impl Clients {
+    async fn build(config: &Config, topic: &str) -> Self {
+        let sdk_config = load_sdk_config(config).await;
+        let secrets = secrets_manager(&sdk_config, config);
+        Self {
+            publisher: SnsPublisher::new(&sdk_config, topic),
+            windows: config
+                .alert_state_table
+                .as_deref()
+                .map(|table| AlertStateTable::new(&sdk_config, table)),
+            history: CloudTrailHistory::new(&sdk_config, secrets.member_credentials()),
+            accounts: config
+                .member_role_name
+                .as_ref()
+                .map(|_| OrganizationAccounts::new(&sdk_config)),
+            secrets,
+        }
+    }
+
+    fn ports(
+        &self,
+    ) -> Ports<
+        '_,
+        SnsPublisher,
+        SecretsManager,
+        SecretsManager,
+        Option<AlertStateTable>,
+        CloudTrailHistory,
+        Option<OrganizationAccounts>,
+    > {
+        Ports {
+            publisher: &self.publisher,
+            inspector: &self.secrets,
+            restorer: &self.secrets,
+            windows: &self.windows,
+            history: &self.history,
+            accounts: &self.accounts,
+        }
+    }
+}
+
+/// Whether the clients may be built while the first event is fetched: on an on-demand cold
+/// start the event is already waiting, so the build overlaps its fetch and no alert waits
+/// longer. Provisioned concurrency and SnapStart initialise ahead of any event, and the
+/// sandbox is frozen while it waits for one: there everything is built before the first
+/// poll, as the initialisation those modes pay for.
+fn builds_clients_while_fetching(initialization_type: Option<&str>) -> bool {
+    matches!(initialization_type, None | Some("on-demand"))
+}
+
+/// The function as a process: Lambda's log format, then [`run`]; a function that cannot
+/// start says why in its log and exits with a failure, which Lambda reports as an init error.
+pub async fn run_in_lambda() -> ExitCode {
+    lambda_runtime::tracing::init_default_subscriber();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "the function cannot start");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Builds everything once and answers invocations until the sandbox ends.
+///
+/// Loading the SDK configuration is most of a cold start (about 6 to 9 ms here, most of it
+/// reading the system's root certificates), against about 2 ms for a bare `lambda_runtime`
+/// function. The configuration is read and checked first, so a bad value still stops the
+/// function at start; the clients are then built on a blocking thread while the runtime
+/// polls for the first event, and the first event waits for them only if they are not ready.
+pub async fn run() -> Result<(), lambda_runtime::Error> {
+    let config = Config::from_lookup(|k| std::env::var(k).ok())?;
+    let topic = config.require_topic()?.to_owned();
+    let clients = OnceCell::new();
+    let initialization_type = std::env::var("AWS_LAMBDA_INITIALIZATION_TYPE").ok();
+    let building = if builds_clients_while_fetching(initialization_type.as_deref()) {
+        let (config, topic) = (config.clone(), topic.clone());
+        let runtime = tokio::runtime::Handle::current();
+        Some(tokio::task::spawn_blocking(move || {
+            runtime.block_on(Clients::build(&config, &topic))
+        }))
+    } else {
+        clients
+            .get_or_init(|| Clients::build(&config, &topic))
+            .await;
+        None
+    };
+    let building = std::sync::Mutex::new(building);
+    // The decode buffers of one batch, kept for the next one in this sandbox.
+    let inflater = std::sync::Mutex::new(Inflater::default());
+    let (config, topic, clients, inflater, building) =
+        (&config, topic.as_str(), &clients, &inflater, &building);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<SubscriptionEvent>| async move {
+            let clients = clients
+                .get_or_init(|| async {
+                    let started = building
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .take();
+                    match started {
+                        Some(handle) => match handle.await {
+                            Ok(built) => built,
+                            // The build panicked: build again here, where it is reported.
+                            Err(_) => Clients::build(config, topic).await,
+                        },
+                        None => Clients::build(config, topic).await,
+                    }
+                })
+                .await;
+            let ports = clients.ports();
+            // arn:aws:lambda:REGION:ACCOUNT:function:NAME
+            let own_account = event.context.invoked_function_arn.split(':').nth(4);
+            let now = SystemTime::now();
+            let mut options = BatchOptions::from_config(config, now);
+            options.account_id = options.account_id.or(own_account);
+            options.deadline = Some(deadline_instant(event.context.deadline, now));
+            options.inflater = Some(inflater);
+            let result = handle_batch(&event.payload.awslogs.data, &ports, &options).await;
+            // Embedded Metric Format is read from the function's stdout; a failed batch is
+            // measured too (its undelivered alerts are what the metric is for).
+            let summary = match &result {
+                Ok(summary) => Some(summary),
+                Err(error) => error.summary(),
+            };
+            if let Some(summary) = summary {
+                let millis = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                println!("{}", emf_line(summary, millis));
+            }
+            Ok::<_, lambda_runtime::Error>(result?)
+        },
+    ))
+    .await
+}
+
+/// The Lambda context's deadline (milliseconds since the epoch) as a monotonic instant.
+fn deadline_instant(deadline_ms: u64, now: SystemTime) -> Instant {
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = deadline.duration_since(now).unwrap_or(Duration::ZERO);
+    Instant::now() + left
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_built_ahead_only_where_initialisation_is_paid_ahead() {
+        assert!(builds_clients_while_fetching(None));
+        assert!(builds_clients_while_fetching(Some("on-demand")));
+        assert!(!builds_clients_while_fetching(Some(
+            "provisioned-concurrency"
+        )));
+        assert!(!builds_clients_while_fetching(Some("snap-start")));
+    }
+}
