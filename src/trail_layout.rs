@@ -129,11 +129,8 @@ pub fn start(prefix: &str, filter: &ListingFilter) -> Step {
             _ => return Step::Objects(vec![prefix.to_owned()]),
         };
         if level == Level::Region && index + 1 == after.len() {
-            return region_step(prefix, filter);
+            return Step::Objects(region_days(prefix, filter));
         }
-    }
-    if level == Level::Region {
-        return region_step(prefix, filter);
     }
     if segments[folder_depth].is_empty() {
         Step::Folders(level)
@@ -167,9 +164,9 @@ pub fn child_level(parent: Level, name: &str, filter: &ListingFilter) -> Option<
     }
 }
 
-/// What to list under a region's folder (`prefix` ends with `REGION/`).
-pub fn region_step(prefix: &str, filter: &ListingFilter) -> Step {
-    Step::Objects(days_under(prefix, &[], filter))
+/// The prefixes to list in full under a region's folder (`prefix` ends with `REGION/`).
+pub fn region_days(prefix: &str, filter: &ListingFilter) -> Vec<String> {
+    days_under(prefix, &[], filter)
 }
 
 /// The day folders under a region's folder that the range needs, or the region's whole

@@ -579,6 +579,10 @@ fn the_function_ships_the_bootstrap_binary_without_the_command_line() {
         manifest.contains("name = \"bootstrap\"\npath = \"src/bin/bootstrap.rs\""),
         "Cargo.toml declares the bootstrap binary"
     );
+    assert!(
+        manifest.contains("default-run = \"secret-deletion-alerts\""),
+        "`cargo run -- invoke ...` (the README's first command) still picks the command line"
+    );
     let bootstrap =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin/bootstrap.rs"))
             .unwrap();

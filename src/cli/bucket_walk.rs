@@ -16,7 +16,7 @@ use secret_deletion_alerts::history::{
 };
 use secret_deletion_alerts::trail_bucket::{ListedObject, TrailBucket, TrailBucketError};
 use secret_deletion_alerts::trail_layout::{
-    Level, ListingFilter, S3Location, Step, child_level, is_log_object, region_step, start,
+    Level, ListingFilter, S3Location, Step, child_level, is_log_object, region_days, start,
 };
 use tokio::sync::Semaphore;
 
@@ -165,11 +165,7 @@ async fn list_location(
                 .unwrap_or(&folder)
                 .trim_end_matches('/');
             match child_level(level, name, filter) {
-                Some(Level::Region) => {
-                    if let Step::Objects(days) = region_step(&folder, filter) {
-                        object_prefixes.extend(days);
-                    }
-                }
+                Some(Level::Region) => object_prefixes.extend(region_days(&folder, filter)),
                 Some(next) => {
                     found_aws_logs |= next == Level::AwsLogs;
                     folders.push_back((folder, next));
