@@ -187,13 +187,21 @@ fn stages(c: &mut Criterion) {
         });
         group.finish();
         if name == FLOOR_PAYLOAD {
+            // `cargo test --benches` runs every bench once to see that it works; `cargo bench`
+            // passes --bench.
+            let benchmarking = std::env::args().any(|arg| arg == "--bench");
+            let (rounds, calls_per_round) = if benchmarking { (201, 16) } else { (1, 1) };
             let floor = interleaved_floor(
+                rounds,
+                calls_per_round,
                 || inflate_alone(&mut inflater, black_box(&compressed)),
                 || {
                     black_box(end_to_end());
                 },
             );
-            write_floor(&floor, decoded.len());
+            if benchmarking {
+                write_floor(&floor);
+            }
         }
     }
 }
@@ -220,11 +228,12 @@ struct Floor {
     ratio_quartiles: (f64, f64),
 }
 
-fn interleaved_floor(mut inflate: impl FnMut(), mut end_to_end: impl FnMut()) -> Floor {
-    // `cargo test --benches` runs every bench once to see that it works; `cargo bench`
-    // passes --bench.
-    let benchmarking = std::env::args().any(|arg| arg == "--bench");
-    let (rounds, calls_per_round) = if benchmarking { (201, 16) } else { (1, 1) };
+fn interleaved_floor(
+    rounds: usize,
+    calls_per_round: usize,
+    mut inflate: impl FnMut(),
+    mut end_to_end: impl FnMut(),
+) -> Floor {
     let time = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         for _ in 0..calls_per_round {
@@ -260,14 +269,10 @@ fn interleaved_floor(mut inflate: impl FnMut(), mut end_to_end: impl FnMut()) ->
 }
 
 /// target/bench-results/hot-path-floor.json, which `bench/report.py` reads.
-fn write_floor(floor: &Floor, decoded_bytes: usize) {
-    if floor.rounds < 2 {
-        return;
-    }
+fn write_floor(floor: &Floor) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-results");
     let record = serde_json::json!({
         "payload": FLOOR_PAYLOAD,
-        "decoded_bytes": decoded_bytes,
         "rounds": floor.rounds,
         "calls_per_round": floor.calls_per_round,
         "inflate_median_seconds": floor.inflate_median.as_secs_f64(),
