@@ -12,13 +12,19 @@
 //! (publish, inspect, restore, keep windows); [`aws`] implements the first three with the SNS
 //! and Secrets Manager SDKs, [`alert_state_table`] the windows with DynamoDB, [`dry_run`] and
 //! [`memory_windows`] with nothing outside the process. The binary (`src/main.rs`, `src/cli/`) builds the clients once
-//! and runs either the Lambda runtime loop or the command line. See `ARCHITECTURE.md`.
+//! and runs either the Lambda runtime loop or the command line. The modules that hold SDK
+//! types, and `function` (the Lambda runtime loop), are behind the cargo feature `aws`, on by
+//! default; without it the library is the core alone, as the fuzz target builds it. See
+//! `ARCHITECTURE.md`.
 
+#[cfg(feature = "aws")]
 pub mod account_names;
 pub mod alert;
+#[cfg(feature = "aws")]
 pub mod alert_state_table;
 pub mod assess;
 pub mod athena;
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod caller;
 pub mod cloudtrail;
@@ -27,7 +33,9 @@ pub mod deletion;
 pub mod detection;
 pub mod dry_run;
 pub mod error;
+#[cfg(feature = "aws")]
 pub mod event_history;
+#[cfg(feature = "aws")]
 pub mod function;
 pub mod handler;
 pub mod history;
@@ -41,6 +49,7 @@ pub mod restore;
 pub mod sanitize;
 #[cfg(feature = "testing")]
 pub mod synthetic;
+#[cfg(feature = "aws")]
 pub mod trail_bucket;
 pub mod trail_layout;
 pub mod verification;
