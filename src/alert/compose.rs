@@ -93,13 +93,16 @@ fn compose_listing(
     let severity = Severity::of(state, context.now);
     let event_ids = event_ids(ordered);
     let dedup_key = dedup_key(&target, &event_ids);
-    let mut callers = caller_documents(ordered);
+    // Each read's workload, worked out once for its attempt, its caller and the next steps.
+    let workloads: Vec<_> = ordered.iter().map(|a| classify(a)).collect();
+    let mut callers = caller_documents(ordered, &workloads);
     callers.truncate(listed.max(1));
     let (suppressed_since_last_alert, last_alert_at, alert_window) = window_fields(window);
     let attempts: Vec<AttemptDocument> = ordered
         .iter()
+        .zip(&workloads)
         .take(listed)
-        .map(|a| attempt_document(a))
+        .map(|(a, workload)| attempt_document(a, workload))
         .collect();
     let mut secret = secret_document(&target, state, context.now);
     secret.account_name = evidence
@@ -112,7 +115,6 @@ fn compose_listing(
         summary: clean_text(&outcome.summary(), MAX_ERROR_CHARS),
     };
     let investigate = investigations(ordered, &target, context);
-    let workloads: Vec<_> = ordered.iter().map(|a| classify(a)).collect();
     let next_steps = NextSteps {
         restore_command: restore_command(&secret),
         find_the_secret: find_the_secret(ordered, &target),

@@ -17,7 +17,7 @@ use crate::detection::{PendingDeletionAccess, SecretTarget};
 use crate::restore::{SecretState, Severity};
 use crate::sanitize::clean_text;
 use crate::window::WindowNote;
-use crate::workload::{Confidence, Workload, WorkloadKind, classify};
+use crate::workload::{Confidence, Workload, WorkloadKind};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertDocument {
@@ -246,7 +246,12 @@ pub(super) fn secret_document(
     }
 }
 
-pub(super) fn attempt_document(access: &PendingDeletionAccess) -> AttemptDocument {
+/// One read's document; `workload` is [`classify`](crate::workload::classify) of it, worked
+/// out once per read by the caller.
+pub(super) fn attempt_document(
+    access: &PendingDeletionAccess,
+    workload: &Workload,
+) -> AttemptDocument {
     let field = |value: &Option<String>| value.as_deref().map(|v| clean_text(v, MAX_FIELD_CHARS));
     AttemptDocument {
         event_time: field(&access.event_time),
@@ -266,14 +271,18 @@ pub(super) fn attempt_document(access: &PendingDeletionAccess) -> AttemptDocumen
         vpc_endpoint_id: field(&access.vpc_endpoint_id),
         error_code: field(&access.error_code),
         error_message: clean_text(&access.error_message, MAX_ERROR_CHARS),
-        workload: workload_document(&classify(access)),
+        workload: workload_document(workload),
     }
 }
 
-/// The per-caller summary of `ordered` (sorted by time), callers in order of first read.
-pub(super) fn caller_documents(ordered: &[&PendingDeletionAccess]) -> Vec<CallerDocument> {
+/// The per-caller summary of `ordered` (sorted by time), callers in order of first read;
+/// `workloads` is [`classify`](crate::workload::classify) of each read, in the same order.
+pub(super) fn caller_documents(
+    ordered: &[&PendingDeletionAccess],
+    workloads: &[Workload],
+) -> Vec<CallerDocument> {
     let mut callers: Vec<(CallerKey, CallerDocument)> = Vec::new();
-    for access in ordered {
+    for (access, workload) in ordered.iter().zip(workloads) {
         let key = CallerKey::of(&access.who);
         let index = match callers.iter().position(|(k, _)| *k == key) {
             Some(index) => index,
@@ -286,7 +295,7 @@ pub(super) fn caller_documents(ordered: &[&PendingDeletionAccess]) -> Vec<Caller
                             &access.who.principal.describe(),
                             MAX_FIELD_CHARS * 2,
                         ),
-                        workload: workload_document(&classify(access)),
+                        workload: workload_document(workload),
                         reads: 0,
                         first_seen: None,
                         last_seen: None,
