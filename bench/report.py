@@ -12,7 +12,7 @@ import pathlib
 import platform
 import sys
 
-STAGES = ["lambda_event", "base64", "inflate", "envelope", "detection", "compose_alert", "end_to_end"]
+STAGES = ["lambda_event", "base64", "lambda_event_decoded", "inflate", "envelope", "detection", "compose_alert", "end_to_end"]
 
 
 def main():

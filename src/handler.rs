@@ -52,7 +52,7 @@ use crate::caller::CallerKey;
 use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, parse_batch, scan_log_events};
 use crate::error::{HandlerError, PublishError, PublishFailure, WindowStateError};
-use crate::logs::Inflater;
+use crate::logs::{BatchPayload, Inflater};
 use crate::ports::{
     AccountNames, AlertPublisher, AlertWindows, EventHistory, NoAccountNames, NoEventHistory,
     SecretInspector, SecretRestorer,
@@ -257,8 +257,10 @@ impl BatchState {
     }
 }
 
+/// One batch, read from `data`: the base64 text of `awslogs.data`, or, in Lambda, its
+/// [`crate::logs::GzipPayload`], decoded while the event was parsed.
 pub async fn handle_batch<P, I, R, W, E, N>(
-    data: &(impl AsRef<[u8]> + ?Sized),
+    data: &(impl BatchPayload + ?Sized),
     ports: &Ports<'_, P, I, R, W, E, N>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError>
@@ -275,7 +277,7 @@ where
         Some(lent) => lent,
         None => own_inflater.insert(Mutex::new(Inflater::default())),
     };
-    let decoded = lock(inflater).inflate_payload(data, options.max_decoded_bytes)?;
+    let decoded = data.inflate(&mut lock(inflater), options.max_decoded_bytes)?;
     let batch = parse_batch(&decoded)?;
     let mut summary = BatchSummary {
         message_type: batch.message_type.to_string(),

@@ -24,7 +24,9 @@ use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::history::TimeRange;
-use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};
+use secret_deletion_alerts::logs::{
+    DecodedSubscriptionEvent, control_message_event, encode_records,
+};
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{NoAccountNames, NoEventHistory};
 
@@ -227,7 +229,8 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
         Ok(bytes) => bytes,
         Err(e) => return fail(e),
     };
-    let event = match SubscriptionEvent::from_json(&bytes) {
+    // Read as the function reads it, so the local mode runs the function's path.
+    let event = match DecodedSubscriptionEvent::from_json(&bytes) {
         Ok(event) => event,
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };

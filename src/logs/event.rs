@@ -29,6 +29,10 @@ impl Base64Text {
         &self.0
     }
 
+    pub fn from_bytes(text: &[u8]) -> Self {
+        Base64Text(text.to_vec())
+    }
+
     /// The text, with anything that is not UTF-8 replaced (for display and the tests).
     pub fn to_text(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.0)

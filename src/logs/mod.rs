@@ -8,6 +8,9 @@
 //! unescaped and parsed (see [`crate::detection::may_match`]).
 //!
 //! - [`event`]: the Lambda event and [`Base64Text`];
+//! - [`function_event`]: the Lambda event as the function reads it, its payload decoded from
+//!   base64 while it is parsed ([`GzipPayload`]), and [`BatchPayload`], what a batch is read
+//!   from;
 //! - [`inflate`]: base64 and gzip, size-capped;
 //! - [`envelope`]: [`LogBatch`], read by serde_json: the reference reader;
 //! - [`fast_reader`]: the reader for CloudWatch's exact layout, behind its numbered contract
@@ -18,6 +21,7 @@ pub mod encode;
 pub mod envelope;
 pub mod event;
 pub mod fast_reader;
+pub mod function_event;
 pub mod inflate;
 
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -26,6 +30,7 @@ pub use encode::{control_message_event, encode_records, gzip_base64};
 pub use envelope::{LogBatch, RawLogEvent};
 pub use event::{AwsLogsField, Base64Text, SubscriptionEvent};
 pub use fast_reader::{NeedleError, NeedleSearch};
+pub use function_event::{BatchPayload, DecodedAwsLogs, DecodedSubscriptionEvent, GzipPayload};
 pub use inflate::{Inflater, decode_base64, inflate_gzip, inflate_gzip_streaming, inflate_payload};
 
 /// CloudWatch Logs batches are at most about 1 MB decompressed; 8 MiB is a generous cap that

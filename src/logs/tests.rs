@@ -419,3 +419,97 @@ fn the_fast_reader_declines_a_header_key_that_comes_twice() {
     assert!(LogBatch::parse_general(batch.as_bytes(), None).is_err());
     assert!(fast_reader::read(batch.as_bytes(), None).is_none());
 }
+
+/// The function's event and the command line's event, read from the same Lambda event bytes,
+/// inflate to the same envelope or fail with the same error.
+fn both_event_readings(event_json: &str) -> (Result<Vec<u8>, String>, DecodedSubscriptionEvent) {
+    let text = SubscriptionEvent::from_json(event_json.as_bytes()).unwrap();
+    let decoded = DecodedSubscriptionEvent::from_json(event_json.as_bytes()).unwrap();
+    let mut inflater = Inflater::default();
+    let by_text = text
+        .awslogs
+        .data
+        .inflate(&mut inflater, DEFAULT_MAX_DECODED_BYTES)
+        .map_err(|e| e.to_string());
+    let by_function = decoded
+        .awslogs
+        .data
+        .inflate(&mut inflater, DEFAULT_MAX_DECODED_BYTES)
+        .map_err(|e| e.to_string());
+    assert_eq!(by_text, by_function, "{event_json}");
+    (by_function, decoded)
+}
+
+fn event_with_data(data: &str) -> String {
+    serde_json::json!({"awslogs": {"data": data}}).to_string()
+}
+
+#[test]
+fn the_function_decodes_canonical_base64_while_it_reads_the_event() {
+    let data = encoded(r#"{"eventName":"GetSecretValue"}"#);
+    let (envelope, event) = both_event_readings(&event_with_data(&data.to_text()));
+    assert!(envelope.is_ok());
+    assert_eq!(
+        event.awslogs.data,
+        GzipPayload::Gzip(decode_base64(&data).unwrap())
+    );
+}
+
+#[test]
+fn the_function_leaves_what_the_fast_decoder_refuses_to_the_lenient_one() {
+    // The first of these records whose base64 ends in padding.
+    let data = (0..3)
+        .map(|n| {
+            encoded(&format!(
+                r#"{{"eventName":"GetSecretValue{}"}}"#,
+                "x".repeat(n)
+            ))
+        })
+        .map(|data| data.to_text().into_owned())
+        .find(|text| text.ends_with('='))
+        .unwrap();
+    let unpadded = data.trim_end_matches('=').to_owned();
+    let wrapped: String = data
+        .as_bytes()
+        .chunks(76)
+        .map(|line| format!("{}\n", String::from_utf8_lossy(line)))
+        .collect();
+    assert_ne!(unpadded, data, "the sample needs padding to drop");
+    for text in [unpadded, wrapped] {
+        let (envelope, event) = both_event_readings(&event_with_data(&text));
+        assert!(envelope.is_ok(), "{text:?}");
+        assert!(matches!(event.awslogs.data, GzipPayload::Undecoded(_)));
+    }
+}
+
+#[test]
+fn the_function_reports_corrupt_base64_as_the_command_line_does() {
+    let (envelope, event) = both_event_readings(&event_with_data("not base64 at all!"));
+    assert!(envelope.unwrap_err().contains("base64"));
+    assert!(matches!(event.awslogs.data, GzipPayload::Undecoded(_)));
+    // Valid base64 that is not gzip.
+    let (envelope, _) = both_event_readings(&event_with_data("aGVsbG8gd29ybGQsIG5vdCBnemlw"));
+    assert!(envelope.is_err());
+}
+
+#[test]
+fn the_function_reads_base64_written_with_json_escapes() {
+    // Some JSON writers escape `/` (`\/`); the string's value is still the base64 text.
+    let data = encoded(r#"{"eventName":"GetSecretValue"}"#)
+        .to_text()
+        .into_owned();
+    let escaped = format!(r#"{{"awslogs":{{"data":"{}"}}}}"#, data.replace('/', "\\/"));
+    let (envelope, event) = both_event_readings(&escaped);
+    assert!(envelope.is_ok());
+    assert!(matches!(event.awslogs.data, GzipPayload::Gzip(_)));
+}
+
+#[test]
+fn the_function_refuses_an_event_without_a_payload_string() {
+    for event in [r#"{"awslogs":{}}"#, r#"{"awslogs":{"data":7}}"#, r#"{}"#] {
+        assert!(matches!(
+            DecodedSubscriptionEvent::from_json(event.as_bytes()),
+            Err(DecodeError::LambdaEvent(_))
+        ));
+    }
+}

@@ -11,7 +11,9 @@ use secret_deletion_alerts::detection::{may_match, parse_batch, scan_log_events}
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
-use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent};
+use secret_deletion_alerts::logs::{
+    BatchPayload, DecodedSubscriptionEvent, Inflater, LogBatch, SubscriptionEvent,
+};
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
@@ -51,7 +53,7 @@ fn run_ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-fn handle(data: &[u8]) {
+fn handle(data: &(impl BatchPayload + ?Sized)) {
     let policy = RestorePolicy::All;
     let options = BatchOptions {
         max_decoded_bytes: 1 << 20,
@@ -70,11 +72,32 @@ fn handle(data: &[u8]) {
     let _ = run_ready(handle_batch(data, &ports, &options));
 }
 
-/// Reads `bytes` every way the function could meet them: as a Lambda event, as the base64
-/// text of `awslogs.data`, and as an already inflated envelope.
+/// Reads `bytes` every way the function could meet them: as a Lambda event (as the function
+/// reads it, and as the command line does), as the base64 text of `awslogs.data`, and as an
+/// already inflated envelope.
 pub fn whole_path(bytes: &[u8]) {
-    if let Ok(event) = SubscriptionEvent::from_json(bytes) {
-        handle(event.awslogs.data.as_bytes());
+    match (
+        SubscriptionEvent::from_json(bytes),
+        DecodedSubscriptionEvent::from_json(bytes),
+    ) {
+        (Ok(text), Ok(decoded)) => {
+            let mut inflater = Inflater::default();
+            let by_text = text.awslogs.data.inflate(&mut inflater, 1 << 20);
+            let by_function = decoded.awslogs.data.inflate(&mut inflater, 1 << 20);
+            assert_eq!(
+                by_text.map_err(|e| e.to_string()),
+                by_function.map_err(|e| e.to_string()),
+                "the function and the command line read the payload differently"
+            );
+            handle(&text.awslogs.data);
+            handle(&decoded.awslogs.data);
+        }
+        (Err(_), Err(_)) => {}
+        (text, decoded) => panic!(
+            "one reading of the Lambda event refused it: text {:?}, function {:?}",
+            text.err(),
+            decoded.err()
+        ),
     }
     handle(bytes);
     if let Ok(batch) = parse_batch(bytes) {
