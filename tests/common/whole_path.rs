@@ -89,7 +89,8 @@ pub fn whole_path(bytes: &[u8]) {
                 by_function.map_err(|e| e.to_string()),
                 "the function and the command line read the payload differently"
             );
-            handle(&text.awslogs.data);
+            // The text's reading is the same bytes (checked above): the handler runs once,
+            // on the function's reading; `handle(bytes)` below runs the text path too.
             handle(&decoded.awslogs.data);
         }
         (Err(_), Err(_)) => {}
