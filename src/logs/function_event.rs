@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::event::Base64Text;
 use super::inflate::Inflater;
+use super::payload_buffer::FUNCTION_PAYLOAD_BUFFER;
 use crate::error::DecodeError;
 
 /// The subscription's Lambda event, its payload decoded as it is read.
@@ -27,6 +28,9 @@ pub struct DecodedAwsLogs {
 /// itself. A payload is never refused while the event is parsed: that would be the runtime's
 /// error, without our wording, and the lenient decoder still reads what the fast one refuses
 /// (missing padding, line breaks). So the decoding error, if any, is [`BatchPayload::inflate`]'s.
+///
+/// The gzip bytes are decoded into the buffer of the previous payload, and handed back to it
+/// when the payload is dropped ([`super::payload_buffer`] says why).
 #[derive(Clone, PartialEq, Eq)]
 pub enum GzipPayload {
     /// Decoded by the SIMD decoder (canonical base64, what CloudWatch Logs sends).
@@ -47,9 +51,21 @@ impl std::fmt::Debug for GzipPayload {
 impl GzipPayload {
     /// The fast decoder's reading of `text`, or the text kept for the lenient one.
     pub fn from_base64(text: &[u8]) -> Self {
-        match base64_simd::STANDARD.decode_to_vec(text) {
-            Ok(gzip) => GzipPayload::Gzip(gzip),
-            Err(_) => GzipPayload::Undecoded(Base64Text::from_bytes(text)),
+        let mut gzip = FUNCTION_PAYLOAD_BUFFER.take();
+        match base64_simd::STANDARD.decode_append(text, &mut gzip) {
+            Ok(()) => GzipPayload::Gzip(gzip),
+            Err(_) => {
+                FUNCTION_PAYLOAD_BUFFER.give_back(gzip);
+                GzipPayload::Undecoded(Base64Text::from_bytes(text))
+            }
+        }
+    }
+}
+
+impl Drop for GzipPayload {
+    fn drop(&mut self) {
+        if let GzipPayload::Gzip(gzip) = self {
+            FUNCTION_PAYLOAD_BUFFER.give_back(std::mem::take(gzip));
         }
     }
 }

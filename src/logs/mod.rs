@@ -11,6 +11,7 @@
 //! - [`function_event`]: the Lambda event as the function reads it, its payload decoded from
 //!   base64 while it is parsed ([`GzipPayload`]), and [`BatchPayload`], what a batch is read
 //!   from;
+//! - [`payload_buffer`]: the buffer that payload is decoded into, kept from batch to batch;
 //! - [`inflate`]: base64 and gzip, size-capped;
 //! - [`envelope`]: [`LogBatch`], read by serde_json: the reference reader;
 //! - [`fast_reader`]: the reader for CloudWatch's exact layout, behind its numbered contract
@@ -23,6 +24,7 @@ pub mod event;
 pub mod fast_reader;
 pub mod function_event;
 pub mod inflate;
+pub mod payload_buffer;
 
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
@@ -32,6 +34,7 @@ pub use event::{AwsLogsField, Base64Text, SubscriptionEvent};
 pub use fast_reader::{NeedleError, NeedleSearch};
 pub use function_event::{BatchPayload, DecodedAwsLogs, DecodedSubscriptionEvent, GzipPayload};
 pub use inflate::{Inflater, decode_base64, inflate_gzip, inflate_gzip_streaming, inflate_payload};
+pub use payload_buffer::PayloadBuffer;
 
 /// CloudWatch Logs batches are at most about 1 MB decompressed; 8 MiB is a generous cap that
 /// still stops a gzip bomb long before it can exhaust a 128 MB function.

@@ -513,3 +513,39 @@ fn the_function_refuses_an_event_without_a_payload_string() {
         ));
     }
 }
+
+#[test]
+fn a_payload_buffer_lends_the_buffer_it_was_given_back_empty() {
+    let buffers = PayloadBuffer::new();
+    let mut first = buffers.take();
+    first.extend_from_slice(&[7; 4096]);
+    let (address, capacity) = (first.as_ptr(), first.capacity());
+    buffers.give_back(first);
+    let second = buffers.take();
+    assert!(second.is_empty());
+    assert_eq!((second.as_ptr(), second.capacity()), (address, capacity));
+    // Lent out: the next one is new.
+    assert_eq!(buffers.take().capacity(), 0);
+}
+
+#[test]
+fn a_payload_buffer_lets_go_of_a_buffer_past_the_decoded_size_cap() {
+    let buffers = PayloadBuffer::new();
+    buffers.give_back(Vec::with_capacity(DEFAULT_MAX_DECODED_BYTES + 1));
+    assert_eq!(buffers.take().capacity(), 0);
+}
+
+#[test]
+fn the_function_decodes_each_payload_afresh_in_a_reused_buffer() {
+    // Other tests decode payloads at the same time, so this checks what a payload leaves
+    // behind, not which buffer the next one gets.
+    let data = encoded(r#"{"eventName":"GetSecretValue"}"#);
+    let event = event_with_data(&data.to_text());
+    for _ in 0..2 {
+        let read = DecodedSubscriptionEvent::from_json(event.as_bytes()).unwrap();
+        assert_eq!(
+            read.awslogs.data,
+            GzipPayload::Gzip(decode_base64(&data).unwrap())
+        );
+    }
+}
