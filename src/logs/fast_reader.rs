@@ -47,6 +47,8 @@ use aho_corasick::{AhoCorasick, Input, Span};
 use memchr::memmem::Finder;
 
 use super::envelope::{LogBatch, LogEventId, RawLogEvent};
+#[cfg(target_arch = "x86_64")]
+use super::pair_search::PairSearch;
 
 /// Byte strings to find in every log event's raw message while the batch is read, so that a
 /// caller's pre-check costs no pass of its own over the batch.
@@ -99,16 +101,20 @@ impl NeedleSearch {
             ));
         }
         Ok(NeedleSearch {
-            over_batch: BatchSearch::new(needles, true)?,
+            over_batch: BatchSearch::new(needles, Engine::Widest)?,
             finders: needles.iter().map(|n| Finder::new(*n)).collect(),
         })
     }
 
-    /// The same without the SIMD searcher, as on a CPU without one.
+    /// The same with a narrower search than the CPU's widest, as on a CPU without AVX-512
+    /// (Teddy) or without SIMD (the automaton).
     #[cfg(test)]
-    pub(super) fn without_simd(needles: &[&'static [u8]]) -> Result<Self, NeedleError> {
+    pub(super) fn with_engine(
+        needles: &[&'static [u8]],
+        engine: Engine,
+    ) -> Result<Self, NeedleError> {
         let mut search = Self::new(needles)?;
-        search.over_batch = BatchSearch::new(needles, false)?;
+        search.over_batch = BatchSearch::new(needles, engine)?;
         Ok(search)
     }
 
@@ -118,16 +124,29 @@ impl NeedleSearch {
     }
 }
 
-/// Object starts, needles and quotes after structure in one search: aho-corasick's SIMD
-/// searcher (Teddy) where the CPU has one (x86_64 and aarch64 do), else its automaton (which
-/// also has SIMD prefilters). In CloudWatch's layout only the object starts and the needles
-/// are ever found, so the search stops once per event and once per needle.
+/// Object starts, needles and quotes after structure in one search: [`PairSearch`] where the
+/// CPU has AVX-512, else aho-corasick's SIMD searcher (Teddy) where it has AVX2 or NEON, else
+/// its automaton (which also has SIMD prefilters). In CloudWatch's layout only the object
+/// starts and the needles are ever found, so the search stops once per event and once per
+/// needle.
 struct BatchSearch {
     engine: SearchEngine,
     needles: usize,
 }
 
+/// The search [`BatchSearch::new`] builds: the widest the CPU has, or (for tests) a narrower
+/// one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Engine {
+    Widest,
+    #[cfg(test)]
+    Teddy,
+    Automaton,
+}
+
 enum SearchEngine {
+    #[cfg(target_arch = "x86_64")]
+    Pairs(PairSearch),
     Packed(aho_corasick::packed::Searcher),
     Automaton(AhoCorasick),
 }
@@ -146,13 +165,22 @@ enum Hit {
 impl BatchSearch {
     /// Pattern 0 is [`OBJECT_START`], then the needles in order, then the quotes after
     /// structure (no two can match at the same offset, so the order decides nothing else).
-    fn new(needles: &[&[u8]], simd: bool) -> Result<Self, NeedleError> {
+    fn new(needles: &[&[u8]], engine: Engine) -> Result<Self, NeedleError> {
         let patterns = || {
             std::iter::once(OBJECT_START)
                 .chain(needles.iter().copied())
                 .chain(QUOTES_AFTER_STRUCTURE)
         };
-        let packed = simd
+        #[cfg(target_arch = "x86_64")]
+        if engine == Engine::Widest
+            && let Some(pairs) = PairSearch::new(patterns())
+        {
+            return Ok(BatchSearch {
+                engine: SearchEngine::Pairs(pairs),
+                needles: needles.len(),
+            });
+        }
+        let packed = (engine != Engine::Automaton)
             .then(|| {
                 aho_corasick::packed::Config::new()
                     .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
@@ -177,23 +205,24 @@ impl BatchSearch {
 
     /// The first hit in `haystack` at or after `from`.
     fn find_from(&self, haystack: &[u8], from: usize) -> Option<Hit> {
-        let found = match &self.engine {
+        let (pattern, start, end) = match &self.engine {
+            #[cfg(target_arch = "x86_64")]
+            SearchEngine::Pairs(pairs) => pairs.find(haystack, from)?,
             SearchEngine::Packed(searcher) => {
-                searcher.find_in(haystack, Span::from(from..haystack.len()))
+                let found = searcher.find_in(haystack, Span::from(from..haystack.len()))?;
+                (found.pattern().as_usize(), found.start(), found.end())
             }
             SearchEngine::Automaton(automaton) => {
-                automaton.find(Input::new(haystack).range(from..))
+                let found = automaton.find(Input::new(haystack).range(from..))?;
+                (found.pattern().as_usize(), found.start(), found.end())
             }
-        }?;
-        let pattern = found.pattern().as_usize();
+        };
         Some(if pattern == 0 {
-            Hit::ObjectStart(found.start())
+            Hit::ObjectStart(start)
         } else if pattern <= self.needles {
-            Hit::Needle { end: found.end() }
+            Hit::Needle { end }
         } else {
-            Hit::QuoteAfterStructure {
-                quote: found.end() - 1,
-            }
+            Hit::QuoteAfterStructure { quote: end - 1 }
         })
     }
 }

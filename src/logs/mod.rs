@@ -16,6 +16,7 @@
 //! - [`envelope`]: [`LogBatch`], read by serde_json: the reference reader;
 //! - [`fast_reader`]: the reader for CloudWatch's exact layout, behind its numbered contract
 //!   (it returns what the reference returns, or declines);
+//! - [`pair_search`] (x86_64): its search over the batch where the CPU has AVX-512;
 //! - [`encode`]: the reverse, for the `encode` command, samples and tests (no part of decoding).
 
 pub mod encode;
@@ -24,6 +25,8 @@ pub mod event;
 pub mod fast_reader;
 pub mod function_event;
 pub mod inflate;
+#[cfg(target_arch = "x86_64")]
+mod pair_search;
 pub mod payload_buffer;
 
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};

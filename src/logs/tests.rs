@@ -25,7 +25,8 @@ fn finds_needles_in_the_messages_that_hold_them_with_or_without_simd() {
     let needles: [&'static [u8]; 2] = [b" because it was ", b"\\u"];
     for search in [
         NeedleSearch::new(&needles).unwrap(),
-        NeedleSearch::without_simd(&needles).unwrap(),
+        NeedleSearch::with_engine(&needles, fast_reader::Engine::Teddy).unwrap(),
+        NeedleSearch::with_engine(&needles, fast_reader::Engine::Automaton).unwrap(),
     ] {
         let batch = LogBatch::parse_searching(&bytes, &search).unwrap();
         assert!(batch.has_canonical_layout());
@@ -547,5 +548,60 @@ fn the_function_decodes_each_payload_afresh_in_a_reused_buffer() {
             read.awslogs.data,
             GzipPayload::Gzip(decode_base64(&data).unwrap())
         );
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod pair_search_agrees_with_aho_corasick {
+    use super::super::pair_search::PairSearch;
+    use aho_corasick::{AhoCorasick, Input, MatchKind};
+    use proptest::prelude::*;
+
+    /// Bytes that make candidates and near misses likely: the reader's pattern bytes, a byte
+    /// whose nibbles mix theirs, a NUL and a byte past ASCII.
+    const ALPHABET: &[u8] = b"{\",\\ bu\n\x00\xc3\x7bk";
+
+    fn bytes(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(prop::sample::select(ALPHABET), len)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn the_leftmost_first_match_from_any_offset(
+            patterns in prop::collection::vec(bytes(2..5), 1..12),
+            haystack in bytes(0..300),
+            from_fraction in 0.0f64..=1.0,
+        ) {
+            let Some(pairs) = PairSearch::new(patterns.iter().map(Vec::as_slice)) else {
+                // Without AVX-512 the reader uses Teddy, whose own tests hold it.
+                return Ok(());
+            };
+            let automaton = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(&patterns)
+                .unwrap();
+            let from = (haystack.len() as f64 * from_fraction) as usize;
+            let expected = automaton
+                .find(Input::new(&haystack).range(from..))
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()));
+            prop_assert_eq!(pairs.find(&haystack, from), expected);
+        }
+    }
+
+    #[test]
+    fn declines_a_pattern_shorter_than_two_bytes() {
+        assert!(PairSearch::new([&b"ab"[..], &b"c"[..]]).is_none());
+    }
+
+    #[test]
+    fn finds_a_match_in_the_last_two_bytes_after_full_blocks() {
+        let mut haystack = vec![b'x'; 64 * 3 + 7];
+        haystack.extend_from_slice(b"{\"");
+        let Some(pairs) = PairSearch::new([&b"{\""[..], &b"zz"[..]]) else {
+            return;
+        };
+        assert_eq!(pairs.find(&haystack, 0), Some((0, 199, 201)));
+        assert_eq!(pairs.find(&haystack, 200), None);
     }
 }
