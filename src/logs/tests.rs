@@ -13,7 +13,7 @@ fn encoded(records: &str) -> Base64Text {
 }
 
 #[test]
-fn finds_needles_in_the_messages_that_hold_them_with_or_without_simd() {
+fn finds_needles_in_the_messages_that_hold_them_with_every_search_engine() {
     let data = encoded(
         r#"{"a":"none here"}
 {"a":"x because it was y"}
