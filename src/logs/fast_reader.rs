@@ -144,6 +144,13 @@ pub(super) enum Engine {
     Automaton,
 }
 
+#[cfg_attr(
+    target_arch = "x86_64",
+    expect(
+        clippy::large_enum_variant,
+        reason = "two live in statics, and every search reads its tables straight from them"
+    )
+)]
 enum SearchEngine {
     #[cfg(target_arch = "x86_64")]
     Pairs(PairSearch),
@@ -209,12 +216,10 @@ impl BatchSearch {
             #[cfg(target_arch = "x86_64")]
             SearchEngine::Pairs(pairs) => pairs.find(haystack, from)?,
             SearchEngine::Packed(searcher) => {
-                let found = searcher.find_in(haystack, Span::from(from..haystack.len()))?;
-                (found.pattern().as_usize(), found.start(), found.end())
+                parts(searcher.find_in(haystack, Span::from(from..haystack.len()))?)
             }
             SearchEngine::Automaton(automaton) => {
-                let found = automaton.find(Input::new(haystack).range(from..))?;
-                (found.pattern().as_usize(), found.start(), found.end())
+                parts(automaton.find(Input::new(haystack).range(from..))?)
             }
         };
         Some(if pattern == 0 {
@@ -225,6 +230,11 @@ impl BatchSearch {
             Hit::QuoteAfterStructure { quote: end - 1 }
         })
     }
+}
+
+/// An aho-corasick match as the pair search gives one: pattern index, start, end.
+fn parts(found: aho_corasick::Match) -> (usize, usize, usize) {
+    (found.pattern().as_usize(), found.start(), found.end())
 }
 
 /// A set of needles [`NeedleSearch`] cannot use.

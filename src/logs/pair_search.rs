@@ -31,8 +31,9 @@ pub(super) struct PairSearch {
     patterns: Vec<Vec<u8>>,
     /// Per nibble, the bits of the patterns it can start (first byte) or continue (second
     /// byte): low and high nibble of the first byte, then of the second. Each is 16 entries,
-    /// repeated in each of the four 128-bit lanes, as the lookup instruction reads them.
-    nibble_bits: [[u8; BLOCK]; 4],
+    /// repeated in each of the four 128-bit lanes, as the lookup instruction reads them; kept
+    /// as vectors, so that a search loads them as they are.
+    nibble_bits: [__m512i; 4],
 }
 
 impl PairSearch {
@@ -56,7 +57,7 @@ impl PairSearch {
         Some(PairSearch {
             simd,
             patterns,
-            nibble_bits,
+            nibble_bits: nibble_bits.map(pulp::cast),
         })
     }
 
@@ -73,7 +74,7 @@ impl PairSearch {
     #[inline(always)]
     fn find_with(&self, simd: V4, haystack: &[u8], from: usize) -> Option<(usize, usize, usize)> {
         let (f, bw) = (simd.avx512f, simd.avx512bw);
-        let tables: [__m512i; 4] = self.nibble_bits.map(pulp::cast);
+        let tables = &self.nibble_bits;
         let low_nibble = f._mm512_set1_epi8(0x0f);
         let bits_of = |bytes: __m512i, low: __m512i, high: __m512i| {
             let low_nibbles = f._mm512_and_si512(bytes, low_nibble);
