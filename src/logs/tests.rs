@@ -558,19 +558,35 @@ mod pair_search_agrees_with_aho_corasick {
     use proptest::prelude::*;
 
     /// Bytes that make candidates and near misses likely: the reader's pattern bytes, a byte
-    /// whose nibbles mix theirs, a NUL and a byte past ASCII.
-    const ALPHABET: &[u8] = b"{\",\\ bu\n\x00\xc3\x7bk";
+    /// whose nibbles mix theirs, a NUL and bytes past ASCII.
+    const ALPHABET: &[u8] = b"{\",\\ bu\n\x00\xc3\x7bk\xfb\xa2";
 
-    fn bytes(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<u8>> {
-        prop::collection::vec(prop::sample::select(ALPHABET), len)
+    /// The ASCII of those: patterns' first two bytes are ASCII (`PairSearch::new`).
+    const PATTERN_ALPHABET: &[u8] = b"{\",\\ bu\n\x00\x7bk";
+
+    fn bytes(
+        alphabet: &'static [u8],
+        len: std::ops::Range<usize>,
+    ) -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(prop::sample::select(alphabet), len)
+    }
+
+    /// Short and dense in candidates, or long (over the four blocks the loop reads at a
+    /// time) with few, so that matches fall in every block of a round and in the tail.
+    fn haystack() -> impl Strategy<Value = Vec<u8>> {
+        let sparse_byte = prop_oneof![60 => Just(b'x'), 1 => prop::sample::select(ALPHABET)];
+        prop_oneof![
+            bytes(ALPHABET, 0..300),
+            prop::collection::vec(sparse_byte, 0..1500),
+        ]
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
         fn the_leftmost_first_match_from_any_offset(
-            patterns in prop::collection::vec(bytes(2..5), 1..12),
-            haystack in bytes(0..300),
+            patterns in prop::collection::vec(bytes(PATTERN_ALPHABET, 2..5), 1..12),
+            haystack in haystack(),
             from_fraction in 0.0f64..=1.0,
         ) {
             let Some(pairs) = PairSearch::new(patterns.iter().map(Vec::as_slice)) else {
@@ -587,6 +603,12 @@ mod pair_search_agrees_with_aho_corasick {
                 .map(|m| (m.pattern().as_usize(), m.start(), m.end()));
             prop_assert_eq!(pairs.find(&haystack, from), expected);
         }
+    }
+
+    #[test]
+    fn declines_a_pattern_that_starts_past_ascii() {
+        assert!(PairSearch::new([&b"ab"[..], &b"\xc3\xa9"[..]]).is_none());
+        assert!(PairSearch::new([&b"ab"[..], &b"a\xa9"[..]]).is_none());
     }
 
     #[test]
