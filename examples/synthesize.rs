@@ -11,15 +11,20 @@ use std::path::PathBuf;
 use secret_deletion_alerts::logs::encode_records;
 use secret_deletion_alerts::synthetic::Traffic;
 
-/// (file name, traffic seed, decoded bytes, pending-deletion reads). A one-match batch has
-/// the seed of its no-match sibling: the same traffic with one record in the middle replaced
-/// by a match, so the two differ only by that record.
-const PAYLOADS: [(&str, u64, usize, usize); 4] = [
+/// (file name, traffic seed, decoded bytes, pending-deletion reads). A batch with matches has
+/// the seed of its no-match sibling: the same traffic with records replaced by matches, so
+/// the two differ only by those records.
+const PAYLOADS: [(&str, u64, usize, usize); 5] = [
     ("typical-no-match", 1, 100_000, 0),
     ("typical-one-match", 1, 100_000, 1),
     ("full-no-match", 3, 910_000, 0),
     ("full-one-match", 3, 910_000, 1),
+    ("full-twenty-matches", 3, 910_000, 20),
 ];
+
+/// The full no-match batch with one `\u` escape in one user agent: no match, but the gate
+/// cannot tell (an escape could hide a wording), so the whole batch is read.
+const ESCAPE_PAYLOAD: &str = "full-no-match-escape";
 
 fn tree(dir: &std::path::Path, files: usize) -> Result<(), Box<dyn std::error::Error>> {
     use std::io::Write;
@@ -62,8 +67,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_else(|| "target/bench-payloads".into()),
     );
     std::fs::create_dir_all(&out)?;
-    for (name, seed, bytes, matches) in PAYLOADS {
-        let records = Traffic::new(seed).batch(bytes, matches);
+    let mut runs: Vec<(&str, Vec<String>, usize)> = PAYLOADS
+        .iter()
+        .map(|(name, seed, bytes, matches)| (*name, Traffic::new(*seed).batch(*bytes, *matches), *matches))
+        .collect();
+    let mut escaped = Traffic::new(3).batch(910_000, 0);
+    let middle = escaped.len() / 2;
+    if !escaped[middle].contains("\"userAgent\":\"") {
+        return Err("the middle record has no user agent to escape".into());
+    }
+    escaped[middle] = escaped[middle].replacen("\"userAgent\":\"", "\"userAgent\":\"\\u00e9", 1);
+    runs.push((ESCAPE_PAYLOAD, escaped, 0));
+    for (name, records, matches) in runs {
         let count = records.len();
         let event = encode_records(&records.join("\n"), "aws-cloudtrail-logs-123456789012")?;
         let path = out.join(format!("{name}.json"));

@@ -9,12 +9,13 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
+use memchr::memmem::Finder;
 use serde::Serialize;
 
 use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_resource};
-use crate::error::DecodeError;
 use crate::ids::{AccountId, EventId, SecretId};
-use crate::logs::{LogBatch, NeedleSearch};
+use crate::logs::LogBatch;
+use crate::record_reading::read_record;
 use crate::region::RegionName;
 
 pub const EVENT_SOURCE: &str = "secretsmanager.amazonaws.com";
@@ -77,6 +78,9 @@ pub struct PendingDeletionAccess {
     pub error_message: String,
     /// `sessionCredentialFromConsole`: the call came from a console session.
     pub session_credential_from_console: bool,
+    /// Fields of the record that were not of the type CloudTrail documents, so not read
+    /// (dotted paths); the read alerts with the rest ([`crate::record_reading`]).
+    pub unreadable_fields: Vec<String>,
 }
 
 /// Where a record was found: the caller knows, the record does not.
@@ -145,6 +149,7 @@ pub fn detect(record: &CloudTrailRecord, origin: Origin) -> Option<PendingDeleti
             .session_credential_from_console
             .as_ref()
             .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+        unreadable_fields: Vec::new(),
     })
 }
 
@@ -240,80 +245,76 @@ impl Findings {
     }
 
     /// Runs one record, given as JSON text, through the rule: the cheap pre-check, then the
-    /// parse, then [`detect`]. Counts it; a match is returned for the caller to
-    /// [`Findings::add`].
-    pub fn examine(
-        &mut self,
-        json_text: &str,
-        origin: impl FnOnce() -> Origin,
-    ) -> Result<Option<PendingDeletionAccess>, serde_json::Error> {
+    /// read (typed, else loose: [`crate::record_reading`]), then [`detect`]. Counts it, and
+    /// keeps a match ([`Findings::add`]) or notes the record as malformed: not a JSON object,
+    /// or a candidate with fields of the wrong type that the rule does not accept either.
+    pub fn examine(&mut self, json_text: &str, origin: impl Fn() -> Origin) -> Examined {
         self.records += 1;
         if !may_match(json_text.as_bytes()) {
-            return Ok(None);
+            return Examined::Skipped;
         }
         self.parsed += 1;
-        let record: CloudTrailRecord = serde_json::from_str(json_text)?;
-        Ok(detect(&record, origin()))
-    }
-}
-
-/// A batch whose every message went through the pre-check while it was read: only
-/// [`parse_batch`] makes one, so [`scan_log_events`] never has to ask how a batch was read.
-#[derive(Debug)]
-pub struct PrecheckedBatch<'a>(LogBatch<'a>);
-
-impl<'a> std::ops::Deref for PrecheckedBatch<'a> {
-    type Target = LogBatch<'a>;
-
-    fn deref(&self) -> &LogBatch<'a> {
-        &self.0
-    }
-}
-
-/// Reads a subscription batch's envelope and runs [`may_match`] on every message in the same
-/// pass, for [`scan_log_events`].
-pub fn parse_batch(decoded: &[u8]) -> Result<PrecheckedBatch<'_>, DecodeError> {
-    LogBatch::parse_searching(decoded, &PRECHECK).map(PrecheckedBatch)
-}
-
-/// Scans the log events of one subscription batch. Messages that cannot match (their
-/// pre-check mark, [`crate::logs::RawLogEvent::holds_needle`], is false) are never unescaped
-/// or parsed; a message that does not even start like a JSON object is counted as malformed
-/// (every CloudTrail record is one).
-pub fn scan_log_events(batch: &PrecheckedBatch<'_>) -> Findings {
-    let events = batch.events();
-    let mut findings = Findings {
-        records: events.len(),
-        ..Findings::default()
-    };
-    for event in events {
-        if !event.looks_like_json_object() {
-            findings
-                .malformed
-                .push((event.id().into_owned(), "the message is not a JSON object"));
-            continue;
-        }
-        if !event.holds_needle() {
-            continue;
-        }
-        findings.parsed += 1;
-        let record = event
-            .message()
-            .ok()
-            .and_then(|message| serde_json::from_str::<CloudTrailRecord>(&message).ok());
-        let Some(record) = record else {
-            findings.malformed.push((
-                event.id().into_owned(),
-                "the message is not a CloudTrail record",
-            ));
-            continue;
+        let Ok(read) = read_record(json_text) else {
+            return self.note_malformed(origin(), "not a CloudTrail record (not a JSON object)");
         };
-        let origin = Origin::LogEvent {
-            id: event.id().into_owned(),
+        match detect(&read.record, origin()) {
+            Some(mut access) => {
+                access.unreadable_fields = read.unreadable;
+                self.add(access);
+                Examined::Matched
+            }
+            None if !read.unreadable.is_empty() => self.note_malformed(
+                origin(),
+                "not a CloudTrail record (fields of the wrong type)",
+            ),
+            None => Examined::NoMatch,
+        }
+    }
+
+    fn note_malformed(&mut self, origin: Origin, reason: &'static str) -> Examined {
+        self.malformed.push((origin.location(), reason));
+        Examined::Malformed(reason)
+    }
+}
+
+/// What [`Findings::examine`] made of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Examined {
+    /// Turned away by the pre-check, unparsed.
+    Skipped,
+    NoMatch,
+    Matched,
+    Malformed(&'static str),
+}
+
+/// Scans the log events of one subscription batch. Messages that cannot match
+/// ([`may_match`]) are never unescaped or parsed; a message that does not even start like a
+/// JSON object is counted as malformed (every CloudTrail record is one), and so is one that
+/// is not JSON.
+pub fn scan_log_events(batch: &LogBatch<'_>) -> Findings {
+    let mut findings = Findings::default();
+    for event in batch.events() {
+        let origin = || Origin::LogEvent {
+            id: event.id.to_string(),
             timestamp_ms: event.timestamp,
         };
-        if let Some(access) = detect(&record, origin) {
-            findings.add(access);
+        if !event.looks_like_json_object() {
+            findings.records += 1;
+            findings.note_malformed(origin(), "the message is not a JSON object");
+            continue;
+        }
+        if !may_match(event.raw_message()) {
+            findings.records += 1;
+            continue;
+        }
+        match event.message() {
+            Ok(message) => {
+                findings.examine(&message, origin);
+            }
+            Err(_) => {
+                findings.records += 1;
+                findings.note_malformed(origin(), "the message is not valid JSON text");
+            }
         }
     }
     findings
@@ -326,10 +327,11 @@ pub const PRECHECK_WORDING: &str = " because it was ";
 /// The start of a `\uXXXX` escape, as it appears in raw JSON text.
 pub const UNICODE_ESCAPE: &str = "\\u";
 
-#[allow(clippy::expect_used, reason = "built from constants, not from input")]
-static PRECHECK: LazyLock<NeedleSearch> = LazyLock::new(|| {
-    NeedleSearch::new(&[PRECHECK_WORDING.as_bytes(), UNICODE_ESCAPE.as_bytes()])
-        .expect("the pre-check needles are usable")
+static PRECHECK: LazyLock<[Finder<'static>; 2]> = LazyLock::new(|| {
+    [
+        Finder::new(PRECHECK_WORDING.as_bytes()),
+        Finder::new(UNICODE_ESCAPE.as_bytes()),
+    ]
 });
 
 /// A cheap test on the raw, still-escaped message text that never rejects a record [`detect`]
@@ -341,8 +343,12 @@ static PRECHECK: LazyLock<NeedleSearch> = LazyLock::new(|| {
 /// escape (the short escapes `\n`, `\"`, ... stand for other characters), at either level of
 /// escaping. So a record that matches either has that text literally in its raw form, or has
 /// a `\u` in it; then it is parsed and the real rule decides.
+///
+/// The same holds for any text that contains the record's raw text, such as a whole
+/// inflated batch: the handler asks it of the batch first, and reads no log event of a batch
+/// it rejects.
 pub fn may_match(raw: &[u8]) -> bool {
-    PRECHECK.found_in(raw)
+    PRECHECK.iter().any(|finder| finder.find(raw).is_some())
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager}
 use crate::config::Config;
 use crate::event_history::CloudTrailHistory;
 use crate::handler::{BatchOptions, Ports, handle_batch};
-use crate::logs::{DecodedSubscriptionEvent, Inflater};
+use crate::logs::{Inflater, SubscriptionEvent};
 use crate::metrics::emf_line;
 
 /// The AWS clients, built once a sandbox.
@@ -123,7 +123,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let (config, topic, clients, inflater, building) =
         (&config, topic.as_str(), &clients, &inflater, &building);
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<DecodedSubscriptionEvent>| async move {
+        move |event: LambdaEvent<SubscriptionEvent>| async move {
             let clients = clients
                 .get_or_init(|| async {
                     let started = building

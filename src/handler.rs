@@ -50,9 +50,9 @@ use crate::alert::{Alert, AlertContext, UNNAMED_SECRET, compose, dedup_key_of, e
 use crate::assess::{Assessment, LookupSkips, Sources, assess};
 use crate::caller::CallerKey;
 use crate::config::Config;
-use crate::detection::{PendingDeletionAccess, SecretTarget, parse_batch, scan_log_events};
+use crate::detection::{PendingDeletionAccess, SecretTarget, may_match, scan_log_events};
 use crate::error::{HandlerError, PublishError, PublishFailure, WindowStateError};
-use crate::logs::{BatchPayload, Inflater};
+use crate::logs::{BatchHeader, Inflater, LogBatch};
 use crate::ports::{
     AccountNames, AlertPublisher, AlertWindows, EventHistory, NoAccountNames, NoEventHistory,
     SecretInspector, SecretRestorer,
@@ -194,8 +194,9 @@ impl<P, I, R, W, E, N> Ports<'_, P, I, R, W, E, N> {
 pub struct BatchSummary {
     pub message_type: String,
     pub log_group: String,
-    /// Log events in the batch.
-    pub records: usize,
+    /// Log events in the batch; `None` when they were not read, because no message in the
+    /// batch can match the rule ([`crate::detection::may_match`] on the whole batch).
+    pub records: Option<usize>,
     /// Records that passed the cheap pre-check and were parsed.
     pub parsed: usize,
     /// Pending-deletion reads found.
@@ -257,10 +258,9 @@ impl BatchState {
     }
 }
 
-/// One batch, read from `data`: the base64 text of `awslogs.data`, or, in Lambda, its
-/// [`crate::logs::GzipPayload`], decoded while the event was parsed.
+/// One batch, read from `data`: the base64 text of `awslogs.data`.
 pub async fn handle_batch<P, I, R, W, E, N>(
-    data: &(impl BatchPayload + ?Sized),
+    data: &(impl AsRef<[u8]> + ?Sized),
     ports: &Ports<'_, P, I, R, W, E, N>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError>
@@ -277,20 +277,59 @@ where
         Some(lent) => lent,
         None => own_inflater.insert(Mutex::new(Inflater::default())),
     };
-    let decoded = data.inflate(&mut lock(inflater), options.max_decoded_bytes)?;
-    let batch = parse_batch(&decoded)?;
+    let decoded = lock(inflater).inflate_payload(data, options.max_decoded_bytes)?;
+    let result = handle_envelope(&decoded, ports, options).await;
+    lock(inflater).recycle(decoded);
+    let summary = match &result {
+        Ok(summary) => Some(summary),
+        Err(error) => error.summary(),
+    };
+    if let Some(summary) = summary {
+        log_summary(summary);
+    }
+    result
+}
+
+/// One inflated batch. The whole batch goes through the pre-check first: where no message
+/// can match, only its header is read.
+async fn handle_envelope<P, I, R, W, E, N>(
+    decoded: &[u8],
+    ports: &Ports<'_, P, I, R, W, E, N>,
+    options: &BatchOptions<'_>,
+) -> Result<BatchSummary, HandlerError>
+where
+    P: AlertPublisher + Sync,
+    I: SecretInspector + Sync,
+    R: SecretRestorer + Sync,
+    W: AlertWindows + Sync,
+    E: EventHistory + Sync,
+    N: AccountNames + Sync,
+{
+    let gated = !may_match(decoded);
+    let batch = if gated {
+        LogBatch {
+            header: BatchHeader::read(decoded)?,
+            log_events: None,
+        }
+    } else {
+        LogBatch::parse(decoded)?
+    };
+    let header = &batch.header;
     let mut summary = BatchSummary {
-        message_type: batch.message_type.to_string(),
-        log_group: batch.log_group.to_string(),
-        records: batch.events().len(),
+        message_type: header.message_type.to_string(),
+        log_group: header.log_group.to_string(),
+        records: (!gated).then(|| batch.events().len()),
         ..BatchSummary::default()
     };
-    if batch.is_control() {
-        tracing::info!(log_group = %batch.log_group, "control message: the subscription reached the function");
+    if header.is_control() {
+        tracing::info!(log_group = %header.log_group, "control message: the subscription reached the function");
         return Ok(summary);
     }
-    if !batch.is_data() {
-        tracing::warn!(message_type = %batch.message_type, "unknown messageType; reading its log events as data");
+    if !header.is_data() {
+        tracing::warn!(message_type = %header.message_type, "unknown messageType; reading its log events as data");
+    }
+    if gated {
+        return Ok(summary);
     }
 
     let findings = scan_log_events(&batch);
@@ -313,7 +352,7 @@ where
     let by_secret = findings.by_secret;
     summary.secrets = by_secret.len();
 
-    let context = options.alert_context(&batch.log_group);
+    let context = options.alert_context(&batch.header.log_group);
     let shared = BatchState::default();
     let (results, cut_off) = run_secrets(&by_secret, ports, options, &context, &shared).await;
     summary.alert_state_errors = shared.window_errors.load(Ordering::Relaxed);
@@ -354,26 +393,6 @@ where
     }
     summary.alerts_undelivered = failures.len();
 
-    tracing::info!(
-        message_type = %summary.message_type,
-        log_group = %summary.log_group,
-        records = summary.records,
-        parsed = summary.parsed,
-        matched = summary.matched,
-        malformed = summary.malformed,
-        duplicates = summary.duplicates,
-        secrets = summary.secrets,
-        alerts_published = summary.alerts_published,
-        alerts_undelivered = summary.alerts_undelivered,
-        alerts_suppressed = summary.alerts_suppressed,
-        alert_state_errors = summary.alert_state_errors,
-        alert_state_unavailable = summary.alert_state_unavailable.as_deref().unwrap_or(""),
-        restored = summary.restored,
-        delivered = %summary.delivered.join(","),
-        "batch done"
-    );
-    drop(batch);
-    lock(inflater).recycle(decoded);
     let failed = failures.len();
     let undelivered = named_list(failures.iter().map(|f| f.secret.as_str()), failed);
     match failures.into_iter().next() {
@@ -391,6 +410,29 @@ where
             summary: Box::new(summary),
         }),
     }
+}
+
+/// The batch's one line in the function's log.
+fn log_summary(summary: &BatchSummary) {
+    tracing::info!(
+        message_type = %summary.message_type,
+        log_group = %summary.log_group,
+        log_events_read = summary.records.is_some(),
+        records = summary.records.unwrap_or_default(),
+        parsed = summary.parsed,
+        matched = summary.matched,
+        malformed = summary.malformed,
+        duplicates = summary.duplicates,
+        secrets = summary.secrets,
+        alerts_published = summary.alerts_published,
+        alerts_undelivered = summary.alerts_undelivered,
+        alerts_suppressed = summary.alerts_suppressed,
+        alert_state_errors = summary.alert_state_errors,
+        alert_state_unavailable = summary.alert_state_unavailable.as_deref().unwrap_or(""),
+        restored = summary.restored,
+        delivered = %summary.delivered.join(","),
+        "batch done"
+    );
 }
 
 /// Every secret's alert, at most `options.concurrency` at a time, until done or until just

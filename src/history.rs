@@ -20,9 +20,9 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::detection::{Findings, Origin, may_match, parse_batch, scan_log_events};
+use crate::detection::{Findings, Origin, may_match, scan_log_events};
 use crate::error::HistoryError;
-use crate::logs::{SubscriptionEvent, inflate_payload};
+use crate::logs::{LogBatch, SubscriptionEvent, inflate_payload};
 
 /// A subscription event found among history files is inflated whole, up to this size.
 pub const MAX_SUBSCRIPTION_BYTES: usize = 1 << 30;
@@ -163,11 +163,11 @@ fn holds_no_candidate(text: &[u8], format: Format) -> bool {
 }
 
 fn scan_envelope(decoded: &[u8], part: &mut FileFindings) -> Result<(), HistoryError> {
-    let batch = parse_batch(decoded)?;
-    if batch.is_control() {
+    let batch = LogBatch::parse(decoded)?;
+    if batch.header.is_control() {
         return Ok(());
     }
-    part.log_group = Some(batch.log_group.to_string()).filter(|g| !g.is_empty());
+    part.log_group = Some(batch.header.log_group.to_string()).filter(|g| !g.is_empty());
     part.findings.merge(scan_log_events(&batch));
     Ok(())
 }
@@ -184,13 +184,7 @@ pub fn examine_one(findings: &mut Findings, record: &str, name: &str, index: usi
         path: name.to_owned(),
         index,
     };
-    match findings.examine(record, origin) {
-        Ok(Some(access)) => findings.add(access),
-        Ok(None) => {}
-        Err(_) => findings
-            .malformed
-            .push((origin().location(), "not a CloudTrail record")),
-    }
+    findings.examine(record, origin);
 }
 
 /// The first key of a JSON object, read from its first bytes (no escapes expected there).

@@ -44,6 +44,7 @@ pub mod logs;
 pub mod memory_windows;
 pub mod metrics;
 pub mod ports;
+pub mod record_reading;
 pub mod region;
 pub mod restore;
 pub mod sanitize;

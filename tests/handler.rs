@@ -71,7 +71,7 @@ async fn iam_user_sample_alerts_once_naming_user_key_and_secret() {
     .unwrap();
     assert_eq!(
         (summary.records, summary.matched, summary.alerts_published),
-        (1, 1, 1)
+        (Some(1), 1, 1)
     );
     let alerts = publisher.alerts();
     let alert = &alerts[0];
@@ -172,12 +172,12 @@ async fn mixed_batch_makes_one_alert_per_secret() {
     )
     .await
     .unwrap();
-    assert_eq!(summary.records, 7);
+    assert_eq!(summary.records, Some(7));
     assert_eq!(summary.matched, 4);
     assert_eq!(summary.secrets, 2);
     assert_eq!(summary.malformed, 0);
     assert!(
-        summary.parsed < summary.records,
+        Some(summary.parsed) < summary.records,
         "the pre-check must skip unrelated records"
     );
     let alerts = publisher.alerts();
@@ -270,13 +270,58 @@ async fn malformed_records_are_counted_and_skipped_and_the_rest_goes_on() {
     )
     .await
     .unwrap();
-    assert_eq!(summary.records, 4);
+    assert_eq!(summary.records, Some(4));
     assert_eq!(
         summary.malformed, 2,
         "the non-JSON one and the wrongly shaped match"
     );
     assert_eq!(summary.matched, 1);
     assert_eq!(publisher.alerts().len(), 1);
+}
+
+#[tokio::test]
+async fn a_read_with_fields_of_unexpected_types_still_alerts_and_says_what_was_not_read() {
+    let good = std::fs::read_to_string(events_dir().join("records/iam-user-pending-deletion.json"))
+        .unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(&good).unwrap();
+    let mut record = record["Records"][0].take();
+    record["resources"] = serde_json::json!({"ARN": "not a list"});
+    record["userIdentity"]["sessionContext"] =
+        serde_json::json!({"attributes": {"mfaAuthenticated": true}});
+    let data = gzip_base64(
+        serde_json::json!({
+            "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "trail",
+            "logStream": "s", "subscriptionFilters": ["f"],
+            "logEvents": [{"id": "1", "timestamp": 1, "message": record.to_string()}]
+        })
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let publisher = RecordingPublisher::default();
+    let summary = run(
+        &data,
+        &publisher,
+        &FakeSecrets::default(),
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap();
+    assert_eq!((summary.matched, summary.malformed), (1, 0));
+    let alerts = publisher.alerts();
+    let fields = &alerts[0].document.attempts[0].unreadable_fields;
+    assert_eq!(
+        fields,
+        &["resources", "userIdentity.sessionContext.attributes.mfaAuthenticated"]
+    );
+    assert!(alerts[0].subject.contains("alice"), "{}", alerts[0].subject);
+    assert!(
+        alerts[0].text.contains(
+            "Not read:       resources, userIdentity.sessionContext.attributes.mfaAuthenticated"
+        ),
+        "{}",
+        alerts[0].text
+    );
 }
 
 #[tokio::test]

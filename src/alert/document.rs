@@ -91,6 +91,10 @@ pub struct AttemptDocument {
     pub error_message: String,
     /// Which workload made the read ([`crate::workload`]).
     pub workload: WorkloadDocument,
+    /// Fields of the record that were not of the type CloudTrail documents, so not read
+    /// (dotted paths); left out of the document when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_fields: Vec<String>,
 }
 
 /// `workload` in the JSON document.
@@ -272,8 +276,17 @@ pub(super) fn attempt_document(
         error_code: field(&access.error_code),
         error_message: clean_text(&access.error_message, MAX_ERROR_CHARS),
         workload: workload_document(workload),
+        unreadable_fields: access
+            .unreadable_fields
+            .iter()
+            .take(MAX_UNREADABLE_FIELDS)
+            .map(|path| clean_text(path, MAX_FIELD_CHARS))
+            .collect(),
     }
 }
+
+/// Unreadable fields named per read; a record is not expected to have more than a few.
+const MAX_UNREADABLE_FIELDS: usize = 10;
 
 /// The per-caller summary of `ordered` (sorted by time), callers in order of first read;
 /// `workloads` is [`classify`](crate::workload::classify) of each read, in the same order.

@@ -78,6 +78,19 @@ fn write_email(
     }
     writeln!(text, "Deletion:       {}", document.restore.summary)?;
     writeln!(text, "Reads:          {}", document.verification.detail)?;
+    let mut unreadable: Vec<&str> = Vec::new();
+    for field in document.attempts.iter().flat_map(|a| &a.unreadable_fields) {
+        if !unreadable.contains(&field.as_str()) {
+            unreadable.push(field);
+        }
+    }
+    if !unreadable.is_empty() {
+        writeln!(
+            text,
+            "Not read:       {} (not of the type CloudTrail documents; the rest of the record was read)",
+            unreadable.join(", ")
+        )?;
+    }
     if let (Some(first), Some(last)) = (&document.first_seen, &document.last_seen) {
         if first == last {
             writeln!(text, "When:           {first}")?;

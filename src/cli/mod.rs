@@ -25,7 +25,7 @@ use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::logs::{
-    DecodedSubscriptionEvent, control_message_event, encode_records,
+    SubscriptionEvent, control_message_event, encode_records,
 };
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{NoAccountNames, NoEventHistory};
@@ -230,7 +230,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
         Err(e) => return fail(e),
     };
     // Read as the function reads it, so the local mode runs the function's path.
-    let event = match DecodedSubscriptionEvent::from_json(&bytes) {
+    let event = match SubscriptionEvent::from_json(&bytes) {
         Ok(event) => event,
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };
