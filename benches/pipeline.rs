@@ -216,7 +216,11 @@ fn stages(c: &mut Criterion) {
 /// The payloads timed against inflate alone: the hot-path target is stated on the first (a
 /// full batch with no match, which the gate stops); the others show what a batch costs that
 /// the gate lets through (one `\u` escape, and twenty matching records).
-const FLOOR_PAYLOADS: [&str; 3] = ["full-no-match", "full-no-match-escape", "full-twenty-matches"];
+const FLOOR_PAYLOADS: [&str; 3] = [
+    "full-no-match",
+    "full-no-match-escape",
+    "full-twenty-matches",
+];
 
 /// One call of the inflate stage, its buffer reused as the function reuses it.
 fn inflate_alone(inflater: &mut Inflater, compressed: &[u8]) {
@@ -291,7 +295,11 @@ fn write_floor(payload: &str, floor: &Floor) {
         "ratio_upper_quartile": floor.ratio_quartiles.1,
     });
     std::fs::create_dir_all(&dir).expect("target/bench-results");
-    std::fs::write(dir.join(format!("hot-path-{payload}.json")), record.to_string()).expect("written");
+    std::fs::write(
+        dir.join(format!("hot-path-{payload}.json")),
+        record.to_string(),
+    )
+    .expect("written");
 }
 
 criterion_group! {

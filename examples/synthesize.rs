@@ -69,7 +69,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&out)?;
     let mut runs: Vec<(&str, Vec<String>, usize)> = PAYLOADS
         .iter()
-        .map(|(name, seed, bytes, matches)| (*name, Traffic::new(*seed).batch(*bytes, *matches), *matches))
+        .map(|(name, seed, bytes, matches)| {
+            (*name, Traffic::new(*seed).batch(*bytes, *matches), *matches)
+        })
         .collect();
     let mut escaped = Traffic::new(3).batch(910_000, 0);
     let middle = escaped.len() / 2;

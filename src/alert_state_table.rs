@@ -168,7 +168,9 @@ impl AlertWindows for AlertStateTable {
                 };
                 let stored = record_of(item)?;
                 match decide(Some(&stored), claim) {
-                    Decision::Retry => Ok(WindowVerdict::of(Decision::Retry, Some(&stored), claim)),
+                    decision @ (Decision::Retry | Decision::Delivered) => {
+                        Ok(WindowVerdict::of(decision, Some(&stored), claim))
+                    }
                     Decision::Hold => {
                         self.hold(claim, &stored).await?;
                         Ok(WindowVerdict::of(Decision::Hold, Some(&stored), claim))

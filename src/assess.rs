@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::alert::{DeletionFound, Evidence};
@@ -14,6 +13,7 @@ use crate::error::{EventHistoryError, RestoreError};
 use crate::handler::BatchOptions;
 use crate::ids::AccountId;
 use crate::ports::{AccountNames, EventHistory, SecretAt, SecretInspector, SecretRestorer};
+use crate::region::RegionName;
 use crate::restore::{
     LookupFailure, OtherAccountReason, RestoreDecision, RestoreOutcome, SecretState, decide,
 };
@@ -41,23 +41,39 @@ pub struct Assessment {
     pub evidence: Evidence,
 }
 
-/// What one lookup's failure makes the rest of a batch skip: every lookup once Secrets Manager
-/// was unreachable, and the lookups in an account whose member role could not be assumed.
+/// What one lookup's failure makes the rest of a batch skip: the lookups in an (account,
+/// region) where Secrets Manager was unreachable, and every lookup in an account whose
+/// member role could not be assumed. One bad region or account degrades only itself.
 #[derive(Debug, Default)]
 pub struct LookupSkips {
-    pub(crate) secrets_manager_unreachable: AtomicBool,
+    unreachable: Mutex<BTreeSet<(String, String)>>,
     member_role_failed: Mutex<BTreeSet<String>>,
+}
+
+/// Where a lookup went: the member account (or the function's own) and the region (or the
+/// client's own).
+fn place(member_account: Option<&AccountId>, region: Option<&RegionName>) -> (String, String) {
+    (
+        member_account.map_or_else(|| "own account".to_owned(), AccountId::to_string),
+        region.map_or_else(|| "default region".to_owned(), |r| r.as_str().to_owned()),
+    )
 }
 
 impl LookupSkips {
     fn member_role_failed_in(&self, account: &str) -> bool {
-        self.member_role_failed
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .contains(account)
+        lock(&self.member_role_failed).contains(account)
     }
 
-    fn note(&self, state: &SecretState, member_account: Option<&AccountId>) {
+    fn unreachable_at(&self, place: &(String, String)) -> bool {
+        lock(&self.unreachable).contains(place)
+    }
+
+    fn note(
+        &self,
+        state: &SecretState,
+        member_account: Option<&AccountId>,
+        region: Option<&RegionName>,
+    ) {
         match (state, member_account) {
             (
                 SecretState::LookupFailed {
@@ -65,9 +81,9 @@ impl LookupSkips {
                     ..
                 },
                 _,
-            ) => self
-                .secrets_manager_unreachable
-                .store(true, Ordering::Relaxed),
+            ) => {
+                lock(&self.unreachable).insert(place(member_account, region));
+            }
             (
                 SecretState::LookupFailed {
                     cause: LookupFailure::MemberRole,
@@ -75,14 +91,15 @@ impl LookupSkips {
                 },
                 Some(account),
             ) => {
-                self.member_role_failed
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .insert(account.to_string());
+                lock(&self.member_role_failed).insert(account.to_string());
             }
             _ => {}
         }
     }
+}
+
+fn lock<T>(set: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    set.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The secret's state, its evidence, and the restore policy applied to it (restoring if it
@@ -325,10 +342,15 @@ async fn secret_state<I: SecretInspector>(
             };
         }
     };
-    if skips.secrets_manager_unreachable.load(Ordering::Relaxed) {
-        // One timeout per batch is enough: the next lookups would only wait out theirs too.
+    let place = place(member, region.as_ref());
+    if skips.unreachable_at(&place) {
+        // One timeout per place and batch is enough: the next lookups there would only wait
+        // out theirs too.
         return SecretState::LookupFailed {
-            reason: "skipped: Secrets Manager was unreachable earlier in this batch".to_owned(),
+            reason: format!(
+                "skipped: Secrets Manager was unreachable in {} ({}) earlier in this batch",
+                place.1, place.0
+            ),
             cause: LookupFailure::Unreachable,
         };
     }
@@ -347,6 +369,6 @@ async fn secret_state<I: SecretInspector>(
         member_account: member,
     };
     let state = inspector.inspect(secret_id, at).await;
-    skips.note(&state, member);
+    skips.note(&state, member, region.as_ref());
     state
 }

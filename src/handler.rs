@@ -31,7 +31,10 @@
 //! - A failed publish fails the invocation, after every other alert of the batch has been
 //!   tried, with an error naming the undelivered secrets and events, and carrying the
 //!   summary (the metric line is written for failed batches too). Lambda then retries the
-//!   whole batch, so delivery is at least once: receivers drop repeats by the alert's
+//!   whole batch, so delivery is at least once. With a quiet window's table, an alert the
+//!   table recorded as delivered is not sent again on the retry (it is counted as
+//!   `alerts_already_delivered`); without one, the retry sends the batch's delivered alerts
+//!   again: those duplicates are inherent, and receivers drop them by the alert's
 //!   de-duplication key (a hash of the secret and its CloudTrail event ids, the same on every
 //!   try). Each try reports what it saw, so a retried batch is counted again in the metric.
 //! - Restores are idempotent across tries: a secret restored by the first try is no longer
@@ -51,7 +54,7 @@ use crate::assess::{Assessment, LookupSkips, Sources, assess};
 use crate::caller::CallerKey;
 use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, may_match, scan_log_events};
-use crate::error::{HandlerError, PublishError, PublishFailure, WindowStateError};
+use crate::error::{DecodeError, HandlerError, PublishError, PublishFailure, WindowStateError};
 use crate::logs::{BatchHeader, Inflater, LogBatch};
 use crate::ports::{
     AccountNames, AlertPublisher, AlertWindows, EventHistory, NoAccountNames, NoEventHistory,
@@ -211,6 +214,9 @@ pub struct BatchSummary {
     pub alerts_undelivered: usize,
     /// Alerts held back by a quiet window (their reads counted for the next alert).
     pub alerts_suppressed: usize,
+    /// Alerts an earlier try of this batch delivered (the window's store says so), not sent
+    /// again on this retry.
+    pub alerts_already_delivered: usize,
     /// Calls to the quiet window's store that failed; their alerts went out regardless.
     pub alert_state_errors: usize,
     /// Why the store was not used for (part of) this batch: the first failure.
@@ -230,6 +236,9 @@ struct SecretResult {
 enum AlertResult {
     /// Published; its de-duplication key.
     Delivered(String),
+    /// Delivered by an earlier try of this batch (the quiet window's store says so): not
+    /// sent again; its de-duplication key.
+    AlreadyDelivered(String),
     /// Held back by the quiet window.
     Held,
     Undelivered(PublishError),
@@ -306,13 +315,28 @@ where
     N: AccountNames + Sync,
 {
     let gated = !may_match(decoded);
-    let batch = if gated {
-        LogBatch {
-            header: BatchHeader::read(decoded)?,
-            log_events: None,
+    let read = |bytes| -> Result<LogBatch<'_>, DecodeError> {
+        if gated {
+            Ok(LogBatch {
+                header: BatchHeader::read(bytes)?,
+                log_events: None,
+            })
+        } else {
+            LogBatch::parse(bytes)
         }
-    } else {
-        LogBatch::parse(decoded)?
+    };
+    // CloudWatch Logs delivers UTF-8. Should a batch hold bytes that are not, they are read
+    // as U+FFFD rather than let one bad byte keep every other read of the batch from alerting.
+    let replaced: String;
+    let batch = match read(decoded) {
+        Err(DecodeError::Envelope(_)) if std::str::from_utf8(decoded).is_err() => {
+            tracing::warn!(
+                "the batch is not valid UTF-8: reading it with the invalid bytes replaced"
+            );
+            replaced = String::from_utf8_lossy(decoded).into_owned();
+            read(replaced.as_bytes())?
+        }
+        read => read?,
     };
     let header = &batch.header;
     let mut summary = BatchSummary {
@@ -383,6 +407,10 @@ where
                     summary.alerts_published += 1;
                     summary.delivered.push(dedup_key);
                 }
+                AlertResult::AlreadyDelivered(dedup_key) => {
+                    summary.alerts_already_delivered += 1;
+                    summary.delivered.push(dedup_key);
+                }
                 AlertResult::Held => summary.alerts_suppressed += 1,
                 AlertResult::Undelivered(error) => {
                     tracing::error!(%error, "alert not delivered");
@@ -427,6 +455,7 @@ fn log_summary(summary: &BatchSummary) {
         alerts_published = summary.alerts_published,
         alerts_undelivered = summary.alerts_undelivered,
         alerts_suppressed = summary.alerts_suppressed,
+        alerts_already_delivered = summary.alerts_already_delivered,
         alert_state_errors = summary.alert_state_errors,
         alert_state_unavailable = summary.alert_state_unavailable.as_deref().unwrap_or(""),
         restored = summary.restored,
@@ -601,6 +630,16 @@ where
                 "held back by the quiet window: counted for the next alert"
             );
             return AlertResult::Held;
+        }
+        Ok(WindowVerdict::Delivered { at }) => {
+            tracing::info!(
+                caller = %claim.key.caller,
+                secret = %claim.key.secret,
+                dedup_key = %claim.claim_key,
+                delivered_at = %at.map(humantime::format_rfc3339_seconds).map(|t| t.to_string()).unwrap_or_default(),
+                "delivered by an earlier try of this batch: not sent again"
+            );
+            return AlertResult::AlreadyDelivered(claim.claim_key);
         }
         Err(error) => {
             if error != WindowStateError::SkippedAfterFailure {

@@ -54,7 +54,7 @@ impl AlertWindows for MemoryWindows {
         let verdict = WindowVerdict::of(decision, stored.as_ref(), claim);
         let next = match (decision, stored) {
             (Decision::Claim(_), stored) => Some(claimed(stored, claim)),
-            (Decision::Retry, stored) => stored,
+            (Decision::Retry | Decision::Delivered, stored) => stored,
             (Decision::Hold, stored) => stored.map(|s| held(s, &claim.reads)),
         };
         if let Some(next) = next {

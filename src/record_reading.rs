@@ -44,7 +44,11 @@ pub fn read_record(json_text: &str) -> Result<ReadRecord, serde_json::Error> {
 
 /// `value` (found at `path` in the record) with every part that cannot be read where it
 /// stands left out and its path added to `unreadable`; `None` when nothing of it reads.
-fn keep_readable(path: &mut Vec<String>, value: &Value, unreadable: &mut Vec<String>) -> Option<Value> {
+fn keep_readable(
+    path: &mut Vec<String>,
+    value: &Value,
+    unreadable: &mut Vec<String>,
+) -> Option<Value> {
     if reads_at(path, value) {
         return Some(value.clone());
     }
@@ -88,7 +92,8 @@ mod tests {
 
     #[test]
     fn a_well_typed_record_reads_with_nothing_left_out() {
-        let read = read_record(r#"{"eventName":"GetSecretValue","userIdentity":{"arn":"a"}}"#).unwrap();
+        let read =
+            read_record(r#"{"eventName":"GetSecretValue","userIdentity":{"arn":"a"}}"#).unwrap();
         assert_eq!(read.record.event_name.as_deref(), Some("GetSecretValue"));
         assert!(read.unreadable.is_empty());
     }
@@ -111,7 +116,10 @@ mod tests {
         let identity = read.record.user_identity.unwrap();
         assert_eq!(identity.arn.as_deref(), Some("arn:aws:iam::1:user/a"));
         let attributes = identity.session_context.unwrap().attributes.unwrap();
-        assert_eq!(attributes.creation_date.as_deref(), Some("2026-01-01T00:00:00Z"));
+        assert_eq!(
+            attributes.creation_date.as_deref(),
+            Some("2026-01-01T00:00:00Z")
+        );
         assert_eq!(attributes.mfa_authenticated, None);
     }
 

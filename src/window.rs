@@ -10,7 +10,9 @@
 //!   the alert's de-duplication key and moves the window's tally to `previous`, which the
 //!   alert reports (reads held back, the last alert's time).
 //! - **Retry.** The same alert again (the same de-duplication key: Lambda retrying a batch
-//!   whose publish failed after the claim) goes out again, with the same report.
+//!   whose publish failed after the claim) goes out again, with the same report; unless the
+//!   claim was confirmed delivered, as the other alerts of a batch retried for one failed
+//!   publish were: then it is counted as delivered and not sent again.
 //! - **Hold.** Anything else is held back: its reads are added to the window's tally, by
 //!   read id, so a read delivered twice (CloudWatch Logs is at least once) or logged twice
 //!   (a cross-account read, one `sharedEventID`) counts once.
@@ -212,8 +214,12 @@ impl Opened {
 pub enum Decision {
     /// Send, and make this alert the window's.
     Claim(Opened),
-    /// Send again, changing nothing: the same alert as the stored claim.
+    /// Send again, changing nothing: the same alert as the stored claim, not confirmed
+    /// delivered.
     Retry,
+    /// Send nothing, change nothing: the same alert as the stored claim, and it was
+    /// delivered (Lambda retrying a batch for another alert's failed publish).
+    Delivered,
     /// Count the reads, do not send.
     Hold,
 }
@@ -224,7 +230,11 @@ pub fn decide(stored: Option<&WindowRecord>, claim: &WindowClaim) -> Decision {
         return Decision::Claim(Opened::First);
     };
     if stored.claim_key == claim.claim_key {
-        return Decision::Retry;
+        return if stored.current.delivered {
+            Decision::Delivered
+        } else {
+            Decision::Retry
+        };
     }
     if !stored.current.delivered && stored.claimed_at <= claim.grace_start() {
         return Decision::Claim(Opened::Unconfirmed);
@@ -350,6 +360,8 @@ pub enum WindowVerdict {
         claimed_by: String,
         until: SystemTime,
     },
+    /// This very alert was delivered already: not sent again.
+    Delivered { at: Option<SystemTime> },
 }
 
 impl WindowVerdict {
@@ -366,9 +378,12 @@ impl WindowVerdict {
                 opened: Opened::Retry,
                 carried: carried(&stored.previous, &claim.reads),
             },
-            (Decision::Retry, None) => WindowVerdict::Send {
+            (Decision::Retry | Decision::Delivered, None) => WindowVerdict::Send {
                 opened: Opened::First,
                 carried: Carried::default(),
+            },
+            (Decision::Delivered, Some(stored)) => WindowVerdict::Delivered {
+                at: stored.current.delivered_at,
             },
             (Decision::Hold, stored) => WindowVerdict::Held {
                 claimed_by: stored.map(|s| s.claim_key.clone()).unwrap_or_default(),

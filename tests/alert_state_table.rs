@@ -55,6 +55,12 @@ async fn a_failed_publish_then_its_retry_delivers() {
 
 #[tokio::test]
 #[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_retry_resends_only_what_was_not_delivered() {
+    windows::a_retry_resends_only_what_was_not_delivered(&table().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
 async fn escalation_to_critical_breaks_the_window() {
     windows::escalation_to_critical_breaks_the_window(&table().await).await;
 }

@@ -248,8 +248,9 @@ async fn malformed_records_are_counted_and_skipped_and_the_rest_goes_on() {
         .unwrap();
     let good: serde_json::Value = serde_json::from_str(&good).unwrap();
     let record = good["Records"][0].to_string();
-    // eventName of the wrong type: it passes the pre-check, then fails the model.
-    let wrong_shape = record.replace("\"errorCode\"", "\"eventName\":7,\"x\"");
+    // eventName of the wrong type: it passes the pre-check, then fails the model, and read
+    // loosely it is no read of a secret either.
+    let wrong_shape = record.replace("\"GetSecretValue\"", "7");
     let envelope = serde_json::json!({
         "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "trail",
         "logStream": "s", "subscriptionFilters": ["f"],
@@ -312,7 +313,10 @@ async fn a_read_with_fields_of_unexpected_types_still_alerts_and_says_what_was_n
     let fields = &alerts[0].document.attempts[0].unreadable_fields;
     assert_eq!(
         fields,
-        &["resources", "userIdentity.sessionContext.attributes.mfaAuthenticated"]
+        &[
+            "resources",
+            "userIdentity.sessionContext.attributes.mfaAuthenticated"
+        ]
     );
     assert!(alerts[0].subject.contains("alice"), "{}", alerts[0].subject);
     assert!(
@@ -666,4 +670,110 @@ async fn a_lambda_reader_leads_the_subject_and_gets_its_console_link() {
         ]
     );
     assert!(alert.text.contains("Go to the workload:"), "{}", alert.text);
+}
+
+/// Secrets Manager unreachable in one region, answering in the others.
+struct OneRegionDown<'a> {
+    down: &'static str,
+    secrets: &'a FakeSecrets,
+}
+
+impl secret_deletion_alerts::ports::SecretInspector for OneRegionDown<'_> {
+    async fn inspect(
+        &self,
+        secret_id: &str,
+        at: secret_deletion_alerts::ports::SecretAt<'_>,
+    ) -> SecretState {
+        if at.region.map(|r| r.as_str()) == Some(self.down) {
+            self.secrets
+                .lookups
+                .lock()
+                .unwrap()
+                .push(secret_id.to_owned());
+            return SecretState::LookupFailed {
+                reason: "Secrets Manager unreachable: dispatch failure".to_owned(),
+                cause: LookupFailure::Unreachable,
+            };
+        }
+        self.secrets.inspect(secret_id, at).await
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_region_degrades_only_its_own_secrets() {
+    let arn = |region: &str, name: &str| {
+        format!("arn:aws:secretsmanager:{region}:123456789012:secret:{name}-AbCdEf")
+    };
+    let records: Vec<serde_json::Value> = [
+        arn("eu-south-9", "far/one"),
+        arn("eu-south-9", "far/two"),
+        arn("us-east-1", "prod/db"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, id)| {
+        let mut record = common::windows::records_by("alice", id, &["e"])["Records"][0].take();
+        record["eventID"] = format!("e{i}").into();
+        record
+    })
+    .collect();
+    let data = encode_records(
+        &serde_json::json!({ "Records": records }).to_string(),
+        "trail",
+    )
+    .unwrap()
+    .awslogs
+    .data;
+    let secrets = FakeSecrets::with(&[(&arn("us-east-1", "prod/db"), pending("prod/db", 6, &[]))]);
+    let inspector = OneRegionDown {
+        down: "eu-south-9",
+        secrets: &secrets,
+    };
+    let publisher = RecordingPublisher::default();
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &inspector,
+        restorer: &secrets,
+        windows: &NoWindows,
+        history: &NoEventHistory,
+        accounts: &NoAccountNames,
+    };
+    let policy = RestorePolicy::Off;
+    let mut options = options(&policy);
+    // One at a time, the unreachable region first (secrets are handled in key order).
+    options.concurrency = 1;
+    let summary = handle_batch(&data, &ports, &options).await.unwrap();
+    assert_eq!(summary.alerts_published, 3);
+    assert_eq!(
+        secrets.lookups(),
+        [arn("eu-south-9", "far/one"), arn("us-east-1", "prod/db")],
+        "the second secret of the unreachable region is not looked up again; the other region is"
+    );
+    let states: Vec<(String, &str)> = publisher
+        .alerts()
+        .iter()
+        .map(|a| {
+            (
+                a.document.secret.display_name.clone(),
+                a.document.secret.state,
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&("prod/db-AbCdEf".to_owned(), "pending_deletion")),
+        "{states:?}"
+    );
+    let far = publisher
+        .alerts()
+        .into_iter()
+        .find(|a| a.document.secret.display_name.starts_with("far/two"))
+        .unwrap();
+    assert!(
+        far.document
+            .secret
+            .state_detail
+            .contains("unreachable in eu-south-9"),
+        "{}",
+        far.document.secret.state_detail
+    );
 }

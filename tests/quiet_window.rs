@@ -40,6 +40,11 @@ async fn a_failed_publish_then_its_retry_delivers() {
 }
 
 #[tokio::test]
+async fn a_retry_resends_only_what_was_not_delivered() {
+    windows::a_retry_resends_only_what_was_not_delivered(&MemoryWindows::new()).await;
+}
+
+#[tokio::test]
 async fn escalation_to_critical_breaks_the_window() {
     windows::escalation_to_critical_breaks_the_window(&MemoryWindows::new()).await;
 }

@@ -24,9 +24,7 @@ use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::history::TimeRange;
-use secret_deletion_alerts::logs::{
-    SubscriptionEvent, control_message_event, encode_records,
-};
+use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{NoAccountNames, NoEventHistory};
 

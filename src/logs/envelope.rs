@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::{CONTROL_MESSAGE, DATA_MESSAGE};
@@ -131,7 +131,12 @@ impl<'a> BatchHeader<'a> {
             Ok(()) => deserializer.end().map_err(DecodeError::Envelope)?,
         }
         if header.message_type.is_empty() && !reached_events {
-            return Err(DecodeError::Envelope(de::Error::missing_field("messageType")));
+            return Err(DecodeError::Envelope(de::Error::missing_field(
+                "messageType",
+            )));
+        }
+        if header.is_data() && !reached_events {
+            return Err(DecodeError::MissingLogEvents);
         }
         Ok(header)
     }

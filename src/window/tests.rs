@@ -55,7 +55,7 @@ impl Store {
         let verdict = WindowVerdict::of(decision, self.0.as_ref(), claim);
         self.0 = match decision {
             Decision::Claim(_) => Some(claimed(self.0.take(), claim)),
-            Decision::Retry => self.0.take(),
+            Decision::Retry | Decision::Delivered => self.0.take(),
             Decision::Hold => self.0.take().map(|stored| held(stored, &claim.reads)),
         };
         verdict
@@ -152,6 +152,23 @@ fn a_retry_of_the_same_alert_goes_out_again_with_the_same_report() {
     let retry = claim("c", 62, &["r3"]);
     assert_eq!(store.offer(&retry), sent(Opened::Retry, 1, Some(at(0))));
     assert_eq!(store.deliver(&retry), sent(Opened::Retry, 1, Some(at(0))));
+}
+
+#[test]
+fn a_retry_of_an_alert_that_was_delivered_is_not_sent_again() {
+    let mut store = Store::default();
+    let first_try = claim("a", 0, &["r1"]);
+    store.deliver(&first_try);
+    // Lambda retries the batch for another alert's failed publish.
+    let retry = claim("a", 1, &["r1"]);
+    assert_eq!(
+        store.offer(&retry),
+        WindowVerdict::Delivered { at: Some(at(0)) }
+    );
+    assert_eq!(
+        store.offer(&retry),
+        WindowVerdict::Delivered { at: Some(at(0)) }
+    );
 }
 
 #[test]

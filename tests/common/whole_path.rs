@@ -98,7 +98,10 @@ pub fn whole_path(bytes: &[u8]) {
         assert!(findings.parsed <= findings.records);
         assert_eq!(findings.records, batch.events().len());
         if findings.matched > 0 || findings.parsed > 0 {
-            assert!(may_match(bytes), "the gate would turn away a batch with candidates");
+            assert!(
+                may_match(bytes),
+                "the gate would turn away a batch with candidates"
+            );
         }
     }
 }

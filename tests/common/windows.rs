@@ -236,12 +236,16 @@ pub async fn a_failed_publish_then_its_retry_delivers<W: AlertWindows + Sync>(wi
         .unwrap();
     assert_eq!(retried.alerts_published, 1);
     let retry_key = up.alerts()[0].dedup_key().to_owned();
-    // The retry is the same alert, by its key.
+    // The same batch once more: its alert was delivered, so it is not sent again.
     let again = invoke(batch.clone(), &up, &secrets, windows, HOUR, minutes(2))
         .await
         .unwrap();
-    assert_eq!(again.alerts_published, 1, "a retry always publishes again");
-    assert_eq!(up.alerts()[1].dedup_key(), retry_key);
+    assert_eq!(
+        (again.alerts_published, again.alerts_already_delivered),
+        (0, 1)
+    );
+    assert_eq!(again.delivered, [retry_key]);
+    assert_eq!(up.alerts().len(), 1);
     // Now delivered, the window holds.
     let other = invoke(
         reads_by("alice", "prod/db", &["e9"]),
@@ -252,6 +256,46 @@ pub async fn a_failed_publish_then_its_retry_delivers<W: AlertWindows + Sync>(wi
         minutes(3),
     );
     assert_eq!(other.await.unwrap().alerts_suppressed, 1);
+}
+
+/// A batch of two secrets whose publish fails for one: Lambda's retry sends that one, and
+/// not the other, which was delivered.
+pub async fn a_retry_resends_only_what_was_not_delivered<W: AlertWindows + Sync>(windows: &W) {
+    let secrets = FakeSecrets::with(&[
+        ("prod/db", pending("prod/db", 6, &[])),
+        ("prod/api", pending("prod/api", 6, &[])),
+    ]);
+    let mut records = records_by("alice", "prod/db", &["e1"]);
+    let others = records_by("alice", "prod/api", &["e2"]);
+    records["Records"]
+        .as_array_mut()
+        .unwrap()
+        .extend(others["Records"].as_array().unwrap().iter().cloned());
+    let batch = encode_records(&records.to_string(), "aws-cloudtrail-logs")
+        .unwrap()
+        .awslogs
+        .data;
+    let down = RecordingPublisher::failing_for(&["prod/api"]);
+    let failed = invoke(batch.clone(), &down, &secrets, windows, HOUR, minutes(0)).await;
+    assert!(
+        matches!(failed, Err(HandlerError::Undelivered { failed: 1, .. })),
+        "{failed:?}"
+    );
+    assert_eq!(down.alerts().len(), 1, "prod/db went out");
+    let up = RecordingPublisher::default();
+    let retried = invoke(batch, &up, &secrets, windows, HOUR, minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (retried.alerts_published, retried.alerts_already_delivered),
+        (1, 1)
+    );
+    let sent: Vec<String> = up
+        .alerts()
+        .iter()
+        .map(|a| a.document.secret.display_name.clone())
+        .collect();
+    assert_eq!(sent, ["prod/api"]);
 }
 
 /// A store that cannot be used: alerts go out as without one, and the summary says why.
