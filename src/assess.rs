@@ -21,9 +21,6 @@ use crate::verification::{Verification, VerifyReads, matches};
 
 /// Reads of one alert tried against Event history, at most.
 const MAX_READS_CONFIRMED: usize = 3;
-/// Event history is asked for the deletion for at most this long: it never holds an alert up
-/// for more.
-const DELETION_LOOKUP_LIMIT: Duration = Duration::from_secs(8);
 
 /// The adapters that tell about a secret.
 pub struct Sources<'a, I, R, E, N> {
@@ -102,14 +99,14 @@ fn lock<T>(set: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     set.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The secret's state, its evidence, and the restore policy applied to it (restoring if it
-/// says so and CloudTrail confirmed a read).
+/// The secret's evidence, and the restore policy applied to its looked-up `state`
+/// ([`look_up`]): restoring if the policy says so and CloudTrail confirmed a read.
 pub async fn assess<I, R, E, N>(
     target: &SecretTarget,
     attempts: &[PendingDeletionAccess],
+    state: SecretState,
     sources: &Sources<'_, I, R, E, N>,
     options: &BatchOptions<'_>,
-    skips: &LookupSkips,
 ) -> Assessment
 where
     I: SecretInspector,
@@ -117,7 +114,6 @@ where
     E: EventHistory,
     N: AccountNames,
 {
-    let state = secret_state(target, sources.inspector, options, skips).await;
     let region = target.endpoint_region().ok().flatten();
     let member = member_account(target, options);
     let at = SecretAt {
@@ -195,46 +191,59 @@ async fn verify<E: EventHistory>(
     }
     let started = Instant::now();
     let mut failed = None;
-    loop {
-        for (read, event_id) in &candidates {
-            match history.event(event_id, at).await {
-                Ok(Some(record)) => match matches(read, &record) {
-                    Ok(()) => {
-                        return Verification::Confirmed {
-                            event_id: (*event_id).to_owned(),
+    // The whole wait is bounded, calls included: a slow Event history never eats into the
+    // time the rest of the secret's work is kept.
+    let tries = async {
+        loop {
+            for (read, event_id) in &candidates {
+                match history.event(event_id, at).await {
+                    Ok(Some(record)) => {
+                        return match matches(read, &record) {
+                            Ok(()) => Verification::Confirmed {
+                                event_id: (*event_id).to_owned(),
+                            },
+                            // What Event history holds for the id will not change: a
+                            // forgery, or a record bent on the way.
+                            Err(what) => Verification::Mismatch {
+                                event_id: (*event_id).to_owned(),
+                                what,
+                            },
                         };
                     }
-                    // What Event history holds for the id will not change: a forgery, or a
-                    // record bent on the way.
-                    Err(what) => {
-                        return Verification::Mismatch {
-                            event_id: (*event_id).to_owned(),
-                            what,
+                    Ok(None) => {}
+                    Err(EventHistoryError::NotConfigured) => {
+                        return Verification::NotChecked {
+                            why: "no CloudTrail Event history is configured here",
                         };
                     }
-                },
-                Ok(None) => {}
-                Err(EventHistoryError::NotConfigured) => {
-                    return Verification::NotChecked {
-                        why: "no CloudTrail Event history is configured here",
-                    };
+                    Err(EventHistoryError::Rejected { code, message })
+                        if !code.contains("Throttl") =>
+                    {
+                        return Verification::LookupFailed {
+                            reason: format!("{code}: {message}"),
+                        };
+                    }
+                    Err(error) => failed = Some(error.to_string()),
                 }
-                Err(EventHistoryError::Rejected { code, message }) if !code.contains("Throttl") => {
-                    return Verification::LookupFailed {
-                        reason: format!("{code}: {message}"),
-                    };
-                }
-                Err(error) => failed = Some(error.to_string()),
             }
+            if started.elapsed() + options.verify_retry > wait {
+                return Verification::NotFound { waited: wait };
+            }
+            tokio::time::sleep(options.verify_retry).await;
         }
-        if started.elapsed() + options.verify_retry > wait {
-            break;
+    };
+    let outcome = tokio::time::timeout(wait, tries).await;
+    match (outcome, failed) {
+        (Ok(Verification::NotFound { .. }) | Err(_), Some(reason)) => {
+            Verification::LookupFailed { reason }
         }
-        tokio::time::sleep(options.verify_retry).await;
-    }
-    match failed {
-        Some(reason) => Verification::LookupFailed { reason },
-        None => Verification::NotFound {
+        (Ok(verification), _) => match verification {
+            Verification::NotFound { .. } => Verification::NotFound {
+                waited: Duration::from_secs(started.elapsed().as_secs().max(wait.as_secs())),
+            },
+            other => other,
+        },
+        (Err(_), None) => Verification::NotFound {
             waited: Duration::from_secs(started.elapsed().as_secs().max(wait.as_secs())),
         },
     }
@@ -256,15 +265,16 @@ async fn scheduled_deletion<E: EventHistory>(
     else {
         return DeletionFound::NotAsked;
     };
-    let lookup = history.scheduled_deletion(arn, name, *deletion_date, options.now, at);
-    match tokio::time::timeout(DELETION_LOOKUP_LIMIT, lookup).await {
+    let lookup = history.scheduled_deletion(arn, name, *deletion_date, options.clock(), at);
+    let limit = options.deletion_lookup_limit;
+    match tokio::time::timeout(limit, lookup).await {
         Ok(Ok(Some(deletion))) => DeletionFound::Found(deletion),
         Ok(Ok(None)) => DeletionFound::NotFound("not found in Event history".to_owned()),
         Ok(Err(EventHistoryError::NotConfigured)) => DeletionFound::NotAsked,
         Ok(Err(error)) => DeletionFound::NotFound(format!("not found in Event history: {error}")),
         Err(_) => DeletionFound::NotFound(format!(
             "not found in Event history within {}",
-            humantime::format_duration(DELETION_LOOKUP_LIMIT)
+            humantime::format_duration(limit)
         )),
     }
 }
@@ -312,7 +322,9 @@ async fn restore<R: SecretRestorer>(arn: &str, restorer: &R, at: SecretAt<'_>) -
     }
 }
 
-async fn secret_state<I: SecretInspector>(
+/// The secret's state, looked up in its account and region where the function may and can;
+/// else what kept it from being looked up.
+pub async fn look_up<I: SecretInspector>(
     target: &SecretTarget,
     inspector: &I,
     options: &BatchOptions<'_>,

@@ -17,6 +17,11 @@ pub const DEFAULT_MAX_LISTED_ATTEMPTS: usize = 50;
 pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_ALERT_WINDOW: Duration = Duration::from_secs(3600);
 pub const DEFAULT_VERIFY_WAIT: Duration = Duration::from_secs(20);
+/// What one SDK call may take (`SDK_OPERATION_TIMEOUT_MS`), retries included.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Event history is asked who scheduled a deletion for at most this long: it never holds an
+/// alert up for more.
+pub const DEFAULT_DELETION_LOOKUP_LIMIT: Duration = Duration::from_secs(8);
 /// Inside the function's timeout, with the lookups, restores and publishes of a batch.
 pub const MAX_VERIFY_WAIT: Duration = Duration::from_secs(60);
 /// A window longer than this would hide a week of a broken consumer behind one email.
@@ -238,7 +243,7 @@ impl Config {
             operation_timeout: Duration::from_millis(number(
                 &get,
                 "SDK_OPERATION_TIMEOUT_MS",
-                10_000,
+                DEFAULT_OPERATION_TIMEOUT.as_millis() as usize,
                 500..=300_000,
                 "milliseconds from 500 to 300000",
             )? as u64),

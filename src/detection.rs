@@ -48,6 +48,28 @@ impl SecretTarget {
         )
     }
 
+    /// How the caller named the secret, from least to most precise.
+    pub fn naming(&self) -> Naming {
+        let Some(id) = self.secret_id.as_deref() else {
+            return Naming::Unnamed;
+        };
+        match arn_resource(id).and_then(|r| r.strip_prefix("secret:")) {
+            None => Naming::Name,
+            Some(name) if arn_suffix(name).is_some() => Naming::FullArn,
+            Some(_) => Naming::PartialArn,
+        }
+    }
+
+    /// The secret's name as far as the id tells it: a name as it is; an ARN's name, without
+    /// the `-` and six random characters Secrets Manager appends in a full ARN.
+    pub fn name_held(&self) -> Option<&str> {
+        let id = self.secret_id.as_deref()?;
+        match arn_resource(id).and_then(|r| r.strip_prefix("secret:")) {
+            None => Some(id),
+            Some(name) => Some(arn_suffix(name).unwrap_or(name)),
+        }
+    }
+
     /// The region to send Secrets Manager calls to: `Ok(None)` when the record gives none
     /// (the client's own region), `Err` with the text when it is not a region name.
     pub fn endpoint_region(&self) -> Result<Option<RegionName>, &str> {
@@ -56,6 +78,24 @@ impl SecretTarget {
             Some(text) => RegionName::parse(text).map(Some).ok_or(text),
         }
     }
+}
+
+/// How a read named its secret, from least to most precise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Naming {
+    Unnamed,
+    Name,
+    /// An ARN without the six random characters: `arn:...:secret:prod/db`.
+    PartialArn,
+    FullArn,
+}
+
+/// The name of a full ARN's resource without its random suffix (`prod/db-AbCdEf` ->
+/// `prod/db`); `None` when it has none.
+fn arn_suffix(name: &str) -> Option<&str> {
+    let (base, suffix) = name.rsplit_once('-')?;
+    (!base.is_empty() && suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some(base)
 }
 
 /// One read of a secret pending deletion, with everything the alert says about it.
@@ -213,6 +253,48 @@ impl Findings {
         self.duplicates += other.duplicates;
         for access in other.by_secret.into_values().flatten() {
             self.add(access);
+        }
+    }
+
+    /// Puts the reads of a secret named by its name (or a partial ARN) with those of the one
+    /// more precisely named secret of the same account and region that holds that name: one
+    /// secret, one alert, even before (or without) a lookup. Two full ARNs that hold one name
+    /// are two secrets (one deleted and made again): then nothing is merged into either.
+    pub fn merge_namings(&mut self) {
+        type Place = (Option<AccountId>, Option<String>, String);
+        let place = |target: &SecretTarget| -> Option<Place> {
+            Some((
+                target.account_id.clone(),
+                target.region.clone(),
+                target.name_held()?.to_owned(),
+            ))
+        };
+        let mut most_precise: BTreeMap<Place, (Naming, Vec<SecretTarget>)> = BTreeMap::new();
+        for target in self.by_secret.keys() {
+            let Some(place) = place(target) else { continue };
+            let naming = target.naming();
+            let entry = most_precise.entry(place).or_insert((naming, Vec::new()));
+            if naming > entry.0 {
+                *entry = (naming, Vec::new());
+            }
+            if naming == entry.0 {
+                entry.1.push(target.clone());
+            }
+        }
+        let targets: Vec<SecretTarget> = self.by_secret.keys().cloned().collect();
+        for target in targets {
+            let Some((_, into)) = place(&target).and_then(|p| most_precise.get(&p)) else {
+                continue;
+            };
+            if let [into] = into.as_slice()
+                && *into != target
+                && let Some(reads) = self.by_secret.remove(&target)
+            {
+                self.by_secret
+                    .entry(into.clone())
+                    .or_default()
+                    .extend(reads);
+            }
         }
     }
 
@@ -423,6 +505,77 @@ mod tests {
         assert_eq!(found.target.account_id.as_deref(), Some("210987654321"));
         assert_eq!(found.target.region.as_deref(), Some("us-west-2"));
         assert_eq!(found.target.display_name(), Some("shared/key-AbCdEf"));
+    }
+
+    #[test]
+    fn a_name_and_the_full_arn_that_holds_it_are_one_secret() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf";
+        let mut findings = Findings::default();
+        for (event_id, secret_id) in [
+            ("e1", "prod/db"),
+            ("e2", arn),
+            (
+                "e3",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db",
+            ),
+            ("e4", "prod/api"),
+        ] {
+            let mut json = access("secret because it was marked for deletion");
+            json["requestParameters"]["secretId"] = secret_id.into();
+            json["eventID"] = event_id.into();
+            findings.add(detect(&record(json), here()).unwrap());
+        }
+        findings.merge_namings();
+        let groups: Vec<(Option<&str>, usize)> = findings
+            .by_secret
+            .iter()
+            .map(|(target, reads)| (target.secret_id.as_deref(), reads.len()))
+            .collect();
+        assert_eq!(groups, [(Some(arn), 3), (Some("prod/api"), 1)]);
+    }
+
+    #[test]
+    fn two_full_arns_of_one_name_stay_two_secrets_and_the_name_stays_apart() {
+        let arn = |suffix: &str| {
+            format!("arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-{suffix}")
+        };
+        let mut findings = Findings::default();
+        for (event_id, secret_id) in [
+            ("e1", "prod/db".to_owned()),
+            ("e2", arn("AAAAAA")),
+            ("e3", arn("BBBBBB")),
+        ] {
+            let mut json = access("secret because it was marked for deletion");
+            json["requestParameters"]["secretId"] = secret_id.into();
+            json["eventID"] = event_id.into();
+            findings.add(detect(&record(json), here()).unwrap());
+        }
+        findings.merge_namings();
+        assert_eq!(findings.by_secret.len(), 3);
+    }
+
+    #[test]
+    fn an_arn_holds_its_name_without_the_random_suffix() {
+        let target = |id: &str| SecretTarget {
+            account_id: None,
+            region: None,
+            secret_id: Some(id.into()),
+        };
+        let full = target("arn:aws:secretsmanager:us-east-1:1:secret:a/b-x1Y2z3");
+        assert_eq!(
+            (full.name_held(), full.naming()),
+            (Some("a/b"), Naming::FullArn)
+        );
+        let partial = target("arn:aws:secretsmanager:us-east-1:1:secret:a/b");
+        assert_eq!(
+            (partial.name_held(), partial.naming()),
+            (Some("a/b"), Naming::PartialArn)
+        );
+        let name = target("a/b-x1Y2z3");
+        assert_eq!(
+            (name.name_held(), name.naming()),
+            (Some("a/b-x1Y2z3"), Naming::Name)
+        );
     }
 
     #[test]

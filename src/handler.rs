@@ -50,7 +50,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::alert::{Alert, AlertContext, UNNAMED_SECRET, compose, dedup_key_of, event_id_list};
-use crate::assess::{Assessment, LookupSkips, Sources, assess};
+use crate::assess::{Assessment, LookupSkips, Sources, assess, look_up};
 use crate::caller::CallerKey;
 use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, may_match, scan_log_events};
@@ -72,6 +72,17 @@ const MAX_LOGGED_READS: usize = 100;
 const MAX_NAMED_UNDELIVERED: usize = 20;
 /// What is kept back before the deadline to return the error instead of being killed.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+/// The SDK calls one secret may make after its lookup's start, each bounded by the SDK's
+/// operation timeout: the lookup, the restore, the account's name, the window's claim and the
+/// hold that may follow it, the publish, and the confirmation.
+const CALLS_PER_SECRET: u32 = 7;
+
+/// One secret's worst case, from its lookup to its window's confirmation: every SDK call at
+/// its operation timeout, and Event history's deletion lookup at its limit. The
+/// verification's wait is not in it: it only ever takes what is left beyond this reserve.
+pub fn secret_reserve(operation_timeout: Duration) -> Duration {
+    operation_timeout * CALLS_PER_SECRET + crate::config::DEFAULT_DELETION_LOOKUP_LIMIT
+}
 
 /// Settings of one batch run, taken from [`crate::config::Config`] and the invocation.
 #[derive(Debug, Clone)]
@@ -82,14 +93,24 @@ pub struct BatchOptions<'a> {
     pub max_decoded_bytes: usize,
     /// The account whose secrets can be looked up; a secret elsewhere is reported as such.
     pub account_id: Option<&'a str>,
+    /// When the batch arrived (injected by tests); [`BatchOptions::clock`] reads the time
+    /// from it at each use.
     pub now: SystemTime,
+    /// The monotonic instant that goes with `now`.
+    pub started: Instant,
     /// Secrets handled at once.
     pub concurrency: usize,
     /// When the invocation is killed (the Lambda context's deadline), if anything kills it.
     pub deadline: Option<Instant>,
-    /// No secret is started with less than this left before `deadline`: its lookup, restore
-    /// and publish may each take up to the SDK's operation timeout.
+    /// No secret is started with less than this (and the margin kept back to report) left
+    /// before `deadline`: one secret's worst case from its lookup to its window's
+    /// confirmation ([`secret_reserve`]).
     pub deadline_reserve: Duration,
+    /// How long Event history may be asked who scheduled a deletion.
+    pub deletion_lookup_limit: Duration,
+    /// The SDK's operation timeout: what one call may take. A secret whose lookup is done
+    /// needs one less of them to finish.
+    pub operation_timeout: Duration,
     /// The buffers one batch after another reuses, lent by `main`; `None`: the batch's own.
     pub inflater: Option<&'a Mutex<Inflater>>,
     /// One alert per secret and caller per this long, kept in [`Ports::windows`]; `None`:
@@ -120,7 +141,8 @@ impl<'a> BatchOptions<'a> {
             max_decoded_bytes: config.max_decoded_bytes,
             account_id: config.account_id.as_deref(),
             concurrency: config.concurrency,
-            deadline_reserve: config.operation_timeout * 3,
+            deadline_reserve: secret_reserve(config.operation_timeout),
+            operation_timeout: config.operation_timeout,
             alert_window: config.quiet_window(),
             claim_grace: config.operation_timeout * 3,
             member_role: config.member_role_name.as_deref(),
@@ -141,9 +163,12 @@ impl<'a> BatchOptions<'a> {
             max_decoded_bytes: crate::logs::DEFAULT_MAX_DECODED_BYTES,
             account_id: None,
             now,
+            started: Instant::now(),
             concurrency: crate::config::DEFAULT_CONCURRENCY,
             deadline: None,
             deadline_reserve: Duration::ZERO,
+            deletion_lookup_limit: crate::config::DEFAULT_DELETION_LOOKUP_LIMIT,
+            operation_timeout: crate::config::DEFAULT_OPERATION_TIMEOUT,
             inflater: None,
             alert_window: None,
             claim_grace: Duration::from_secs(30),
@@ -153,6 +178,27 @@ impl<'a> BatchOptions<'a> {
             verify_wait: crate::config::DEFAULT_VERIFY_WAIT,
             verify_retry: Duration::from_secs(2),
         }
+    }
+
+    /// The time now: `now` moved on by what has passed since the batch arrived. The quiet
+    /// window's claim and confirmation read it when they happen, not once per batch.
+    pub fn clock(&self) -> SystemTime {
+        self.now + self.started.elapsed()
+    }
+
+    /// Whether a secret may still be started: its worst case fits before the deadline.
+    fn has_room_for_a_secret(&self) -> bool {
+        self.has_room_for(self.deadline_reserve)
+    }
+
+    /// Whether a secret that was looked up may go on: the rest of its worst case fits.
+    fn has_room_after_its_lookup(&self) -> bool {
+        self.has_room_for(self.deadline_reserve.saturating_sub(self.operation_timeout))
+    }
+
+    fn has_room_for(&self, reserve: Duration) -> bool {
+        self.deadline
+            .is_none_or(|deadline| Instant::now() + reserve + DEADLINE_MARGIN <= deadline)
     }
 
     /// What alert composition needs of these options, for alerts about `log_group`.
@@ -356,7 +402,8 @@ where
         return Ok(summary);
     }
 
-    let findings = scan_log_events(&batch);
+    let mut findings = scan_log_events(&batch);
+    findings.merge_namings();
     // Named one by one up to a point: a broken producer must not flood the function's logs.
     for (log_event_id, reason) in findings.malformed.iter().take(MAX_LOGGED_MALFORMED) {
         tracing::warn!(%log_event_id, reason, "skipped a log event that is not a CloudTrail record");
@@ -373,30 +420,42 @@ where
     summary.matched = findings.matched;
     summary.malformed = findings.malformed.len();
     summary.duplicates = findings.duplicates;
-    let by_secret = findings.by_secret;
-    summary.secrets = by_secret.len();
+    let named: Vec<(SecretTarget, Vec<PendingDeletionAccess>)> =
+        findings.by_secret.into_iter().collect();
 
     let context = options.alert_context(&batch.header.log_group);
     let shared = BatchState::default();
-    let (results, cut_off) = run_secrets(&by_secret, ports, options, &context, &shared).await;
+    let lookups = named.iter().map(|(target, _)| async {
+        if !options.has_room_for_a_secret() {
+            return None;
+        }
+        Some(look_up(target, ports.inspector, options, &shared.lookups).await)
+    });
+    let (states, lookups_cut_off) = under_deadline(lookups, options).await;
+    let secrets = one_per_secret(named, states.into_iter().map(Option::flatten).collect());
+    summary.secrets = secrets.len();
+    let work = secrets
+        .iter()
+        .map(|secret| alert_and_publish(secret, ports, options, &context, &shared));
+    let (results, cut_off) = under_deadline(work, options).await;
     summary.alert_state_errors = shared.window_errors.load(Ordering::Relaxed);
     summary.alert_state_unavailable = shared
         .first_window_error
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if cut_off {
+    if cut_off || lookups_cut_off {
         tracing::error!(
             "the invocation's deadline is near: cutting off the alerts still in flight"
         );
     }
 
     let mut failures: Vec<PublishError> = Vec::new();
-    for ((target, attempts), result) in by_secret.iter().zip(results) {
+    for (secret, result) in secrets.iter().zip(results) {
         let result = result.unwrap_or_else(|| SecretResult {
             restored: false,
             alerts: vec![AlertResult::Undelivered(not_delivered(
-                target,
-                attempts,
+                &secret.target,
+                &secret.reads,
                 PublishFailure::Deadline("cut off in flight"),
             ))],
         });
@@ -464,32 +523,58 @@ fn log_summary(summary: &BatchSummary) {
     );
 }
 
-/// Every secret's alert, at most `options.concurrency` at a time, until done or until just
-/// before the deadline. `None` marks a secret cut off in flight.
-async fn run_secrets<P, I, R, W, E, N>(
-    by_secret: &BTreeMap<SecretTarget, Vec<PendingDeletionAccess>>,
-    ports: &Ports<'_, P, I, R, W, E, N>,
-    options: &BatchOptions<'_>,
-    context: &AlertContext<'_>,
-    shared: &BatchState,
-) -> (Vec<Option<SecretResult>>, bool)
-where
-    P: AlertPublisher + Sync,
-    I: SecretInspector + Sync,
-    R: SecretRestorer + Sync,
-    W: AlertWindows + Sync,
-    E: EventHistory + Sync,
-    N: AccountNames + Sync,
-{
-    let work = by_secret
-        .iter()
-        .enumerate()
-        .map(|(index, (target, attempts))| async move {
-            let result = alert_and_publish(target, attempts, ports, options, context, shared);
-            (index, result.await)
+/// One secret of a batch: its reads, however they named it, and its state as looked up
+/// (`None`: not looked up before the deadline).
+struct Secret {
+    target: SecretTarget,
+    reads: Vec<PendingDeletionAccess>,
+    state: Option<SecretState>,
+}
+
+/// The batch's secrets once looked up: groups whose lookups found one ARN (a name, a partial
+/// ARN and a full ARN of one secret) become one, named as precisely as any read named it, so
+/// that one secret has one alert and at most one restore.
+fn one_per_secret(
+    named: Vec<(SecretTarget, Vec<PendingDeletionAccess>)>,
+    states: Vec<Option<SecretState>>,
+) -> Vec<Secret> {
+    let mut secrets: Vec<Secret> = Vec::new();
+    let mut by_arn: BTreeMap<String, usize> = BTreeMap::new();
+    for ((target, reads), state) in named.into_iter().zip(states) {
+        if let Some(arn) = state.as_ref().and_then(SecretState::arn) {
+            if let Some(&index) = by_arn.get(arn) {
+                let secret = &mut secrets[index];
+                secret.reads.extend(reads);
+                if target.naming() > secret.target.naming() {
+                    secret.target = target;
+                }
+                continue;
+            }
+            by_arn.insert(arn.to_owned(), secrets.len());
+        }
+        secrets.push(Secret {
+            target,
+            reads,
+            state,
         });
-    let mut results: Vec<Option<SecretResult>> = by_secret.iter().map(|_| None).collect();
-    let mut running = futures_util::stream::iter(work).buffer_unordered(options.concurrency.max(1));
+    }
+    secrets
+}
+
+/// Runs `work`, at most `options.concurrency` at a time, until done or until just before the
+/// deadline. `None` marks a piece cut off in flight; the flag says whether any was.
+async fn under_deadline<T, F: Future<Output = T>>(
+    work: impl Iterator<Item = F>,
+    options: &BatchOptions<'_>,
+) -> (Vec<Option<T>>, bool) {
+    let work: Vec<F> = work.collect();
+    let mut results: Vec<Option<T>> = work.iter().map(|_| None).collect();
+    let indexed = work
+        .into_iter()
+        .enumerate()
+        .map(|(index, piece)| async move { (index, piece.await) });
+    let mut running =
+        futures_util::stream::iter(indexed).buffer_unordered(options.concurrency.max(1));
     let collect = async {
         while let Some((index, result)) = running.next().await {
             results[index] = Some(result);
@@ -508,11 +593,10 @@ where
     (results, cut_off)
 }
 
-/// One secret, start to end: unless the deadline is too near, its state (looked up, the
-/// policy applied), then its alert (or, with a quiet window, one per caller) and the publish.
+/// One secret, start to end: unless the deadline is too near, the policy applied to its
+/// state, then its alert (or, with a quiet window, one per caller) and the publish.
 async fn alert_and_publish<P, I, R, W, E, N>(
-    target: &SecretTarget,
-    attempts: &[PendingDeletionAccess],
+    secret: &Secret,
     ports: &Ports<'_, P, I, R, W, E, N>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
@@ -526,19 +610,21 @@ where
     E: EventHistory,
     N: AccountNames,
 {
-    if let Some(deadline) = options.deadline
-        && Instant::now() + options.deadline_reserve > deadline
-    {
-        return SecretResult {
-            restored: false,
-            alerts: vec![AlertResult::Undelivered(not_delivered(
-                target,
-                attempts,
-                PublishFailure::Deadline("not started"),
-            ))],
-        };
-    }
-    let assessment = assess(target, attempts, &ports.sources(), options, &shared.lookups).await;
+    let (target, attempts) = (&secret.target, secret.reads.as_slice());
+    let state = match &secret.state {
+        Some(state) if options.has_room_after_its_lookup() => state.clone(),
+        _ => {
+            return SecretResult {
+                restored: false,
+                alerts: vec![AlertResult::Undelivered(not_delivered(
+                    target,
+                    attempts,
+                    PublishFailure::Deadline("not started"),
+                ))],
+            };
+        }
+    };
+    let assessment = assess(target, attempts, state, &ports.sources(), options).await;
     let restored = assessment.outcome == RestoreOutcome::Restored;
     let Some(window) = options.alert_window else {
         let alert = compose_for(attempts, &assessment, None, context);
@@ -603,7 +689,7 @@ where
             caller,
         },
         claim_key: dedup_key_of(found.reads),
-        now: options.now,
+        now: options.clock(),
         window,
         grace: options.claim_grace,
         severity: Severity::of(&found.assessment.state, options.now),
@@ -618,7 +704,7 @@ where
     };
     let (note, claimed) = match verdict {
         Ok(WindowVerdict::Send { opened, carried }) => {
-            (WindowNote::sent(window, opened, carried, options.now), true)
+            (WindowNote::sent(window, opened, carried, claim.now), true)
         }
         Ok(WindowVerdict::Held { claimed_by, until }) => {
             tracing::info!(
@@ -655,7 +741,7 @@ where
             AlertResult::Delivered(_) => {
                 ports
                     .windows
-                    .confirm(&claim.key, &claim.claim_key, options.now)
+                    .confirm(&claim.key, &claim.claim_key, options.clock())
                     .await
             }
             _ => ports.windows.release(&claim.key, &claim.claim_key).await,
@@ -777,7 +863,8 @@ where
         history: &NoEventHistory,
         accounts: &NoAccountNames,
     };
-    let assessment = assess(target, attempts, &sources, options, skips).await;
+    let state = look_up(target, inspector, options, skips).await;
+    let assessment = assess(target, attempts, state, &sources, options).await;
     let alert = compose_for(attempts, &assessment, None, context);
     (alert, assessment.outcome)
 }

@@ -777,3 +777,88 @@ async fn an_unreachable_region_degrades_only_its_own_secrets() {
         far.document.secret.state_detail
     );
 }
+
+#[tokio::test]
+async fn one_secret_read_by_name_partial_arn_and_full_arn_is_one_alert_and_one_restore() {
+    // A name that ends like a full ARN's suffix: only the lookup can tell the partial ARN is
+    // this secret.
+    let name = "app/key-ab12cd";
+    let partial = format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}");
+    let full = format!("{partial}-XyZ123");
+    let records: Vec<serde_json::Value> = [name, &partial, &full]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut record = common::windows::records_by("alice", id, &["e"])["Records"][0].take();
+            record["eventID"] = format!("e{i}").into();
+            record
+        })
+        .collect();
+    let data = encode_records(
+        &serde_json::json!({ "Records": records }).to_string(),
+        "trail",
+    )
+    .unwrap()
+    .awslogs
+    .data;
+    let state = SecretState::PendingDeletion {
+        arn: full.clone(),
+        name: name.to_owned(),
+        deletion_date: now() + std::time::Duration::from_secs(6 * 86_400),
+        tags: Default::default(),
+    };
+    let secrets = FakeSecrets::with(&[
+        (name, state.clone()),
+        (&partial, state.clone()),
+        (&full, state),
+    ]);
+    let publisher = RecordingPublisher::default();
+    let summary = run(&data, &publisher, &secrets, &RestorePolicy::All)
+        .await
+        .unwrap();
+    assert_eq!((summary.secrets, summary.alerts_published), (1, 1));
+    assert_eq!(secrets.restores(), [full.clone()]);
+    let alerts = publisher.alerts();
+    assert_eq!(alerts[0].document.attempts_total, 3);
+    assert_eq!(
+        alerts[0].document.secret.arn.as_deref(),
+        Some(full.as_str())
+    );
+}
+
+#[tokio::test]
+async fn without_a_lookup_a_name_and_the_full_arn_that_holds_it_are_one_alert() {
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+    let records: Vec<serde_json::Value> = ["prod/db", arn]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut record = common::windows::records_by("alice", id, &["e"])["Records"][0].take();
+            record["eventID"] = format!("e{i}").into();
+            record
+        })
+        .collect();
+    let data = encode_records(
+        &serde_json::json!({ "Records": records }).to_string(),
+        "trail",
+    )
+    .unwrap()
+    .awslogs
+    .data;
+    let secrets = DryRunSecrets::default();
+    let publisher = RecordingPublisher::default();
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &secrets,
+        restorer: &secrets,
+        windows: &NoWindows,
+        history: &NoEventHistory,
+        accounts: &NoAccountNames,
+    };
+    let policy = RestorePolicy::All;
+    let summary = handle_batch(&data, &ports, &options(&policy))
+        .await
+        .unwrap();
+    assert_eq!((summary.secrets, summary.alerts_published), (1, 1));
+    assert_eq!(publisher.alerts()[0].document.attempts_total, 2);
+}

@@ -559,9 +559,15 @@ fn the_timeout_leaves_room_for_the_deadline_reserve() {
         .unwrap()
         .parse()
         .unwrap();
-    // The handler starts no secret with less than 3 operation timeouts left; a timeout of
+    // The handler starts no secret with less than one secret's worst case left; a timeout of
     // less than twice that would leave little time to start any.
-    assert!(timeout * 1000 >= 2 * 3 * operation_ms, "{timeout} s");
+    let reserve = secret_deletion_alerts::handler::secret_reserve(
+        std::time::Duration::from_millis(operation_ms as u64),
+    );
+    assert!(
+        std::time::Duration::from_secs(timeout as u64) >= 2 * reserve,
+        "{timeout} s against a reserve of {reserve:?}"
+    );
 }
 
 #[test]

@@ -330,3 +330,129 @@ async fn alerts_still_in_flight_at_the_deadline_are_cut_off_and_named() {
     // A bound on hanging, not a speed check: the deadline ends the wait.
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+/// What one SDK call takes at its worst in the test below: its operation timeout.
+const OPERATION: Duration = Duration::from_millis(40);
+
+/// Every adapter at its worst: each call takes the operation timeout, and Event history's
+/// deletion lookup would take longer than its limit.
+struct AtTheirWorst {
+    secrets: FakeSecrets,
+    windows: secret_deletion_alerts::memory_windows::MemoryWindows,
+}
+
+impl secret_deletion_alerts::ports::SecretInspector for AtTheirWorst {
+    async fn inspect(
+        &self,
+        secret_id: &str,
+        at: secret_deletion_alerts::ports::SecretAt<'_>,
+    ) -> secret_deletion_alerts::restore::SecretState {
+        tokio::time::sleep(OPERATION).await;
+        self.secrets.inspect(secret_id, at).await
+    }
+}
+
+impl secret_deletion_alerts::ports::SecretRestorer for AtTheirWorst {
+    async fn restore(
+        &self,
+        arn: &str,
+        at: secret_deletion_alerts::ports::SecretAt<'_>,
+    ) -> Result<(), RestoreError> {
+        tokio::time::sleep(OPERATION).await;
+        self.secrets.restore(arn, at).await
+    }
+}
+
+impl secret_deletion_alerts::ports::EventHistory for AtTheirWorst {
+    async fn event(
+        &self,
+        _event_id: &str,
+        _at: secret_deletion_alerts::ports::SecretAt<'_>,
+    ) -> Result<Option<String>, secret_deletion_alerts::error::EventHistoryError> {
+        tokio::time::sleep(OPERATION).await;
+        Ok(None)
+    }
+
+    async fn scheduled_deletion(
+        &self,
+        _arn: &str,
+        _name: &str,
+        _deletion_date: std::time::SystemTime,
+        _now: std::time::SystemTime,
+        _at: secret_deletion_alerts::ports::SecretAt<'_>,
+    ) -> Result<
+        Option<secret_deletion_alerts::deletion::ScheduledDeletion>,
+        secret_deletion_alerts::error::EventHistoryError,
+    > {
+        std::future::pending().await
+    }
+}
+
+impl secret_deletion_alerts::ports::AlertWindows for AtTheirWorst {
+    async fn claim(
+        &self,
+        claim: &secret_deletion_alerts::window::WindowClaim,
+    ) -> Result<
+        secret_deletion_alerts::window::WindowVerdict,
+        secret_deletion_alerts::error::WindowStateError,
+    > {
+        tokio::time::sleep(OPERATION).await;
+        self.windows.claim(claim).await
+    }
+
+    async fn confirm(
+        &self,
+        key: &secret_deletion_alerts::window::WindowKey,
+        claim_key: &str,
+        at: std::time::SystemTime,
+    ) -> Result<(), secret_deletion_alerts::error::WindowStateError> {
+        tokio::time::sleep(OPERATION).await;
+        self.windows.confirm(key, claim_key, at).await
+    }
+
+    async fn release(
+        &self,
+        key: &secret_deletion_alerts::window::WindowKey,
+        claim_key: &str,
+    ) -> Result<(), secret_deletion_alerts::error::WindowStateError> {
+        tokio::time::sleep(OPERATION).await;
+        self.windows.release(key, claim_key).await
+    }
+}
+
+#[tokio::test]
+async fn a_secret_started_just_inside_the_reserve_completes_with_every_call_at_its_worst() {
+    let worst = AtTheirWorst {
+        secrets: FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]),
+        windows: secret_deletion_alerts::memory_windows::MemoryWindows::new(),
+    };
+    let publisher = SlowPublisher::new(Some(OPERATION));
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &worst,
+        restorer: &worst,
+        windows: &worst,
+        history: &worst,
+        accounts: &NoAccountNames,
+    };
+    let policy = RestorePolicy::All;
+    let mut options = options(&policy);
+    options.verify_reads = secret_deletion_alerts::verification::VerifyReads::Always;
+    options.alert_window = Some(Duration::from_secs(3600));
+    options.deletion_lookup_limit = OPERATION;
+    options.operation_timeout = OPERATION;
+    options.deadline_reserve = secret_deletion_alerts::handler::secret_reserve(OPERATION)
+        - secret_deletion_alerts::config::DEFAULT_DELETION_LOOKUP_LIMIT
+        + OPERATION;
+    // The margin kept back to report (0.5 s), the reserve, and a hair more: the secret starts.
+    options.deadline = Some(
+        Instant::now() + Duration::from_millis(500) + options.deadline_reserve + OPERATION / 4,
+    );
+    let data = payload(&[pending_deletion_read("prod/db", "ua", "worker").to_string()]);
+    let summary = handle_batch(&data, &ports, &options).await.unwrap();
+    assert_eq!(
+        (summary.alerts_published, summary.alerts_undelivered),
+        (1, 0)
+    );
+    assert_eq!(*publisher.delivered.lock().unwrap(), ["prod/db"]);
+}

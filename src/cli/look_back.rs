@@ -143,6 +143,7 @@ pub(super) async fn look_back(
         }
     }
     report.elapsed = started.elapsed();
+    report.findings.merge_namings();
     let findings = &report.findings;
     let log_group = report
         .log_group
@@ -344,6 +345,7 @@ pub(super) async fn from_event_history(
             }
         }
     }
+    findings.merge_namings();
     let batch_options = BatchOptions::from_config(&config, now);
     let context = batch_options.alert_context("<CloudTrail Event history>");
     if !json {
