@@ -33,6 +33,7 @@ fn claim(caller: &str, claim_key: &str, reads: &[&str], now: SystemTime) -> Wind
         mfa_authenticated: None,
         invoked_by: None,
         account_id: Some("123456789012".into()),
+        ec2_role_delivery: None,
     };
     WindowClaim {
         key: WindowKey {

@@ -129,6 +129,7 @@ mod tests {
             mfa_authenticated: None,
             invoked_by: None,
             account_id: Some("123456789012".into()),
+            ec2_role_delivery: None,
         }
     }
 
@@ -174,6 +175,7 @@ mod tests {
             mfa_authenticated: None,
             invoked_by: None,
             account_id: None,
+            ec2_role_delivery: None,
         };
         assert_eq!(
             CallerKey::of(&who).as_str(),

@@ -77,6 +77,9 @@ pub struct UserIdentity {
 #[serde(rename_all = "camelCase")]
 pub struct SessionContext {
     pub session_issuer: Option<SessionIssuer>,
+    /// Set by AWS (`1.0` or `2.0`) when the credentials came from an EC2 instance's metadata
+    /// service: the one field that shows an instance profile's session for what it is.
+    pub ec2_role_delivery: Option<String>,
     pub attributes: Option<SessionAttributes>,
     pub source_identity: Option<String>,
 }
@@ -263,6 +266,9 @@ pub struct Attribution {
     /// The service that made the call on the principal's behalf, if any.
     pub invoked_by: Option<String>,
     pub account_id: Option<String>,
+    /// `sessionContext.ec2RoleDelivery`: the credentials came from an instance's metadata
+    /// service (set by AWS, never by the caller).
+    pub ec2_role_delivery: Option<String>,
 }
 
 impl CloudTrailRecord {
@@ -299,6 +305,7 @@ impl CloudTrailRecord {
                 mfa_authenticated: None,
                 invoked_by: None,
                 account_id: None,
+                ec2_role_delivery: None,
             };
         };
         let access_key_id = non_empty(&identity.access_key_id).map(str::to_owned);
@@ -317,6 +324,9 @@ impl CloudTrailRecord {
                 }),
             invoked_by: non_empty(&identity.invoked_by).map(str::to_owned),
             account_id: non_empty(&identity.account_id).map(str::to_owned),
+            ec2_role_delivery: session
+                .and_then(|s| non_empty(&s.ec2_role_delivery))
+                .map(str::to_owned),
         }
     }
 }

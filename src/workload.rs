@@ -3,12 +3,15 @@
 //! from the fields a record already holds (the session name, the user agent, `invokedBy`,
 //! `sessionContext`, `sourceIPAddress`, `sessionCredentialFromConsole`).
 //!
-//! Each answer carries its confidence and the evidence it used. `certain` is for names AWS
-//! itself sets (an instance profile's session is the instance id; ECS, CodeBuild, Glue and
-//! EKS Pod Identity name their sessions; Lambda's runtime says `exec-env/AWS_Lambda_*` in its
-//! user agent). `likely` is for names a caller may choose (GitHub Actions' default session
-//! name, boto's IRSA session, a role that looks like Lambda's). Anything else is "role `x`,
-//! session `y`": never a guess presented as fact.
+//! Each answer carries its confidence and the evidence it used. A session name and a user
+//! agent are the caller's to choose: anyone who may assume a role can call its session
+//! `i-0123456789abcdef0` or `AWSCodeBuild-...`, and any SDK can say `exec-env/AWS_Lambda_*`.
+//! So what rests on them is `likely`, and only a field AWS itself sets makes it `certain`:
+//! `invokedBy` or a service `sourceIPAddress` naming the service the session name claims, or
+//! `sessionContext.ec2RoleDelivery` for an instance profile. Identity Center's sessions and
+//! console sessions are `certain`: the role (an `AWSReservedSSO_*` role trusts only Identity
+//! Center, which names the session) and `sessionCredentialFromConsole` are AWS's. Anything
+//! else is "role `x`, session `y`": never a guess presented as fact.
 
 use serde::Serialize;
 
@@ -97,6 +100,27 @@ impl Workload {
         }
     }
 
+    /// What kind of workload, in a word or two: "Lambda", "ECS task", "GitHub Actions".
+    pub fn kind_label(&self) -> &'static str {
+        match self.kind {
+            WorkloadKind::Lambda => "Lambda",
+            WorkloadKind::EcsTask => "ECS task",
+            WorkloadKind::Ec2Instance => "EC2",
+            WorkloadKind::Codebuild => "CodeBuild",
+            WorkloadKind::GithubActions => "GitHub Actions",
+            WorkloadKind::EksPod => "EKS pod",
+            WorkloadKind::GlueJob => "Glue job",
+            WorkloadKind::Person => "person",
+            WorkloadKind::Console => "console",
+            WorkloadKind::Cloudshell => "CloudShell",
+            WorkloadKind::AwsService => "AWS service",
+            WorkloadKind::IamUser => "IAM user",
+            WorkloadKind::Role => "role",
+            WorkloadKind::Root => "root",
+            WorkloadKind::Unknown => "unknown",
+        }
+    }
+
     /// A few words for a subject line: "Lambda orders-api", "EC2 i-0abc", "GitHub Actions".
     pub fn short(&self) -> String {
         let name = &self.name;
@@ -136,23 +160,39 @@ pub fn classify(access: &PendingDeletionAccess) -> Workload {
             None,
         );
     }
-    if let Some(service) = &who.invoked_by {
+    // What AWS itself says made the call: a service acting for the principal.
+    let service = who
+        .invoked_by
+        .as_deref()
+        .map(|s| (s, "invokedBy"))
+        .or_else(|| {
+            access
+                .source_ip_address
+                .as_deref()
+                .filter(|source| source.ends_with(".amazonaws.com"))
+                .map(|s| (s, "sourceIPAddress"))
+        });
+    if let Some((service, field)) = service {
+        if let Principal::AssumedRole {
+            role_name: role,
+            session_name,
+            ..
+        } = &who.principal
+        {
+            let claimed = role_session(
+                session_name.as_deref().unwrap_or(""),
+                role.as_deref(),
+                agent,
+            );
+            if service_of(claimed.kind) == Some(service) {
+                return corroborated(claimed, format!("{field} is {service}"));
+            }
+        }
         return workload(
             WorkloadKind::AwsService,
             service,
             Confidence::Certain,
-            vec![format!("invokedBy is {service}")],
-            role_name(&who.principal),
-        );
-    }
-    if let Some(source) = access.source_ip_address.as_deref()
-        && source.ends_with(".amazonaws.com")
-    {
-        return workload(
-            WorkloadKind::AwsService,
-            source,
-            Confidence::Certain,
-            vec![format!("the source is {source}, a service principal")],
+            vec![format!("{field} is {service}")],
             role_name(&who.principal),
         );
     }
@@ -161,7 +201,7 @@ pub fn classify(access: &PendingDeletionAccess) -> Workload {
         return workload(
             WorkloadKind::Cloudshell,
             &principal_name,
-            Confidence::Certain,
+            Confidence::Likely,
             vec!["the user agent says exec-env/CloudShell".into()],
             role_name(&who.principal),
         );
@@ -235,7 +275,16 @@ pub fn classify(access: &PendingDeletionAccess) -> Workload {
         } => {
             let role = role.as_deref();
             let session = session_name.as_deref().unwrap_or("");
-            role_session(session, role, agent)
+            let claimed = role_session(session, role, agent);
+            match (&who.ec2_role_delivery, claimed.kind) {
+                (Some(version), WorkloadKind::Ec2Instance) => corroborated(
+                    claimed,
+                    format!(
+                        "sessionContext.ec2RoleDelivery is {version}: credentials from the instance's metadata service"
+                    ),
+                ),
+                _ => claimed,
+            }
         }
         _ => workload(
             WorkloadKind::Unknown,
@@ -247,7 +296,9 @@ pub fn classify(access: &PendingDeletionAccess) -> Workload {
     }
 }
 
-/// An assumed role's session, by the names AWS services give their sessions.
+/// An assumed role's session, by the names AWS services give their sessions and what their
+/// SDKs say in the user agent: both the caller's to choose, so at most `likely`
+/// ([`corroborated`] makes it `certain`).
 fn role_session(session: &str, role: Option<&str>, agent: &str) -> Workload {
     let found = |kind, name: &str, confidence, evidence: String| Workload {
         kind,
@@ -260,8 +311,8 @@ fn role_session(session: &str, role: Option<&str>, agent: &str) -> Workload {
         return found(
             WorkloadKind::Ec2Instance,
             session,
-            Confidence::Certain,
-            "the session name is an EC2 instance id (an instance profile's session)".into(),
+            Confidence::Likely,
+            "the session name is an EC2 instance id, as an instance profile's session is".into(),
         );
     }
     if session.len() == 32 && session.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -272,7 +323,6 @@ fn role_session(session: &str, role: Option<&str>, agent: &str) -> Workload {
             "the session name is a 32-hex ECS task id".into(),
         );
         if let Some(env) = exec_env(agent).filter(|e| e.starts_with("AWS_ECS_")) {
-            workload.confidence = Confidence::Certain;
             workload
                 .evidence
                 .push(format!("the user agent says exec-env/{env}"));
@@ -285,7 +335,7 @@ fn role_session(session: &str, role: Option<&str>, agent: &str) -> Workload {
         return found(
             WorkloadKind::Codebuild,
             session,
-            Confidence::Certain,
+            Confidence::Likely,
             "the session name is CodeBuild's (AWSCodeBuild-<build uuid>)".into(),
         );
     }
@@ -310,7 +360,7 @@ fn role_session(session: &str, role: Option<&str>, agent: &str) -> Workload {
             return found(
                 WorkloadKind::EksPod,
                 names,
-                Confidence::Certain,
+                Confidence::Likely,
                 "the session name is EKS Pod Identity's (eks-<cluster>-<pod>-<uuid>)".into(),
             );
         }
@@ -331,7 +381,7 @@ fn role_session(session: &str, role: Option<&str>, agent: &str) -> Workload {
         return found(
             WorkloadKind::GlueJob,
             session,
-            Confidence::Certain,
+            Confidence::Likely,
             "the session name is Glue's job runner's".into(),
         );
     }
@@ -339,7 +389,7 @@ fn role_session(session: &str, role: Option<&str>, agent: &str) -> Workload {
         return found(
             WorkloadKind::Lambda,
             session,
-            Confidence::Certain,
+            Confidence::Likely,
             format!(
                 "the user agent says exec-env/{env}; Lambda names the session after the function"
             ),
@@ -363,6 +413,27 @@ fn role_session(session: &str, role: Option<&str>, agent: &str) -> Workload {
         Confidence::Certain,
         "an assumed role whose session name no AWS service is known to give".into(),
     )
+}
+
+/// The service principal that AWS names in `invokedBy` or `sourceIPAddress` when it is the
+/// service itself that makes the call for a workload of `kind`.
+fn service_of(kind: WorkloadKind) -> Option<&'static str> {
+    match kind {
+        WorkloadKind::Lambda => Some("lambda.amazonaws.com"),
+        WorkloadKind::EcsTask => Some("ecs-tasks.amazonaws.com"),
+        WorkloadKind::Ec2Instance => Some("ec2.amazonaws.com"),
+        WorkloadKind::Codebuild => Some("codebuild.amazonaws.com"),
+        WorkloadKind::EksPod => Some("pods.eks.amazonaws.com"),
+        WorkloadKind::GlueJob => Some("glue.amazonaws.com"),
+        _ => None,
+    }
+}
+
+/// `claimed`, made certain by a field AWS sets (`because`).
+fn corroborated(mut claimed: Workload, because: String) -> Workload {
+    claimed.confidence = Confidence::Certain;
+    claimed.evidence.push(because);
+    claimed
 }
 
 fn role_name(principal: &Principal) -> Option<&str> {

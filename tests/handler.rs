@@ -578,15 +578,15 @@ async fn the_email_of_every_sample_names_the_workload_or_says_it_cannot() {
     let expected = [
         (
             "lambda-pending-deletion.json",
-            "workload: Lambda function `orders-api` (certain:",
+            "workload: probably Lambda function `orders-api` (likely:",
         ),
         (
             "ecs-task-pending-deletion.json",
-            "workload: ECS task `3f2a9c0d1e2b4a5f8c7d6e5f4a3b2c1d` (role `orders-task`) (certain:",
+            "workload: probably ECS task `3f2a9c0d1e2b4a5f8c7d6e5f4a3b2c1d` (role `orders-task`) (likely:",
         ),
         (
             "codebuild-pending-deletion.json",
-            "workload: CodeBuild build `AWSCodeBuild-5f0d3b9e-1c2a-4b7e-9d8f-0a1b2c3d4e5f`",
+            "workload: probably CodeBuild build `AWSCodeBuild-5f0d3b9e-1c2a-4b7e-9d8f-0a1b2c3d4e5f`",
         ),
         (
             "github-actions-pending-deletion.json",
@@ -648,7 +648,54 @@ async fn the_email_of_every_sample_names_the_workload_or_says_it_cannot() {
 }
 
 #[tokio::test]
-async fn a_lambda_reader_leads_the_subject_and_gets_its_console_link() {
+async fn an_instance_profile_reader_certain_by_ec2_role_delivery_leads_the_subject() {
+    let publisher = RecordingPublisher::default();
+    run(
+        &sample("assumed-role-ec2-pending-deletion.json"),
+        &publisher,
+        &FakeSecrets::default(),
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap();
+    let alert = &publisher.alerts()[0];
+    assert!(alert.subject.contains(": EC2 i-"), "{}", alert.subject);
+}
+
+#[tokio::test]
+async fn a_session_named_like_an_instance_without_ec2_role_delivery_does_not_lead() {
+    let mut record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            events_dir().join("records/assumed-role-ec2-pending-deletion.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let record = &mut record["Records"][0];
+    record["userIdentity"]["sessionContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ec2RoleDelivery");
+    let data = encode_records(&record.to_string(), "trail")
+        .unwrap()
+        .awslogs
+        .data;
+    let publisher = RecordingPublisher::default();
+    run(
+        &data,
+        &publisher,
+        &FakeSecrets::default(),
+        &RestorePolicy::Off,
+    )
+    .await
+    .unwrap();
+    let subject = &publisher.alerts()[0].subject;
+    assert!(subject.contains(" read by i-"), "{subject}");
+    assert!(subject.contains("(likely EC2)"), "{subject}");
+}
+
+#[tokio::test]
+async fn a_lambda_reader_follows_its_principal_in_the_subject_and_gets_its_console_link() {
     let publisher = RecordingPublisher::default();
     run(
         &sample("lambda-pending-deletion.json"),
@@ -661,7 +708,7 @@ async fn a_lambda_reader_leads_the_subject_and_gets_its_console_link() {
     let alert = &publisher.alerts()[0];
     assert_eq!(
         alert.subject,
-        "CRITICAL: Lambda orders-api read prod/orders/db, pending deletion; already purged (us-east-1)"
+        "CRITICAL: pending-deletion secret prod/orders/db read by orders-api (likely Lambda); already purged"
     );
     assert_eq!(
         alert.document.next_steps.find_the_workload,

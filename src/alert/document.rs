@@ -111,6 +111,10 @@ pub struct WorkloadDocument {
     /// principal; not in the document.
     #[serde(skip)]
     pub short: Option<String>,
+    /// For a subject line after the principal ("likely Lambda"), when the workload is named
+    /// on the caller's word only; not in the document.
+    #[serde(skip)]
+    pub likely: Option<&'static str>,
 }
 
 pub(super) fn workload_document(workload: &Workload) -> WorkloadDocument {
@@ -130,6 +134,8 @@ pub(super) fn workload_document(workload: &Workload) -> WorkloadDocument {
         description: clean_text(&workload.describe(), MAX_FIELD_CHARS * 2),
         short: (workload.is_named() && workload.confidence == Confidence::Certain)
             .then(|| clean_text(&workload.short(), MAX_NAME_CHARS)),
+        likely: (workload.is_named() && workload.confidence == Confidence::Likely)
+            .then(|| workload.kind_label()),
     }
 }
 

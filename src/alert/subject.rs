@@ -47,14 +47,22 @@ pub(super) fn subject(
         None => "(unnamed)".to_owned(),
     };
     let who = clean_ascii(who, usize::MAX);
+    // The principal leads; a workload named on the caller's word only follows it, and is
+    // kept whole when the names are cut.
+    let likely = listed
+        .first()
+        .and_then(|a| a.workload.likely)
+        .map(|kind| format!(" (likely {kind})"))
+        .unwrap_or_default();
     // The long wording when everything fits; the short one before cutting names.
     let severity = severity.as_str().to_uppercase();
     let heads = [
         format!("{severity}: pending-deletion secret "),
         format!("{severity}: secret "),
     ];
-    let fixed =
-        |head: &str| head.len() + " read by ".len() + more.len() + "; ".len() + outcome.len();
+    let fixed = |head: &str| {
+        head.len() + " read by ".len() + likely.len() + more.len() + "; ".len() + outcome.len()
+    };
     let head = heads
         .iter()
         .find(|head| fixed(head) + secret_name.len() + who.len() <= MAX_SUBJECT_CHARS)
@@ -64,7 +72,7 @@ pub(super) fn subject(
     let who = clean_ascii(&who, who_room);
     let secret_name = clean_ascii(&secret_name, room.saturating_sub(who.len()));
     with_place(
-        format!("{head}{secret_name} read by {who}{more}; {outcome}"),
+        format!("{head}{secret_name} read by {who}{likely}{more}; {outcome}"),
         secret,
     )
 }

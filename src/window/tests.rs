@@ -32,6 +32,7 @@ fn claim(key: &str, minutes: u64, ids: &[&str]) -> WindowClaim {
                 mfa_authenticated: None,
                 invoked_by: None,
                 account_id: None,
+                ec2_role_delivery: None,
             }),
         },
         claim_key: key.into(),

@@ -47,14 +47,29 @@ const BOTO: &str = "Boto3/1.34.84 md/Botocore#1.34.84 ua/2.0 os/linux#5.10.219 m
 const LAMBDA_NODE: &str = "aws-sdk-js/3.583.0 ua/2.0 os/linux#5.10.216-225.855.amzn2.x86_64 lang/js md/nodejs#20.13.1 api/secrets-manager#3.583.0 exec-env/AWS_Lambda_nodejs20.x";
 const FARGATE: &str = "aws-sdk-java/2.25.60 Linux/5.10.217 OpenJDK_64-Bit_Server_VM/17.0.11+9-LTS Java/17.0.11 vendor/Amazon.com_Inc. exec-env/AWS_ECS_FARGATE io/sync http/Apache cfg/retry-mode/legacy";
 
+/// A record as the service itself would make it: `invokedBy` names it (a field AWS sets).
+fn invoked_by(mut record: serde_json::Value, service: &str) -> serde_json::Value {
+    record["userIdentity"]["invokedBy"] = service.into();
+    record
+}
+
+/// An instance profile's record: AWS sets `ec2RoleDelivery` on credentials from the IMDS.
+fn from_instance_metadata(mut record: serde_json::Value) -> serde_json::Value {
+    record["userIdentity"]["sessionContext"]["ec2RoleDelivery"] = "2.0".into();
+    record
+}
+
+const CODEBUILD_SESSION: &str = "AWSCodeBuild-5f0d3b9e-1c2a-4b7e-9d8f-0a1b2c3d4e5f";
+const POD_SESSION: &str = "eks-prod-orders-7d9f8b6c4-x2x9q-1b2c3d4e-5f60-4718-9a2b-3c4d5e6f7081";
+const TASK_SESSION: &str = "3f2a9c0d1e2b4a5f8c7d6e5f4a3b2c1d";
+
 #[test]
-fn every_kind_from_a_record_as_aws_writes_it() {
-    let table: Vec<(&str, serde_json::Value, WorkloadKind, Confidence, &str)> = vec![
+fn a_session_name_or_user_agent_alone_makes_a_workload_likely() {
+    let table: Vec<(&str, serde_json::Value, WorkloadKind, &str)> = vec![
         (
-            "lambda, confirmed by its runtime",
+            "lambda, by its runtime's user agent",
             role_read("orders-api-role-x1y2", "orders-api", LAMBDA_NODE),
             WorkloadKind::Lambda,
-            Confidence::Certain,
             "orders-api",
         ),
         (
@@ -65,40 +80,31 @@ fn every_kind_from_a_record_as_aws_writes_it() {
                 "aws-sdk-rust/1.3.9 os/linux lang/rust#1.80.0",
             ),
             WorkloadKind::Lambda,
-            Confidence::Likely,
             "orders-api",
         ),
         (
             "ecs on fargate",
-            role_read("orders-task", "3f2a9c0d1e2b4a5f8c7d6e5f4a3b2c1d", FARGATE),
+            role_read("orders-task", TASK_SESSION, FARGATE),
             WorkloadKind::EcsTask,
-            Confidence::Certain,
-            "3f2a9c0d1e2b4a5f8c7d6e5f4a3b2c1d",
+            TASK_SESSION,
         ),
         (
             "ecs without its exec-env",
-            role_read("orders-task", "3f2a9c0d1e2b4a5f8c7d6e5f4a3b2c1d", BOTO),
+            role_read("orders-task", TASK_SESSION, BOTO),
             WorkloadKind::EcsTask,
-            Confidence::Likely,
-            "3f2a9c0d1e2b4a5f8c7d6e5f4a3b2c1d",
+            TASK_SESSION,
         ),
         (
-            "ec2 instance profile",
+            "a session named like an instance, without ec2RoleDelivery",
             role_read("app-server-role", "i-0abc1234def567890", BOTO),
             WorkloadKind::Ec2Instance,
-            Confidence::Certain,
             "i-0abc1234def567890",
         ),
         (
-            "codebuild",
-            role_read(
-                "codebuild-deploy-service-role",
-                "AWSCodeBuild-5f0d3b9e-1c2a-4b7e-9d8f-0a1b2c3d4e5f",
-                BOTO,
-            ),
+            "a session named like CodeBuild's",
+            role_read("codebuild-deploy-service-role", CODEBUILD_SESSION, BOTO),
             WorkloadKind::Codebuild,
-            Confidence::Certain,
-            "AWSCodeBuild-5f0d3b9e-1c2a-4b7e-9d8f-0a1b2c3d4e5f",
+            CODEBUILD_SESSION,
         ),
         (
             "github actions",
@@ -108,44 +114,110 @@ fn every_kind_from_a_record_as_aws_writes_it() {
                 "aws-cli/2.17.0 md/awscrt#0.20.11 ua/2.0 os/linux#6.5.0-1022-azure md/arch#x86_64 lang/python#3.11.9",
             ),
             WorkloadKind::GithubActions,
-            Confidence::Likely,
             "GitHubActions",
         ),
         (
-            "eks pod identity",
-            role_read(
-                "orders-pod-role",
-                "eks-prod-orders-7d9f8b6c4-x2x9q-1b2c3d4e-5f60-4718-9a2b-3c4d5e6f7081",
-                BOTO,
-            ),
+            "a session named like EKS Pod Identity's",
+            role_read("orders-pod-role", POD_SESSION, BOTO),
             WorkloadKind::EksPod,
-            Confidence::Certain,
             "prod-orders-7d9f8b6c4-x2x9q",
         ),
         (
             "eks irsa with boto",
             role_read("orders-irsa", "botocore-session-1716912345", BOTO),
             WorkloadKind::EksPod,
-            Confidence::Likely,
             "botocore-session-1716912345",
         ),
         (
-            "glue",
+            "a session named like Glue's",
             role_read("AWSGlueServiceRole-etl", "GlueJobRunnerSession", BOTO),
             WorkloadKind::GlueJob,
-            Confidence::Certain,
             "GlueJobRunnerSession",
         ),
     ];
-    for (case, record, kind, confidence, name) in table {
+    for (case, record, kind, name) in table {
         let workload = classify_json(&record);
         assert_eq!(
             (workload.kind, workload.confidence, workload.name.as_str()),
-            (kind, confidence, name),
+            (kind, Confidence::Likely, name),
             "{case}: {workload:?}"
         );
         assert!(!workload.evidence.is_empty(), "{case}");
     }
+}
+
+#[test]
+fn a_field_aws_sets_makes_the_same_workload_certain() {
+    let table: Vec<(&str, serde_json::Value, WorkloadKind)> = vec![
+        (
+            "an instance profile: ec2RoleDelivery",
+            from_instance_metadata(role_read("app-server-role", "i-0abc1234def567890", BOTO)),
+            WorkloadKind::Ec2Instance,
+        ),
+        (
+            "codebuild, invoked by codebuild.amazonaws.com",
+            invoked_by(
+                role_read("codebuild-deploy-service-role", CODEBUILD_SESSION, BOTO),
+                "codebuild.amazonaws.com",
+            ),
+            WorkloadKind::Codebuild,
+        ),
+        (
+            "glue, invoked by glue.amazonaws.com",
+            invoked_by(
+                role_read("AWSGlueServiceRole-etl", "GlueJobRunnerSession", BOTO),
+                "glue.amazonaws.com",
+            ),
+            WorkloadKind::GlueJob,
+        ),
+        (
+            "eks pod identity, invoked by pods.eks.amazonaws.com",
+            invoked_by(
+                role_read("orders-pod-role", POD_SESSION, BOTO),
+                "pods.eks.amazonaws.com",
+            ),
+            WorkloadKind::EksPod,
+        ),
+        (
+            "an ecs task, from ecs-tasks.amazonaws.com",
+            {
+                let mut record = role_read("orders-task", TASK_SESSION, FARGATE);
+                record["sourceIPAddress"] = "ecs-tasks.amazonaws.com".into();
+                record
+            },
+            WorkloadKind::EcsTask,
+        ),
+    ];
+    for (case, record, kind) in table {
+        let workload = classify_json(&record);
+        assert_eq!(
+            (workload.kind, workload.confidence),
+            (kind, Confidence::Certain),
+            "{case}: {workload:?}"
+        );
+        assert!(workload.evidence.len() >= 2, "{case}: {workload:?}");
+    }
+}
+
+#[test]
+fn a_service_that_does_not_match_the_session_name_is_the_reader() {
+    // A session named like CodeBuild's, but Glue made the call: Glue is what AWS says.
+    let record = invoked_by(
+        role_read("deploy", CODEBUILD_SESSION, BOTO),
+        "glue.amazonaws.com",
+    );
+    let workload = classify_json(&record);
+    assert_eq!(
+        (workload.kind, workload.name.as_str(), workload.confidence),
+        (
+            WorkloadKind::AwsService,
+            "glue.amazonaws.com",
+            Confidence::Certain
+        )
+    );
+    // ec2RoleDelivery corroborates an instance id, and nothing else.
+    let lambda = from_instance_metadata(role_read("orders-lambda-role", "orders-api", LAMBDA_NODE));
+    assert_eq!(classify_json(&lambda).confidence, Confidence::Likely);
 }
 
 #[test]
@@ -175,7 +247,12 @@ fn people_consoles_services_and_users() {
         "bob",
         "aws-cli/2.17.0 md/awscrt#0.20.11 ua/2.0 os/linux#5.10.218 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython exec-env/CloudShell cfg/retry-mode#standard md/installer#source md/distrib#amzn.2023 md/prompt#off md/command#secretsmanager.get-secret-value",
     );
-    assert_eq!(classify_json(&shell).kind, WorkloadKind::Cloudshell);
+    let shell = classify_json(&shell);
+    assert_eq!(
+        (shell.kind, shell.confidence),
+        (WorkloadKind::Cloudshell, Confidence::Likely),
+        "a user agent is the caller's word"
+    );
 
     let mut invoked = role_read(
         "ecsTaskExecutionRole",
