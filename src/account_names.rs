@@ -56,7 +56,7 @@ impl AccountNames for OrganizationAccounts {
                 {
                     self.refused.store(true, Ordering::Relaxed);
                 }
-                tracing::info!(%account, error = %crate::aws::error_chain(&error), "no account name");
+                tracing::info!(%account, error = %crate::error::Chain(&error), "no account name");
                 None
             }
         };

@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 #[cfg(feature = "testing")]
-use crate::aws::error_chain;
+use crate::error::Chain;
 
 use crate::error::WindowStateError;
 use crate::ports::AlertWindows;
@@ -458,5 +458,5 @@ pub async fn create_table(sdk_config: &SdkConfig, name: &str) -> Result<(), Stri
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| error_chain(&e))
+        .map_err(|e| Chain(&e).to_string())
 }

@@ -18,7 +18,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::alert::Alert;
 use crate::config::Config;
-use crate::error::{PublishError, PublishFailure, RestoreError};
+use crate::error::{Chain, PublishError, PublishFailure, RestoreError};
 use crate::ids::AccountId;
 use crate::ports::{AlertPublisher, SecretAt, SecretInspector, SecretRestorer};
 use crate::region::RegionName;
@@ -200,7 +200,7 @@ impl MemberRole {
             Err(error) => Some(format!(
                 "could not assume the member role {}: {}",
                 self.role_arn,
-                error_chain(&error)
+                Chain(&error).to_string()
             )),
         }
     }
@@ -308,21 +308,6 @@ impl SecretsManager {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .len()
     }
-}
-
-/// An error and its sources, each as its own message says it, without the debug dump
-/// `DisplayErrorContext` adds: a person reads this in the alert.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(current) = next {
-        let text = current.to_string();
-        if !parts.iter().any(|part| part.contains(&text)) {
-            parts.push(text);
-        }
-        next = current.source();
-    }
-    parts.join(": ")
 }
 
 /// The partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, else `aws`.

@@ -1,24 +1,56 @@
-//! Typed errors, one per boundary.
+//! Typed errors, one per boundary. Each error's message says what failed, and its cause is
+//! its `source()`, never also in its message: [`Chain`] prints an error with its causes,
+//! each once.
+
+use std::fmt;
 
 use thiserror::Error;
+
+/// An error and its causes, `error: cause: cause of the cause`: how a person or a log line is
+/// shown an error. A cause whose message is the very message before it (the AWS SDK wraps an
+/// operation's error in one that says the same) adds nothing and is not repeated.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut last = self.0.to_string();
+        f.write_str(&last)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if text != last {
+                write!(f, ": {text}")?;
+                last = text;
+            }
+            next = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
 
 /// The subscription payload could not be decoded. The whole batch is unusable, so the
 /// invocation fails and Lambda's retries and on-failure destination keep the payload.
 #[derive(Debug, Error)]
 pub enum DecodeError {
     #[error(
-        "the Lambda event is not a CloudWatch Logs subscription event ({{\"awslogs\":{{\"data\":...}}}}): {0}"
+        "the Lambda event is not a CloudWatch Logs subscription event ({{\"awslogs\":{{\"data\":...}}}})"
     )]
     LambdaEvent(#[source] serde_json::Error),
-    #[error("awslogs.data is not valid base64: {0}")]
+    #[error("awslogs.data is not valid base64")]
     Base64(#[source] base64::DecodeError),
     #[error("awslogs.data is base64 but not gzip (no gzip header)")]
     NotGzip,
-    #[error("awslogs.data is not a valid gzip stream: {0}")]
+    #[error("awslogs.data is not a valid gzip stream")]
     Gzip(#[source] std::io::Error),
     #[error("awslogs.data inflates to more than {limit} bytes; refusing it as a likely gzip bomb")]
     TooLarge { limit: usize },
-    #[error("the decompressed batch is not a CloudWatch Logs envelope: {0}")]
+    #[error("the decompressed batch is not a CloudWatch Logs envelope")]
     Envelope(#[source] serde_json::Error),
     #[error("the decompressed batch is a DATA_MESSAGE without logEvents")]
     MissingLogEvents,
@@ -27,20 +59,20 @@ pub enum DecodeError {
 /// A file of history could not be read as any of the formats CloudTrail keeps.
 #[derive(Debug, Error)]
 pub enum HistoryError {
-    #[error("not a CloudTrail log file: {0}")]
+    #[error("not a CloudTrail log file")]
     TrailFile(#[source] serde_json::Error),
-    #[error("not lookup-events output: {0}")]
+    #[error("not lookup-events output")]
     LookupEvents(#[source] serde_json::Error),
-    #[error("not a JSON array of records: {0}")]
+    #[error("not a JSON array of records")]
     RecordArray(#[source] serde_json::Error),
-    #[error("not UTF-8 text: {0}")]
+    #[error("not UTF-8 text")]
     NotUtf8(#[source] std::str::Utf8Error),
     #[error(transparent)]
     Subscription(#[from] DecodeError),
-    #[error("not a readable gzip file: {0}")]
+    #[error("not a readable gzip file")]
     Gzip(#[source] std::io::Error),
-    #[error("{0}")]
-    Read(#[source] std::io::Error),
+    #[error(transparent)]
+    Read(std::io::Error),
     /// CloudWatch Logs sends batches of at most 1 MB; a subscription event or envelope
     /// larger than the one-shot size is not one of its.
     #[error("a subscription event or envelope this large is not one CloudWatch Logs sent")]
@@ -58,22 +90,22 @@ pub enum EncodeError {
     RecordsNotArray,
     #[error("record {line} is not a JSON object")]
     NotAnObject { line: usize },
-    #[error("line {line} is not JSON: {source}")]
+    #[error("line {line} is not JSON")]
     Line {
         line: usize,
         #[source]
         source: serde_json::Error,
     },
-    #[error("could not serialise the envelope: {0}")]
+    #[error("could not serialise the envelope")]
     Json(#[source] serde_json::Error),
-    #[error("could not gzip the envelope: {0}")]
+    #[error("could not gzip the envelope")]
     Gzip(#[source] std::io::Error),
 }
 
 /// An alert was not delivered (after the SDK's own retries, or not tried before the
 /// invocation's deadline).
 #[derive(Debug, Error)]
-#[error("could not publish the alert for secret {secret} (events {event_ids}): {cause}")]
+#[error("could not publish the alert for secret {secret} (events {event_ids})")]
 pub struct PublishError {
     pub secret: String,
     pub event_ids: String,
@@ -163,7 +195,7 @@ pub enum HandlerError {
     #[error(transparent)]
     Decode(#[from] DecodeError),
     #[error(
-        "{failed} of {total} alerts were not delivered (not delivered: {undelivered}; delivered: {delivered}); first failure: {first}"
+        "{failed} of {total} alerts were not delivered (not delivered: {undelivered}; delivered: {delivered}); the first failure"
     )]
     Undelivered {
         failed: usize,
@@ -204,4 +236,32 @@ pub enum ConfigError {
         value: String,
         accepted: &'static str,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let inner = serde_json::from_str::<u8>("x").unwrap_err();
+        let error = DecodeError::Envelope(inner);
+        assert_eq!(
+            error.to_string(),
+            "the decompressed batch is not a CloudWatch Logs envelope"
+        );
+        assert_eq!(
+            Chain(&error).to_string(),
+            "the decompressed batch is not a CloudWatch Logs envelope: expected value at line 1 column 1"
+        );
+        let failure = PublishError {
+            secret: "prod/db".into(),
+            event_ids: "e1".into(),
+            cause: PublishFailure::Unreachable("timed out".into()),
+        };
+        assert_eq!(
+            Chain(&failure).to_string(),
+            "could not publish the alert for secret prod/db (events e1): timed out"
+        );
+    }
 }

@@ -13,7 +13,8 @@ use aws_sdk_cloudtrail::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 
-use crate::aws::{MemberCredentials, error_chain};
+use crate::aws::MemberCredentials;
+use crate::error::Chain;
 use crate::deletion::{ScheduledDeletion, find};
 use crate::error::EventHistoryError;
 use crate::ports::{EventHistory, SecretAt};
@@ -124,7 +125,10 @@ impl CloudTrailHistory {
                 code: service.err().code().unwrap_or("error").to_owned(),
                 message: service.err().message().unwrap_or("no message").to_owned(),
             }),
-            Err(other) => Err(self.unreachable(at, error_chain(&other)).await),
+            Err(other) => {
+                let reason = Chain(&other).to_string();
+                Err(self.unreachable(at, reason).await)
+            }
         }
     }
 

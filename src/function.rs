@@ -6,13 +6,14 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use tokio::sync::OnceCell;
 
 use crate::account_names::OrganizationAccounts;
 use crate::alert_state_table::AlertStateTable;
 use crate::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager};
 use crate::config::Config;
+use crate::error::{Chain, HandlerError};
 use crate::event_history::CloudTrailHistory;
 use crate::handler::{BatchOptions, Ports, handle_batch};
 use crate::logs::{Inflater, SubscriptionEvent};
@@ -161,10 +162,23 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                     .map_or(0, |d| d.as_millis());
                 println!("{}", emf_line(summary, millis));
             }
-            Ok::<_, lambda_runtime::Error>(result?)
+            result.map_err(invocation_error)
         },
     ))
     .await
+}
+
+/// What Lambda reports of a failed invocation (and the on-failure destination keeps): the
+/// error with its causes, each once.
+fn invocation_error(error: HandlerError) -> Diagnostic {
+    let error_type = match error {
+        HandlerError::Decode(_) => "UndecodablePayload",
+        HandlerError::Undelivered { .. } => "AlertsUndelivered",
+    };
+    Diagnostic {
+        error_type: error_type.to_owned(),
+        error_message: Chain(&error).to_string(),
+    }
 }
 
 /// The Lambda context's deadline (milliseconds since the epoch) as a monotonic instant.

@@ -54,7 +54,9 @@ use crate::assess::{Assessment, LookupSkips, Sources, assess, look_up};
 use crate::caller::CallerKey;
 use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, may_match, scan_log_events};
-use crate::error::{DecodeError, HandlerError, PublishError, PublishFailure, WindowStateError};
+use crate::error::{
+    Chain, DecodeError, HandlerError, PublishError, PublishFailure, WindowStateError,
+};
 use crate::logs::{BatchHeader, Inflater, LogBatch};
 use crate::ports::{
     AccountNames, AlertPublisher, AlertWindows, EventHistory, NoAccountNames, NoEventHistory,
@@ -472,7 +474,7 @@ where
                 }
                 AlertResult::Held => summary.alerts_suppressed += 1,
                 AlertResult::Undelivered(error) => {
-                    tracing::error!(%error, "alert not delivered");
+                    tracing::error!(error = %Chain(&error), "alert not delivered");
                     failures.push(error);
                 }
             }
@@ -794,7 +796,7 @@ async fn publish<P: AlertPublisher>(publisher: &P, alert: &Alert) -> AlertResult
     match publisher.publish(alert).await {
         Ok(()) => AlertResult::Delivered(alert.dedup_key().to_owned()),
         Err(error) => {
-            tracing::error!(dedup_key = alert.dedup_key(), %error, "alert not delivered");
+            tracing::error!(dedup_key = alert.dedup_key(), error = %Chain(&error), "alert not delivered");
             AlertResult::Undelivered(error)
         }
     }

@@ -11,7 +11,7 @@ use aws_config::SdkConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::aws::error_chain;
+use crate::error::Chain;
 
 /// One listed object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub enum TrailBucketError {
     NoSuchKey,
     #[error("{code}: {message}")]
     Rejected { code: String, message: String },
-    /// No answer: no credentials, no network, a timeout. `error_chain` of the SDK's error.
+    /// No answer: no credentials, no network, a timeout. `Chain` of the SDK's error.
     #[error("{0}")]
     Unreachable(String),
     #[error("the body broke off: {0}")]
@@ -180,7 +180,7 @@ impl ObjectBody {
     pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, TrailBucketError> {
         match self.0.next().await {
             Some(Ok(chunk)) => Ok(Some(chunk.to_vec())),
-            Some(Err(error)) => Err(TrailBucketError::Body(error_chain(&error))),
+            Some(Err(error)) => Err(TrailBucketError::Body(Chain(&error).to_string())),
             None => Ok(None),
         }
     }
@@ -188,7 +188,7 @@ impl ObjectBody {
     /// The whole body, appended to `into`.
     pub async fn read_to_end(&mut self, into: &mut Vec<u8>) -> Result<(), TrailBucketError> {
         while let Some(chunk) = self.0.next().await {
-            let chunk = chunk.map_err(|error| TrailBucketError::Body(error_chain(&error)))?;
+            let chunk = chunk.map_err(|error| TrailBucketError::Body(Chain(&error).to_string()))?;
             into.extend_from_slice(&chunk);
         }
         Ok(())
@@ -205,6 +205,6 @@ where
             code: service.err().code().unwrap_or("error").to_owned(),
             message: service.err().message().unwrap_or("no message").to_owned(),
         },
-        _ => TrailBucketError::Unreachable(error_chain(&error)),
+        _ => TrailBucketError::Unreachable(Chain(&error).to_string()),
     }
 }

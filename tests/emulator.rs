@@ -230,7 +230,7 @@ async fn publishing_to_a_topic_that_does_not_exist_fails_the_invocation() {
     let error = run(&sdk, &missing, &data, &RestorePolicy::Off)
         .await
         .unwrap_err();
-    let message = error.to_string();
+    let message = secret_deletion_alerts::error::Chain(&error).to_string();
     assert!(
         matches!(error, HandlerError::Undelivered { failed: 1, .. }),
         "{message}"
@@ -258,7 +258,7 @@ async fn sns_unreachable_fails_cleanly_within_the_timeouts() {
     )
     .await
     .unwrap_err();
-    let message = error.to_string();
+    let message = secret_deletion_alerts::error::Chain(&error).to_string();
     assert!(
         matches!(error, HandlerError::Undelivered { failed: 1, .. }),
         "{message}"

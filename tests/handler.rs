@@ -229,7 +229,7 @@ async fn a_failed_publish_fails_the_invocation_and_names_the_events() {
     )
     .await
     .unwrap_err();
-    let message = error.to_string();
+    let message = secret_deletion_alerts::error::Chain(&error).to_string();
     assert!(
         message
             .starts_with("1 of 2 alerts were not delivered (not delivered: prod/db; delivered: "),

@@ -171,7 +171,7 @@ async fn sns_answering_500_is_retried_then_the_invocation_fails_naming_the_event
     let service = FakeService::start(Behaviour::Fail(500, "InternalError"));
     let sdk = sdk_at(&service.address, "20000").await;
     let error = publish_sample(&sdk).await;
-    let message = error.to_string();
+    let message = secret_deletion_alerts::error::Chain(&error).to_string();
     assert!(
         matches!(
             error,
@@ -198,7 +198,7 @@ async fn sns_throttling_is_retried_with_backoff_then_fails_cleanly() {
     let service = FakeService::start(Behaviour::Fail(400, "Throttling"));
     let sdk = sdk_at(&service.address, "20000").await;
     let error = publish_sample(&sdk).await;
-    let message = error.to_string();
+    let message = secret_deletion_alerts::error::Chain(&error).to_string();
     assert!(message.contains("Throttling"), "{message}");
     assert_eq!(service.requests(), 6);
 }
@@ -209,7 +209,7 @@ async fn a_hung_service_fails_the_invocation_at_the_operation_timeout() {
     let sdk = sdk_at(&service.address, "1500").await;
     let started = Instant::now();
     let error = publish_sample(&sdk).await;
-    let message = error.to_string();
+    let message = secret_deletion_alerts::error::Chain(&error).to_string();
     assert!(message.contains("timeout"), "{message}");
     assert!(service.requests() >= 1);
     // A bound on hanging (not a speed check): two alerts, each capped by the 1.5 s timeout.

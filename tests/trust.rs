@@ -290,7 +290,7 @@ async fn no_secret_is_started_when_the_deadline_is_too_near_and_the_error_names_
     .await
     .unwrap_err();
     assert!(publisher.delivered.lock().unwrap().is_empty());
-    let message = error.to_string();
+    let message = secret_deletion_alerts::error::Chain(&error).to_string();
     assert!(
         message.starts_with("3 of 3 alerts were not delivered"),
         "{message}"
@@ -317,7 +317,7 @@ async fn alerts_still_in_flight_at_the_deadline_are_cut_off_and_named() {
     })
     .await
     .unwrap_err();
-    let message = error.to_string();
+    let message = secret_deletion_alerts::error::Chain(&error).to_string();
     assert!(
         message.contains("cut off in flight (the invocation's deadline was near)"),
         "{message}"

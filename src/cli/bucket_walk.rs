@@ -34,7 +34,7 @@ const WHOLE_OBJECT_BYTES: u64 = 2 << 20;
 /// Why a bucket scan stopped.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum BucketScanError {
-    #[error("cannot list {location}: {source}")]
+    #[error("cannot list {location}")]
     Listing {
         location: String,
         #[source]

@@ -12,7 +12,7 @@ use secret_deletion_alerts::alert::AlertContext;
 use secret_deletion_alerts::assess::LookupSkips;
 use secret_deletion_alerts::athena::DEFAULT_REGIONS;
 use secret_deletion_alerts::aws::{
-    SecretsManager, SnsPublisher, error_chain, load_sdk_config, secrets_manager,
+    SecretsManager, SnsPublisher, load_sdk_config, secrets_manager,
 };
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::detection::Findings;
@@ -20,6 +20,7 @@ use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::EventHistoryError;
 use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, alert_for};
+use secret_deletion_alerts::error::Chain;
 use secret_deletion_alerts::history::examine_one;
 use secret_deletion_alerts::ports::{AlertPublisher, SecretAt, SecretInspector};
 use secret_deletion_alerts::region::RegionName;
@@ -139,7 +140,7 @@ pub(super) async fn look_back(
         )
         .await
         {
-            return fail(error_chain(&error));
+            return fail(Chain(&error));
         }
     }
     report.elapsed = started.elapsed();
@@ -253,11 +254,11 @@ async fn alert_all(
         if let Some((sns, _)) = &live
             && let Err(error) = sns.publish(&alert).await
         {
-            eprintln!("secret-deletion-alerts: {error}");
+            eprintln!("secret-deletion-alerts: {}", Chain(&error));
             failed += 1;
         }
         if let Err(error) = StdoutPublisher(format).publish(&alert).await {
-            return Err(fail(error));
+            return Err(fail(Chain(&error)));
         }
     }
     if failed > 0 {

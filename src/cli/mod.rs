@@ -22,6 +22,7 @@ use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::event_history::CloudTrailHistory;
+use secret_deletion_alerts::error::Chain;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};
@@ -213,6 +214,7 @@ pub(crate) fn read_input(path: &std::path::Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
+/// Says why the command stops (an error with its causes: [`Chain`]) and fails.
 pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("secret-deletion-alerts: {message}");
     ExitCode::FAILURE
@@ -230,7 +232,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
     // Read as the function reads it, so the local mode runs the function's path.
     let event = match SubscriptionEvent::from_json(&bytes) {
         Ok(event) => event,
-        Err(e) => return fail(format!("{}: {e}", path.display())),
+        Err(e) => return fail(format!("{}: {}", path.display(), Chain(&e))),
     };
     let mut options = BatchOptions::from_config(&config, SystemTime::now());
     let result = if dry_run {
@@ -280,13 +282,13 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
             );
             ExitCode::SUCCESS
         }
-        Err(e) => fail(e),
+        Err(e) => fail(Chain(&e)),
     }
 }
 
 fn encode(path: Option<&std::path::Path>, log_group: &str, control: bool) -> ExitCode {
     let event = if control {
-        control_message_event(log_group).map_err(|e| e.to_string())
+        control_message_event(log_group).map_err(|e| Chain(&e).to_string())
     } else {
         let Some(path) = path else {
             return fail("encode needs a FILE (or - for standard input) or --control");
@@ -295,7 +297,7 @@ fn encode(path: Option<&std::path::Path>, log_group: &str, control: bool) -> Exi
             .and_then(|bytes| {
                 String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", path.display()))
             })
-            .and_then(|text| encode_records(&text, log_group).map_err(|e| e.to_string()))
+            .and_then(|text| encode_records(&text, log_group).map_err(|e| Chain(&e).to_string()))
     };
     let event = match event {
         Ok(event) => event,

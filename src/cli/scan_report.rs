@@ -46,10 +46,10 @@ pub(super) struct BucketCost {
 /// Why one file or object of history was skipped.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum FileError {
-    #[error("{0}")]
-    Walk(#[source] walkdir::Error),
-    #[error("{0}")]
-    Read(#[source] std::io::Error),
+    #[error(transparent)]
+    Walk(walkdir::Error),
+    #[error(transparent)]
+    Read(std::io::Error),
     #[error(transparent)]
     Content(#[from] HistoryError),
     #[error(transparent)]
