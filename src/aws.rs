@@ -200,7 +200,7 @@ impl MemberRole {
             Err(error) => Some(format!(
                 "could not assume the member role {}: {}",
                 self.role_arn,
-                Chain(&error).to_string()
+                Chain(&error)
             )),
         }
     }

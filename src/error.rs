@@ -240,6 +240,7 @@ pub enum ConfigError {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -14,8 +14,8 @@ use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 
 use crate::aws::MemberCredentials;
-use crate::error::Chain;
 use crate::deletion::{ScheduledDeletion, find};
+use crate::error::Chain;
 use crate::error::EventHistoryError;
 use crate::ports::{EventHistory, SecretAt};
 

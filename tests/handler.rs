@@ -864,7 +864,7 @@ async fn one_secret_read_by_name_partial_arn_and_full_arn_is_one_alert_and_one_r
         .await
         .unwrap();
     assert_eq!((summary.secrets, summary.alerts_published), (1, 1));
-    assert_eq!(secrets.restores(), [full.clone()]);
+    assert_eq!(secrets.restores(), [full.as_str()]);
     let alerts = publisher.alerts();
     assert_eq!(alerts[0].document.attempts_total, 3);
     assert_eq!(

@@ -11,16 +11,14 @@ use aws_config::SdkConfig;
 use secret_deletion_alerts::alert::AlertContext;
 use secret_deletion_alerts::assess::LookupSkips;
 use secret_deletion_alerts::athena::DEFAULT_REGIONS;
-use secret_deletion_alerts::aws::{
-    SecretsManager, SnsPublisher, load_sdk_config, secrets_manager,
-};
+use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::detection::Findings;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
+use secret_deletion_alerts::error::Chain;
 use secret_deletion_alerts::error::EventHistoryError;
 use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, alert_for};
-use secret_deletion_alerts::error::Chain;
 use secret_deletion_alerts::history::examine_one;
 use secret_deletion_alerts::ports::{AlertPublisher, SecretAt, SecretInspector};
 use secret_deletion_alerts::region::RegionName;
