@@ -22,8 +22,9 @@ const PAYLOADS: [(&str, u64, usize, usize); 5] = [
     ("full-twenty-matches", 3, 910_000, 20),
 ];
 
-/// The full no-match batch with one `\u` escape in one user agent: no match, but the gate
-/// cannot tell (an escape could hide a wording), so the whole batch is read.
+/// The full no-match batch with one `\u` escape in one user agent (a control character, which
+/// JSON writes as `\u0001`): no match, but the gate cannot tell (an escape could hide a
+/// wording), so the whole batch is read.
 const ESCAPE_PAYLOAD: &str = "full-no-match-escape";
 
 fn tree(dir: &std::path::Path, files: usize) -> Result<(), Box<dyn std::error::Error>> {
@@ -78,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !escaped[middle].contains("\"userAgent\":\"") {
         return Err("the middle record has no user agent to escape".into());
     }
-    escaped[middle] = escaped[middle].replacen("\"userAgent\":\"", "\"userAgent\":\"\\u00e9", 1);
+    escaped[middle] = escaped[middle].replacen("\"userAgent\":\"", "\"userAgent\":\"\\u0001", 1);
     runs.push((ESCAPE_PAYLOAD, escaped, 0));
     for (name, records, matches) in runs {
         let count = records.len();

@@ -5,19 +5,20 @@
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::alert::{DeletionFound, Evidence};
-use crate::detection::{PendingDeletionAccess, SecretTarget};
+use crate::detection::{PendingDeletionAccess, SecretTarget, detect};
 use crate::error::{EventHistoryError, RestoreError};
 use crate::handler::BatchOptions;
 use crate::ids::AccountId;
 use crate::ports::{AccountNames, EventHistory, SecretAt, SecretInspector, SecretRestorer};
 use crate::region::RegionName;
+use crate::restore::{Intent, intent};
 use crate::restore::{
     LookupFailure, OtherAccountReason, RestoreDecision, RestoreOutcome, SecretState, decide,
 };
-use crate::verification::{Verification, VerifyReads, matches};
+use crate::verification::{ReadWindow, Verification, VerifyReads, matches, parse_event_time};
 
 /// Reads of one alert tried against Event history, at most.
 const MAX_READS_CONFIRMED: usize = 3;
@@ -36,6 +37,26 @@ pub struct Assessment {
     pub state: SecretState,
     pub outcome: RestoreOutcome,
     pub evidence: Evidence,
+}
+
+impl Assessment {
+    /// `attempts`, with the read that Event history confirmed as Event history has it: the
+    /// alert names the reader by CloudTrail's own record, not by the log group's copy.
+    pub fn reads(&self, attempts: &[PendingDeletionAccess]) -> Vec<PendingDeletionAccess> {
+        let Verification::Confirmed { read, .. } = &self.evidence.verification else {
+            return attempts.to_vec();
+        };
+        attempts
+            .iter()
+            .map(|attempt| {
+                if attempt.event_id == read.event_id {
+                    (**read).clone()
+                } else {
+                    attempt.clone()
+                }
+            })
+            .collect()
+    }
 }
 
 /// What one lookup's failure makes the rest of a batch skip: the lookups in an (account,
@@ -122,6 +143,9 @@ where
     };
     let decision = decide(options.restore_policy, &state);
     let restoring = matches!(decision, RestoreDecision::Restore { .. });
+    // Who scheduled the deletion comes first: a confirming read must be later, and an
+    // intended deletion is never restored.
+    let deletion = scheduled_deletion(&state, sources.history, at, options).await;
     let verification = match (options.verify_reads, restoring) {
         (VerifyReads::Off, _) => Verification::NotChecked {
             why: "VERIFY_READS=off",
@@ -129,10 +153,13 @@ where
         (VerifyReads::Restore, false) => Verification::NotChecked {
             why: "reads are confirmed before a restore (VERIFY_READS=restore), and there is none",
         },
-        _ if member.is_err() => Verification::NotChecked {
-            why: "the secret's account is not one this function may act in",
-        },
-        _ => verify(attempts, sources.history, at, options).await,
+        _ => {
+            let window = ReadWindow {
+                scheduled_after: scheduled_after(&state, &deletion),
+                now: options.clock(),
+            };
+            verify(attempts, sources.history, target, window, options).await
+        }
     };
     let outcome = match decision {
         RestoreDecision::Skip(outcome) => outcome,
@@ -146,9 +173,28 @@ where
             );
             RestoreOutcome::Unverified(verification.describe())
         }
-        RestoreDecision::Restore { arn } => restore(&arn, sources.restorer, at).await,
+        RestoreDecision::Restore { arn } => {
+            let deleter = match &deletion {
+                DeletionFound::Found(found) => found.by_arn.as_deref(),
+                _ => None,
+            };
+            match intent(&state, deleter, options.intended_deleters) {
+                Intent::Intended(why) => {
+                    tracing::warn!(secret_arn = %arn, why, "not restoring: the deletion is intended");
+                    RestoreOutcome::DeletionIntended {
+                        why,
+                        deleter: deleter.map(str::to_owned),
+                    }
+                }
+                Intent::Unknown => RestoreOutcome::DeletionIntended {
+                    why: "INTENDED_DELETERS is set and who scheduled the deletion is not known"
+                        .to_owned(),
+                    deleter: None,
+                },
+                Intent::NotIntended => restore(&arn, sources.restorer, at).await,
+            }
+        }
     };
-    let deletion = scheduled_deletion(&state, sources.history, at, options).await;
     // Member accounts only: the function's own account is the one its readers know.
     let account_name = match at.member_account {
         Some(account) => sources.accounts.name(account).await,
@@ -165,23 +211,81 @@ where
     }
 }
 
+/// The earliest a read may be to count for the current deletion: when the `DeleteSecret`
+/// record says it was scheduled, else the deletion date less the longest recovery window.
+fn scheduled_after(state: &SecretState, deletion: &DeletionFound) -> Option<SystemTime> {
+    if let DeletionFound::Found(found) = deletion
+        && let Some(at) = found.at.as_deref().and_then(parse_event_time)
+    {
+        return Some(at);
+    }
+    state
+        .deletion_date()
+        .and_then(|date| date.checked_sub(LONGEST_RECOVERY_WINDOW))
+}
+
+/// Secrets Manager's longest recovery window.
+const LONGEST_RECOVERY_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Where a copy of a read was logged, so where Event history holds it: the account in its
+/// `recipientAccountId` (through the member role when that is not the function's own) and
+/// the region in its `awsRegion`; the secret's own when the record gives none. `Err` when
+/// the function may not act in that account.
+fn logged_at(
+    read: &PendingDeletionAccess,
+    target: &SecretTarget,
+    options: &BatchOptions<'_>,
+) -> Result<(Option<RegionName>, Option<AccountId>), OtherAccountReason> {
+    let logged = SecretTarget {
+        account_id: read
+            .recipient_account_id
+            .as_deref()
+            .map(AccountId::from)
+            .or_else(|| target.account_id.clone()),
+        region: read.aws_region.clone().or_else(|| target.region.clone()),
+        secret_id: None,
+    };
+    let account = member_account(&logged, options)?.cloned();
+    let region = logged.endpoint_region().ok().flatten();
+    Ok((region, account))
+}
+
 /// Asks Event history for the reads of an alert by their event ids, until one is the read
 /// the log group gave, a different event answers, or the wait is over (Event history can lag
 /// the log group).
 async fn verify<E: EventHistory>(
     attempts: &[PendingDeletionAccess],
     history: &E,
-    at: SecretAt<'_>,
+    target: &SecretTarget,
+    window: ReadWindow,
     options: &BatchOptions<'_>,
 ) -> Verification {
-    let candidates: Vec<(&PendingDeletionAccess, &str)> = attempts
+    let with_ids: Vec<(&PendingDeletionAccess, &str)> = attempts
         .iter()
         .filter_map(|read| Some((read, read.event_id.as_deref()?)))
+        .collect();
+    if with_ids.is_empty() {
+        return Verification::NotChecked {
+            why: "the records carry no event id to confirm",
+        };
+    }
+    let candidates: Vec<(
+        &PendingDeletionAccess,
+        &str,
+        Option<RegionName>,
+        Option<AccountId>,
+    )> = with_ids
+        .into_iter()
+        .filter_map(|(read, id)| {
+            let (region, account) = logged_at(read, target, options).ok()?;
+            Some((read, id, region, account))
+        })
         .take(MAX_READS_CONFIRMED)
         .collect();
     if candidates.is_empty() {
-        return Verification::NotChecked {
-            why: "the records carry no event id to confirm",
+        // Nothing can confirm these reads: they stay unconfirmed, and say so.
+        return Verification::LookupFailed {
+            reason: "the reads were logged in an account this function may not act in".to_owned(),
         };
     }
     let mut wait = options.verify_wait;
@@ -195,12 +299,25 @@ async fn verify<E: EventHistory>(
     // time the rest of the secret's work is kept.
     let tries = async {
         loop {
-            for (read, event_id) in &candidates {
+            for (read, event_id, region, account) in &candidates {
+                let at = SecretAt {
+                    region: region.as_ref(),
+                    member_account: account.as_ref(),
+                };
                 match history.event(event_id, at).await {
                     Ok(Some(record)) => {
-                        return match matches(read, &record) {
-                            Ok(()) => Verification::Confirmed {
+                        return match matches(read, &record, window) {
+                            Ok(confirmed) => Verification::Confirmed {
                                 event_id: (*event_id).to_owned(),
+                                read: Box::new(
+                                    detect(&confirmed, read.origin.clone()).map_or_else(
+                                        || (*read).clone(),
+                                        |mut from_history| {
+                                            from_history.unreadable_fields.clear();
+                                            from_history
+                                        },
+                                    ),
+                                ),
                             },
                             // What Event history holds for the id will not change: a
                             // forgery, or a record bent on the way.

@@ -271,6 +271,22 @@ pub struct Attribution {
     pub ec2_role_delivery: Option<String>,
 }
 
+impl Attribution {
+    /// The caller's ARN as `userIdentity.arn` gives it, where the identity has one.
+    pub fn arn(&self) -> Option<&str> {
+        match &self.principal {
+            Principal::IamUser { arn, .. }
+            | Principal::AssumedRole { arn, .. }
+            | Principal::FederatedUser { arn, .. }
+            | Principal::Root { arn }
+            | Principal::Other { arn, .. } => arn.as_deref(),
+            Principal::AwsService { .. } | Principal::AwsAccount { .. } | Principal::Unknown => {
+                None
+            }
+        }
+    }
+}
+
 impl CloudTrailRecord {
     /// The account the event belongs to: `recipientAccountId`, else the caller's account.
     pub fn account_id(&self) -> Option<&str> {

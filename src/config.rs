@@ -65,6 +65,12 @@ pub struct Config {
     /// `VERIFY_WAIT`: how long to wait for Event history to have a read before giving up on
     /// confirming it (it can lag the log group); bounded by the invocation's deadline too.
     pub verify_wait: Duration,
+    /// `INTENDED_DELETERS`: principal ARN globs (`*` any run of characters) whose deletions
+    /// are meant to stick: no read cancels them, whatever `RESTORE_MODE` says.
+    pub intended_deleters: Vec<glob::Pattern>,
+    /// `CANARY_SECRET_NAME`: the stack's canary secret (`src/canary.rs`): its reads are
+    /// counted as `CanaryReadsSeen`, never alerted on or restored.
+    pub canary_secret_name: Option<String>,
 }
 
 impl Config {
@@ -182,6 +188,24 @@ impl Config {
             }
         };
 
+        let intended_deleters = match get("INTENDED_DELETERS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|glob| !glob.is_empty())
+                .map(|glob| {
+                    glob::Pattern::new(glob)
+                        .ok()
+                        .filter(|_| glob.starts_with("arn:"))
+                        .ok_or_else(|| ConfigError::Invalid {
+                            variable: "INTENDED_DELETERS",
+                            value: glob.to_owned(),
+                            accepted: "principal ARN globs such as arn:aws:iam::123456789012:role/incident-*, separated by commas or spaces",
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
         let verify_reads = match get("VERIFY_READS").as_deref().map(str::trim) {
             None | Some("restore") => VerifyReads::Restore,
             Some("always") => VerifyReads::Always,
@@ -212,6 +236,8 @@ impl Config {
             alert_topic_arn,
             verify_reads,
             verify_wait,
+            intended_deleters,
+            canary_secret_name: get("CANARY_SECRET_NAME").map(|n| n.trim().to_owned()),
             member_role_name,
             accounts,
             alert_state_table,
@@ -421,6 +447,8 @@ mod tests {
             ("ACCOUNTS", "111111111111,12345"),
             ("ACCOUNTS", ","),
             ("VERIFY_READS", "sometimes"),
+            ("INTENDED_DELETERS", "role/incident-*"),
+            ("INTENDED_DELETERS", "arn:aws:iam::1:role/[x"),
             ("VERIFY_WAIT", "2m"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();

@@ -17,6 +17,8 @@ use crate::cloudtrail::CloudTrailRecord;
 pub struct ScheduledDeletion {
     /// Who called `DeleteSecret`, as the console would name them.
     pub by: String,
+    /// Their ARN (`userIdentity.arn`), what `INTENDED_DELETERS` is matched against.
+    pub by_arn: Option<String>,
     /// When they called it, as CloudTrail wrote it.
     pub at: Option<String>,
     pub recovery_window_days: Option<u64>,
@@ -102,6 +104,7 @@ fn read(text: &str, arn: &str, name: &str) -> Option<ScheduledDeletion> {
     }
     Some(ScheduledDeletion {
         by: record.attribution().principal.describe(),
+        by_arn: record.attribution().arn().map(str::to_owned),
         at: record.event_time.clone(),
         recovery_window_days: request.recovery_window_in_days.as_ref().and_then(whole),
         force: request

@@ -108,6 +108,10 @@ pub struct PendingDeletionAccess {
     pub request_id: Option<String>,
     /// As CloudTrail wrote it; never parsed strictly (formats vary).
     pub event_time: Option<String>,
+    /// `awsRegion` and `recipientAccountId`: where this copy of the read was logged (a
+    /// cross-account read is logged in both accounts).
+    pub aws_region: Option<String>,
+    pub recipient_account_id: Option<String>,
     /// Where the record was found.
     pub origin: Origin,
     pub who: Attribution,
@@ -121,6 +125,20 @@ pub struct PendingDeletionAccess {
     /// Fields of the record that were not of the type CloudTrail documents, so not read
     /// (dotted paths); the read alerts with the rest ([`crate::record_reading`]).
     pub unreadable_fields: Vec<String>,
+}
+
+impl PendingDeletionAccess {
+    /// Whether every account id the read gives (the secret's, the logging account's) is the
+    /// 12 digits CloudTrail writes.
+    pub fn account_ids_are_well_formed(&self) -> bool {
+        let well_formed = |id: &str| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit());
+        self.target.account_id.as_deref().is_none_or(well_formed)
+            && self
+                .recipient_account_id
+                .as_deref()
+                .filter(|id| !id.is_empty())
+                .is_none_or(well_formed)
+    }
 }
 
 /// Where a record was found: the caller knows, the record does not.
@@ -178,6 +196,8 @@ pub fn detect(record: &CloudTrailRecord, origin: Origin) -> Option<PendingDeleti
         shared_event_id: record.shared_event_id.as_deref().map(EventId::from),
         request_id: record.request_id.clone(),
         event_time: record.event_time.clone(),
+        aws_region: record.aws_region.clone(),
+        recipient_account_id: record.recipient_account_id.clone(),
         origin,
         who: record.attribution(),
         source_ip_address: record.source_ip_address.clone(),
@@ -340,6 +360,12 @@ impl Findings {
             return self.note_malformed(origin(), "not a CloudTrail record (not a JSON object)");
         };
         match detect(&read.record, origin()) {
+            // CloudTrail writes 12-digit account ids; anything else was written by someone
+            // else, and must not choose where the function acts.
+            Some(access) if !access.account_ids_are_well_formed() => self.note_malformed(
+                origin(),
+                "not a CloudTrail record (an account id that is not 12 digits)",
+            ),
             Some(mut access) => {
                 access.unreadable_fields = read.unreadable;
                 self.add(access);

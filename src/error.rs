@@ -189,6 +189,23 @@ pub enum EventHistoryError {
     NotConfigured,
 }
 
+/// The canary function could not keep or read its secret: the run fails (and the canary's
+/// alarm fires when no read reaches the alert function).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CanaryError {
+    #[error("{step} of the canary secret was refused: {code}: {message}")]
+    Rejected {
+        step: &'static str,
+        code: String,
+        message: String,
+    },
+    #[error("{step} of the canary secret got no answer: {reason}")]
+    Unreachable { step: &'static str, reason: String },
+    /// The read succeeded: the canary is not pending deletion, so it shows nothing.
+    #[error("the canary secret was read without an error: it is not pending deletion")]
+    ReadSucceeded,
+}
+
 /// What fails an invocation.
 #[derive(Debug, Error)]
 pub enum HandlerError {

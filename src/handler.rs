@@ -62,7 +62,7 @@ use crate::ports::{
     AccountNames, AlertPublisher, AlertWindows, EventHistory, NoAccountNames, NoEventHistory,
     SecretInspector, SecretRestorer,
 };
-use crate::restore::{RestoreOutcome, RestorePolicy, SecretState, Severity};
+use crate::restore::{LookupFailure, RestoreOutcome, RestorePolicy, SecretState, Severity};
 use crate::verification::VerifyReads;
 use crate::window::{ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
 
@@ -132,6 +132,10 @@ pub struct BatchOptions<'a> {
     pub verify_wait: Duration,
     /// How long between two tries of Event history.
     pub verify_retry: Duration,
+    /// `INTENDED_DELETERS`: whose deletions no read cancels.
+    pub intended_deleters: &'a [glob::Pattern],
+    /// `CANARY_SECRET_NAME`: the stack's canary, whose reads are counted, not alerted.
+    pub canary_secret: Option<&'a str>,
 }
 
 impl<'a> BatchOptions<'a> {
@@ -151,6 +155,8 @@ impl<'a> BatchOptions<'a> {
             accounts: config.accounts.as_ref(),
             verify_reads: config.verify_reads,
             verify_wait: config.verify_wait,
+            intended_deleters: &config.intended_deleters,
+            canary_secret: config.canary_secret_name.as_deref(),
             ..Self::with_defaults(&config.restore_policy, now)
         }
     }
@@ -179,6 +185,8 @@ impl<'a> BatchOptions<'a> {
             verify_reads: VerifyReads::Restore,
             verify_wait: crate::config::DEFAULT_VERIFY_WAIT,
             verify_retry: Duration::from_secs(2),
+            intended_deleters: &[],
+            canary_secret: None,
         }
     }
 
@@ -186,6 +194,18 @@ impl<'a> BatchOptions<'a> {
     /// window's claim and confirmation read it when they happen, not once per batch.
     pub fn clock(&self) -> SystemTime {
         self.now + self.started.elapsed()
+    }
+
+    /// Whether reads of `target` are the canary's.
+    fn is_canary(&self, target: &SecretTarget) -> bool {
+        self.canary_secret.is_some_and(|canary| {
+            crate::canary::is_canary(
+                target.name_held(),
+                target.account_id.as_deref(),
+                canary,
+                self.account_id,
+            )
+        })
     }
 
     /// Whether a secret may still be started: its worst case fits before the deadline.
@@ -270,14 +290,36 @@ pub struct BatchSummary {
     /// Why the store was not used for (part of) this batch: the first failure.
     pub alert_state_unavailable: Option<String>,
     pub restored: usize,
+    /// Restores the policy asked for that CloudTrail did not confirm, and that failed.
+    pub restores_unverified: usize,
+    pub restores_failed: usize,
+    /// Secrets whose lookup failed: Secrets Manager refused or did not answer, or (counted
+    /// apart) the member role could not be assumed.
+    pub lookup_failures: usize,
+    pub member_role_failures: usize,
+    /// Reads of the stack's canary secret: counted (`CanaryReadsSeen`), never alerted.
+    pub canary_reads: usize,
     /// De-duplication keys of the alerts delivered.
     pub delivered: Vec<String>,
 }
 
 /// What became of one secret: its restore, and each of its alerts (one, or one per caller).
 struct SecretResult {
-    restored: bool,
+    /// What became of the deletion (`None`: the secret was not started).
+    outcome: Option<RestoreOutcome>,
+    /// Why its lookup failed, if it did.
+    lookup_failure: Option<LookupFailure>,
     alerts: Vec<AlertResult>,
+}
+
+impl SecretResult {
+    fn not_started(failure: PublishError) -> Self {
+        SecretResult {
+            outcome: None,
+            lookup_failure: None,
+            alerts: vec![AlertResult::Undelivered(failure)],
+        }
+    }
 }
 
 /// What became of one alert.
@@ -422,8 +464,17 @@ where
     summary.matched = findings.matched;
     summary.malformed = findings.malformed.len();
     summary.duplicates = findings.duplicates;
-    let named: Vec<(SecretTarget, Vec<PendingDeletionAccess>)> =
-        findings.by_secret.into_iter().collect();
+    let (canary, named): (Vec<_>, Vec<_>) = findings
+        .by_secret
+        .into_iter()
+        .partition(|(target, _)| options.is_canary(target));
+    summary.canary_reads = canary.iter().map(|(_, reads)| reads.len()).sum();
+    if summary.canary_reads > 0 {
+        tracing::info!(
+            reads = summary.canary_reads,
+            "the canary's reads reached the function"
+        );
+    }
 
     let context = options.alert_context(&batch.header.log_group);
     let shared = BatchState::default();
@@ -453,15 +504,24 @@ where
 
     let mut failures: Vec<PublishError> = Vec::new();
     for (secret, result) in secrets.iter().zip(results) {
-        let result = result.unwrap_or_else(|| SecretResult {
-            restored: false,
-            alerts: vec![AlertResult::Undelivered(not_delivered(
+        let result = result.unwrap_or_else(|| {
+            SecretResult::not_started(not_delivered(
                 &secret.target,
                 &secret.reads,
                 PublishFailure::Deadline("cut off in flight"),
-            ))],
+            ))
         });
-        summary.restored += usize::from(result.restored);
+        match &result.outcome {
+            Some(RestoreOutcome::Restored) => summary.restored += 1,
+            Some(RestoreOutcome::Unverified(_)) => summary.restores_unverified += 1,
+            Some(RestoreOutcome::Failed(_)) => summary.restores_failed += 1,
+            _ => {}
+        }
+        match result.lookup_failure {
+            Some(LookupFailure::MemberRole) => summary.member_role_failures += 1,
+            Some(_) => summary.lookup_failures += 1,
+            None => {}
+        }
         for alert in result.alerts {
             match alert {
                 AlertResult::Delivered(dedup_key) => {
@@ -520,6 +580,11 @@ fn log_summary(summary: &BatchSummary) {
         alert_state_errors = summary.alert_state_errors,
         alert_state_unavailable = summary.alert_state_unavailable.as_deref().unwrap_or(""),
         restored = summary.restored,
+        restores_unverified = summary.restores_unverified,
+        restores_failed = summary.restores_failed,
+        lookup_failures = summary.lookup_failures,
+        member_role_failures = summary.member_role_failures,
+        canary_reads = summary.canary_reads,
         delivered = %summary.delivered.join(","),
         "batch done"
     );
@@ -616,22 +681,27 @@ where
     let state = match &secret.state {
         Some(state) if options.has_room_after_its_lookup() => state.clone(),
         _ => {
-            return SecretResult {
-                restored: false,
-                alerts: vec![AlertResult::Undelivered(not_delivered(
-                    target,
-                    attempts,
-                    PublishFailure::Deadline("not started"),
-                ))],
-            };
+            return SecretResult::not_started(not_delivered(
+                target,
+                attempts,
+                PublishFailure::Deadline("not started"),
+            ));
         }
     };
+    let lookup_failure = match &state {
+        SecretState::LookupFailed { cause, .. } => Some(*cause),
+        _ => None,
+    };
     let assessment = assess(target, attempts, state, &ports.sources(), options).await;
-    let restored = assessment.outcome == RestoreOutcome::Restored;
+    let outcome = Some(assessment.outcome.clone());
+    // A read Event history confirmed is told as Event history has it.
+    let reads = assessment.reads(attempts);
+    let attempts = reads.as_slice();
     let Some(window) = options.alert_window else {
         let alert = compose_for(attempts, &assessment, None, context);
         return SecretResult {
-            restored,
+            outcome,
+            lookup_failure,
             alerts: vec![publish(ports.publisher, &alert).await],
         };
     };
@@ -645,7 +715,11 @@ where
         let alert = windowed_alert(found, caller, window, ports, options, context, shared);
         alerts.push(alert.await);
     }
-    SecretResult { restored, alerts }
+    SecretResult {
+        outcome,
+        lookup_failure,
+        alerts,
+    }
 }
 
 /// What one batch found about one secret, for one alert.
@@ -694,7 +768,12 @@ where
         now: options.clock(),
         window,
         grace: options.claim_grace,
-        severity: Severity::of(&found.assessment.state, options.now),
+        severity: Severity::of_alert(
+            &found.assessment.state,
+            &found.assessment.outcome,
+            found.reads,
+            options.now,
+        ),
         deletion_date: found.assessment.state.deletion_date(),
         outcome: found.assessment.outcome.kind(),
         reads: found.reads.iter().map(ReadId::of).collect(),

@@ -27,6 +27,9 @@ pub mod athena;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod caller;
+pub mod canary;
+#[cfg(feature = "aws")]
+pub mod canary_secret;
 pub mod cloudtrail;
 pub mod config;
 pub mod deletion;

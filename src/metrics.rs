@@ -18,6 +18,15 @@ pub const SECRETS_RESTORED: &str = "SecretsRestored";
 pub const ALERTS_SUPPRESSED: &str = "AlertsSuppressed";
 /// Calls to the alert state table that failed (the alerts went out regardless).
 pub const ALERT_STATE_ERRORS: &str = "AlertStateErrors";
+/// Secrets whose lookup failed (refused or unreachable), and those whose member role could
+/// not be assumed.
+pub const LOOKUP_FAILURES: &str = "LookupFailures";
+pub const MEMBER_ROLE_FAILURES: &str = "MemberRoleFailures";
+/// Restores the policy asked for that CloudTrail did not confirm, and that failed.
+pub const RESTORES_UNVERIFIED: &str = "RestoresUnverified";
+pub const RESTORES_FAILED: &str = "RestoresFailed";
+/// Reads of the canary secret that reached the function: its alarm fires when they stop.
+pub const CANARY_READS_SEEN: &str = "CanaryReadsSeen";
 
 /// The EMF document for one batch, as one line.
 pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
@@ -29,6 +38,11 @@ pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
         (SECRETS_RESTORED, summary.restored),
         (ALERTS_SUPPRESSED, summary.alerts_suppressed),
         (ALERT_STATE_ERRORS, summary.alert_state_errors),
+        (LOOKUP_FAILURES, summary.lookup_failures),
+        (MEMBER_ROLE_FAILURES, summary.member_role_failures),
+        (RESTORES_UNVERIFIED, summary.restores_unverified),
+        (RESTORES_FAILED, summary.restores_failed),
+        (CANARY_READS_SEEN, summary.canary_reads),
     ];
     let mut line = serde_json::json!({
         "_aws": {
@@ -65,6 +79,8 @@ mod tests {
             restored: 1,
             alerts_suppressed: 5,
             alert_state_errors: 1,
+            lookup_failures: 2,
+            canary_reads: 1,
             ..BatchSummary::default()
         };
         let line: serde_json::Value =
@@ -76,6 +92,8 @@ mod tests {
         assert_eq!(line["SecretsRestored"], 1);
         assert_eq!(line["AlertsSuppressed"], 5);
         assert_eq!(line["AlertStateErrors"], 1);
+        assert_eq!(line["LookupFailures"], 2);
+        assert_eq!(line["CanaryReadsSeen"], 1);
         let declared = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "CloudTrailLogMetrics");
         let names: Vec<&str> = declared["Metrics"]
@@ -93,7 +111,12 @@ mod tests {
                 "RecordsMalformed",
                 "SecretsRestored",
                 "AlertsSuppressed",
-                "AlertStateErrors"
+                "AlertStateErrors",
+                "LookupFailures",
+                "MemberRoleFailures",
+                "RestoresUnverified",
+                "RestoresFailed",
+                "CanaryReadsSeen"
             ]
         );
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_u64);

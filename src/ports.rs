@@ -10,7 +10,9 @@ use std::future::Future;
 use std::time::SystemTime;
 
 use crate::alert::Alert;
+use crate::canary::{CanaryState, CanaryStep};
 use crate::deletion::ScheduledDeletion;
+use crate::error::CanaryError;
 use crate::error::{EventHistoryError, PublishError, RestoreError, WindowStateError};
 use crate::ids::AccountId;
 use crate::region::RegionName;
@@ -58,6 +60,14 @@ pub trait SecretRestorer {
         arn: &str,
         at: SecretAt<'_>,
     ) -> impl Future<Output = Result<(), RestoreError>> + Send;
+}
+
+/// The canary secret, in the function's own account and region (Secrets Manager in
+/// production).
+pub trait CanaryVault {
+    fn state(&self) -> impl Future<Output = Result<CanaryState, CanaryError>> + Send;
+
+    fn apply(&self, step: CanaryStep) -> impl Future<Output = Result<(), CanaryError>> + Send;
 }
 
 /// What CloudTrail Event history holds (`LookupEvents` in production), in the secret's account

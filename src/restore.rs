@@ -230,6 +230,27 @@ impl Severity {
         }
     }
 
+    /// The severity of an alert about `reads` of a secret in `state` with `outcome`: as
+    /// [`Severity::of`], and `critical` when a deletion meant to stick is read by someone
+    /// other than who scheduled it.
+    pub fn of_alert<'r>(
+        state: &SecretState,
+        outcome: &RestoreOutcome,
+        reads: impl IntoIterator<Item = &'r crate::detection::PendingDeletionAccess>,
+        now: SystemTime,
+    ) -> Self {
+        match outcome {
+            RestoreOutcome::DeletionIntended { deleter, .. }
+                if reads
+                    .into_iter()
+                    .any(|read| deleter.is_none() || read.who.arn() != deleter.as_deref()) =>
+            {
+                Severity::Critical
+            }
+            _ => Severity::of(state, now),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::High => "high",
@@ -266,6 +287,14 @@ pub enum RestoreOutcome {
     /// The policy would restore, but CloudTrail did not confirm the read (`VERIFY_READS`):
     /// a record in the log group alone never cancels a deletion. Why, for a person.
     Unverified(String),
+    /// The policy would restore, but the deletion is meant to stick ([`Intent`]): scheduled by
+    /// one of `INTENDED_DELETERS`, or the secret is tagged so. `deleter` is who scheduled it,
+    /// when known: a read by anyone else is critical (it may be the credentials the deletion
+    /// was meant to cut off).
+    DeletionIntended {
+        why: String,
+        deleter: Option<String>,
+    },
 }
 
 /// Why a deletion was left as it was.
@@ -309,6 +338,9 @@ impl RestoreOutcome {
             RestoreOutcome::AlreadyPurged => "already purged".to_owned(),
             RestoreOutcome::DryRun(what) => format!("dry run: {what}"),
             RestoreOutcome::Unverified(why) => format!("not restored: {why}"),
+            RestoreOutcome::DeletionIntended { why, .. } => {
+                format!("not restored: the deletion is intended ({why})")
+            }
         }
     }
 
@@ -322,7 +354,50 @@ impl RestoreOutcome {
             RestoreOutcome::AlreadyPurged => "already_purged",
             RestoreOutcome::DryRun(_) => "dry_run",
             RestoreOutcome::Unverified(_) => "not_restored_unverified",
+            RestoreOutcome::DeletionIntended { .. } => "deletion_intended",
         }
+    }
+}
+
+/// The tag that marks a deletion as meant to stick: no read cancels it.
+pub const DELETION_INTENDED_TAG: &str = "secret-deletion-alerts:deletion-intended";
+
+/// Whether a deletion is meant to stick, so that no read may cancel it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intent {
+    /// Why: the tag, or the deleter is one of `INTENDED_DELETERS`.
+    Intended(String),
+    NotIntended,
+    /// `INTENDED_DELETERS` is set and who scheduled the deletion is not known: a restore could
+    /// undo an intended deletion, so none is made.
+    Unknown,
+}
+
+/// The intent of the deletion of `state`, scheduled by `deleter` (its ARN, when found),
+/// against `INTENDED_DELETERS` (ARN globs). Pure.
+pub fn intent(
+    state: &SecretState,
+    deleter: Option<&str>,
+    intended_deleters: &[glob::Pattern],
+) -> Intent {
+    if state
+        .tag(DELETION_INTENDED_TAG)
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+    {
+        return Intent::Intended(format!("the secret is tagged {DELETION_INTENDED_TAG}=true"));
+    }
+    if intended_deleters.is_empty() {
+        return Intent::NotIntended;
+    }
+    match deleter {
+        Some(arn) => match intended_deleters.iter().find(|glob| glob.matches(arn)) {
+            Some(glob) => Intent::Intended(format!(
+                "scheduled by {arn}, which INTENDED_DELETERS names ({})",
+                glob.as_str()
+            )),
+            None => Intent::NotIntended,
+        },
+        None => Intent::Unknown,
     }
 }
 

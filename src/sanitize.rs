@@ -19,16 +19,61 @@ pub fn shell_quote(text: &str) -> String {
 }
 
 /// Characters that must never reach a person's screen as themselves: control characters
-/// (line breaks, escape sequences), and the Unicode ones that move or hide text
-/// (bidirectional overrides and isolates, line and paragraph separators, zero-width marks).
+/// (line breaks, escape sequences), line and paragraph separators, and the Unicode format
+/// characters (general category `Cf`: bidirectional overrides and isolates, zero-width marks,
+/// the soft hyphen, interlinear annotations, tag characters), which move, hide or smuggle
+/// text; and the variation selectors, which change how the character before them looks.
 fn is_hostile(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{200B}'..='\u{200F}'
-            | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{2069}'
-            | '\u{061C}'
-            | '\u{FEFF}')
+    c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Unicode's `Cf` (format) characters, as of Unicode 16, and the variation selectors.
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{0600}'..='\u{0605}'
+        | '\u{061C}'
+        | '\u{06DD}'
+        | '\u{070F}'
+        | '\u{0890}'..='\u{0891}'
+        | '\u{08E2}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{110BD}'
+        | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E007F}'
+        | '\u{E0100}'..='\u{E01EF}')
+}
+
+/// A caller's text with its links disarmed, for the email: `https://evil.example/x` becomes
+/// `hxxps[://]evil[.]example/x` and `www.evil.example` becomes `www[.]evil[.]example`, so no
+/// mail client turns them into something to click.
+pub fn defang(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let lower = word.to_ascii_lowercase();
+            if !word.contains("://") && !lower.starts_with("www.") {
+                return word.to_owned();
+            }
+            let disarmed = word.replace("://", "[://]").replace('.', "[.]");
+            match lower.find("http") {
+                Some(at) => {
+                    format!("{}hxxp{}", &disarmed[..at], &disarmed[at + 4..])
+                }
+                None => disarmed,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// For the text and the document: each hostile character becomes U+FFFD, and text longer
@@ -82,5 +127,44 @@ mod tests {
         assert_eq!(clean_ascii("abcdefghij", 8), "abcde...");
         assert_eq!(shell_quote("prod/db"), "prod/db");
         assert_eq!(shell_quote("a'b $(rm -rf /)"), "'a'\\''b $(rm -rf /)'");
+    }
+
+    #[test]
+    fn format_characters_and_variation_selectors_are_neutralised_exactly() {
+        for hidden in [
+            '\u{00AD}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{2066}',
+            '\u{FFF9}',
+            '\u{FFFA}',
+            '\u{FFFB}',
+            '\u{FE0F}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{E0100}',
+        ] {
+            assert_eq!(
+                clean_text(&format!("a{hidden}b"), 10),
+                "a\u{FFFD}b",
+                "U+{:04X}",
+                hidden as u32
+            );
+        }
+        assert_eq!(
+            clean_text("caf\u{e9} \u{2019}ok", 10),
+            "caf\u{e9} \u{2019}ok"
+        );
+    }
+
+    #[test]
+    fn links_in_a_callers_text_are_disarmed() {
+        assert_eq!(
+            defang("Mozilla/5.0 (see https://evil.example/x) www.evil.example aws-cli/2.15.30"),
+            "Mozilla/5.0 (see hxxps[://]evil[.]example/x) www[.]evil[.]example aws-cli/2.15.30"
+        );
+        assert_eq!(defang("HTTP://A.B"), "hxxp[://]A[.]B");
+        assert_eq!(defang("ftp://a.b"), "ftp[://]a[.]b");
     }
 }

@@ -368,7 +368,7 @@ async fn policy_off_leaves_it_pending_and_gives_date_and_command() {
     assert_eq!(doc["restore"]["summary"], "not restored (policy: off)");
     assert_eq!(
         doc["next_steps"]["restore_command"],
-        format!("aws secretsmanager restore-secret --secret-id {arn} --region us-east-1")
+        format!("aws secretsmanager restore-secret --secret-id={arn} --region us-east-1")
     );
 }
 

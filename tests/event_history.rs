@@ -292,3 +292,215 @@ async fn a_deletion_is_looked_for_once_however_many_batches_read_the_secret() {
         .unwrap();
     assert_eq!(fake.requests().len(), 2, "a found deletion is kept");
 }
+
+/// The sample's deletion, scheduled by `by` on 2026-11-14 (the read is on 2026-11-20).
+fn scheduled_by(by: &str) -> HistoryEvent {
+    let mut record = delete_secret(
+        "2026-11-14T10:02:00Z",
+        serde_json::json!({"arn": ARN, "name": "prod/db", "deletionDate": 1_795_255_320.0}),
+    );
+    record["userIdentity"] = serde_json::json!({"type": "AssumedRole", "accountId": "123456789012",
+        "arn": by});
+    HistoryEvent::of(record)
+}
+
+#[tokio::test]
+async fn a_genuine_read_of_an_earlier_deletion_posted_again_restores_nothing() {
+    // The read is real, and Event history holds it: from a deletion 30 days ago.
+    let mut old = the_read();
+    old["eventTime"] = "2026-10-21T14:03:12Z".into();
+    let fake = FakeCloudTrail::start(vec![
+        HistoryEvent::of(old.clone()),
+        scheduled_by("arn:aws:iam::123456789012:user/alice"),
+    ]);
+    let (summary, alert, secrets) = invoke(&fake, &old, &RestorePolicy::All, |_| {}).await;
+    assert_eq!(summary.restored, 0);
+    assert!(secrets.restores().is_empty());
+    assert_eq!(alert.document.verification.status, "not_confirmed");
+    assert!(
+        alert.document.verification.detail.ends_with("a replay)"),
+        "{}",
+        alert.document.verification.detail
+    );
+    assert!(
+        alert.document.attempts[0].old,
+        "the alert calls the read old"
+    );
+    assert!(alert.text.contains("Old reads:"), "{}", alert.text);
+}
+
+#[tokio::test]
+async fn a_read_from_before_the_current_deletion_was_scheduled_restores_nothing() {
+    let mut before = the_read();
+    before["eventTime"] = "2026-11-13T14:03:12Z".into();
+    let fake = FakeCloudTrail::start(vec![
+        HistoryEvent::of(before.clone()),
+        scheduled_by("arn:aws:iam::123456789012:user/alice"),
+    ]);
+    let (_, alert, secrets) = invoke(&fake, &before, &RestorePolicy::All, |_| {}).await;
+    assert!(secrets.restores().is_empty());
+    assert!(
+        alert
+            .document
+            .verification
+            .detail
+            .contains("before the current deletion was scheduled (2026-11-14T10:02:00Z)"),
+        "{}",
+        alert.document.verification.detail
+    );
+}
+
+#[tokio::test]
+async fn a_real_event_id_re_dressed_is_never_called_confirmed_nor_restored() {
+    for (field, path, value) in [
+        (
+            "identity",
+            &["userIdentity", "arn"][..],
+            "arn:aws:iam::123456789012:user/mallory",
+        ),
+        ("source address", &["sourceIPAddress"][..], "198.51.100.66"),
+        ("region", &["awsRegion"][..], "eu-west-1"),
+        ("account", &["recipientAccountId"][..], "210987654321"),
+        ("user agent", &["userAgent"][..], "curl/8.5"),
+    ] {
+        let mut forged = the_read();
+        let mut place = &mut forged;
+        for key in &path[..path.len() - 1] {
+            place = &mut place[*key];
+        }
+        place[path[path.len() - 1]] = value.into();
+        let fake = FakeCloudTrail::start(vec![HistoryEvent::of(the_read())]);
+        let (_, alert, secrets) = invoke(&fake, &forged, &RestorePolicy::All, |o| {
+            o.verify_reads = VerifyReads::Always;
+        })
+        .await;
+        assert!(secrets.restores().is_empty(), "{field}");
+        assert_eq!(
+            alert.document.verification.status, "not_confirmed",
+            "{field}"
+        );
+        // A copy said to be logged in another account is asked of no account at all.
+        let expected = match field {
+            "account" => "logged in an account this function may not act in".to_owned(),
+            _ => format!("another {field}"),
+        };
+        assert!(
+            alert.document.verification.detail.contains(&expected),
+            "{field}: {}",
+            alert.document.verification.detail
+        );
+        assert!(alert.subject.contains("UNVERIFIED"), "{}", alert.subject);
+        assert_eq!(alert.attributes["verification"], "not_confirmed");
+    }
+}
+
+#[tokio::test]
+async fn a_confirmed_read_is_told_as_event_history_has_it() {
+    // The fields compared agree; the rest of the copy was bent on the way.
+    let mut copy = the_read();
+    copy["userIdentity"]["accessKeyId"] = "AKIAFORGEDKEY0000000".into();
+    let fake = FakeCloudTrail::start(vec![HistoryEvent::of(the_read())]);
+    let (_, alert, _) = invoke(&fake, &copy, &RestorePolicy::Off, |o| {
+        o.verify_reads = VerifyReads::Always;
+    })
+    .await;
+    assert_eq!(alert.document.verification.status, "confirmed");
+    assert!(!alert.subject.contains("UNVERIFIED"), "{}", alert.subject);
+    let key = alert.document.attempts[0].identity.access_key_id.clone();
+    assert_eq!(
+        key.as_deref(),
+        the_read()["userIdentity"]["accessKeyId"].as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_deletion_by_an_intended_deleter_is_never_cancelled_and_another_reader_is_critical() {
+    let deleter = "arn:aws:sts::123456789012:assumed-role/incident-response/bob";
+    let fake = FakeCloudTrail::start(vec![HistoryEvent::of(the_read()), scheduled_by(deleter)]);
+    static DELETERS: std::sync::LazyLock<Vec<glob::Pattern>> = std::sync::LazyLock::new(|| {
+        vec![glob::Pattern::new("arn:aws:sts::123456789012:assumed-role/incident-*").unwrap()]
+    });
+    let (summary, alert, secrets) = invoke(&fake, &the_read(), &RestorePolicy::All, |o| {
+        o.intended_deleters = &DELETERS;
+    })
+    .await;
+    assert_eq!(summary.restored, 0);
+    assert!(secrets.restores().is_empty());
+    assert_eq!(alert.document.restore.outcome, "deletion_intended");
+    assert!(
+        alert
+            .document
+            .restore
+            .summary
+            .contains(&format!("scheduled by {deleter}")),
+        "{}",
+        alert.document.restore.summary
+    );
+    assert_eq!(
+        alert.document.severity.as_str(),
+        "critical",
+        "alice is not the deleter"
+    );
+    assert!(
+        alert.subject.contains("not restored (deletion intended)"),
+        "{}",
+        alert.subject
+    );
+}
+
+#[tokio::test]
+async fn a_secret_tagged_deletion_intended_is_never_cancelled() {
+    let fake = FakeCloudTrail::start(vec![HistoryEvent::of(the_read())]);
+    let secrets = FakeSecrets::with(&[(
+        "prod/db",
+        pending(
+            "prod/db",
+            6,
+            &[("secret-deletion-alerts:deletion-intended", "true")],
+        ),
+    )]);
+    let publisher = RecordingPublisher::default();
+    let history = CloudTrailHistory::new(&fake_endpoint(&fake.endpoint).await, None);
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &secrets,
+        restorer: &secrets,
+        windows: &NoWindows,
+        history: &history,
+        accounts: &NoAccountNames,
+    };
+    let policy = RestorePolicy::All;
+    let mut options = options(&policy);
+    options.verify_reads = VerifyReads::Restore;
+    options.verify_wait = Duration::from_secs(1);
+    let records = serde_json::json!({ "Records": [the_read()] }).to_string();
+    let data = encode_records(&records, "trail").unwrap().awslogs.data;
+    handle_batch(&data, &ports, &options).await.unwrap();
+    assert!(secrets.restores().is_empty());
+    let alert = &publisher.alerts()[0];
+    assert_eq!(alert.document.restore.outcome, "deletion_intended");
+    assert!(
+        alert
+            .document
+            .restore
+            .summary
+            .contains("tagged secret-deletion-alerts:deletion-intended=true"),
+        "{}",
+        alert.document.restore.summary
+    );
+}
+
+#[tokio::test]
+async fn the_two_copies_of_a_cross_account_read_in_separate_batches_are_one_alert() {
+    let mut reader_copy = the_read();
+    reader_copy["sharedEventID"] = "5b0b6c3e-1111-4222-8333-944455556666".into();
+    reader_copy["requestParameters"]["secretId"] = ARN.into();
+    let mut owner_copy = reader_copy.clone();
+    reader_copy["recipientAccountId"] = "210987654321".into();
+    reader_copy["eventID"] = "copy-in-the-readers-account".into();
+    owner_copy["eventID"] = "copy-in-the-owners-account".into();
+    let fake = FakeCloudTrail::start(vec![]);
+    let (_, first, _) = invoke(&fake, &reader_copy, &RestorePolicy::Off, |_| {}).await;
+    let (_, second, _) = invoke(&fake, &owner_copy, &RestorePolicy::Off, |_| {}).await;
+    assert_eq!(first.dedup_key(), second.dedup_key());
+}

@@ -91,7 +91,7 @@ async fn iam_user_sample_alerts_once_naming_user_key_and_secret() {
             .text
             .contains("scheduled for deletion on 2026-11-27T00:00:00Z (in 6 days 0 hours)")
     );
-    assert!(alert.text.contains("aws secretsmanager restore-secret --secret-id arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf --region us-east-1"));
+    assert!(alert.text.contains("aws secretsmanager restore-secret --secret-id=arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf --region us-east-1"));
     assert_eq!(secrets.restores(), Vec::<String>::new());
 }
 
@@ -908,4 +908,41 @@ async fn without_a_lookup_a_name_and_the_full_arn_that_holds_it_are_one_alert() 
         .unwrap();
     assert_eq!((summary.secrets, summary.alerts_published), (1, 1));
     assert_eq!(publisher.alerts()[0].document.attempts_total, 2);
+}
+
+#[tokio::test]
+async fn the_canarys_reads_are_counted_and_alert_no_one() {
+    let mut records = common::windows::records_by("canary-fn", "stack-canary", &["c1"]);
+    let other = common::windows::records_by("alice", "prod/db", &["r1"]);
+    records["Records"]
+        .as_array_mut()
+        .unwrap()
+        .extend(other["Records"].as_array().unwrap().iter().cloned());
+    let data = encode_records(&records.to_string(), "trail")
+        .unwrap()
+        .awslogs
+        .data;
+    let secrets = FakeSecrets::default();
+    let publisher = RecordingPublisher::default();
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &secrets,
+        restorer: &secrets,
+        windows: &NoWindows,
+        history: &NoEventHistory,
+        accounts: &NoAccountNames,
+    };
+    let policy = RestorePolicy::All;
+    let mut options = options(&policy);
+    options.canary_secret = Some("stack-canary");
+    let summary = handle_batch(&data, &ports, &options).await.unwrap();
+    assert_eq!((summary.canary_reads, summary.alerts_published), (1, 1));
+    assert_eq!(
+        secrets.lookups(),
+        ["prod/db"],
+        "the canary is not even looked up"
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(&secret_deletion_alerts::metrics::emf_line(&summary, 0)).unwrap();
+    assert_eq!(line["CanaryReadsSeen"], 1);
 }

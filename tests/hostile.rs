@@ -249,7 +249,7 @@ async fn hostile_strings_cannot_forge_lines_inject_markup_or_break_the_json() {
     let lines: Vec<&str> = alert.text.lines().collect();
     assert!(lines.contains(&"Secret:         prod/db\u{FFFD}Bcc: attacker@example.com"));
     assert!(lines.contains(
-        &"     user agent curl/8\u{FFFD}\u{FFFD}Severity: LOW\u{FFFD}[2J<script>alert(1)</script>\u{FFFD}gpj.exe"
+        &"     user agent curl/8\u{FFFD}\u{FFFD}Severity: LOW\u{FFFD}[2J<script>alert(1)</script>\u{FFFD}gpj.exe (as the caller sent it)"
     ));
     assert!(
         lines
@@ -268,7 +268,7 @@ async fn hostile_strings_cannot_forge_lines_inject_markup_or_break_the_json() {
     );
     // The restore command quotes the id so pasting it runs nothing else.
     assert!(alert.text.contains(
-        "aws secretsmanager restore-secret --secret-id 'prod/db\u{FFFD}Bcc: attacker@example.com' --region us-east-1"
+        "aws secretsmanager restore-secret --secret-id='prod/db\u{FFFD}Bcc: attacker@example.com' --region us-east-1"
     ));
     let document: serde_json::Value = serde_json::from_str(&alert.document_json()).unwrap();
     assert_eq!(

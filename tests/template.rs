@@ -170,8 +170,12 @@ fn least_privilege_no_wildcard_actions_and_restore_only_under_its_policy() {
         }
         if statement["Effect"].as_str() == Some("Allow") {
             for action in actions(statement) {
+                // AWS's documented grant for CloudWatch alarms and EventBridge rules
+                // publishing to an encrypted topic, in key policies only.
+                let services_key = action == "kms:GenerateDataKey*"
+                    && !statement["Principal"]["Service"].is_badvalue();
                 assert!(
-                    !action.contains('*'),
+                    !action.contains('*') || services_key,
                     "wildcard action {action} in {statement:?}"
                 );
             }
@@ -185,7 +189,7 @@ fn least_privilege_no_wildcard_actions_and_restore_only_under_its_policy() {
                 .any(|a| a == "secretsmanager:RestoreSecret")
         })
         .collect();
-    assert_eq!(restores.len(), 2);
+    assert_eq!(restores.len(), 3);
     for (condition, statement) in restores {
         match condition.as_deref() {
             Some("RestoreAll") => {}
@@ -197,11 +201,17 @@ fn least_privilege_no_wildcard_actions_and_restore_only_under_its_policy() {
                     "{statement:?}"
                 );
             }
+            // The canary restores its own secret only, to schedule its deletion anew (its role
+            // exists under HasCanary).
+            None if statement["Resource"]
+                .as_str()
+                .is_some_and(|r| r.ends_with(":secret:${AWS::StackName}-canary-*")) => {}
             other => panic!("RestoreSecret granted outside the restore policy: {other:?}"),
         }
     }
     let publish: Vec<_> = found
         .iter()
+        .filter(|(_, s)| s["Effect"].as_str() == Some("Allow") && s["Principal"].is_badvalue())
         .filter(|(_, s)| actions(s).iter().any(|a| a == "sns:Publish"))
         .collect();
     assert_eq!(publish.len(), 1);
@@ -432,7 +442,7 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
 }
 
 #[test]
-fn the_function_may_ask_event_history_and_confirms_reads_before_restoring_by_default() {
+fn the_function_may_ask_event_history_and_confirms_every_alerts_reads_by_default() {
     let template = template();
     let lookups: Vec<(Option<String>, Yaml)> = all_statements(&template)
         .into_iter()
@@ -442,9 +452,20 @@ fn the_function_may_ask_event_history_and_confirms_reads_before_restoring_by_def
     assert_eq!(actions(&lookups[0].1), ["cloudtrail:LookupEvents"]);
     let variables =
         &template["Resources"]["AlertFunction"]["Properties"]["Environment"]["Variables"];
-    assert_eq!(variables["VERIFY_READS"].as_str(), Some("restore"));
+    assert_eq!(variables["VERIFY_READS"].as_str(), Some("VerifyReads"));
+    let parameter = &template["Parameters"]["VerifyReads"];
+    assert_eq!(parameter["Default"].as_str(), Some("always"));
+    for value in parameter["AllowedValues"].as_vec().unwrap() {
+        let value = value.as_str().unwrap();
+        let config = secret_deletion_alerts::config::Config::from_lookup(|k| match k {
+            "VERIFY_READS" => Some(value.to_owned()),
+            _ => None,
+        });
+        assert!(config.is_ok(), "{value}");
+    }
     let config = secret_deletion_alerts::config::Config::from_lookup(|k| match k {
-        "VERIFY_READS" | "VERIFY_WAIT" => variables[k].as_str().map(str::to_owned),
+        "VERIFY_READS" => Some("always".to_owned()),
+        "VERIFY_WAIT" => variables[k].as_str().map(str::to_owned),
         _ => None,
     })
     .unwrap();
@@ -528,25 +549,241 @@ fn the_subscription_delivery_alarms_watch_the_filter_the_stack_creates() {
 #[test]
 fn topics_are_encrypted_with_a_key_cloudwatch_alarms_can_use() {
     let template = template();
-    for topic in ["AlertTopic", "OpsTopic"] {
-        let key = template["Resources"][topic]["Properties"]["KmsMasterKeyId"]
+    let key = template["Resources"]["AlertTopic"]["Properties"]["KmsMasterKeyId"]
+        .as_vec()
+        .expect("the alert topic is encrypted");
+    assert_eq!(key[0].as_str(), Some("CreateKey"));
+    assert_eq!(key[1].as_str(), Some("TopicKey"));
+    assert_eq!(key[2].as_str(), Some("TopicKmsKeyArn"));
+    // The operations topic has a key of its own: a disabled alert key cannot silence both.
+    assert_eq!(
+        template["Resources"]["OpsTopic"]["Properties"]["KmsMasterKeyId"].as_str(),
+        Some("OpsTopicKey")
+    );
+    for name in ["TopicKey", "OpsTopicKey"] {
+        let key = &template["Resources"][name];
+        assert_eq!(key["Properties"]["EnableKeyRotation"].as_bool(), Some(true));
+        let statements = key["Properties"]["KeyPolicy"]["Statement"]
             .as_vec()
-            .unwrap_or_else(|| panic!("{topic} is not encrypted"));
-        assert_eq!(key[0].as_str(), Some("CreateKey"));
-        assert_eq!(key[1].as_str(), Some("TopicKey"));
-        assert_eq!(key[2].as_str(), Some("TopicKmsKeyArn"));
+            .unwrap();
+        let cloudwatch = statements
+            .iter()
+            .find(|s| s["Principal"]["Service"].as_str() == Some("cloudwatch.amazonaws.com"))
+            .expect("the key lets CloudWatch alarms publish");
+        assert_eq!(actions(cloudwatch), ["kms:Decrypt", "kms:GenerateDataKey*"]);
+        assert_eq!(
+            cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"].as_str(),
+            Some("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"),
+            "{name}: only this account's alarms"
+        );
     }
-    let key = &template["Resources"]["TopicKey"];
-    assert_eq!(key["Properties"]["EnableKeyRotation"].as_bool(), Some(true));
-    let statements = key["Properties"]["KeyPolicy"]["Statement"]
+    // The function uses the alert key through SNS only.
+    let through_sns = all_statements(&template)
+        .into_iter()
+        .find(|(_, s)| s["Sid"].as_str() == Some("EncryptAlertsForTheTopic"))
+        .unwrap()
+        .1;
+    assert_eq!(
+        through_sns["Condition"]["StringEquals"]["kms:ViaService"].as_str(),
+        Some("sns.${AWS::Region}.amazonaws.com")
+    );
+}
+
+#[test]
+fn the_function_cannot_write_into_the_trails_log_group() {
+    let template = template();
+    let function = &template["Resources"]["AlertFunction"]["Properties"];
+    // Its own role, not SAM's (AWSLambdaBasicExecutionRole grants PutLogEvents on "*").
+    assert_eq!(function["Role"].as_str(), Some("AlertFunctionRole.Arn"));
+    assert!(function["Policies"].is_badvalue());
+    let role = &template["Resources"]["AlertFunctionRole"]["Properties"];
+    assert!(role["ManagedPolicyArns"].is_badvalue());
+    let logs: Vec<(Option<String>, Yaml)> = all_statements(&template)
+        .into_iter()
+        .filter(|(_, s)| actions(s).iter().any(|a| a.starts_with("logs:")))
+        .collect();
+    for (_, statement) in &logs {
+        let resource = statement["Resource"].as_str().unwrap_or_default();
+        assert!(
+            [
+                "AlertFunctionLogGroup.Arn",
+                "CanaryFunctionLogGroup.Arn",
+                "${TrailLogGroup.Arn}"
+            ]
+            .contains(&resource),
+            "logs access beyond a log group of the stack's own: {statement:?}"
+        );
+    }
+    assert_eq!(
+        function["ReservedConcurrentExecutions"].as_str(),
+        Some("ReservedConcurrency"),
+        "a forged storm cannot drain the account's concurrency"
+    );
+}
+
+#[test]
+fn only_the_function_publishes_alerts_and_only_administrators_subscribe() {
+    let template = template();
+    let policy = &template["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"];
+    let statements = policy["Statement"].as_vec().unwrap();
+    let publish = statements
+        .iter()
+        .find(|s| s["Sid"].as_str() == Some("OnlyTheFunctionPublishes"))
+        .unwrap();
+    assert_eq!(publish["Effect"].as_str(), Some("Deny"));
+    assert_eq!(
+        publish["Condition"]["ArnNotEquals"]["aws:PrincipalArn"].as_str(),
+        Some("AlertFunctionRole.Arn")
+    );
+    for topic in ["AlertTopicPolicy", "OpsTopicPolicy"] {
+        let statements = template["Resources"][topic]["Properties"]["PolicyDocument"]["Statement"]
+            .as_vec()
+            .unwrap();
+        let subscribe = statements
+            .iter()
+            .find(|s| s["Sid"].as_str() == Some("OnlyAdministratorsSubscribeOrReconfigure"))
+            .unwrap_or_else(|| panic!("{topic}"));
+        assert_eq!(subscribe["Effect"].as_str(), Some("Deny"));
+        let denied = actions(subscribe);
+        assert!(denied.contains(&"sns:Subscribe".to_owned()));
+        assert!(denied.contains(&"sns:SetTopicAttributes".to_owned()));
+        assert_eq!(
+            subscribe["Condition"]["ArnNotLike"]["aws:PrincipalArn"].as_str(),
+            Some("TopicAdministrators")
+        );
+    }
+    let ops = template["Resources"]["OpsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
         .as_vec()
         .unwrap();
-    let cloudwatch = statements
+    let only = ops
         .iter()
-        .find(|s| s["Principal"]["Service"].as_str() == Some("cloudwatch.amazonaws.com"))
-        .expect("the key lets CloudWatch alarms publish");
-    let actions = actions(cloudwatch);
-    assert_eq!(actions, ["kms:Decrypt", "kms:GenerateDataKey"]);
+        .find(|s| s["Sid"].as_str() == Some("OnlyAlarmsAndRulesPublish"))
+        .unwrap();
+    let services: Vec<&str> = only["Condition"]["StringNotEquals"]["aws:PrincipalServiceName"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        services,
+        ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+    );
+    // The trail's role trusts CloudTrail for this stack's trail only.
+    let trust = &template["Resources"]["TrailToLogsRole"]["Properties"]["AssumeRolePolicyDocument"]
+        ["Statement"][0];
+    assert!(
+        trust["Condition"]["StringEquals"]["aws:SourceArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":trail/${AWS::StackName}-trail")
+    );
+}
+
+#[test]
+fn it_says_when_it_goes_blind() {
+    let template = template();
+    let alarms: Vec<&str> = resources_of_type(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .map(|(_, r)| r["Properties"]["MetricName"].as_str().unwrap())
+        .collect();
+    for metric in [
+        "LookupFailures",
+        "MemberRoleFailures",
+        "RestoresUnverified",
+        "RestoresFailed",
+        "NumberOfNotificationsFailed",
+        "ApproximateAgeOfOldestMessage",
+        "CanaryReadsSeen",
+    ] {
+        assert!(alarms.contains(&metric), "no alarm on {metric}");
+    }
+    let canary = &template["Resources"]["CanaryReadsAlarm"]["Properties"];
+    assert_eq!(
+        canary["ComparisonOperator"].as_str(),
+        Some("LessThanThreshold")
+    );
+    assert_eq!(
+        canary["TreatMissingData"].as_str(),
+        Some("breaching"),
+        "no canary read at all is the failure it is for"
+    );
+    assert_eq!(
+        template["Parameters"]["Canary"]["Default"].as_str(),
+        Some("true")
+    );
+    let rules: Vec<(&str, &Yaml)> = resources_of_type(&template, "AWS::Events::Rule");
+    let watched: Vec<String> = rules
+        .iter()
+        .flat_map(|(_, rule)| {
+            rule["Properties"]["EventPattern"]["detail"]["eventName"]
+                .as_vec()
+                .unwrap()
+                .iter()
+                .map(|name| {
+                    name.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| name["prefix"].as_str().unwrap().to_owned())
+                })
+        })
+        .collect();
+    for event in [
+        "DeleteSubscriptionFilter",
+        "PutSubscriptionFilter",
+        "StopLogging",
+        "DeleteTrail",
+        "UpdateTrail",
+        "PutEventSelectors",
+        "UpdateFunctionConfiguration",
+        "UpdateFunctionCode",
+        "DisableKey",
+        "ScheduleKeyDeletion",
+        "PutKeyPolicy",
+    ] {
+        assert!(watched.contains(&event.to_owned()), "no rule on {event}");
+    }
+    for (name, rule) in rules {
+        let targets = rule["Properties"]["Targets"].as_vec().unwrap();
+        assert_eq!(targets[0]["Arn"].as_str(), Some("OpsTopic"), "{name}");
+    }
+}
+
+#[test]
+fn the_canary_may_touch_its_own_secret_only_and_the_function_knows_its_name() {
+    let template = template();
+    let statements: Vec<Yaml> =
+        template["Resources"]["CanaryFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"]
+            .as_vec()
+            .unwrap()
+            .clone();
+    let secrets = statements
+        .iter()
+        .find(|s| s["Sid"].as_str() == Some("KeepTheCanaryPendingDeletion"))
+        .unwrap();
+    assert!(
+        secrets["Resource"]
+            .as_str()
+            .unwrap()
+            .ends_with(":secret:${AWS::StackName}-canary-*")
+    );
+    let name = |function: &str| {
+        template["Resources"][function]["Properties"]["Environment"]["Variables"]
+            ["CANARY_SECRET_NAME"]
+            .clone()
+    };
+    assert_eq!(
+        name("CanaryFunction").as_str(),
+        Some("${AWS::StackName}-canary")
+    );
+    assert_eq!(
+        name("AlertFunction")[1].as_str(),
+        Some("${AWS::StackName}-canary")
+    );
+    assert_eq!(
+        template["Resources"]["CanaryFunction"]["Metadata"]["BuildProperties"]["Binary"].as_str(),
+        Some("canary")
+    );
 }
 
 #[test]

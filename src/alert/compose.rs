@@ -53,7 +53,7 @@ pub fn compose(
 pub fn dedup_key_of(attempts: &[PendingDeletionAccess]) -> String {
     let ordered: Vec<&PendingDeletionAccess> = attempts.iter().collect();
     match ordered.first() {
-        Some(first) => dedup_key(&first.target, &event_ids(&ordered)),
+        Some(first) => dedup_key(&first.target, &read_keys(&ordered)),
         None => dedup_key(&no_target(), &[]),
     }
 }
@@ -64,6 +64,22 @@ fn no_target() -> SecretTarget {
         region: None,
         secret_id: None,
     }
+}
+
+/// What identifies each read for the de-duplication key: its `sharedEventID` when it has one
+/// (the same in both accounts' copies of a cross-account read, so that the two are one alert
+/// even when they come in different batches), else its event id, else where it was found.
+fn read_keys(ordered: &[&PendingDeletionAccess]) -> Vec<String> {
+    ordered
+        .iter()
+        .map(
+            |a| match (a.shared_event_id.as_deref(), a.event_id.as_deref()) {
+                (Some(shared), _) => format!("shared:{}", clean_text(shared, 64)),
+                (None, Some(id)) => clean_text(id, 64),
+                (None, None) => clean_text(&a.origin.location(), MAX_FIELD_CHARS),
+            },
+        )
+        .collect()
 }
 
 /// Each attempt's CloudTrail event id, else where it was found.
@@ -90,9 +106,9 @@ fn compose_listing(
         .first()
         .map(|a| a.target.clone())
         .unwrap_or_else(no_target);
-    let severity = Severity::of(state, context.now);
+    let severity = Severity::of_alert(state, outcome, ordered.iter().copied(), context.now);
     let event_ids = event_ids(ordered);
-    let dedup_key = dedup_key(&target, &event_ids);
+    let dedup_key = dedup_key(&target, &read_keys(ordered));
     // Each read's workload, worked out once for its attempt, its caller and the next steps.
     let workloads: Vec<_> = ordered.iter().map(|a| classify(a)).collect();
     let mut callers = caller_documents(ordered, &workloads);
@@ -102,7 +118,7 @@ fn compose_listing(
         .iter()
         .zip(&workloads)
         .take(listed)
-        .map(|(a, workload)| attempt_document(a, workload))
+        .map(|(a, workload)| attempt_document(a, workload, context.now))
         .collect();
     let mut secret = secret_document(&target, state, context.now);
     secret.account_name = evidence
@@ -123,6 +139,7 @@ fn compose_listing(
     };
     let subject = subject(
         severity,
+        evidence.verification.status() == "not_confirmed",
         &secret,
         &attempts,
         ordered.len(),

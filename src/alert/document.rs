@@ -95,6 +95,10 @@ pub struct AttemptDocument {
     /// (dotted paths); left out of the document when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreadable_fields: Vec<String>,
+    /// The read happened more than a day before the alert: a late delivery, or a replay of
+    /// an old record; left out of the document when it is not.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub old: bool,
 }
 
 /// `workload` in the JSON document.
@@ -261,6 +265,7 @@ pub(super) fn secret_document(
 pub(super) fn attempt_document(
     access: &PendingDeletionAccess,
     workload: &Workload,
+    now: SystemTime,
 ) -> AttemptDocument {
     let field = |value: &Option<String>| value.as_deref().map(|v| clean_text(v, MAX_FIELD_CHARS));
     AttemptDocument {
@@ -288,8 +293,17 @@ pub(super) fn attempt_document(
             .take(MAX_UNREADABLE_FIELDS)
             .map(|path| clean_text(path, MAX_FIELD_CHARS))
             .collect(),
+        old: access
+            .event_time
+            .as_deref()
+            .and_then(crate::verification::parse_event_time)
+            .and_then(|at| now.duration_since(at).ok())
+            .is_some_and(|age| age > OLD_READ),
     }
 }
+
+/// A read older than this when its alert is composed is called old.
+const OLD_READ: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Unreadable fields named per read; a record is not expected to have more than a few.
 const MAX_UNREADABLE_FIELDS: usize = 10;
@@ -531,6 +545,9 @@ pub(super) fn attributes(document: &AlertDocument) -> BTreeMap<&'static str, Mes
         ),
         ("severity", value(document.severity.as_str())),
         ("restore_outcome", value(document.restore.outcome)),
+        // confirmed, not_confirmed or not_checked: a filter policy can route what CloudTrail
+        // did not confirm.
+        ("verification", value(document.verification.status)),
         ("dedup_key", value(&document.dedup_key)),
         (
             "suppressed",

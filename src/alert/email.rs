@@ -98,6 +98,13 @@ fn write_email(
             writeln!(text, "When:           {first} to {last}")?;
         }
     }
+    let old = document.attempts.iter().filter(|a| a.old).count();
+    if old > 0 {
+        writeln!(
+            text,
+            "Old reads:      {old} of the reads listed happened more than a day ago (a late delivery, or an old record posted again)"
+        )?;
+    }
     if let Some(note) = window {
         write_window(text, note)?;
     }
@@ -152,7 +159,7 @@ fn write_email(
             text,
             "{}. The deletion was cancelled for you (restore policy: {}). If the deletion was\n   \
              intended, fix the reader first, then schedule it again with\n   \
-             aws secretsmanager delete-secret --secret-id {} --recovery-window-in-days 7",
+             aws secretsmanager delete-secret --secret-id={} --recovery-window-in-days 7",
             next(),
             context.restore_policy.name(),
             shell_quote(
@@ -331,7 +338,11 @@ fn write_caller(text: &mut String, number: usize, caller: &CallerDocument) -> st
         writeln!(text, "     user agent unknown")?;
     }
     for agent in &caller.user_agents {
-        writeln!(text, "     user agent {agent}")?;
+        writeln!(
+            text,
+            "     user agent {} (as the caller sent it)",
+            crate::sanitize::defang(agent)
+        )?;
     }
     let more = caller.reads.saturating_sub(caller.example_event_ids.len());
     let more = if more > 0 {

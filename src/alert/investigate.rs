@@ -16,7 +16,7 @@ use crate::workload::{Workload, WorkloadKind};
 pub(super) fn restore_command(secret: &SecretDocument) -> Option<String> {
     let id = secret.arn.as_deref().or(secret.id_as_named.as_deref())?;
     let mut command = format!(
-        "aws secretsmanager restore-secret --secret-id {}",
+        "aws secretsmanager restore-secret --secret-id={}",
         shell_quote(id)
     );
     if let Some(region) = secret.region.as_deref().and_then(RegionName::parse) {

@@ -8,8 +8,11 @@ use crate::sanitize::clean_ascii;
 /// `HIGH: pending-deletion secret prod/db read by alice (+12); not restored (123456789012, us-east-1)`:
 /// printable ASCII, one line, under 100 characters. Secret, caller and outcome always fit;
 /// account and region follow when there is room (mail clients cut long subjects at the end).
+/// `HIGH UNVERIFIED: ...` when CloudTrail was asked and did not confirm the reads: the alert
+/// then rests on the log group's word alone.
 pub(super) fn subject(
     severity: Severity,
+    unverified: bool,
     secret: &SecretDocument,
     listed: &[AttemptDocument],
     total: usize,
@@ -28,6 +31,7 @@ pub(super) fn subject(
         RestoreOutcome::AlreadyPurged => "already purged",
         RestoreOutcome::DryRun(_) => "dry run",
         RestoreOutcome::Unverified(_) => "not restored (unverified)",
+        RestoreOutcome::DeletionIntended { .. } => "not restored (deletion intended)",
     };
     // `(x3)`: reads in this alert; `(+12)`: reads held back by the quiet window since the
     // last one.
@@ -39,8 +43,12 @@ pub(super) fn subject(
     if suppressed > 0 {
         more.push_str(&format!(" (+{suppressed})"));
     }
+    let severity = match unverified {
+        true => format!("{} UNVERIFIED", severity.as_str().to_uppercase()),
+        false => severity.as_str().to_uppercase(),
+    };
     if let Some(workload) = listed.first().and_then(|a| a.workload.short.as_deref()) {
-        return workload_subject(severity, workload, secret, &more, outcome);
+        return workload_subject(&severity, workload, secret, &more, outcome);
     }
     let secret_name = match secret.id_as_named {
         Some(_) => clean_ascii(&secret.display_name, usize::MAX),
@@ -55,7 +63,6 @@ pub(super) fn subject(
         .map(|kind| format!(" (likely {kind})"))
         .unwrap_or_default();
     // The long wording when everything fits; the short one before cutting names.
-    let severity = severity.as_str().to_uppercase();
     let heads = [
         format!("{severity}: pending-deletion secret "),
         format!("{severity}: secret "),
@@ -80,13 +87,12 @@ pub(super) fn subject(
 /// `HIGH: Lambda orders-api read prod/db, pending deletion; not restored (123456789012, eu-west-1)`:
 /// the workload first, when the record names it for certain.
 fn workload_subject(
-    severity: Severity,
+    severity: &str,
     workload: &str,
     secret: &SecretDocument,
     more: &str,
     outcome: &str,
 ) -> String {
-    let severity = severity.as_str().to_uppercase();
     let secret_name = match secret.id_as_named {
         Some(_) => clean_ascii(&secret.display_name, usize::MAX),
         None => "(unnamed)".to_owned(),

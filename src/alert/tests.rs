@@ -119,8 +119,8 @@ fn hostile_user_agent_cannot_forge_lines_in_the_text_or_break_the_json() {
     assert!(line.starts_with(
         "     user agent evil\u{FFFD}\u{FFFD}Severity: LOW\u{FFFD}\u{FFFD}\u{FFFD}AAAA"
     ));
-    assert!(line.ends_with('…'));
-    assert!(line.chars().count() < 300);
+    assert!(line.ends_with("… (as the caller sent it)"), "{line}");
+    assert!(line.chars().count() < 330);
     assert!(!alert.text.lines().any(|l| l.starts_with("Severity: LOW")));
     let document: serde_json::Value = serde_json::from_str(&alert.document_json()).unwrap();
     let agent_out = document["attempts"][0]["user_agent"].as_str().unwrap();
@@ -359,7 +359,7 @@ fn text_says_what_to_do_next() {
         "Deletion:       not restored (policy: off)",
         "IAM user alice (arn:aws:iam::123456789012:user/alice)",
         "access key AKIAEXAMPLE (long-term)",
-        "aws secretsmanager restore-secret --secret-id arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf --region us-east-1",
+        "aws secretsmanager restore-secret --secret-id=arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf --region us-east-1",
         "https://us-east-1.console.aws.amazon.com/cloudtrailv2/home?region=us-east-1#/events?AccessKeyId=AKIAEXAMPLE",
         "| filter userIdentity.accessKeyId = \"AKIAEXAMPLE\"",
         "WHERE useridentity.accesskeyid = 'AKIAEXAMPLE'",

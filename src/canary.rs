@@ -1,0 +1,130 @@
+//! The canary: a secret the stack keeps pending deletion and reads every hour, so that the
+//! whole path (trail, log group, subscription filter, the rule, the function) is shown to
+//! work. Its alert goes to no person: the function counts it (`CanaryReadsSeen`), and an alarm
+//! on the operations topic fires when the count stops. That catches a trail that no longer
+//! logs reads, a stopped or deleted trail, a deleted or changed subscription filter, and an
+//! error message AWS reworded. Pure: this module decides what the canary function does; the
+//! adapter ([`crate::ports::CanaryVault`]) does it.
+
+use std::time::{Duration, SystemTime};
+
+/// The tag the canary secret carries (and how a person recognises it).
+pub const CANARY_TAG: &str = "secret-deletion-alerts:canary";
+/// The recovery window the canary is scheduled with: the longest there is.
+pub const RECOVERY_WINDOW_DAYS: i64 = 30;
+/// The canary is scheduled for deletion anew when its purge is nearer than this.
+pub const RESCHEDULE_WITHIN: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What Secrets Manager says of the canary secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CanaryState {
+    /// No such secret (never made, or purged).
+    Missing,
+    /// There, and not scheduled for deletion (someone restored it).
+    NotPending,
+    /// Scheduled for deletion on `deletion_date`.
+    Pending { deletion_date: SystemTime },
+}
+
+/// One thing the canary function does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CanaryStep {
+    /// `CreateSecret`, tagged [`CANARY_TAG`].
+    Create,
+    /// `RestoreSecret`: only to schedule the deletion anew.
+    Restore,
+    /// `DeleteSecret` with [`RECOVERY_WINDOW_DAYS`].
+    ScheduleDeletion,
+    /// `GetSecretValue`, which Secrets Manager refuses (the read the function must see).
+    Read,
+}
+
+/// What to do for the canary in `state` at `now`: bring it to "pending deletion, purge more
+/// than a week away", then read it.
+pub fn plan(state: &CanaryState, now: SystemTime) -> Vec<CanaryStep> {
+    use CanaryStep::*;
+    match state {
+        CanaryState::Missing => vec![Create, ScheduleDeletion, Read],
+        CanaryState::NotPending => vec![ScheduleDeletion, Read],
+        CanaryState::Pending { deletion_date }
+            if deletion_date
+                .duration_since(now)
+                .map_or(true, |left| left < RESCHEDULE_WITHIN) =>
+        {
+            vec![Restore, ScheduleDeletion, Read]
+        }
+        CanaryState::Pending { .. } => vec![Read],
+    }
+}
+
+/// One run of the canary function: the steps [`plan`] gives for the canary's state, in order;
+/// the first that fails fails the run.
+pub async fn run<V: crate::ports::CanaryVault>(
+    vault: &V,
+    now: SystemTime,
+) -> Result<Vec<CanaryStep>, crate::error::CanaryError> {
+    let steps = plan(&vault.state().await?, now);
+    for step in &steps {
+        vault.apply(*step).await?;
+    }
+    Ok(steps)
+}
+
+/// Whether a read names the canary: its name in the function's own account (a secret of the
+/// same name elsewhere is any other secret).
+pub fn is_canary(
+    name_held: Option<&str>,
+    account: Option<&str>,
+    canary: &str,
+    own: Option<&str>,
+) -> bool {
+    name_held == Some(canary) && (account.is_none() || account == own)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(days: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(days * 86_400)
+    }
+
+    #[test]
+    fn the_canary_is_made_scheduled_and_read_and_kept_pending() {
+        use CanaryStep::*;
+        assert_eq!(
+            plan(&CanaryState::Missing, at(100)),
+            [Create, ScheduleDeletion, Read]
+        );
+        assert_eq!(
+            plan(&CanaryState::NotPending, at(100)),
+            [ScheduleDeletion, Read]
+        );
+        let pending = |days| CanaryState::Pending {
+            deletion_date: at(days),
+        };
+        assert_eq!(plan(&pending(120), at(100)), [Read]);
+        assert_eq!(
+            plan(&pending(106), at(100)),
+            [Restore, ScheduleDeletion, Read]
+        );
+        assert_eq!(
+            plan(&pending(99), at(100)),
+            [Restore, ScheduleDeletion, Read]
+        );
+    }
+
+    #[test]
+    fn only_the_canary_of_this_account_is_the_canary() {
+        let own = Some("123456789012");
+        assert!(is_canary(Some("sda-canary"), own, "sda-canary", own));
+        assert!(is_canary(Some("sda-canary"), None, "sda-canary", own));
+        assert!(!is_canary(
+            Some("sda-canary"),
+            Some("210987654321"),
+            "sda-canary",
+            own
+        ));
+        assert!(!is_canary(Some("prod/db"), own, "sda-canary", own));
+    }
+}
