@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
-use secret_deletion_alerts::alert_state_table::{AlertStateTable, create_table};
+use secret_deletion_alerts::aws::dynamodb_windows::{AlertStateTable, create_table};
 use secret_deletion_alerts::caller::CallerKey;
 use secret_deletion_alerts::cloudtrail::{Attribution, Principal};
 use secret_deletion_alerts::ports::AlertWindows;

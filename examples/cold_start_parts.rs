@@ -4,11 +4,11 @@
 #![allow(clippy::unwrap_used)]
 use std::time::Instant;
 
-use secret_deletion_alerts::account_names::OrganizationAccounts;
-use secret_deletion_alerts::alert_state_table::AlertStateTable;
+use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
+use secret_deletion_alerts::aws::dynamodb_windows::AlertStateTable;
+use secret_deletion_alerts::aws::organizations::OrganizationAccounts;
 use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
-use secret_deletion_alerts::event_history::CloudTrailHistory;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {

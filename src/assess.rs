@@ -8,10 +8,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::alert::{DeletionFound, Evidence};
+use crate::batch_options::BatchOptions;
 use crate::detection::{PendingDeletionAccess, SecretTarget, detect};
 use crate::error::{EventHistoryError, RestoreError};
-use crate::handler::BatchOptions;
 use crate::ids::AccountId;
+pub use crate::ports::Sources;
 use crate::ports::{AccountNames, EventHistory, SecretAt, SecretInspector, SecretRestorer};
 use crate::region::RegionName;
 use crate::restore::{Intent, intent};
@@ -22,14 +23,6 @@ use crate::verification::{ReadWindow, Verification, VerifyReads, matches, parse_
 
 /// Reads of one alert tried against Event history, at most.
 const MAX_READS_CONFIRMED: usize = 3;
-
-/// The adapters that tell about a secret.
-pub struct Sources<'a, I, R, E, N> {
-    pub inspector: &'a I,
-    pub restorer: &'a R,
-    pub history: &'a E,
-    pub accounts: &'a N,
-}
 
 /// What was learnt about one secret.
 #[derive(Debug, Clone)]

@@ -225,13 +225,13 @@ pub enum HandlerError {
         first: PublishError,
         /// What the batch did up to the failure: the metric and the summary line are
         /// written for a failed batch too.
-        summary: Box<crate::handler::BatchSummary>,
+        summary: Box<crate::batch_summary::BatchSummary>,
     },
 }
 
 impl HandlerError {
     /// The batch's summary, when the batch was read before the invocation failed.
-    pub fn summary(&self) -> Option<&crate::handler::BatchSummary> {
+    pub fn summary(&self) -> Option<&crate::batch_summary::BatchSummary> {
         match self {
             HandlerError::Decode(_) => None,
             HandlerError::Undelivered { summary, .. } => Some(summary),

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use tokio::sync::OnceCell;
 
-use crate::account_names::OrganizationAccounts;
-use crate::alert_state_table::AlertStateTable;
+use crate::aws::cloudtrail_history::CloudTrailHistory;
+use crate::aws::dynamodb_windows::AlertStateTable;
+use crate::aws::organizations::OrganizationAccounts;
 use crate::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager};
 use crate::config::Config;
 use crate::error::{Chain, HandlerError};
-use crate::event_history::CloudTrailHistory;
 use crate::handler::{BatchOptions, Ports, handle_batch};
 use crate::logs::{Inflater, SubscriptionEvent};
 use crate::metrics::emf_line;

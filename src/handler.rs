@@ -41,29 +41,30 @@
 //!   pending deletion on the second, so it is not restored again, and the retry's alert says
 //!   `no_longer_pending` rather than "not restored".
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde::Serialize;
 
 use crate::alert::{Alert, AlertContext, UNNAMED_SECRET, compose, dedup_key_of, event_id_list};
 use crate::assess::{Assessment, LookupSkips, Sources, assess, look_up};
+use crate::batch_options::DEADLINE_MARGIN;
+pub use crate::batch_options::{BatchOptions, secret_reserve};
+pub use crate::batch_summary::BatchSummary;
 use crate::caller::CallerKey;
-use crate::config::Config;
 use crate::detection::{PendingDeletionAccess, SecretTarget, may_match, scan_log_events};
 use crate::error::{
     Chain, DecodeError, HandlerError, PublishError, PublishFailure, WindowStateError,
 };
 use crate::logs::{BatchHeader, Inflater, LogBatch};
+pub use crate::ports::Ports;
 use crate::ports::{
-    AccountNames, AlertPublisher, AlertWindows, EventHistory, NoAccountNames, NoEventHistory,
-    SecretInspector, SecretRestorer,
+    Adapters, AlertPublisher, AlertWindows, NoAccountNames, NoEventHistory, SecretInspector,
+    SecretRestorer,
 };
-use crate::restore::{LookupFailure, RestoreOutcome, RestorePolicy, SecretState, Severity};
-use crate::verification::VerifyReads;
+use crate::restore::{LookupFailure, RestoreOutcome, SecretState, Severity};
 use crate::window::{ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
 
 /// Malformed log events named in the logs per batch; the summary line counts them all.
@@ -72,236 +73,6 @@ const MAX_LOGGED_MALFORMED: usize = 20;
 const MAX_LOGGED_READS: usize = 100;
 /// Undelivered secrets named in the invocation's error; the count names them all.
 const MAX_NAMED_UNDELIVERED: usize = 20;
-/// What is kept back before the deadline to return the error instead of being killed.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
-/// The SDK calls one secret may make after its lookup's start, each bounded by the SDK's
-/// operation timeout: the lookup, the restore, the account's name, the window's claim and the
-/// hold that may follow it, the publish, and the confirmation.
-const CALLS_PER_SECRET: u32 = 7;
-
-/// One secret's worst case, from its lookup to its window's confirmation: every SDK call at
-/// its operation timeout, and Event history's deletion lookup at its limit. The
-/// verification's wait is not in it: it only ever takes what is left beyond this reserve.
-pub fn secret_reserve(operation_timeout: Duration) -> Duration {
-    operation_timeout * CALLS_PER_SECRET + crate::config::DEFAULT_DELETION_LOOKUP_LIMIT
-}
-
-/// Settings of one batch run, taken from [`crate::config::Config`] and the invocation.
-#[derive(Debug, Clone)]
-pub struct BatchOptions<'a> {
-    pub restore_policy: &'a RestorePolicy,
-    pub athena_table: &'a str,
-    pub max_listed_attempts: usize,
-    pub max_decoded_bytes: usize,
-    /// The account whose secrets can be looked up; a secret elsewhere is reported as such.
-    pub account_id: Option<&'a str>,
-    /// When the batch arrived (injected by tests); [`BatchOptions::clock`] reads the time
-    /// from it at each use.
-    pub now: SystemTime,
-    /// The monotonic instant that goes with `now`.
-    pub started: Instant,
-    /// Secrets handled at once.
-    pub concurrency: usize,
-    /// When the invocation is killed (the Lambda context's deadline), if anything kills it.
-    pub deadline: Option<Instant>,
-    /// No secret is started with less than this (and the margin kept back to report) left
-    /// before `deadline`: one secret's worst case from its lookup to its window's
-    /// confirmation ([`secret_reserve`]).
-    pub deadline_reserve: Duration,
-    /// How long Event history may be asked who scheduled a deletion.
-    pub deletion_lookup_limit: Duration,
-    /// The SDK's operation timeout: what one call may take. A secret whose lookup is done
-    /// needs one less of them to finish.
-    pub operation_timeout: Duration,
-    /// The buffers one batch after another reuses, lent by `main`; `None`: the batch's own.
-    pub inflater: Option<&'a Mutex<Inflater>>,
-    /// One alert per secret and caller per this long, kept in [`Ports::windows`]; `None`:
-    /// one alert per secret per batch.
-    pub alert_window: Option<Duration>,
-    /// How long a claimed window whose alert is not confirmed delivered still holds: the time
-    /// a publish and its confirmation may take.
-    pub claim_grace: Duration,
-    /// `MEMBER_ROLE_NAME`: when set, a secret of another account is looked up (and restored)
-    /// through this role in its account; unset, it is reported as in another account.
-    pub member_role: Option<&'a str>,
-    /// `ACCOUNTS`: the member accounts the function may act in; `None`: any.
-    pub accounts: Option<&'a BTreeSet<String>>,
-    /// `VERIFY_READS`: when reads are confirmed with CloudTrail Event history.
-    pub verify_reads: VerifyReads,
-    /// `VERIFY_WAIT`: how long Event history may take to have a read.
-    pub verify_wait: Duration,
-    /// How long between two tries of Event history.
-    pub verify_retry: Duration,
-    /// `INTENDED_DELETERS`: whose deletions no read cancels.
-    pub intended_deleters: &'a [glob::Pattern],
-    /// `CANARY_SECRET_NAME`: the stack's canary, whose reads are counted, not alerted.
-    pub canary_secret: Option<&'a str>,
-}
-
-impl<'a> BatchOptions<'a> {
-    /// The options the configuration gives, for a batch handled at `now`.
-    pub fn from_config(config: &'a Config, now: SystemTime) -> Self {
-        BatchOptions {
-            athena_table: &config.athena_table,
-            max_listed_attempts: config.max_listed_attempts,
-            max_decoded_bytes: config.max_decoded_bytes,
-            account_id: config.account_id.as_deref(),
-            concurrency: config.concurrency,
-            deadline_reserve: secret_reserve(config.operation_timeout),
-            operation_timeout: config.operation_timeout,
-            alert_window: config.quiet_window(),
-            claim_grace: config.operation_timeout * 3,
-            member_role: config.member_role_name.as_deref(),
-            accounts: config.accounts.as_ref(),
-            verify_reads: config.verify_reads,
-            verify_wait: config.verify_wait,
-            intended_deleters: &config.intended_deleters,
-            canary_secret: config.canary_secret_name.as_deref(),
-            ..Self::with_defaults(&config.restore_policy, now)
-        }
-    }
-
-    /// The defaults of [`Config`] for `policy`, for a batch handled at `now`: what tests,
-    /// benchmarks and the fuzz harness start from.
-    pub fn with_defaults(restore_policy: &'a RestorePolicy, now: SystemTime) -> Self {
-        BatchOptions {
-            restore_policy,
-            athena_table: crate::config::DEFAULT_ATHENA_TABLE,
-            max_listed_attempts: crate::config::DEFAULT_MAX_LISTED_ATTEMPTS,
-            max_decoded_bytes: crate::logs::DEFAULT_MAX_DECODED_BYTES,
-            account_id: None,
-            now,
-            started: Instant::now(),
-            concurrency: crate::config::DEFAULT_CONCURRENCY,
-            deadline: None,
-            deadline_reserve: Duration::ZERO,
-            deletion_lookup_limit: crate::config::DEFAULT_DELETION_LOOKUP_LIMIT,
-            operation_timeout: crate::config::DEFAULT_OPERATION_TIMEOUT,
-            inflater: None,
-            alert_window: None,
-            claim_grace: Duration::from_secs(30),
-            member_role: None,
-            accounts: None,
-            verify_reads: VerifyReads::Restore,
-            verify_wait: crate::config::DEFAULT_VERIFY_WAIT,
-            verify_retry: Duration::from_secs(2),
-            intended_deleters: &[],
-            canary_secret: None,
-        }
-    }
-
-    /// The time now: `now` moved on by what has passed since the batch arrived. The quiet
-    /// window's claim and confirmation read it when they happen, not once per batch.
-    pub fn clock(&self) -> SystemTime {
-        self.now + self.started.elapsed()
-    }
-
-    /// Whether reads of `target` are the canary's.
-    fn is_canary(&self, target: &SecretTarget) -> bool {
-        self.canary_secret.is_some_and(|canary| {
-            crate::canary::is_canary(
-                target.name_held(),
-                target.account_id.as_deref(),
-                canary,
-                self.account_id,
-            )
-        })
-    }
-
-    /// Whether a secret may still be started: its worst case fits before the deadline.
-    fn has_room_for_a_secret(&self) -> bool {
-        self.has_room_for(self.deadline_reserve)
-    }
-
-    /// Whether a secret that was looked up may go on: the rest of its worst case fits.
-    fn has_room_after_its_lookup(&self) -> bool {
-        self.has_room_for(self.deadline_reserve.saturating_sub(self.operation_timeout))
-    }
-
-    fn has_room_for(&self, reserve: Duration) -> bool {
-        self.deadline
-            .is_none_or(|deadline| Instant::now() + reserve + DEADLINE_MARGIN <= deadline)
-    }
-
-    /// What alert composition needs of these options, for alerts about `log_group`.
-    pub fn alert_context<'b>(&'b self, log_group: &'b str) -> AlertContext<'b> {
-        AlertContext {
-            log_group,
-            athena_table: self.athena_table,
-            restore_policy: self.restore_policy,
-            max_listed_attempts: self.max_listed_attempts,
-            now: self.now,
-        }
-    }
-}
-
-/// The adapters one batch talks to.
-pub struct Ports<'a, P, I, R, W, E, N> {
-    pub publisher: &'a P,
-    pub inspector: &'a I,
-    pub restorer: &'a R,
-    /// The quiet windows; asked only when [`BatchOptions::alert_window`] is set.
-    pub windows: &'a W,
-    /// CloudTrail Event history: reads confirmed, deletions found.
-    pub history: &'a E,
-    /// The organization's account names, for member accounts' alerts.
-    pub accounts: &'a N,
-}
-
-impl<P, I, R, W, E, N> Ports<'_, P, I, R, W, E, N> {
-    fn sources(&self) -> Sources<'_, I, R, E, N> {
-        Sources {
-            inspector: self.inspector,
-            restorer: self.restorer,
-            history: self.history,
-            accounts: self.accounts,
-        }
-    }
-}
-
-/// What one batch did, logged as one line, written as the metric, and returned as the
-/// invocation's result (or carried by its error).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct BatchSummary {
-    pub message_type: String,
-    pub log_group: String,
-    /// Log events in the batch; `None` when they were not read, because no message in the
-    /// batch can match the rule ([`crate::detection::may_match`] on the whole batch).
-    pub records: Option<usize>,
-    /// Records that passed the cheap pre-check and were parsed.
-    pub parsed: usize,
-    /// Pending-deletion reads found.
-    pub matched: usize,
-    /// Log events skipped because they are not CloudTrail records.
-    pub malformed: usize,
-    /// Reads dropped because their CloudTrail event id was already in the batch.
-    pub duplicates: usize,
-    pub secrets: usize,
-    pub alerts_published: usize,
-    /// Alerts that did not go out (failed, or not tried before the deadline).
-    pub alerts_undelivered: usize,
-    /// Alerts held back by a quiet window (their reads counted for the next alert).
-    pub alerts_suppressed: usize,
-    /// Alerts an earlier try of this batch delivered (the window's store says so), not sent
-    /// again on this retry.
-    pub alerts_already_delivered: usize,
-    /// Calls to the quiet window's store that failed; their alerts went out regardless.
-    pub alert_state_errors: usize,
-    /// Why the store was not used for (part of) this batch: the first failure.
-    pub alert_state_unavailable: Option<String>,
-    pub restored: usize,
-    /// Restores the policy asked for that CloudTrail did not confirm, and that failed.
-    pub restores_unverified: usize,
-    pub restores_failed: usize,
-    /// Secrets whose lookup failed: Secrets Manager refused or did not answer, or (counted
-    /// apart) the member role could not be assumed.
-    pub lookup_failures: usize,
-    pub member_role_failures: usize,
-    /// Reads of the stack's canary secret: counted (`CanaryReadsSeen`), never alerted.
-    pub canary_reads: usize,
-    /// De-duplication keys of the alerts delivered.
-    pub delivered: Vec<String>,
-}
 
 /// What became of one secret: its restore, and each of its alerts (one, or one per caller).
 struct SecretResult {
@@ -358,19 +129,11 @@ impl BatchState {
 }
 
 /// One batch, read from `data`: the base64 text of `awslogs.data`.
-pub async fn handle_batch<P, I, R, W, E, N>(
+pub async fn handle_batch<A: Adapters>(
     data: &(impl AsRef<[u8]> + ?Sized),
-    ports: &Ports<'_, P, I, R, W, E, N>,
+    ports: &A,
     options: &BatchOptions<'_>,
-) -> Result<BatchSummary, HandlerError>
-where
-    P: AlertPublisher + Sync,
-    I: SecretInspector + Sync,
-    R: SecretRestorer + Sync,
-    W: AlertWindows + Sync,
-    E: EventHistory + Sync,
-    N: AccountNames + Sync,
-{
+) -> Result<BatchSummary, HandlerError> {
     let mut own_inflater = None;
     let inflater = match options.inflater {
         Some(lent) => lent,
@@ -391,19 +154,11 @@ where
 
 /// One inflated batch. The whole batch goes through the pre-check first: where no message
 /// can match, only its header is read.
-async fn handle_envelope<P, I, R, W, E, N>(
+async fn handle_envelope<A: Adapters>(
     decoded: &[u8],
-    ports: &Ports<'_, P, I, R, W, E, N>,
+    ports: &A,
     options: &BatchOptions<'_>,
-) -> Result<BatchSummary, HandlerError>
-where
-    P: AlertPublisher + Sync,
-    I: SecretInspector + Sync,
-    R: SecretRestorer + Sync,
-    W: AlertWindows + Sync,
-    E: EventHistory + Sync,
-    N: AccountNames + Sync,
-{
+) -> Result<BatchSummary, HandlerError> {
     let gated = !may_match(decoded);
     let read = |bytes| -> Result<LogBatch<'_>, DecodeError> {
         if gated {
@@ -482,7 +237,7 @@ where
         if !options.has_room_for_a_secret() {
             return None;
         }
-        Some(look_up(target, ports.inspector, options, &shared.lookups).await)
+        Some(look_up(target, ports.inspector(), options, &shared.lookups).await)
     });
     let (states, lookups_cut_off) = under_deadline(lookups, options).await;
     let secrets = one_per_secret(named, states.into_iter().map(Option::flatten).collect());
@@ -662,21 +417,13 @@ async fn under_deadline<T, F: Future<Output = T>>(
 
 /// One secret, start to end: unless the deadline is too near, the policy applied to its
 /// state, then its alert (or, with a quiet window, one per caller) and the publish.
-async fn alert_and_publish<P, I, R, W, E, N>(
+async fn alert_and_publish<A: Adapters>(
     secret: &Secret,
-    ports: &Ports<'_, P, I, R, W, E, N>,
+    ports: &A,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     shared: &BatchState,
-) -> SecretResult
-where
-    P: AlertPublisher,
-    I: SecretInspector,
-    R: SecretRestorer,
-    W: AlertWindows,
-    E: EventHistory,
-    N: AccountNames,
-{
+) -> SecretResult {
     let (target, attempts) = (&secret.target, secret.reads.as_slice());
     let state = match &secret.state {
         Some(state) if options.has_room_after_its_lookup() => state.clone(),
@@ -702,7 +449,7 @@ where
         return SecretResult {
             outcome,
             lookup_failure,
-            alerts: vec![publish(ports.publisher, &alert).await],
+            alerts: vec![publish(ports.publisher(), &alert).await],
         };
     };
     let mut alerts = Vec::new();
@@ -746,19 +493,15 @@ fn by_caller(
 
 /// One caller's alert under the quiet window: claimed, then sent and confirmed; or held back
 /// and counted; or, when the store fails, sent as if there were none.
-async fn windowed_alert<P, I, R, W, E, N>(
+async fn windowed_alert<A: Adapters>(
     found: Found<'_>,
     caller: CallerKey,
     window: Duration,
-    ports: &Ports<'_, P, I, R, W, E, N>,
+    ports: &A,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     shared: &BatchState,
-) -> AlertResult
-where
-    P: AlertPublisher,
-    W: AlertWindows,
-{
+) -> AlertResult {
     let claim = WindowClaim {
         key: WindowKey {
             secret: window_secret(found.target, &found.assessment.state),
@@ -781,7 +524,7 @@ where
     let verdict = if shared.windows_failed.load(Ordering::Relaxed) {
         Err(WindowStateError::SkippedAfterFailure)
     } else {
-        ports.windows.claim(&claim).await
+        ports.windows().claim(&claim).await
     };
     let (note, claimed) = match verdict {
         Ok(WindowVerdict::Send { opened, carried }) => {
@@ -816,16 +559,16 @@ where
         }
     };
     let alert = compose_for(found.reads, found.assessment, Some(&note), context);
-    let result = publish(ports.publisher, &alert).await;
+    let result = publish(ports.publisher(), &alert).await;
     if claimed {
         let marked = match &result {
             AlertResult::Delivered(_) => {
                 ports
-                    .windows
+                    .windows()
                     .confirm(&claim.key, &claim.claim_key, options.clock())
                     .await
             }
-            _ => ports.windows.release(&claim.key, &claim.claim_key).await,
+            _ => ports.windows().release(&claim.key, &claim.claim_key).await,
         };
         // The alert's fate is settled; an unmarked claim only makes the next alert come
         // sooner (an unconfirmed claim stops holding after the grace).

@@ -17,27 +17,21 @@
 //! default; without it the library is the core alone, as the fuzz target builds it. See
 //! `ARCHITECTURE.md`.
 
-#[cfg(feature = "aws")]
-pub mod account_names;
 pub mod alert;
-#[cfg(feature = "aws")]
-pub mod alert_state_table;
 pub mod assess;
 pub mod athena;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod batch_options;
+pub mod batch_summary;
 pub mod caller;
 pub mod canary;
-#[cfg(feature = "aws")]
-pub mod canary_secret;
 pub mod cloudtrail;
 pub mod config;
 pub mod deletion;
 pub mod detection;
 pub mod dry_run;
 pub mod error;
-#[cfg(feature = "aws")]
-pub mod event_history;
 #[cfg(feature = "aws")]
 pub mod function;
 pub mod handler;
@@ -53,8 +47,6 @@ pub mod restore;
 pub mod sanitize;
 #[cfg(feature = "testing")]
 pub mod synthetic;
-#[cfg(feature = "aws")]
-pub mod trail_bucket;
 pub mod trail_layout;
 pub mod verification;
 pub mod window;

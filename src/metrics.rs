@@ -6,7 +6,7 @@
 //! filter, so an alarm built on that recipe keeps working. A batch that Lambda retries is
 //! counted again on each try: each try reports what it saw.
 
-use crate::handler::BatchSummary;
+use crate::batch_summary::BatchSummary;
 
 pub const NAMESPACE: &str = "CloudTrailLogMetrics";
 pub const METRIC_NAME: &str = "AttemptsToAccessDeletedSecrets";

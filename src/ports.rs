@@ -221,3 +221,89 @@ impl<W: AlertWindows + Sync> AlertWindows for Option<W> {
         }
     }
 }
+
+/// The adapters that tell about a secret: what [`crate::assess`] asks.
+pub struct Sources<'a, I, R, E, N> {
+    pub inspector: &'a I,
+    pub restorer: &'a R,
+    pub history: &'a E,
+    pub accounts: &'a N,
+}
+
+/// Every adapter one batch talks to, as one bundle: the handler is generic over this alone.
+pub trait Adapters: Sync {
+    type Publisher: AlertPublisher + Sync;
+    type Inspector: SecretInspector + Sync;
+    type Restorer: SecretRestorer + Sync;
+    type Windows: AlertWindows + Sync;
+    type History: EventHistory + Sync;
+    type Accounts: AccountNames + Sync;
+
+    fn publisher(&self) -> &Self::Publisher;
+    fn inspector(&self) -> &Self::Inspector;
+    fn restorer(&self) -> &Self::Restorer;
+    /// The quiet windows; asked only when the batch has a window.
+    fn windows(&self) -> &Self::Windows;
+    /// CloudTrail Event history: reads confirmed, deletions found.
+    fn history(&self) -> &Self::History;
+    /// The organization's account names, for member accounts' alerts.
+    fn accounts(&self) -> &Self::Accounts;
+
+    /// The adapters that tell about a secret, for [`crate::assess`].
+    fn sources(
+        &self,
+    ) -> Sources<'_, Self::Inspector, Self::Restorer, Self::History, Self::Accounts> {
+        Sources {
+            inspector: self.inspector(),
+            restorer: self.restorer(),
+            history: self.history(),
+            accounts: self.accounts(),
+        }
+    }
+}
+
+/// The bundle as borrowed adapters, one of each.
+pub struct Ports<'a, P, I, R, W, E, N> {
+    pub publisher: &'a P,
+    pub inspector: &'a I,
+    pub restorer: &'a R,
+    pub windows: &'a W,
+    pub history: &'a E,
+    pub accounts: &'a N,
+}
+
+impl<P, I, R, W, E, N> Adapters for Ports<'_, P, I, R, W, E, N>
+where
+    P: AlertPublisher + Sync,
+    I: SecretInspector + Sync,
+    R: SecretRestorer + Sync,
+    W: AlertWindows + Sync,
+    E: EventHistory + Sync,
+    N: AccountNames + Sync,
+{
+    type Publisher = P;
+    type Inspector = I;
+    type Restorer = R;
+    type Windows = W;
+    type History = E;
+    type Accounts = N;
+
+    fn publisher(&self) -> &P {
+        self.publisher
+    }
+    fn inspector(&self) -> &I {
+        self.inspector
+    }
+    fn restorer(&self) -> &R {
+        self.restorer
+    }
+    fn windows(&self) -> &W {
+        self.windows
+    }
+    fn history(&self) -> &E {
+        self.history
+    }
+    fn accounts(&self) -> &N {
+        self.accounts
+    }
+}

@@ -15,7 +15,7 @@ mod common;
 use aws_config::SdkConfig;
 use common::moto::{dead_endpoint, emulator, unique};
 use common::windows;
-use secret_deletion_alerts::alert_state_table::{AlertStateTable, create_table};
+use secret_deletion_alerts::aws::dynamodb_windows::{AlertStateTable, create_table};
 
 /// A fresh table shaped as `template.yaml` makes it.
 async fn fresh_table(sdk: &SdkConfig) -> AlertStateTable {

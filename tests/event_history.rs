@@ -11,7 +11,7 @@ use common::fake_cloudtrail::{FakeCloudTrail, HistoryEvent};
 use common::moto::fake_endpoint;
 use common::{FakeSecrets, RecordingPublisher, events_dir, options, pending};
 use secret_deletion_alerts::alert::Alert;
-use secret_deletion_alerts::event_history::CloudTrailHistory;
+use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
 use secret_deletion_alerts::logs::encode_records;
 use secret_deletion_alerts::ports::NoAccountNames;

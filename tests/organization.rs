@@ -397,7 +397,7 @@ async fn both_accounts_copies_of_a_cross_account_read_are_one_attempt() {
 #[tokio::test]
 #[ignore = "needs moto's server: scripts/test runs it"]
 async fn a_member_accounts_alert_names_the_account() {
-    use secret_deletion_alerts::account_names::OrganizationAccounts;
+    use secret_deletion_alerts::aws::organizations::OrganizationAccounts;
     let sdk = emulator().await.unwrap();
     let organizations = aws_sdk_organizations::Client::new(&sdk);
     // moto keeps one organization per server: make it if no test did.

@@ -52,8 +52,10 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Fields of a record other than the three the rule reads, by their dotted path.
-const LOOSE_FIELDS: [&str; 16] = [
+/// Fields of a record other than the three the rule reads, by their dotted path (not
+/// `recipientAccountId`: an account id that is not 12 digits makes a record malformed, since
+/// it would choose where the function acts).
+const LOOSE_FIELDS: [&str; 15] = [
     "eventVersion",
     "eventTime",
     "awsRegion",
@@ -63,7 +65,6 @@ const LOOSE_FIELDS: [&str; 16] = [
     "requestParameters",
     "requestParameters.secretId",
     "eventID",
-    "recipientAccountId",
     "sessionCredentialFromConsole",
     "userIdentity",
     "userIdentity.type",

@@ -241,7 +241,7 @@ fn in_lambda_with_the_alert_state_table_a_second_batch_of_one_caller_is_held_bac
     let table = common::moto::unique("runtime-alert-state");
     let topic = runtime.block_on(async {
         let sdk = common::moto::at_endpoint(&moto).await;
-        secret_deletion_alerts::alert_state_table::create_table(&sdk, &table)
+        secret_deletion_alerts::aws::dynamodb_windows::create_table(&sdk, &table)
             .await
             .unwrap();
         aws_sdk_sns::Client::new(&sdk)

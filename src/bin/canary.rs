@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use secret_deletion_alerts::aws::canary_secret::CanarySecret;
 use secret_deletion_alerts::aws::load_sdk_config;
-use secret_deletion_alerts::canary_secret::CanarySecret;
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::Chain;
 

@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use secret_deletion_alerts::aws::s3_trail::{ListedObject, TrailBucket, TrailBucketError};
 use secret_deletion_alerts::history::{
     Encoding, FileFindings, HistoryReader, is_gzip, keep_time_range, scan_stream,
 };
-use secret_deletion_alerts::trail_bucket::{ListedObject, TrailBucket, TrailBucketError};
 use secret_deletion_alerts::trail_layout::{
     Level, ListingFilter, S3Location, Step, child_level, is_log_object, region_days, start,
 };

@@ -15,14 +15,14 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
-use secret_deletion_alerts::account_names::OrganizationAccounts;
-use secret_deletion_alerts::alert_state_table::AlertStateTable;
 use secret_deletion_alerts::athena::{DEFAULT_REGIONS, athena_sql, table_ddl};
+use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
+use secret_deletion_alerts::aws::dynamodb_windows::AlertStateTable;
+use secret_deletion_alerts::aws::organizations::OrganizationAccounts;
 use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::Chain;
-use secret_deletion_alerts::event_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
 use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use secret_deletion_alerts::aws::s3_trail::TrailBucketError;
 use secret_deletion_alerts::detection::Findings;
 use secret_deletion_alerts::error::HistoryError;
 use secret_deletion_alerts::history::FileFindings;
-use secret_deletion_alerts::trail_bucket::TrailBucketError;
 
 #[derive(Debug, Default)]
 pub(super) struct ScanReport {

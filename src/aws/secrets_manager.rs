@@ -1,116 +1,22 @@
-//! The adapters: SNS for [`AlertPublisher`], Secrets Manager for [`SecretInspector`] and
-//! [`SecretRestorer`] (in the function's account, or in a member account through the SDK's
-//! assume-role provider). Thin on purpose: they translate between the SDK and the core's
-//! types.
+//! [`SecretInspector`] and [`SecretRestorer`] on Secrets Manager: in the function's account,
+//! or in a member account through the SDK's assume-role provider, one client per region and
+//! per account.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use aws_config::retry::RetryConfig;
-use aws_config::sts::AssumeRoleProvider;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
-use aws_sdk_secretsmanager::config::{ProvideCredentials, SharedCredentialsProvider};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::alert::Alert;
+use super::clients::{MAX_MEMBER_ACCOUNTS, MAX_REGION_CLIENTS, MemberCredentials, MemberRole};
 use crate::config::Config;
-use crate::error::{Chain, PublishError, PublishFailure, RestoreError};
+use crate::error::RestoreError;
 use crate::ids::AccountId;
-use crate::ports::{AlertPublisher, SecretAt, SecretInspector, SecretRestorer};
+use crate::ports::{SecretAt, SecretInspector, SecretRestorer};
 use crate::region::RegionName;
 use crate::restore::{LookupFailure, SecretState};
-
-/// Clients kept per region. AWS has about 35 regions; past this many a record is making
-/// regions up, and the client is built for the one call and dropped.
-const MAX_REGION_CLIENTS: usize = 40;
-/// Member-account clients kept (one per account, credentials cached inside). Accounts come
-/// from records; past this many, a client serves its one call.
-const MAX_MEMBER_ACCOUNTS: usize = 1000;
-
-/// The shared SDK configuration: the default credential and region chain (and
-/// `AWS_ENDPOINT_URL`, which points it at an emulator in tests), with timeouts shorter than the
-/// function's so a hung dependency fails the invocation cleanly.
-pub async fn load_sdk_config(config: &Config) -> SdkConfig {
-    sdk_config_loader(config).load().await
-}
-
-/// The loader behind [`load_sdk_config`], for callers that set more (an endpoint) first.
-pub fn sdk_config_loader(config: &Config) -> ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(config.connect_timeout)
-                .operation_attempt_timeout(config.operation_timeout / 2)
-                .operation_timeout(config.operation_timeout)
-                .build(),
-        )
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-}
-
-/// Publishes alerts to one SNS topic.
-pub struct SnsPublisher {
-    client: aws_sdk_sns::Client,
-    topic_arn: String,
-}
-
-impl SnsPublisher {
-    pub fn new(sdk_config: &SdkConfig, topic_arn: &str) -> Self {
-        SnsPublisher {
-            client: aws_sdk_sns::Client::new(sdk_config),
-            topic_arn: topic_arn.to_owned(),
-        }
-    }
-}
-
-impl AlertPublisher for SnsPublisher {
-    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
-        let failure = |cause: PublishFailure| PublishError {
-            secret: alert.document.secret.display_name.clone(),
-            event_ids: alert.event_ids(),
-            cause,
-        };
-        let mut attributes = HashMap::new();
-        for (name, attribute) in &alert.attributes {
-            let value = MessageAttributeValue::builder()
-                .data_type(attribute.data_type.as_str())
-                .string_value(&attribute.value)
-                .build()
-                .map_err(|e| failure(PublishFailure::Invalid(e.to_string())))?;
-            attributes.insert((*name).to_owned(), value);
-        }
-        let result = self
-            .client
-            .publish()
-            .topic_arn(&self.topic_arn)
-            .subject(&alert.subject)
-            .message(alert.sns_message())
-            .message_structure("json")
-            .set_message_attributes(Some(attributes))
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                tracing::info!(
-                    message_id = output.message_id().unwrap_or(""),
-                    dedup_key = alert.dedup_key(),
-                    "alert published"
-                );
-                Ok(())
-            }
-            Err(SdkError::ServiceError(service)) => Err(failure(PublishFailure::Rejected {
-                code: service.err().code().unwrap_or("error").to_owned(),
-                message: service.err().message().unwrap_or("no message").to_owned(),
-            })),
-            Err(error) => Err(failure(PublishFailure::Unreachable(
-                DisplayErrorContext(&error).to_string(),
-            ))),
-        }
-    }
-}
 
 /// The Secrets Manager adapter the configuration asks for: in the function's own account, and
 /// in member accounts when `MEMBER_ROLE_NAME` is set.
@@ -134,86 +40,11 @@ pub struct SecretsManager {
 }
 
 /// Credentials for acting in an organization's member accounts: the SDK's own assume-role
-/// credentials provider, one per account, kept for the life of the sandbox and shared by
-/// every client that acts there (Secrets Manager, CloudTrail), whose identity cache keeps the
-/// role's credentials until shortly before they expire.
-pub struct MemberCredentials {
-    role_name: String,
-    partition: &'static str,
-    /// STS is reached through this (the function's own configuration, in production).
-    sts_config: SdkConfig,
-    providers: tokio::sync::Mutex<HashMap<String, MemberRole>>,
-}
-
-/// One member account's role and its credentials.
-#[derive(Clone)]
-pub struct MemberRole {
-    pub role_arn: String,
-    pub credentials: SharedCredentialsProvider,
-}
-
-impl MemberCredentials {
-    /// `arn:PARTITION:iam::ACCOUNT:role/{role_name}`, assumed through STS as `sts_config`
-    /// reaches it, from `home` (the function's configuration: its region gives the partition).
-    pub fn new(role_name: &str, home: &SdkConfig, sts_config: &SdkConfig) -> Self {
-        MemberCredentials {
-            role_name: role_name.to_owned(),
-            partition: partition_of(home.region().map(Region::as_ref)),
-            sts_config: sts_config.clone(),
-            providers: tokio::sync::Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The role of `account` and its credentials provider (nothing is called yet).
-    pub async fn role(&self, account: &AccountId) -> MemberRole {
-        let mut providers = self.providers.lock().await;
-        if let Some(role) = providers.get(account.as_str()) {
-            return role.clone();
-        }
-        let role_arn = format!(
-            "arn:{}:iam::{account}:role/{}",
-            self.partition, self.role_name
-        );
-        let provider = AssumeRoleProvider::builder(role_arn.clone())
-            .session_name(MEMBER_SESSION_NAME)
-            .configure(&self.sts_config)
-            .build()
-            .await;
-        let role = MemberRole {
-            role_arn,
-            credentials: SharedCredentialsProvider::new(provider),
-        };
-        // Accounts come from records: past the bound, the role serves this call only.
-        if providers.len() < MAX_MEMBER_ACCOUNTS {
-            providers.insert(account.to_string(), role.clone());
-        }
-        role
-    }
-}
-
-impl MemberRole {
-    /// Why a call in this account failed without the service's answer: the role, if its
-    /// credentials cannot be had (missing role, trust policy, STS throttling).
-    pub async fn failure(&self) -> Option<String> {
-        match self.credentials.provide_credentials().await {
-            Ok(_) => None,
-            Err(error) => Some(format!(
-                "could not assume the member role {}: {}",
-                self.role_arn,
-                Chain(&error)
-            )),
-        }
-    }
-}
-
 #[derive(Clone)]
 struct MemberClient {
     role: MemberRole,
     client: aws_sdk_secretsmanager::Client,
 }
-
-/// Who acts in `STS` sessions in member accounts, as CloudTrail there will show it.
-pub const MEMBER_SESSION_NAME: &str = "secret-deletion-alerts";
 
 impl SecretsManager {
     pub fn new(sdk_config: &SdkConfig) -> Self {
@@ -307,15 +138,6 @@ impl SecretsManager {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .len()
-    }
-}
-
-/// The partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, else `aws`.
-fn partition_of(region: Option<&str>) -> &'static str {
-    match region {
-        Some(r) if r.starts_with("cn-") => "aws-cn",
-        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
-        _ => "aws",
     }
 }
 
@@ -464,6 +286,7 @@ fn says_not_scheduled(message: &str) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use aws_config::BehaviorVersion;
 
     #[test]
     fn a_refusal_that_says_not_scheduled_means_no_longer_pending() {

@@ -1,0 +1,74 @@
+//! [`AlertPublisher`] on SNS: one topic, `MessageStructure=json`, the alert's message
+//! attributes.
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use crate::alert::Alert;
+use crate::error::{PublishError, PublishFailure};
+use crate::ports::AlertPublisher;
+
+/// Publishes alerts to one SNS topic.
+pub struct SnsPublisher {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl SnsPublisher {
+    pub fn new(sdk_config: &SdkConfig, topic_arn: &str) -> Self {
+        SnsPublisher {
+            client: aws_sdk_sns::Client::new(sdk_config),
+            topic_arn: topic_arn.to_owned(),
+        }
+    }
+}
+
+impl AlertPublisher for SnsPublisher {
+    async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
+        let failure = |cause: PublishFailure| PublishError {
+            secret: alert.document.secret.display_name.clone(),
+            event_ids: alert.event_ids(),
+            cause,
+        };
+        let mut attributes = HashMap::new();
+        for (name, attribute) in &alert.attributes {
+            let value = MessageAttributeValue::builder()
+                .data_type(attribute.data_type.as_str())
+                .string_value(&attribute.value)
+                .build()
+                .map_err(|e| failure(PublishFailure::Invalid(e.to_string())))?;
+            attributes.insert((*name).to_owned(), value);
+        }
+        let result = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&alert.subject)
+            .message(alert.sns_message())
+            .message_structure("json")
+            .set_message_attributes(Some(attributes))
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                tracing::info!(
+                    message_id = output.message_id().unwrap_or(""),
+                    dedup_key = alert.dedup_key(),
+                    "alert published"
+                );
+                Ok(())
+            }
+            Err(SdkError::ServiceError(service)) => Err(failure(PublishFailure::Rejected {
+                code: service.err().code().unwrap_or("error").to_owned(),
+                message: service.err().message().unwrap_or("no message").to_owned(),
+            })),
+            Err(error) => Err(failure(PublishFailure::Unreachable(
+                DisplayErrorContext(&error).to_string(),
+            ))),
+        }
+    }
+}
