@@ -751,26 +751,11 @@ async fn an_unreachable_region_degrades_only_its_own_secrets() {
     let arn = |region: &str, name: &str| {
         format!("arn:aws:secretsmanager:{region}:123456789012:secret:{name}-AbCdEf")
     };
-    let records: Vec<serde_json::Value> = [
+    let data = reads_of_secrets(&[
         arn("eu-south-9", "far/one"),
         arn("eu-south-9", "far/two"),
         arn("us-east-1", "prod/db"),
-    ]
-    .iter()
-    .enumerate()
-    .map(|(i, id)| {
-        let mut record = common::windows::records_by("alice", id, &["e"])["Records"][0].take();
-        record["eventID"] = format!("e{i}").into();
-        record
-    })
-    .collect();
-    let data = encode_records(
-        &serde_json::json!({ "Records": records }).to_string(),
-        "trail",
-    )
-    .unwrap()
-    .awslogs
-    .data;
+    ]);
     let secrets = FakeSecrets::with(&[(&arn("us-east-1", "prod/db"), pending("prod/db", 6, &[]))]);
     let inspector = OneRegionDown {
         down: "eu-south-9",
@@ -832,22 +817,7 @@ async fn one_secret_read_by_name_partial_arn_and_full_arn_is_one_alert_and_one_r
     let name = "app/key-ab12cd";
     let partial = format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}");
     let full = format!("{partial}-XyZ123");
-    let records: Vec<serde_json::Value> = [name, &partial, &full]
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let mut record = common::windows::records_by("alice", id, &["e"])["Records"][0].take();
-            record["eventID"] = format!("e{i}").into();
-            record
-        })
-        .collect();
-    let data = encode_records(
-        &serde_json::json!({ "Records": records }).to_string(),
-        "trail",
-    )
-    .unwrap()
-    .awslogs
-    .data;
+    let data = reads_of_secrets(&[name, partial.as_str(), full.as_str()]);
     let state = SecretState::PendingDeletion {
         arn: full.clone(),
         name: name.to_owned(),
@@ -876,22 +846,7 @@ async fn one_secret_read_by_name_partial_arn_and_full_arn_is_one_alert_and_one_r
 #[tokio::test]
 async fn without_a_lookup_a_name_and_the_full_arn_that_holds_it_are_one_alert() {
     let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
-    let records: Vec<serde_json::Value> = ["prod/db", arn]
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let mut record = common::windows::records_by("alice", id, &["e"])["Records"][0].take();
-            record["eventID"] = format!("e{i}").into();
-            record
-        })
-        .collect();
-    let data = encode_records(
-        &serde_json::json!({ "Records": records }).to_string(),
-        "trail",
-    )
-    .unwrap()
-    .awslogs
-    .data;
+    let data = reads_of_secrets(&["prod/db", arn]);
     let secrets = DryRunSecrets::default();
     let publisher = RecordingPublisher::default();
     let ports = Ports {
@@ -945,4 +900,25 @@ async fn the_canarys_reads_are_counted_and_alert_no_one() {
     let line: serde_json::Value =
         serde_json::from_str(&secret_deletion_alerts::metrics::emf_line(&summary, 0)).unwrap();
     assert_eq!(line["CanaryReadsSeen"], 1);
+}
+
+/// One batch: alice reads each of `secret_ids` once (event ids e0, e1, ...).
+fn reads_of_secrets(secret_ids: &[impl AsRef<str>]) -> secret_deletion_alerts::logs::Base64Text {
+    let records: Vec<serde_json::Value> = secret_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut record =
+                common::windows::records_by("alice", id.as_ref(), &["e"])["Records"][0].take();
+            record["eventID"] = format!("e{i}").into();
+            record
+        })
+        .collect();
+    encode_records(
+        &serde_json::json!({ "Records": records }).to_string(),
+        "trail",
+    )
+    .unwrap()
+    .awslogs
+    .data
 }
