@@ -8,14 +8,11 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
 use crate::cloudtrail::{Attribution, Principal};
 
 /// A stable name for the caller: the IAM user ARN, the role ARN, the federated user ARN, the
 /// root ARN, or the AWS service.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CallerKey(String);
 
 impl CallerKey {

@@ -3,8 +3,8 @@
 //! work. Its alert goes to no person: the function counts it (`CanaryReadsSeen`), and an alarm
 //! on the operations topic fires when the count stops. That catches a trail that no longer
 //! logs reads, a stopped or deleted trail, a deleted or changed subscription filter, and an
-//! error message AWS reworded. Pure: this module decides what the canary function does; the
-//! adapter ([`crate::ports::CanaryVault`]) does it.
+//! error message AWS reworded. Pure: this module decides what the canary function does;
+//! [`crate::canary_run`] does it through the port ([`crate::ports::CanaryVault`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -55,19 +55,6 @@ pub fn plan(state: &CanaryState, now: SystemTime) -> Vec<CanaryStep> {
         }
         CanaryState::Pending { .. } => vec![Read],
     }
-}
-
-/// One run of the canary function: the steps [`plan`] gives for the canary's state, in order;
-/// the first that fails fails the run.
-pub async fn run<V: crate::ports::CanaryVault>(
-    vault: &V,
-    now: SystemTime,
-) -> Result<Vec<CanaryStep>, crate::error::CanaryError> {
-    let steps = plan(&vault.state().await?, now);
-    for step in &steps {
-        vault.apply(*step).await?;
-    }
-    Ok(steps)
 }
 
 /// Whether a read names the canary: its name in the function's own account (a secret of the

@@ -102,8 +102,7 @@ pub struct SessionAttributes {
 }
 
 /// Who made a call, as the CloudTrail console would name them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     IamUser {
         user_name: Option<String>,
@@ -257,7 +256,7 @@ impl AccessKeyKind {
 }
 
 /// Everything a person needs to know about who made a call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribution {
     pub principal: Principal,
     pub access_key_id: Option<String>,

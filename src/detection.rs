@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
-use serde::Serialize;
 
 use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_resource};
 use crate::ids::{AccountId, EventId, SecretId};
@@ -27,7 +26,7 @@ pub const PENDING_DELETION_WORDINGS: [&str; 2] = [
 ];
 
 /// The secret an access named, and where it lives.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SecretTarget {
     pub account_id: Option<AccountId>,
     pub region: Option<String>,
@@ -99,7 +98,7 @@ fn arn_suffix(name: &str) -> Option<&str> {
 }
 
 /// One read of a secret pending deletion, with everything the alert says about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingDeletionAccess {
     pub target: SecretTarget,
     pub event_id: Option<EventId>,
@@ -142,8 +141,7 @@ impl PendingDeletionAccess {
 }
 
 /// Where a record was found: the caller knows, the record does not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// A log event of a subscription batch.
     LogEvent {
@@ -189,7 +187,23 @@ pub fn detect(record: &CloudTrailRecord, origin: Origin) -> Option<PendingDeleti
     if !is_pending_deletion_read(record) {
         return None;
     }
-    let error_message = record.error_message.as_deref()?;
+    read_of(record, origin)
+}
+
+/// Whether a record is a `GetSecretValue` call on Secrets Manager, whatever its outcome.
+/// `BatchGetSecretValue` writes one such record per secret it returns.
+pub fn is_secret_read(record: &CloudTrailRecord) -> bool {
+    record.event_source.as_deref() == Some(EVENT_SOURCE)
+        && record.event_name.as_deref() == Some(EVENT_NAME)
+}
+
+/// Any read of a secret (`check`'s question), successful or refused, with what an alert would
+/// say of it; `error_message` is empty for a read that succeeded.
+pub fn read_of(record: &CloudTrailRecord, origin: Origin) -> Option<PendingDeletionAccess> {
+    if !is_secret_read(record) {
+        return None;
+    }
+    let error_message = record.error_message.as_deref().unwrap_or("");
     Some(PendingDeletionAccess {
         target: target_of(record.secret_id(), record),
         event_id: record.event_id.as_deref().map(EventId::from),

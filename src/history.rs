@@ -7,11 +7,14 @@
 //! subscription events and envelopes (the files in `events/`), and JSON lines.
 //!
 //! [`HistoryReader`] takes a file's bytes (inflating them in one call when they fit);
-//! [`scan_stream`] reads the same formats from a stream, for what does not fit.
+//! [`scan_stream`] reads the same formats from a stream, for what does not fit. Both put a
+//! [`Question`] to every record: `scan`'s ([`PendingReads`]) or `check`'s.
 
+mod question;
 mod reader;
 mod stream;
 
+pub use question::{PendingReads, Question};
 pub use reader::{HistoryReader, ONE_SHOT_MAX_BYTES, is_gzip};
 pub use stream::{Encoding, MAX_LINE_BYTES, scan_stream};
 
@@ -20,7 +23,7 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::detection::{Findings, Origin, may_match, scan_log_events};
+use crate::detection::Findings;
 use crate::error::HistoryError;
 use crate::logs::{LogBatch, SubscriptionEvent, inflate_payload};
 
@@ -36,16 +39,20 @@ pub struct TimeRange {
     pub until: Option<SystemTime>,
 }
 
-/// What one file held.
+/// What one file held for a question.
 #[derive(Debug, Default)]
-pub struct FileFindings {
-    pub findings: Findings,
+pub struct FileAnswer<A> {
+    pub answer: A,
+    /// Records the question kept but that fell outside its time range, dropped.
     pub outside_time_range: usize,
     pub log_group: Option<String>,
     /// The pre-check found no possible read anywhere in the file's text, so it was not
     /// parsed, and its records are not counted.
     pub no_candidates: bool,
 }
+
+/// What one file held for `scan`: its reads of secrets pending deletion.
+pub type FileFindings = FileAnswer<Findings>;
 
 /// The formats, told apart by their first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,18 +86,22 @@ impl Format {
 }
 
 /// Reads history from memory; `name` says where it came from in findings and errors.
-pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, HistoryError> {
+pub fn scan_content<Q: Question>(
+    question: &Q,
+    content: &[u8],
+    name: &str,
+) -> Result<FileAnswer<Q::Answer>, HistoryError> {
     let text = content.trim_ascii_start();
-    let mut part = FileFindings::default();
+    let mut part = FileAnswer::default();
     if text.is_empty() {
         return Ok(part);
     }
     let format = Format::of(text);
-    if holds_no_candidate(text, format) {
+    if holds_no_candidate(question, text, format) {
         part.no_candidates = true;
         return Ok(part);
     }
-    let findings = &mut part.findings;
+    let answer = &mut part.answer;
     match format {
         Format::TrailFile => {
             #[derive(Deserialize)]
@@ -100,7 +111,7 @@ pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, HistoryE
             }
             let file: TrailFile<'_> =
                 serde_json::from_slice(text).map_err(HistoryError::TrailFile)?;
-            examine_all(findings, file.records.iter().map(|r| r.get()), name);
+            examine_all(question, answer, file.records.iter().map(|r| r.get()), name);
         }
         Format::LookupEvents => {
             // `aws cloudtrail lookup-events`: each event carries the record as a string.
@@ -117,7 +128,8 @@ pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, HistoryE
             let file: LookupEvents =
                 serde_json::from_slice(text).map_err(HistoryError::LookupEvents)?;
             examine_all(
-                findings,
+                question,
+                answer,
                 file.events.iter().map(|e| e.cloudtrail_event.as_str()),
                 name,
             );
@@ -125,18 +137,19 @@ pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, HistoryE
         Format::Subscription => {
             let event = SubscriptionEvent::from_json(text)?;
             let decoded = inflate_payload(&event.awslogs.data, MAX_SUBSCRIPTION_BYTES)?;
-            scan_envelope(&decoded, &mut part)?;
+            scan_envelope(question, &decoded, &mut part, name)?;
         }
-        Format::Envelope => scan_envelope(text, &mut part)?,
+        Format::Envelope => scan_envelope(question, text, &mut part, name)?,
         Format::RecordArray => {
             let records: Vec<&RawValue> =
                 serde_json::from_slice(text).map_err(HistoryError::RecordArray)?;
-            examine_all(findings, records.iter().map(|r| r.get()), name);
+            examine_all(question, answer, records.iter().map(|r| r.get()), name);
         }
         Format::JsonLines => {
             let text = std::str::from_utf8(text).map_err(HistoryError::NotUtf8)?;
             examine_all(
-                findings,
+                question,
+                answer,
                 text.lines().filter(|line| !line.trim().is_empty()),
                 name,
             );
@@ -146,12 +159,12 @@ pub fn scan_content(content: &[u8], name: &str) -> Result<FileFindings, HistoryE
 }
 
 /// Whether a whole file can be passed over unparsed: it is shaped like its format (so a
-/// truncated or foreign file still gets its parse error), and [`may_match`] finds nothing in
-/// it. The pre-check is sound on a whole file as on one record: a record's text, or its text
-/// escaped once more inside a JSON string (lookup-events, envelopes), keeps the wording's
-/// letters and spaces, or holds a `\u`. A subscription event's records are base64, so it is
-/// always parsed.
-fn holds_no_candidate(text: &[u8], format: Format) -> bool {
+/// truncated or foreign file still gets its parse error), and the question's pre-check
+/// ([`Question::may_concern`]) finds nothing in it. That is sound on a whole file as on one
+/// record: a record's text, or its text escaped once more inside a JSON string
+/// (lookup-events, envelopes), is in the file's. A subscription event's records are base64,
+/// so it is always parsed.
+fn holds_no_candidate<Q: Question>(question: &Q, text: &[u8], format: Format) -> bool {
     let last = text.trim_ascii_end().last().copied();
     let shaped = match format {
         Format::TrailFile | Format::LookupEvents | Format::Envelope => last == Some(b'}'),
@@ -159,32 +172,39 @@ fn holds_no_candidate(text: &[u8], format: Format) -> bool {
         Format::JsonLines => text.starts_with(b"{"),
         Format::Subscription => false,
     };
-    shaped && !may_match(text)
+    shaped && !question.may_concern(text)
 }
 
-fn scan_envelope(decoded: &[u8], part: &mut FileFindings) -> Result<(), HistoryError> {
+fn scan_envelope<Q: Question>(
+    question: &Q,
+    decoded: &[u8],
+    part: &mut FileAnswer<Q::Answer>,
+    name: &str,
+) -> Result<(), HistoryError> {
     let batch = LogBatch::parse(decoded)?;
     if batch.header.is_control() {
         return Ok(());
     }
     part.log_group = Some(batch.header.log_group.to_string()).filter(|g| !g.is_empty());
-    part.findings.merge(scan_log_events(&batch));
+    question.examine_batch(&mut part.answer, &batch, name);
     Ok(())
 }
 
-fn examine_all<'a>(findings: &mut Findings, records: impl Iterator<Item = &'a str>, name: &str) {
+fn examine_all<'a, Q: Question>(
+    question: &Q,
+    answer: &mut Q::Answer,
+    records: impl Iterator<Item = &'a str>,
+    name: &str,
+) {
     for (index, record) in records.enumerate() {
-        examine_one(findings, record, name, index);
+        question.examine(answer, record, name, index);
     }
 }
 
-/// Runs the `index`th record of the file `name` through the rule, and keeps a match.
+/// Runs the `index`th record of the file `name` through the function's rule, and keeps a
+/// match (Event history's records, read one by one).
 pub fn examine_one(findings: &mut Findings, record: &str, name: &str, index: usize) {
-    let origin = || Origin::File {
-        path: name.to_owned(),
-        index,
-    };
-    findings.examine(record, origin);
+    PendingReads::default().examine(findings, record, name, index);
 }
 
 /// The first key of a JSON object, read from its first bytes (no escapes expected there).
@@ -201,7 +221,7 @@ pub fn keep_time_range(part: &mut FileFindings, range: &TimeRange) {
     if range.since.is_none() && range.until.is_none() {
         return;
     }
-    let findings = &mut part.findings;
+    let findings = &mut part.answer;
     let mut outside = 0;
     for accesses in findings.by_secret.values_mut() {
         let before = accesses.len();

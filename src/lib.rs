@@ -9,13 +9,14 @@
 //! and [`history`] reads CloudTrail's stored formats from bytes; none of them does I/O or
 //! names an AWS SDK type; nor does [`window`], the quiet window's rule (one alert per secret
 //! and caller per `ALERT_WINDOW`). [`ports`] names the capabilities the [`handler`] needs
-//! (publish, inspect, restore, keep windows); [`aws`] implements the first three with the SNS
-//! and Secrets Manager SDKs, [`alert_state_table`] the windows with DynamoDB, [`dry_run`] and
-//! [`memory_windows`] with nothing outside the process. The binary (`src/main.rs`, `src/cli/`) builds the clients once
+//! (publish, inspect, restore, keep windows, ask Event history); [`aws`] implements them with
+//! the SDK, one file per service, [`dry_run`] and [`memory_windows`] with nothing outside the
+//! process. The binary (`src/main.rs`, `src/cli/`) builds the clients once
 //! and runs either the Lambda runtime loop or the command line. The modules that hold SDK
 //! types, and `function` (the Lambda runtime loop), are behind the cargo feature `aws`, on by
-//! default; without it the library is the core alone, as the fuzz target builds it. See
-//! `ARCHITECTURE.md`.
+//! default; without it the library is the core alone, as the fuzz target builds it. What only
+//! the command line needs (`aws::s3_trail` among it) is behind `cli`, also on by default and
+//! off in the Lambda build. See `ARCHITECTURE.md`.
 
 pub mod alert;
 pub mod assess;
@@ -26,6 +27,7 @@ pub mod batch_options;
 pub mod batch_summary;
 pub mod caller;
 pub mod canary;
+pub mod canary_run;
 pub mod cloudtrail;
 pub mod config;
 pub mod deletion;

@@ -9,8 +9,7 @@ use serde::Serialize;
 pub const CRITICAL_WITHIN: Duration = Duration::from_secs(48 * 3600);
 
 /// `RESTORE_MODE`: the operator's policy for cancelling a scheduled deletion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RestorePolicy {
     /// Never restore; the alert carries the ready `restore-secret` command.
     Off,
@@ -69,8 +68,7 @@ pub enum SecretState {
 }
 
 /// Why a secret of another account was not looked up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OtherAccountReason {
     /// `MEMBER_ROLE_NAME` is not set: the function acts in its own account only.
     NoMemberRole,
@@ -270,8 +268,7 @@ pub enum RestoreDecision {
 }
 
 /// What happened to the scheduled deletion; said plainly in the alert.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RestoreOutcome {
     Restored,
     Failed(String),
@@ -298,8 +295,7 @@ pub enum RestoreOutcome {
 }
 
 /// Why a deletion was left as it was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotRestoredReason {
     PolicyOff,
     NotTagged,

@@ -16,14 +16,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-
 use crate::cloudtrail::CloudTrailRecord;
 use crate::detection::{PendingDeletionAccess, is_pending_deletion_read};
 
 /// `VERIFY_READS`: when reads are confirmed with CloudTrail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerifyReads {
     /// Before a restore only (the default): nothing is cancelled on an unconfirmed read.
     Restore,

@@ -25,7 +25,6 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::caller::CallerKey;
@@ -61,8 +60,7 @@ impl WindowKey {
 /// One read, as the window counts it: a digest of its `sharedEventID` when it has one (the
 /// same in both accounts' copies of a cross-account read), else of its `eventID`, else of
 /// where it was found.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ReadId(String);
 
 impl ReadId {
@@ -163,8 +161,7 @@ pub struct WindowRecord {
 }
 
 /// Why an alert went out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opened {
     /// The first read by this caller of this secret that the store knows.
     First,

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::cloudtrail::Principal;
 use crate::detection::PendingDeletionAccess;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkloadKind {
     Lambda,
@@ -38,7 +38,7 @@ pub enum WorkloadKind {
     Unknown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     Certain,
@@ -46,7 +46,7 @@ pub enum Confidence {
 }
 
 /// The workload behind a read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workload {
     pub kind: WorkloadKind,
     /// Its own name: the function, the task id, the instance id, the person, the service,

@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use common::moto::{emulator, unique};
 use secret_deletion_alerts::aws::canary_secret::CanarySecret;
-use secret_deletion_alerts::canary::{CanaryState, CanaryStep, run};
+use secret_deletion_alerts::canary::{CanaryState, CanaryStep};
+use secret_deletion_alerts::canary_run::run;
 use secret_deletion_alerts::ports::CanaryVault;
 
 #[tokio::test]

@@ -806,30 +806,3 @@ fn the_timeout_leaves_room_for_the_deadline_reserve() {
         "{timeout} s against a reserve of {reserve:?}"
     );
 }
-
-#[test]
-fn the_function_ships_the_bootstrap_binary_without_the_command_line() {
-    let function = &template()["Resources"]["AlertFunction"];
-    assert_eq!(
-        function["Metadata"]["BuildProperties"]["Binary"].as_str(),
-        Some("bootstrap")
-    );
-    assert_eq!(
-        function["Properties"]["Handler"].as_str(),
-        Some("bootstrap")
-    );
-    let manifest =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
-    assert!(
-        manifest.contains("name = \"bootstrap\"\npath = \"src/bin/bootstrap.rs\""),
-        "Cargo.toml declares the bootstrap binary"
-    );
-    assert!(
-        manifest.contains("default-run = \"secret-deletion-alerts\""),
-        "`cargo run -- invoke ...` (the README's first command) still picks the command line"
-    );
-    let bootstrap =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin/bootstrap.rs"))
-            .unwrap();
-    assert!(!bootstrap.contains("use clap") && !bootstrap.contains("mod cli"));
-}

@@ -8,6 +8,8 @@ pub mod clients;
 pub mod cloudtrail_history;
 pub mod dynamodb_windows;
 pub mod organizations;
+// `scan s3://...` only: the command line's (feature `cli`), never the function's.
+#[cfg(feature = "cli")]
 pub mod s3_trail;
 pub mod secrets_manager;
 pub mod sns;

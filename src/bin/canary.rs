@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
     let vault = &vault;
     let served = lambda_runtime::run(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move {
-            match secret_deletion_alerts::canary::run(vault, SystemTime::now()).await {
+            match secret_deletion_alerts::canary_run::run(vault, SystemTime::now()).await {
                 Ok(steps) => {
                     let steps: Vec<String> = steps.iter().map(|s| format!("{s:?}")).collect();
                     tracing::info!(steps = %steps.join(","), "canary read");

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use secret_deletion_alerts::aws::s3_trail::{ListedObject, TrailBucket, TrailBucketError};
 use secret_deletion_alerts::history::{
-    Encoding, FileFindings, HistoryReader, is_gzip, keep_time_range, scan_stream,
+    Encoding, FileAnswer, HistoryReader, Question, is_gzip, scan_stream,
 };
 use secret_deletion_alerts::trail_layout::{
     Level, ListingFilter, S3Location, Step, child_level, is_log_object, region_days, start,
@@ -55,14 +55,19 @@ struct Target {
     object: ListedObject,
 }
 
-/// Lists and scans every location into `report`.
-pub(super) async fn scan_locations(
+/// Lists and scans every location into `report`, putting `question` to every record.
+pub(super) async fn scan_locations<Q: Question + Clone + Send + 'static>(
+    question: &Q,
     bucket: &TrailBucket,
     locations: &[S3Location],
     filter: &ListingFilter,
     options: &ScanOptions,
-    report: &mut ScanReport,
-) -> Result<(), BucketScanError> {
+    report: &mut ScanReport<Q::Answer>,
+    kept: &'static str,
+) -> Result<(), BucketScanError>
+where
+    Q::Answer: 'static,
+{
     let mut cost = BucketCost::default();
     let listing_started = Instant::now();
     let mut targets = Vec::new();
@@ -90,7 +95,7 @@ pub(super) async fn scan_locations(
     let memory = WorkerMemory::for_workers(workers);
     let scanning = Arc::new(Semaphore::new(workers));
     let readers: Arc<Mutex<Vec<HistoryReader>>> = Arc::default();
-    let progress = Progress::new(options.progress, targets.len(), "objects");
+    let progress = Progress::new(options.progress, targets.len(), "objects", kept);
     let mut outcomes = futures_util::stream::iter(targets)
         .map(|target| {
             let scanning = scanning.clone();
@@ -99,7 +104,7 @@ pub(super) async fn scan_locations(
                 let name = format!("s3://{}/{}", target.bucket, target.object.key);
                 let mut spent = Spent::default();
                 let result = fetch_and_scan(
-                    bucket, &target, &name, memory, &scanning, &readers, &mut spent,
+                    question, bucket, &target, &name, memory, &scanning, &readers, &mut spent,
                 )
                 .await;
                 (name, target.object.size, result, spent)
@@ -110,10 +115,10 @@ pub(super) async fn scan_locations(
         cost.fetching += spent.fetching;
         cost.scanning += spent.scanning;
         let result = result.map(|mut part| {
-            keep_time_range(&mut part, &options.range);
+            question.finish_file(&mut part);
             part
         });
-        report.add(name, size, result, &progress);
+        report.add::<Q>(name, size, result, &progress);
     }
     progress.finish();
     report.bucket = Some(cost);
@@ -213,7 +218,9 @@ struct Spent {
     scanning: Duration,
 }
 
-async fn fetch_and_scan(
+#[allow(clippy::too_many_arguments)]
+async fn fetch_and_scan<Q: Question + Clone + Send + 'static>(
+    question: &Q,
     bucket: &TrailBucket,
     target: &Target,
     name: &str,
@@ -221,7 +228,10 @@ async fn fetch_and_scan(
     scanning: &Semaphore,
     readers: &Arc<Mutex<Vec<HistoryReader>>>,
     spent: &mut Spent,
-) -> Result<FileFindings, FileError> {
+) -> Result<FileAnswer<Q::Answer>, FileError>
+where
+    Q::Answer: 'static,
+{
     let started = Instant::now();
     let mut body = bucket.fetch(&target.bucket, &target.object.key).await?;
     if target.object.size <= WHOLE_OBJECT_BYTES {
@@ -232,11 +242,12 @@ async fn fetch_and_scan(
         let scan_started = Instant::now();
         let readers = readers.clone();
         let name = name.to_owned();
+        let question = question.clone();
         let part = tokio::task::spawn_blocking(move || {
             let mut reader = pop(&readers).unwrap_or_default();
             let part = reader
                 .with_one_shot_limit(memory.decoded)
-                .scan_bytes(&bytes, &name);
+                .scan_bytes(&question, &bytes, &name);
             push(&readers, reader);
             part
         })
@@ -249,6 +260,7 @@ async fn fetch_and_scan(
     let _worker = scanning.acquire().await;
     let (chunks, received) = tokio::sync::mpsc::channel(4);
     let name = name.to_owned();
+    let question = question.clone();
     let scan = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let mut buffered = BufReader::with_capacity(1 << 16, ChunkReader::new(received));
@@ -256,12 +268,13 @@ async fn fetch_and_scan(
         let part = if gzip {
             let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
             scan_stream(
+                &question,
                 BufReader::with_capacity(1 << 16, decoder),
                 &name,
                 Encoding::Gzip,
             )
         } else {
-            scan_stream(buffered, &name, Encoding::Plain)
+            scan_stream(&question, buffered, &name, Encoding::Plain)
         };
         Ok::<_, FileError>((part?, started.elapsed()))
     });

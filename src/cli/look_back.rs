@@ -20,7 +20,7 @@ use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::Chain;
 use secret_deletion_alerts::error::EventHistoryError;
 use secret_deletion_alerts::handler::{BatchOptions, alert_for};
-use secret_deletion_alerts::history::examine_one;
+use secret_deletion_alerts::history::{PendingReads, examine_one};
 use secret_deletion_alerts::ports::{AlertPublisher, SecretAt, SecretInspector};
 use secret_deletion_alerts::region::RegionName;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
@@ -31,6 +31,9 @@ use super::dry_run::StdoutPublisher;
 use super::scan_report::ScanReport;
 use super::walk::{ScanOptions, scan_paths};
 use super::{Format, fail};
+
+/// What `scan`'s progress bar counts.
+const PENDING_READS: &str = "reads of secrets pending deletion";
 
 /// Secrets Manager when `--publish` asked for AWS, else the dry run's adapter: one mechanism
 /// for "look nothing up".
@@ -119,8 +122,17 @@ pub(super) async fn look_back(
     };
     let started = std::time::Instant::now();
     let mut report = ScanReport::default();
+    let question = PendingReads {
+        range: options.range,
+    };
     if !sources.paths.is_empty() {
-        scan_paths(&sources.paths, options, &mut report);
+        scan_paths(
+            &question,
+            &sources.paths,
+            options,
+            &mut report,
+            PENDING_READS,
+        );
     }
     let sdk_config = if publish || !sources.locations.is_empty() {
         Some(load_sdk_config(&config).await)
@@ -130,11 +142,13 @@ pub(super) async fn look_back(
     if let (Some(sdk_config), false) = (&sdk_config, sources.locations.is_empty()) {
         let bucket = TrailBucket::new(sdk_config);
         if let Err(error) = scan_locations(
+            &question,
             &bucket,
             &sources.locations,
             &sources.filter,
             options,
             &mut report,
+            PENDING_READS,
         )
         .await
         {

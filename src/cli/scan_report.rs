@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 use secret_deletion_alerts::aws::s3_trail::TrailBucketError;
 use secret_deletion_alerts::detection::Findings;
 use secret_deletion_alerts::error::HistoryError;
-use secret_deletion_alerts::history::FileFindings;
+use secret_deletion_alerts::history::{FileAnswer, Question};
 
+/// What a look-back read and found: `A` is its question's answer (`scan`'s [`Findings`],
+/// `check`'s tally).
 #[derive(Debug, Default)]
-pub(super) struct ScanReport {
-    pub findings: Findings,
+pub(super) struct ScanReport<A = Findings> {
+    pub findings: A,
     /// Files and objects read.
     pub files_read: usize,
     /// Of those, the ones the pre-check passed over unparsed.
@@ -56,13 +58,13 @@ pub(super) enum FileError {
     Object(#[from] TrailBucketError),
 }
 
-impl ScanReport {
+impl<A> ScanReport<A> {
     /// Adds one file's outcome; a skipped file is warned about above the progress bar.
-    pub fn add(
+    pub fn add<Q: Question<Answer = A>>(
         &mut self,
         name: String,
         stored_bytes: u64,
-        result: Result<FileFindings, FileError>,
+        result: Result<FileAnswer<A>, FileError>,
         progress: &Progress,
     ) {
         self.bytes_read += stored_bytes;
@@ -74,7 +76,7 @@ impl ScanReport {
                 if self.log_group.is_none() {
                     self.log_group = part.log_group;
                 }
-                self.findings.merge(part.findings);
+                Q::merge(&mut self.findings, part.answer);
             }
             Err(reason) => {
                 progress
@@ -83,7 +85,7 @@ impl ScanReport {
                 self.skipped.push((name, reason));
             }
         }
-        progress.show(self);
+        progress.show(self.bytes_read, Q::kept(&self.findings));
     }
 }
 
@@ -91,10 +93,12 @@ impl ScanReport {
 pub(super) struct Progress {
     bar: indicatif::ProgressBar,
     started: Instant,
+    /// What the count of kept records is of ("reads of secrets pending deletion").
+    kept: &'static str,
 }
 
 impl Progress {
-    pub fn new(visible: bool, files: usize, unit: &str) -> Self {
+    pub fn new(visible: bool, files: usize, unit: &str, kept: &'static str) -> Self {
         let bar = if visible {
             let bar = indicatif::ProgressBar::new(files as u64);
             bar.set_style(
@@ -111,15 +115,16 @@ impl Progress {
         Self {
             bar,
             started: Instant::now(),
+            kept,
         }
     }
 
-    fn show(&self, report: &ScanReport) {
+    fn show(&self, bytes_read: u64, kept: usize) {
         let seconds = self.started.elapsed().as_secs_f64().max(0.001);
-        let megabytes = report.bytes_read as f64 / 1e6;
+        let megabytes = bytes_read as f64 / 1e6;
         self.bar.set_message(format!(
-            "{megabytes:.1} MB, {} reads of secrets pending deletion, {:.1} MB/s",
-            report.findings.matched,
+            "{megabytes:.1} MB, {kept} {}, {:.1} MB/s",
+            self.kept,
             megabytes / seconds
         ));
         self.bar.inc(1);

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 use secret_deletion_alerts::history::{
-    Encoding, FileFindings, HistoryReader, ONE_SHOT_MAX_BYTES, TimeRange, is_gzip, keep_time_range,
+    Encoding, FileAnswer, HistoryReader, ONE_SHOT_MAX_BYTES, Question, TimeRange, is_gzip,
     scan_stream,
 };
 
@@ -19,7 +19,7 @@ use super::scan_report::{FileError, Progress, ScanReport};
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct ScanOptions {
-    /// `--since` and `--until`.
+    /// `--since` and `--until` (or `check`'s window): what S3 listings are pruned to.
     pub range: TimeRange,
     /// Show a progress bar (files, bytes, findings, rate) on standard error.
     pub progress: bool,
@@ -51,8 +51,14 @@ thread_local! {
     static WORKER: RefCell<(HistoryReader, Vec<u8>)> = RefCell::new((HistoryReader::default(), Vec::new()));
 }
 
-/// Scans files and directory trees into `report`.
-pub(super) fn scan_paths(paths: &[PathBuf], options: &ScanOptions, report: &mut ScanReport) {
+/// Scans files and directory trees into `report`, putting `question` to every record.
+pub(super) fn scan_paths<Q: Question>(
+    question: &Q,
+    paths: &[PathBuf],
+    options: &ScanOptions,
+    report: &mut ScanReport<Q::Answer>,
+    kept: &'static str,
+) {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -76,16 +82,16 @@ pub(super) fn scan_paths(paths: &[PathBuf], options: &ScanOptions, report: &mut 
         }
     }
     let memory = WorkerMemory::for_workers(rayon::current_num_threads());
-    let progress = Progress::new(options.progress, files.len(), "files");
+    let progress = Progress::new(options.progress, files.len(), "files", kept);
     let merged = Mutex::new(std::mem::take(report));
     // One file a task: the files are of very different sizes, so no worker is left with a
     // long run of large ones while the other idles.
     files.par_iter().with_max_len(1).for_each(|path| {
-        let (stored, result) = scan_file(path, options, memory);
+        let (stored, result) = scan_file(question, path, memory);
         merged
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .add(path.display().to_string(), stored, result, &progress);
+            .add::<Q>(path.display().to_string(), stored, result, &progress);
     });
     progress.finish();
     *report = merged
@@ -95,11 +101,11 @@ pub(super) fn scan_paths(paths: &[PathBuf], options: &ScanOptions, report: &mut 
 
 /// Reads one file of history, whatever its format, gzipped or not: whole when it is small
 /// enough to hold, else streamed. Returns its size as stored.
-fn scan_file(
+fn scan_file<Q: Question>(
+    question: &Q,
     path: &Path,
-    options: &ScanOptions,
     memory: WorkerMemory,
-) -> (u64, Result<FileFindings, FileError>) {
+) -> (u64, Result<FileAnswer<Q::Answer>, FileError>) {
     let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(error) => return (0, Err(FileError::Read(error))),
@@ -112,17 +118,17 @@ fn scan_file(
                 read_whole(&mut file, stored as usize, buffer).map_err(FileError::Read)?;
             let part = reader
                 .with_one_shot_limit(memory.decoded)
-                .scan_bytes(content, &name);
+                .scan_bytes(question, content, &name);
             if buffer.len() > memory.stored * 2 {
                 *buffer = Vec::new();
             }
             Ok(part?)
         })
     } else {
-        stream_file(&mut file, &name)
+        stream_file(question, &mut file, &name)
     };
     let result = result.map(|mut part| {
-        keep_time_range(&mut part, &options.range);
+        question.finish_file(&mut part);
         part
     });
     (stored, result)
@@ -151,19 +157,24 @@ fn read_whole<'b>(
     Ok(&buffer[..])
 }
 
-fn stream_file(file: &mut std::fs::File, name: &str) -> Result<FileFindings, FileError> {
+fn stream_file<Q: Question>(
+    question: &Q,
+    file: &mut std::fs::File,
+    name: &str,
+) -> Result<FileAnswer<Q::Answer>, FileError> {
     file.rewind().map_err(FileError::Read)?;
     let mut buffered = BufReader::with_capacity(1 << 16, file);
     let gzip = is_gzip(buffered.fill_buf().map_err(FileError::Read)?);
     let part = if gzip {
         let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
         scan_stream(
+            question,
             BufReader::with_capacity(1 << 16, decoder),
             name,
             Encoding::Gzip,
         )
     } else {
-        scan_stream(buffered, name, Encoding::Plain)
+        scan_stream(question, buffered, name, Encoding::Plain)
     };
     Ok(part?)
 }

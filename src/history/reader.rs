@@ -7,7 +7,7 @@
 use std::io::BufReader;
 
 use super::stream::{Encoding, scan_stream};
-use super::{FileFindings, scan_content};
+use super::{FileAnswer, Question, scan_content};
 use crate::error::HistoryError;
 
 /// The most one worker holds decompressed; larger files are streamed.
@@ -47,14 +47,20 @@ impl HistoryReader {
         self
     }
 
-    /// Reads one file of history held in memory, gzipped or not.
-    pub fn scan_bytes(&mut self, bytes: &[u8], name: &str) -> Result<FileFindings, HistoryError> {
+    /// Reads one file of history held in memory, gzipped or not, for `question`.
+    pub fn scan_bytes<Q: Question>(
+        &mut self,
+        question: &Q,
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<FileAnswer<Q::Answer>, HistoryError> {
         if !is_gzip(bytes) {
-            return scan_content(bytes, name);
+            return scan_content(question, bytes, name);
         }
         match self.inflate_whole(bytes)? {
-            Some(len) => scan_content(&self.decoded[..len], name),
+            Some(len) => scan_content(question, &self.decoded[..len], name),
             None => scan_stream(
+                question,
                 BufReader::new(flate2::read::MultiGzDecoder::new(bytes)),
                 name,
                 Encoding::Gzip,
@@ -118,6 +124,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+    use crate::history::PendingReads;
 
     fn gzip(content: &[u8]) -> Vec<u8> {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -134,8 +141,10 @@ mod tests {
         let mut reader = HistoryReader::default();
         let file = gzip(format!(r#"{{"Records":[{OTHER},{READ}]}}"#).as_bytes());
         assert!(reader.inflate_whole(&file).unwrap().is_some());
-        let part = reader.scan_bytes(&file, "f").unwrap();
-        assert_eq!((part.findings.records, part.findings.matched), (2, 1));
+        let part = reader
+            .scan_bytes(&PendingReads::default(), &file, "f")
+            .unwrap();
+        assert_eq!((part.answer.records, part.answer.matched), (2, 1));
     }
 
     #[test]
@@ -144,8 +153,10 @@ mod tests {
         let mut file = gzip(format!("{OTHER}\n").as_bytes());
         file.extend(gzip(format!("{READ}\n").as_bytes()));
         assert_eq!(reader.inflate_whole(&file).unwrap(), None);
-        let part = reader.scan_bytes(&file, "f").unwrap();
-        assert_eq!((part.findings.records, part.findings.matched), (2, 1));
+        let part = reader
+            .scan_bytes(&PendingReads::default(), &file, "f")
+            .unwrap();
+        assert_eq!((part.answer.records, part.answer.matched), (2, 1));
     }
 
     #[test]
@@ -157,7 +168,14 @@ mod tests {
         let mut file = gzip(first.as_bytes());
         file.extend(gzip(second.as_bytes()));
         assert_eq!(reader.inflate_whole(&file).unwrap(), None);
-        assert_eq!(reader.scan_bytes(&file, "f").unwrap().findings.records, 2);
+        assert_eq!(
+            reader
+                .scan_bytes(&PendingReads::default(), &file, "f")
+                .unwrap()
+                .answer
+                .records,
+            2
+        );
     }
 
     #[test]
@@ -167,7 +185,9 @@ mod tests {
         let end = file.len();
         file[end - 4..].copy_from_slice(&10u32.to_le_bytes());
         assert_eq!(reader.inflate_whole(&file).unwrap(), None);
-        let error = reader.scan_bytes(&file, "f").unwrap_err();
+        let error = reader
+            .scan_bytes(&PendingReads::default(), &file, "f")
+            .unwrap_err();
         assert!(
             matches!(error, HistoryError::Gzip(_)),
             "the stream checks the size: {error}"
@@ -179,13 +199,13 @@ mod tests {
         let mut reader = HistoryReader::default();
         let corrupt = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe, 0xef];
         assert!(matches!(
-            reader.scan_bytes(&corrupt, "f"),
+            reader.scan_bytes(&PendingReads::default(), &corrupt, "f"),
             Err(HistoryError::Gzip(_))
         ));
         let mut file = gzip(READ.as_bytes());
         file[12] ^= 0xff;
         assert!(matches!(
-            reader.scan_bytes(&file, "f"),
+            reader.scan_bytes(&PendingReads::default(), &file, "f"),
             Err(HistoryError::Gzip(_))
         ));
     }

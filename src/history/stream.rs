@@ -7,8 +7,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{FileFindings, Format, examine_one};
-use crate::detection::Findings;
+use super::{FileAnswer, Format, Question};
 use crate::error::HistoryError;
 
 /// What a stream's bytes are before they are text.
@@ -24,12 +23,14 @@ const HEAD_BYTES: u64 = 4096;
 /// A line of JSON lines longer than this is not a record.
 pub const MAX_LINE_BYTES: usize = 64 << 20;
 
-/// Reads history from a stream; `name` says where it came from in findings and errors.
-pub fn scan_stream(
+/// Reads history from a stream for `question`; `name` says where it came from in findings
+/// and errors.
+pub fn scan_stream<Q: Question>(
+    question: &Q,
     mut reader: impl BufRead,
     name: &str,
     encoding: Encoding,
-) -> Result<FileFindings, HistoryError> {
+) -> Result<FileAnswer<Q::Answer>, HistoryError> {
     let read_error = |error: std::io::Error| match encoding {
         Encoding::Plain => HistoryError::Read(error),
         Encoding::Gzip => HistoryError::Gzip(error),
@@ -39,13 +40,14 @@ pub fn scan_stream(
         .take(HEAD_BYTES)
         .read_to_end(&mut head)
         .map_err(read_error)?;
-    let mut part = FileFindings::default();
+    let mut part = FileAnswer::default();
     let Some(start) = head.iter().position(|b| !b.is_ascii_whitespace()) else {
         // Nothing but white space so far: read on as JSON lines, which skips blank lines.
         scan_lines(
+            question,
             Cursor::new(head).chain(reader),
             name,
-            &mut part.findings,
+            &mut part.answer,
             read_error,
         )?;
         return Ok(part);
@@ -71,7 +73,8 @@ pub fn scan_stream(
                 key,
                 each: EachRecord {
                     element,
-                    findings: &mut part.findings,
+                    question,
+                    answer: &mut part.answer,
                     name,
                 },
             };
@@ -83,7 +86,8 @@ pub fn scan_stream(
             let mut deserializer = serde_json::Deserializer::from_reader(&mut whole);
             EachRecord {
                 element: Element::Record,
-                findings: &mut part.findings,
+                question,
+                answer: &mut part.answer,
                 name,
             }
             .deserialize(&mut deserializer)
@@ -91,15 +95,16 @@ pub fn scan_stream(
             .map_err(|e| json_error(e, HistoryError::RecordArray))?;
         }
         Format::Subscription | Format::Envelope => return Err(HistoryError::TooLargeToStream),
-        Format::JsonLines => scan_lines(whole, name, &mut part.findings, read_error)?,
+        Format::JsonLines => scan_lines(question, whole, name, &mut part.answer, read_error)?,
     }
     Ok(part)
 }
 
-fn scan_lines(
+fn scan_lines<Q: Question>(
+    question: &Q,
     mut reader: impl BufRead,
     name: &str,
-    findings: &mut Findings,
+    answer: &mut Q::Answer,
     read_error: impl Fn(std::io::Error) -> HistoryError,
 ) -> Result<(), HistoryError> {
     let mut line = Vec::new();
@@ -123,13 +128,8 @@ fn scan_lines(
             continue;
         }
         match std::str::from_utf8(text) {
-            Ok(record) => examine_one(findings, record, name, index),
-            Err(_) => {
-                findings.records += 1;
-                findings
-                    .malformed
-                    .push((format!("{name}#{index}"), "not UTF-8 text"));
-            }
+            Ok(record) => question.examine(answer, record, name, index),
+            Err(_) => question.unreadable(answer, name, index, "not UTF-8 text"),
         }
         index += 1;
     }
@@ -146,12 +146,12 @@ enum Element {
 
 /// The file's object: the array under `key` is read record by record, every other member
 /// is skipped.
-struct TopLevel<'f> {
+struct TopLevel<'f, Q: Question> {
     key: &'static str,
-    each: EachRecord<'f>,
+    each: EachRecord<'f, Q>,
 }
 
-impl<'de> Visitor<'de> for TopLevel<'_> {
+impl<'de, Q: Question> Visitor<'de> for TopLevel<'_, Q> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -176,13 +176,14 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
     }
 }
 
-struct EachRecord<'f> {
+struct EachRecord<'f, Q: Question> {
     element: Element,
-    findings: &'f mut Findings,
+    question: &'f Q,
+    answer: &'f mut Q::Answer,
     name: &'f str,
 }
 
-impl<'de> DeserializeSeed<'de> for EachRecord<'_> {
+impl<'de, Q: Question> DeserializeSeed<'de> for EachRecord<'_, Q> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -190,7 +191,7 @@ impl<'de> DeserializeSeed<'de> for EachRecord<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for EachRecord<'_> {
+impl<'de, Q: Question> Visitor<'de> for EachRecord<'_, Q> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -207,12 +208,20 @@ impl<'de> Visitor<'de> for EachRecord<'_> {
         loop {
             match self.element {
                 Element::Record => match seq.next_element::<Box<RawValue>>()? {
-                    Some(record) => examine_one(self.findings, record.get(), self.name, index),
+                    Some(record) => {
+                        self.question
+                            .examine(self.answer, record.get(), self.name, index);
+                    }
                     None => return Ok(()),
                 },
                 Element::LookupEvent => match seq.next_element::<LookupEvent>()? {
                     Some(event) => {
-                        examine_one(self.findings, &event.cloudtrail_event, self.name, index);
+                        self.question.examine(
+                            self.answer,
+                            &event.cloudtrail_event,
+                            self.name,
+                            index,
+                        );
                     }
                     None => return Ok(()),
                 },
@@ -226,7 +235,14 @@ impl<'de> Visitor<'de> for EachRecord<'_> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::history::scan_content;
+    use crate::history::{PendingReads, scan_content};
+
+    const SCAN: PendingReads = PendingReads {
+        range: crate::history::TimeRange {
+            since: None,
+            until: None,
+        },
+    };
 
     const READ: &str = r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue","eventID":"e-1","errorCode":"InvalidRequestException","errorMessage":"You can't perform this operation on the secret because it was marked for deletion.","requestParameters":{"secretId":"prod/db"}}"#;
     const OTHER: &str =
@@ -247,10 +263,10 @@ mod tests {
     #[test]
     fn a_stream_reads_what_the_whole_file_reads_in_every_format() {
         for content in every_format() {
-            let whole = scan_content(content.as_bytes(), "f").unwrap().findings;
-            let streamed = scan_stream(content.as_bytes(), "f", Encoding::Plain)
+            let whole = scan_content(&SCAN, content.as_bytes(), "f").unwrap().answer;
+            let streamed = scan_stream(&SCAN, content.as_bytes(), "f", Encoding::Plain)
                 .unwrap()
-                .findings;
+                .answer;
             assert_eq!(
                 (streamed.records, streamed.matched, streamed.malformed.len()),
                 (whole.records, whole.matched, whole.malformed.len()),
@@ -279,12 +295,12 @@ mod tests {
     fn a_truncated_stream_is_an_error() {
         let truncated = format!(r#"{{"Records":[{READ},{OTHER}"#);
         assert!(matches!(
-            scan_stream(truncated.as_bytes(), "f", Encoding::Plain),
+            scan_stream(&SCAN, truncated.as_bytes(), "f", Encoding::Plain),
             Err(HistoryError::TrailFile(_))
         ));
         let not_an_array = r#"{"Records":3}"#;
         assert!(matches!(
-            scan_stream(not_an_array.as_bytes(), "f", Encoding::Plain),
+            scan_stream(&SCAN, not_an_array.as_bytes(), "f", Encoding::Plain),
             Err(HistoryError::TrailFile(_))
         ));
     }
@@ -292,7 +308,12 @@ mod tests {
     #[test]
     fn a_subscription_event_is_not_streamed() {
         assert!(matches!(
-            scan_stream(&br#"{"awslogs":{"data":"H4sI"}}"#[..], "f", Encoding::Plain),
+            scan_stream(
+                &SCAN,
+                &br#"{"awslogs":{"data":"H4sI"}}"#[..],
+                "f",
+                Encoding::Plain
+            ),
             Err(HistoryError::TooLargeToStream)
         ));
     }

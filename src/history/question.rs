@@ -1,0 +1,94 @@
+//! What a look-back asks of each record it reads. `scan` asks for reads of secrets pending
+//! deletion ([`PendingReads`], the function's rule); `check` asks for every read of the
+//! secrets it was given (`crate::usage`). The readers of every format ([`super::scan_content`],
+//! [`super::scan_stream`], [`super::HistoryReader`]) are the same for both.
+
+use crate::detection::{Findings, Origin, may_match, scan_log_events};
+use crate::logs::LogBatch;
+
+use super::{FileAnswer, TimeRange, keep_time_range};
+
+/// A question put to every record of a look-back, with what it keeps for one file.
+pub trait Question: Sync {
+    /// What one file (and, merged, the whole look-back) holds for the question.
+    type Answer: Default + Send;
+
+    /// A cheap test on raw text: `false` only when no record the question keeps can be in
+    /// it, nor the raw text of such a record escaped once more inside a JSON string. A file
+    /// it turns away is passed over unparsed.
+    fn may_concern(&self, raw: &[u8]) -> bool;
+
+    /// The `index`th record of the file `name`.
+    fn examine(&self, answer: &mut Self::Answer, record: &str, name: &str, index: usize);
+
+    /// A record that could not be read as text.
+    fn unreadable(&self, answer: &mut Self::Answer, name: &str, index: usize, why: &'static str);
+
+    /// The log events of a subscription batch found among the files.
+    fn examine_batch(&self, answer: &mut Self::Answer, batch: &LogBatch<'_>, name: &str) {
+        for (index, event) in batch.events().iter().enumerate() {
+            if !self.may_concern(event.raw_message()) {
+                continue;
+            }
+            match event.message() {
+                Ok(message) => self.examine(answer, &message, name, index),
+                Err(_) => {
+                    self.unreadable(answer, name, index, "the message is not valid JSON text")
+                }
+            }
+        }
+    }
+
+    /// What is done with a file's answer once the file is read.
+    fn finish_file(&self, _part: &mut FileAnswer<Self::Answer>) {}
+
+    /// Adds one file's answer to the look-back's.
+    fn merge(into: &mut Self::Answer, part: Self::Answer);
+
+    /// How many records the answer keeps, for the progress bar.
+    fn kept(answer: &Self::Answer) -> usize;
+}
+
+/// `scan`'s question: the reads of secrets pending deletion (the function's rule), in
+/// `range`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PendingReads {
+    pub range: TimeRange,
+}
+
+impl Question for PendingReads {
+    type Answer = Findings;
+
+    fn may_concern(&self, raw: &[u8]) -> bool {
+        may_match(raw)
+    }
+
+    fn examine(&self, findings: &mut Findings, record: &str, name: &str, index: usize) {
+        let origin = || Origin::File {
+            path: name.to_owned(),
+            index,
+        };
+        findings.examine(record, origin);
+    }
+
+    fn unreadable(&self, findings: &mut Findings, name: &str, index: usize, why: &'static str) {
+        findings.records += 1;
+        findings.malformed.push((format!("{name}#{index}"), why));
+    }
+
+    fn examine_batch(&self, findings: &mut Findings, batch: &LogBatch<'_>, _name: &str) {
+        findings.merge(scan_log_events(batch));
+    }
+
+    fn finish_file(&self, part: &mut FileAnswer<Findings>) {
+        keep_time_range(part, &self.range);
+    }
+
+    fn merge(into: &mut Findings, part: Findings) {
+        into.merge(part);
+    }
+
+    fn kept(findings: &Findings) -> usize {
+        findings.matched
+    }
+}
