@@ -50,6 +50,7 @@ pub mod sanitize;
 #[cfg(feature = "testing")]
 pub mod synthetic;
 pub mod trail_layout;
+pub mod usage;
 pub mod verification;
 pub mod window;
 pub mod workload;

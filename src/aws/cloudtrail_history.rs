@@ -155,6 +155,24 @@ impl CloudTrailHistory {
         mut on_page: impl FnMut(usize, usize),
     ) -> Result<Vec<String>, EventHistoryError> {
         let mut records = Vec::new();
+        self.each_page_of_events_named(name, range, at, max_pages, |pages, found| {
+            records.extend(found);
+            on_page(pages, records.len());
+        })
+        .await?;
+        Ok(records)
+    }
+
+    /// [`CloudTrailHistory::events_named`], handing each page's records to `each_page(pages,
+    /// records)` as it arrives, so that a long history is never held whole.
+    pub async fn each_page_of_events_named(
+        &self,
+        name: &str,
+        range: (SystemTime, SystemTime),
+        at: SecretAt<'_>,
+        max_pages: Option<usize>,
+        mut each_page: impl FnMut(usize, Vec<String>),
+    ) -> Result<(), EventHistoryError> {
         let mut token = None;
         let mut pages = 0;
         loop {
@@ -169,15 +187,13 @@ impl CloudTrailHistory {
                     token,
                 )
                 .await?;
-            records.extend(found);
             pages += 1;
-            on_page(pages, records.len());
+            each_page(pages, found);
             match next {
                 Some(next) if max_pages.is_none_or(|max| pages < max) => token = Some(next),
-                _ => break,
+                _ => return Ok(()),
             }
         }
-        Ok(records)
     }
 }
 

@@ -17,6 +17,7 @@ use crate::ids::AccountId;
 use crate::ports::{SecretAt, SecretInspector, SecretRestorer};
 use crate::region::RegionName;
 use crate::restore::{LookupFailure, SecretState};
+use crate::usage::SecretDescription;
 
 /// The Secrets Manager adapter the configuration asks for: in the function's own account, and
 /// in member accounts when `MEMBER_ROLE_NAME` is set.
@@ -192,6 +193,124 @@ impl SecretInspector for SecretsManager {
             },
             None => SecretState::NotPendingDeletion { arn, name, tags },
         }
+    }
+}
+
+/// `check`'s lookups: what a secret is, and which secrets are scheduled for deletion.
+impl SecretsManager {
+    /// The client for `at`, and the member role it acts through; `Err` when `at` names a
+    /// member account and no member role is configured.
+    async fn client_at(
+        &self,
+        at: SecretAt<'_>,
+    ) -> Result<(aws_sdk_secretsmanager::Client, Option<MemberClient>), String> {
+        match at.member_account {
+            None => Ok((self.client(at.region), None)),
+            Some(account) => match self.member_client(account).await {
+                Some(member) => Ok((member.client.clone(), Some(member))),
+                None => Err(format!(
+                    "no member role is configured to act in account {account}"
+                )),
+            },
+        }
+    }
+
+    /// DescribeSecret: `Ok(None)` when there is no such secret.
+    pub async fn describe(
+        &self,
+        secret_id: &str,
+        at: SecretAt<'_>,
+    ) -> Result<Option<SecretDescription>, String> {
+        let (client, member) = self.client_at(at).await?;
+        let mut call = client.describe_secret().secret_id(secret_id).customize();
+        if member.is_some()
+            && let Some(region) = Self::in_region(at.region)
+        {
+            call = call.config_override(region);
+        }
+        match call.send().await {
+            Ok(output) => Ok(Some(SecretDescription {
+                arn: output.arn().unwrap_or(secret_id).to_owned(),
+                name: output.name().unwrap_or(secret_id).to_owned(),
+                deletion_date: output
+                    .deleted_date()
+                    .and_then(|d| SystemTime::try_from(*d).ok()),
+                last_accessed_date: output
+                    .last_accessed_date()
+                    .and_then(|d| SystemTime::try_from(*d).ok()),
+            })),
+            Err(SdkError::ServiceError(service))
+                if service.err().code() == Some("ResourceNotFoundException") =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(describe_failure(&error, member.as_ref()).await),
+        }
+    }
+
+    /// Every secret scheduled for deletion at `at`: ListSecrets with
+    /// `IncludePlannedDeletion`, through the SDK's paginator.
+    pub async fn pending_deletion(
+        &self,
+        at: SecretAt<'_>,
+    ) -> Result<Vec<SecretDescription>, String> {
+        let (client, member) = self.client_at(at).await?;
+        // A paginator takes no per-call configuration: a member account's client is rebuilt
+        // for the region.
+        let client = match (&member, at.region) {
+            (Some(_), Some(region)) => aws_sdk_secretsmanager::Client::from_conf(
+                client
+                    .config()
+                    .to_builder()
+                    .region(Region::new(region.as_str().to_owned()))
+                    .build(),
+            ),
+            _ => client,
+        };
+        let mut pages = client
+            .list_secrets()
+            .include_planned_deletion(true)
+            .into_paginator()
+            .send();
+        let mut pending = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(page) => page,
+                Err(error) => return Err(describe_failure(&error, member.as_ref()).await),
+            };
+            for secret in page.secret_list() {
+                let Some(deleted) = secret.deleted_date() else {
+                    continue;
+                };
+                pending.push(SecretDescription {
+                    arn: secret.arn().unwrap_or_default().to_owned(),
+                    name: secret.name().unwrap_or_default().to_owned(),
+                    deletion_date: SystemTime::try_from(*deleted).ok(),
+                    last_accessed_date: secret
+                        .last_accessed_date()
+                        .and_then(|d| SystemTime::try_from(*d).ok()),
+                });
+            }
+        }
+        Ok(pending)
+    }
+}
+
+/// Why a lookup failed, in one line: the member role when its credentials cannot be had.
+async fn describe_failure<E, R>(error: &SdkError<E, R>, member: Option<&MemberClient>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if let Some(member) = member
+        && !matches!(error, SdkError::ServiceError(_))
+        && let Some(reason) = member.role.failure().await
+    {
+        return reason;
+    }
+    match state_of_failed_lookup(error) {
+        SecretState::LookupFailed { reason, .. } => reason,
+        _ => DisplayErrorContext(error).to_string(),
     }
 }
 

@@ -1,9 +1,11 @@
 //! The same binary outside Lambda: a command line to run sample events through the handler
-//! (`invoke`), to make new ones (`encode`), and to ask the history the same question (`scan`).
+//! (`invoke`), to make new ones (`encode`), to ask the history the same question (`scan`), and
+//! to ask, before a deletion, whether anything still reads a secret (`check`).
 //! It owns everything the library does not do: reading files and standard input, walking
 //! trees, building clients, printing.
 
 mod bucket_walk;
+mod check;
 mod dry_run;
 mod look_back;
 mod scan_report;
@@ -121,6 +123,39 @@ pub enum Command {
         )]
         paths: Vec<String>,
     },
+    /// Before a deletion: whether anything still reads these secrets, and who. Every
+    /// GetSecretValue of the secret counts, successful or refused (BatchGetSecretValue logs
+    /// one per secret). Exit status 0 when no secret asked was read in the window and every
+    /// source was read in full, 3 when any is in use, 2 when a source could not be read in
+    /// full and no read was seen, 1 when the check could not run.
+    Check {
+        /// A name, a partial ARN or a full ARN (as many as you like).
+        #[arg(value_name = "SECRET", required_unless_present = "pending")]
+        secrets: Vec<String>,
+        /// Check every secret already scheduled for deletion (ListSecrets with
+        /// IncludePlannedDeletion) in every region asked, and in each of ACCOUNTS through
+        /// MEMBER_ROLE_NAME.
+        #[arg(long)]
+        pending: bool,
+        /// The window to look back over, in days (Event history keeps 90).
+        #[arg(long, default_value_t = 90)]
+        days: u64,
+        /// Where to look (repeatable): event-history (the default), s3://BUCKET[/PREFIX] (a
+        /// trail's bucket, listed only for the days of the window), or a file or directory
+        /// of trail files.
+        #[arg(long = "source", value_name = "SOURCE")]
+        sources: Vec<String>,
+        /// A region to check names in and to list (repeatable); default: the configured
+        /// region. An ARN is checked in its own region.
+        #[arg(long = "region", value_name = "REGION")]
+        regions: Vec<String>,
+        /// One JSON document per secret (docs/check-v1.schema.json) instead of the report.
+        #[arg(long)]
+        json: bool,
+        /// Make no AWS call: no lookup, local sources only.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Wrap CloudTrail records (one JSON object, a {"Records":[...]} file, or JSON lines)
     /// into a CloudWatch Logs subscription event, printed on stdout.
     Encode {
@@ -155,6 +190,27 @@ pub async fn run(cli: Cli) -> ExitCode {
             control,
             file,
         } => encode(file.as_deref(), &log_group, control),
+        Command::Check {
+            secrets,
+            pending,
+            days,
+            sources,
+            regions,
+            json,
+            offline,
+        } => {
+            check::check(check::CheckArgs {
+                secrets,
+                pending,
+                days,
+                sources,
+                regions,
+                json,
+                offline,
+                progress: std::io::stderr().is_terminal(),
+            })
+            .await
+        }
         Command::Scan {
             json,
             since,

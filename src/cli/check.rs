@@ -1,0 +1,558 @@
+//! `check`: before a deletion, whether anything still reads a secret, and who. The secrets
+//! are looked up (DescribeSecret, or ListSecrets for `--pending`) unless `--offline`; every
+//! source is read with the same question ([`ReadsOfSecrets`]); the answer is one block (or
+//! one JSON document) per secret, and the exit status says in one number whether any is in
+//! use (3), unknown (2), or unread everywhere (0).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_secretsmanager::config::ProvideCredentials;
+use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
+use secret_deletion_alerts::aws::s3_trail::TrailBucket;
+use secret_deletion_alerts::aws::{MemberCredentials, SecretsManager, load_sdk_config};
+use secret_deletion_alerts::config::Config;
+use secret_deletion_alerts::detection::Origin;
+use secret_deletion_alerts::error::Chain;
+use secret_deletion_alerts::history::TimeRange;
+use secret_deletion_alerts::ids::AccountId;
+use secret_deletion_alerts::ports::SecretAt;
+use secret_deletion_alerts::region::RegionName;
+use secret_deletion_alerts::trail_layout::{ListingFilter, S3Location};
+use secret_deletion_alerts::usage::{
+    CheckOutcome, ReadsOfSecrets, SecretQuery, SourceCoverage, SourceKind, UsageTally,
+    check_document, exit_status, report,
+};
+
+use super::bucket_walk::scan_locations;
+use super::fail;
+use super::scan_report::ScanReport;
+use super::walk::{ScanOptions, scan_paths};
+
+/// What the progress bar counts.
+const READS_ASKED: &str = "reads of the secrets asked";
+/// How far back CloudTrail Event history reaches.
+const EVENT_HISTORY_DAYS: u64 = 90;
+
+/// `check`'s arguments, as the command line gave them.
+#[derive(Debug, Clone)]
+pub(super) struct CheckArgs {
+    pub secrets: Vec<String>,
+    pub pending: bool,
+    pub days: u64,
+    pub sources: Vec<String>,
+    pub regions: Vec<String>,
+    pub json: bool,
+    pub offline: bool,
+    pub progress: bool,
+}
+
+/// One place the reads are looked for.
+#[derive(Debug, Clone)]
+enum Source {
+    EventHistory,
+    S3(S3Location),
+    Local(PathBuf),
+}
+
+impl Source {
+    fn parse(text: &str) -> Result<Self, String> {
+        if text == "event-history" {
+            Ok(Source::EventHistory)
+        } else if S3Location::is_s3(text) {
+            S3Location::parse(text)
+                .map(Source::S3)
+                .map_err(|e| e.to_string())
+        } else if text.starts_with("athena:") {
+            Err(format!(
+                "--source {text}: the Athena source is not built yet; print the query with \
+                 `scan --athena TABLE` and run it in Athena"
+            ))
+        } else {
+            let path = PathBuf::from(text);
+            if path.exists() {
+                Ok(Source::Local(path))
+            } else {
+                Err(format!(
+                    "--source {text:?}: no such file or directory (sources: event-history, \
+                     s3://BUCKET[/PREFIX], a file or a directory)"
+                ))
+            }
+        }
+    }
+
+    fn needs_aws(&self) -> bool {
+        !matches!(self, Source::Local(_))
+    }
+}
+
+/// Where a secret lives, as far as `check` acts there: its region, and the member account
+/// when it is not the caller's own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Place {
+    region: Option<RegionName>,
+    member: Option<AccountId>,
+}
+
+impl Place {
+    fn at(&self) -> SecretAt<'_> {
+        SecretAt {
+            region: self.region.as_ref(),
+            member_account: self.member.as_ref(),
+        }
+    }
+
+    fn describe(&self, own: Option<&str>) -> String {
+        let region = self
+            .region
+            .as_ref()
+            .map_or("the configured region", |r| r.as_str());
+        match (&self.member, own) {
+            (Some(account), _) => format!("{region} (account {account})"),
+            (None, Some(own)) => format!("{region} (account {own})"),
+            (None, None) => region.to_owned(),
+        }
+    }
+}
+
+/// The AWS side of a check: clients, the caller's own account, and the member role.
+struct Aws {
+    sdk_config: SdkConfig,
+    secrets: SecretsManager,
+    member: Option<Arc<MemberCredentials>>,
+    config: Config,
+    own_account: Option<String>,
+}
+
+impl Aws {
+    /// Where a secret of `account` (when known) and `region` is acted on.
+    fn place(&self, account: Option<&str>, region: Option<&str>) -> Place {
+        let member = match (account, self.own_account.as_deref()) {
+            (Some(account), Some(own)) if account != own => Some(AccountId::from(account)),
+            (Some(account), None) if self.member.is_some() => Some(AccountId::from(account)),
+            _ => None,
+        };
+        Place {
+            region: region.and_then(RegionName::parse),
+            member,
+        }
+    }
+}
+
+pub(super) async fn check(args: CheckArgs) -> ExitCode {
+    match run(args).await {
+        Ok(status) => ExitCode::from(status),
+        Err(message) => fail(message),
+    }
+}
+
+async fn run(args: CheckArgs) -> Result<u8, String> {
+    if args.secrets.is_empty() && !args.pending {
+        return Err("name at least one secret, or give --pending".into());
+    }
+    if args.days == 0 {
+        return Err("--days must be at least 1".into());
+    }
+    let source_texts = if args.sources.is_empty() {
+        vec!["event-history".to_owned()]
+    } else {
+        args.sources.clone()
+    };
+    let sources = source_texts
+        .iter()
+        .map(|s| Source::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(region) = args.regions.iter().find(|r| RegionName::parse(r).is_none()) {
+        return Err(format!("--region {region:?} is not a region name"));
+    }
+    if args.offline {
+        if args.pending {
+            return Err("--pending asks Secrets Manager: it cannot run --offline".into());
+        }
+        if let Some(source) = sources.iter().find(|s| s.needs_aws()) {
+            return Err(format!(
+                "--offline reads local files only, and {source:?} needs AWS: give --source \
+                 with a file or a directory"
+            ));
+        }
+    }
+    let mut queries = Vec::new();
+    for text in &args.secrets {
+        queries.push(SecretQuery::parse(text).map_err(|e| e.to_string())?);
+    }
+
+    let now = SystemTime::now();
+    let from = now - Duration::from_secs(args.days * 86_400);
+    let aws = if args.offline {
+        None
+    } else {
+        Some(connect().await?)
+    };
+    if let Some(aws) = &aws {
+        queries = place_queries(queries, &args.regions, aws)?;
+        look_up(&mut queries, aws).await;
+        if args.pending {
+            queries.extend(pending(aws, &args.regions).await?);
+        }
+    }
+    if queries.is_empty() {
+        // --pending found nothing: nothing is waiting to be deleted.
+        if !args.json {
+            println!("No secret is scheduled for deletion in the regions and accounts asked.");
+        }
+        return Ok(0);
+    }
+
+    let question = ReadsOfSecrets::new(queries.clone(), from, now);
+    let mut tally = question.empty_tally();
+    let mut shared_sources = Vec::new();
+    let mut per_secret_sources: Vec<Vec<SourceCoverage>> = vec![Vec::new(); queries.len()];
+    let options = ScanOptions {
+        range: TimeRange {
+            since: Some(from),
+            until: Some(now),
+        },
+        progress: args.progress,
+    };
+    for source in &sources {
+        match source {
+            Source::Local(path) => {
+                let mut report = ScanReport::<UsageTally>::default();
+                scan_paths(
+                    &question,
+                    std::slice::from_ref(path),
+                    &options,
+                    &mut report,
+                    READS_ASKED,
+                );
+                shared_sources.push(coverage_of_files(
+                    SourceKind::Local,
+                    path.display().to_string(),
+                    &report,
+                ));
+                tally.merge(report.findings);
+            }
+            Source::S3(location) => {
+                let Some(aws) = &aws else { continue };
+                let bucket = TrailBucket::new(&aws.sdk_config);
+                let mut report = ScanReport::<UsageTally>::default();
+                let filter = ListingFilter {
+                    accounts: Vec::new(),
+                    regions: Vec::new(),
+                    range: options.range,
+                };
+                let listed = scan_locations(
+                    &question,
+                    &bucket,
+                    std::slice::from_ref(location),
+                    &filter,
+                    &options,
+                    &mut report,
+                    READS_ASKED,
+                )
+                .await;
+                let url = location.url_of(&location.prefix);
+                let coverage = match listed {
+                    Ok(()) => coverage_of_files(SourceKind::S3, url, &report),
+                    Err(error) => SourceCoverage {
+                        kind: SourceKind::S3,
+                        location: url,
+                        complete: false,
+                        detail: Chain(&error).to_string(),
+                    },
+                };
+                shared_sources.push(coverage);
+                tally.merge(report.findings);
+            }
+            Source::EventHistory => {
+                let Some(aws) = &aws else { continue };
+                event_history(
+                    &question,
+                    &queries,
+                    aws,
+                    (from, now),
+                    args.days,
+                    args.progress,
+                    &mut tally,
+                    &mut per_secret_sources,
+                )
+                .await;
+            }
+        }
+    }
+
+    let mut verdicts = Vec::new();
+    let mut reads = tally.secrets.into_iter();
+    for (secret, own_sources) in queries.into_iter().zip(per_secret_sources) {
+        let mut sources = own_sources;
+        sources.extend(shared_sources.iter().cloned());
+        let outcome = CheckOutcome {
+            secret,
+            from,
+            to: now,
+            sources,
+            reads: reads.next().unwrap_or_default(),
+        };
+        verdicts.push(outcome.verdict());
+        if args.json {
+            let line = serde_json::to_string(&check_document(&outcome))
+                .map_err(|e| format!("cannot write the JSON document: {e}"))?;
+            println!("{line}");
+        } else {
+            println!("{}", report::secret_block(&outcome, now));
+        }
+    }
+    Ok(exit_status(verdicts))
+}
+
+/// The SDK configuration, the Secrets Manager adapter (with the member role when
+/// `MEMBER_ROLE_NAME` is set), and the caller's own account when `ACCOUNT_ID` gives it.
+async fn connect() -> Result<Aws, String> {
+    let config = Config::from_lookup(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+    let sdk_config = load_sdk_config(&config).await;
+    let credentials = match sdk_config.credentials_provider() {
+        Some(provider) => provider
+            .provide_credentials()
+            .await
+            .map(|_| ())
+            .map_err(|error| Chain(&error).to_string()),
+        None => Err("no credentials provider".to_owned()),
+    };
+    if let Err(why) = credentials {
+        return Err(format!(
+            "no AWS credentials ({why}): set them up, or give --offline with local sources"
+        ));
+    }
+    let secrets = secret_deletion_alerts::aws::secrets_manager(&sdk_config, &config);
+    let member = secrets.member_credentials();
+    let own_account = config.account_id.clone();
+    Ok(Aws {
+        sdk_config,
+        secrets,
+        member,
+        config,
+        own_account,
+    })
+}
+
+/// A name (or a partial ARN without a region) is checked in every region asked, one query
+/// each; an ARN in its own region. Default: the configured region.
+fn place_queries(
+    queries: Vec<SecretQuery>,
+    regions: &[String],
+    aws: &Aws,
+) -> Result<Vec<SecretQuery>, String> {
+    let regions: Vec<String> = if regions.is_empty() {
+        match aws.sdk_config.region() {
+            Some(region) => vec![region.to_string()],
+            None => return Err("no region: set AWS_REGION, or give --region".into()),
+        }
+    } else {
+        regions.to_vec()
+    };
+    let mut placed = Vec::new();
+    for query in queries {
+        if query.region.is_some() {
+            placed.push(query);
+            continue;
+        }
+        for region in &regions {
+            let mut query = query.clone();
+            query.region = Some(region.clone());
+            placed.push(query);
+        }
+    }
+    Ok(placed)
+}
+
+/// DescribeSecret for every secret asked. A failure is a note in the answer, never the end
+/// of the check: the history is read all the same.
+async fn look_up(queries: &mut [SecretQuery], aws: &Aws) {
+    for query in queries.iter_mut() {
+        let place = aws.place(query.account_id.as_deref(), query.region.as_deref());
+        let id = query.arn.clone().unwrap_or_else(|| query.as_named.clone());
+        match aws.secrets.describe(&id, place.at()).await {
+            Ok(Some(description)) => query.looked_up(description),
+            Ok(None) => {
+                query.lookup_note = Some(format!(
+                    "Secrets Manager has no secret {id:?} in {}: it was purged, or it lives \
+                     in another region or account",
+                    place.describe(aws.own_account.as_deref())
+                ));
+            }
+            Err(reason) => {
+                query.lookup_note = Some(format!(
+                    "the lookup in {} failed: {reason}",
+                    place.describe(aws.own_account.as_deref())
+                ));
+            }
+        }
+    }
+}
+
+/// Every secret scheduled for deletion in the regions asked, in the caller's account and in
+/// each of `ACCOUNTS` through the member role.
+async fn pending(aws: &Aws, regions: &[String]) -> Result<Vec<SecretQuery>, String> {
+    let regions: Vec<String> = if regions.is_empty() {
+        aws.sdk_config
+            .region()
+            .map(|r| vec![r.to_string()])
+            .ok_or("no region: set AWS_REGION, or give --region")?
+    } else {
+        regions.to_vec()
+    };
+    let mut accounts: Vec<Option<AccountId>> = vec![None];
+    if aws.member.is_some() {
+        for account in aws.config.accounts.iter().flatten() {
+            if aws.own_account.as_deref() != Some(account.as_str()) {
+                accounts.push(Some(AccountId::from(account.as_str())));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for account in &accounts {
+        for region in &regions {
+            let place = Place {
+                region: RegionName::parse(region),
+                member: account.clone(),
+            };
+            let listed = aws
+                .secrets
+                .pending_deletion(place.at())
+                .await
+                .map_err(|reason| {
+                    format!(
+                        "--pending: cannot list the secrets of {}: {reason}",
+                        place.describe(aws.own_account.as_deref())
+                    )
+                })?;
+            found.extend(
+                listed
+                    .into_iter()
+                    .map(|description| SecretQuery::listed(description, region)),
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// CloudTrail Event history of each place a secret lives, once per place: every
+/// `GetSecretValue` in the window, a page at a time, paced.
+#[allow(clippy::too_many_arguments)]
+async fn event_history(
+    question: &ReadsOfSecrets,
+    queries: &[SecretQuery],
+    aws: &Aws,
+    window: (SystemTime, SystemTime),
+    days: u64,
+    progress: bool,
+    tally: &mut UsageTally,
+    per_secret: &mut [Vec<SourceCoverage>],
+) {
+    let mut places: BTreeMap<Place, Vec<usize>> = BTreeMap::new();
+    for (index, query) in queries.iter().enumerate() {
+        let place = aws.place(query.account_id.as_deref(), query.region.as_deref());
+        places.entry(place).or_default().push(index);
+    }
+    let histories: BTreeMap<bool, CloudTrailHistory> = [
+        (false, CloudTrailHistory::new(&aws.sdk_config, None)),
+        (
+            true,
+            CloudTrailHistory::new(&aws.sdk_config, aws.member.clone()),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    for (place, indices) in places {
+        let location = place.describe(aws.own_account.as_deref());
+        let history = &histories[&place.member.is_some()];
+        let mut events = 0usize;
+        let name = format!("event-history/{location}");
+        let result = history
+            .each_page_of_events_named("GetSecretValue", window, place.at(), None, |pages, records| {
+                for record in &records {
+                    events += 1;
+                    question.examine_record(tally, record, || Origin::File {
+                        path: name.clone(),
+                        index: events,
+                    });
+                }
+                if progress {
+                    eprint!(
+                        "\revent history {location}: {pages} pages, {events} reads (paced: 2 calls a second)   "
+                    );
+                }
+            })
+            .await;
+        if progress {
+            eprintln!();
+        }
+        let (complete, detail) = match result {
+            Ok(()) if days > EVENT_HISTORY_DAYS => (
+                false,
+                format!(
+                    "{events} GetSecretValue events read; Event history keeps {EVENT_HISTORY_DAYS} \
+                     days and the window is {days}: add the trail's bucket (s3://...) for the rest"
+                ),
+            ),
+            Ok(()) => (true, format!("{events} GetSecretValue events read")),
+            Err(error) => (
+                false,
+                format!(
+                    "{events} GetSecretValue events read, then: {}",
+                    Chain(&error)
+                ),
+            ),
+        };
+        for index in indices {
+            per_secret[index].push(SourceCoverage {
+                kind: SourceKind::EventHistory,
+                location: location.clone(),
+                complete,
+                detail: detail.clone(),
+            });
+        }
+    }
+}
+
+/// A tree or a bucket is complete when every file in it was read.
+fn coverage_of_files(
+    kind: SourceKind,
+    location: String,
+    report: &ScanReport<UsageTally>,
+) -> SourceCoverage {
+    let read = report.files_read;
+    let skipped = report.skipped.len();
+    let mut detail = format!(
+        "{read} files read ({:.1} MB), {} records examined",
+        report.bytes_read as f64 / 1e6,
+        report.findings.records
+    );
+    if report.findings.malformed > 0 {
+        detail.push_str(&format!(", {} records not JSON", report.findings.malformed));
+    }
+    if skipped > 0 {
+        let first = report
+            .skipped
+            .first()
+            .map(|(name, error)| format!("{name}: {error}"))
+            .unwrap_or_default();
+        detail.push_str(&format!(
+            "; {skipped} files could not be read (first: {first})"
+        ));
+    }
+    if read == 0 && skipped == 0 {
+        detail.push_str("; no files found");
+    }
+    // A record that is not JSON might have been a read: the source cannot vouch for it.
+    SourceCoverage {
+        kind,
+        location,
+        complete: skipped == 0 && read > 0 && report.findings.malformed == 0,
+        detail,
+    }
+}

@@ -1,0 +1,169 @@
+//! `check`'s question to every record of a look-back: is it a read of one of these secrets,
+//! within the window?
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use memchr::memmem::Finder;
+
+use crate::detection::{Origin, read_of};
+use crate::history::Question;
+use crate::logs::LogBatch;
+use crate::record_reading::read_record;
+
+use super::reads::UsageTally;
+use super::secret_query::SecretQuery;
+
+/// The reads of `secrets` between `from` (inclusive) and `to`.
+#[derive(Clone)]
+pub struct ReadsOfSecrets {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    secrets: Vec<SecretQuery>,
+    from: SystemTime,
+    to: SystemTime,
+    /// `GetSecretValue`, `\u` (an escape could spell anything) and `\/` (JSON may escape a
+    /// `/` of a name).
+    operation: Finder<'static>,
+    escapes: [Finder<'static>; 2],
+    /// Every name a matching record must hold.
+    names: Vec<Finder<'static>>,
+}
+
+impl std::fmt::Debug for ReadsOfSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadsOfSecrets")
+            .field("secrets", &self.inner.secrets.len())
+            .finish()
+    }
+}
+
+impl ReadsOfSecrets {
+    pub fn new(secrets: Vec<SecretQuery>, from: SystemTime, to: SystemTime) -> Self {
+        let names = secrets
+            .iter()
+            .flat_map(SecretQuery::needles)
+            .filter(|n| !n.is_empty())
+            .map(|n| Finder::new(n.as_bytes()).into_owned())
+            .collect();
+        ReadsOfSecrets {
+            inner: Arc::new(Inner {
+                secrets,
+                from,
+                to,
+                operation: Finder::new(b"GetSecretValue").into_owned(),
+                escapes: [
+                    Finder::new(b"\\u").into_owned(),
+                    Finder::new(b"\\/").into_owned(),
+                ],
+                names,
+            }),
+        }
+    }
+
+    pub fn secrets(&self) -> &[SecretQuery] {
+        &self.inner.secrets
+    }
+
+    /// A tally with a place for every secret asked.
+    pub fn empty_tally(&self) -> UsageTally {
+        UsageTally {
+            secrets: vec![Default::default(); self.inner.secrets.len()],
+            ..UsageTally::default()
+        }
+    }
+
+    /// Keeps `record` if it reads a secret asked about, within the window.
+    pub fn examine_record(
+        &self,
+        tally: &mut UsageTally,
+        record: &str,
+        origin: impl Fn() -> Origin,
+    ) {
+        if tally.secrets.len() < self.inner.secrets.len() {
+            tally
+                .secrets
+                .resize_with(self.inner.secrets.len(), Default::default);
+        }
+        tally.records += 1;
+        let Ok(read) = read_record(record) else {
+            tally.malformed += 1;
+            return;
+        };
+        let record = read.record;
+        let Some(access) = read_of(&record, origin()) else {
+            return;
+        };
+        let Some(secret_id) = record.secret_id() else {
+            return;
+        };
+        let account = record
+            .recipient_account_id
+            .as_deref()
+            .or(record.account_id());
+        let region = record.aws_region.as_deref();
+        let time = access
+            .event_time
+            .as_deref()
+            .and_then(|t| humantime::parse_rfc3339_weak(t.trim()).ok());
+        for (index, secret) in self.inner.secrets.iter().enumerate() {
+            if !secret.names(secret_id, account, region) {
+                continue;
+            }
+            if time.is_some_and(|t| t < self.inner.from || t >= self.inner.to) {
+                tally.outside_window += 1;
+                continue;
+            }
+            tally.secrets[index].add(&access, time);
+        }
+    }
+}
+
+impl Question for ReadsOfSecrets {
+    type Answer = UsageTally;
+
+    /// Sound: a matching record holds `GetSecretValue` and the secret's name in its text,
+    /// each written literally unless the text escapes it (`\u` for any character, `\/` for
+    /// a `/`); a text with an escape is always read.
+    fn may_concern(&self, raw: &[u8]) -> bool {
+        let inner = &self.inner;
+        if inner.escapes.iter().any(|f| f.find(raw).is_some()) {
+            return true;
+        }
+        inner.operation.find(raw).is_some() && inner.names.iter().any(|f| f.find(raw).is_some())
+    }
+
+    fn examine(&self, tally: &mut UsageTally, record: &str, name: &str, index: usize) {
+        self.examine_record(tally, record, || Origin::File {
+            path: name.to_owned(),
+            index,
+        });
+    }
+
+    fn unreadable(&self, tally: &mut UsageTally, _name: &str, _index: usize, _why: &'static str) {
+        tally.records += 1;
+        tally.malformed += 1;
+    }
+
+    fn examine_batch(&self, tally: &mut UsageTally, batch: &LogBatch<'_>, name: &str) {
+        for (index, event) in batch.events().iter().enumerate() {
+            if !self.may_concern(event.raw_message()) {
+                continue;
+            }
+            match event.message() {
+                Ok(message) => self.examine(tally, &message, name, index),
+                Err(_) => self.unreadable(tally, name, index, "the message is not valid JSON"),
+            }
+        }
+    }
+
+    fn merge(into: &mut UsageTally, part: UsageTally) {
+        into.merge(part);
+    }
+
+    fn kept(tally: &UsageTally) -> usize {
+        usize::try_from(tally.reads()).unwrap_or(usize::MAX)
+    }
+}

@@ -1,0 +1,153 @@
+//! The answer for a person at a terminal: one block per secret, the verdict first, then
+//! who reads it and what to do. Every caller-controlled string was cleaned on its way into
+//! the tally.
+
+use std::fmt::Write;
+
+use super::document::{check_document, rfc3339};
+use super::verdict::{CheckOutcome, Verdict};
+
+/// How the JSON document names a value (`event-history`, `lambda`, `likely`).
+fn label<T: serde::Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Readers listed per secret; the rest are counted in one line.
+pub const READERS_LISTED: usize = 20;
+
+/// One secret's block.
+pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> String {
+    let document = check_document(outcome);
+    let secret = &document.secret;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", secret.name);
+    if let Some(arn) = &secret.arn {
+        let _ = writeln!(out, "  {arn}");
+    } else if secret.id_as_named != secret.name {
+        let _ = writeln!(out, "  as named: {}", secret.id_as_named);
+    }
+    let days = outcome
+        .to
+        .duration_since(outcome.from)
+        .map_or(0, |d| d.as_secs().div_ceil(86_400));
+    let window = format!(
+        "{} to {}",
+        &document.window.from[..10],
+        &document.window.to[..10]
+    );
+    let verdict = match document.verdict {
+        Verdict::InUse => format!(
+            "IN USE: {} reads by {} readers in the last {days} days ({window}), {} refused",
+            document.reads,
+            document.readers.len(),
+            document.refused_reads
+        ),
+        Verdict::NoReadsSeen => {
+            format!("NO READS SEEN in the last {days} days ({window}), in every source")
+        }
+        Verdict::Unknown => format!(
+            "UNKNOWN: no reads seen in the last {days} days ({window}), but not every source \
+             could be read in full"
+        ),
+    };
+    let _ = writeln!(out, "  {verdict}");
+    match outcome.secret.deletion_date {
+        Some(date) => {
+            let left = date
+                .duration_since(now)
+                .map(|d| format!("in {} days", d.as_secs() / 86_400))
+                .unwrap_or_else(|_| "already due".to_owned());
+            let _ = writeln!(
+                out,
+                "  scheduled for deletion: purge {} ({left})",
+                rfc3339(date)
+            );
+        }
+        None if outcome.secret.arn.is_some() => {
+            let _ = writeln!(out, "  not scheduled for deletion");
+        }
+        None => {}
+    }
+    if let Some(date) = &secret.last_accessed_date {
+        let _ = writeln!(
+            out,
+            "  last accessed (Secrets Manager, by day): {}",
+            &date[..10]
+        );
+    }
+    let _ = writeln!(out, "  sources:");
+    for source in &document.sources {
+        let state = if source.complete {
+            "complete"
+        } else {
+            "INCOMPLETE"
+        };
+        let _ = writeln!(
+            out,
+            "    {} {} ({state}): {}",
+            label(source.kind),
+            source.location,
+            source.detail
+        );
+    }
+    if !document.readers.is_empty() {
+        let _ = writeln!(out, "  readers:");
+    }
+    for reader in document.readers.iter().take(READERS_LISTED) {
+        let confidence = label(reader.workload.confidence);
+        let kind = label(reader.workload.kind);
+        let _ = writeln!(
+            out,
+            "    {} ({kind}, {confidence}) as {}",
+            reader.workload.name, reader.caller
+        );
+        let span = match (&reader.first_read, &reader.last_read) {
+            (Some(first), Some(last)) => format!(", first {first}, last {last}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "      {} reads ({} refused){span}",
+            reader.reads, reader.refused_reads
+        );
+        if !reader.source_ips.is_empty() {
+            let _ = writeln!(out, "      from {}", reader.source_ips.join(", "));
+        }
+        if !reader.user_agents.is_empty() {
+            let _ = writeln!(out, "      user agents: {}", reader.user_agents.join("; "));
+        }
+        if !reader.example_event_ids.is_empty() {
+            let _ = writeln!(out, "      events: {}", reader.example_event_ids.join(", "));
+        }
+    }
+    if document.readers.len() > READERS_LISTED {
+        let _ = writeln!(
+            out,
+            "    ... and {} more readers (--json lists them all)",
+            document.readers.len() - READERS_LISTED
+        );
+    }
+    for note in &document.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
+    let next = match document.verdict {
+        Verdict::InUse => {
+            "Do not delete it yet: move each reader above off the secret (or give it the \
+             replacement), then check again. A deletion already scheduled can be cancelled \
+             with `aws secretsmanager restore-secret`."
+        }
+        Verdict::NoReadsSeen => {
+            "Nothing read it in the window. Delete it with a recovery window (7 to 30 days) and \
+             keep the alerts running: a read during the window alerts and can be undone."
+        }
+        Verdict::Unknown => {
+            "Not safe to say: read the sources marked INCOMPLETE again (or add one that covers \
+             the window), then check again."
+        }
+    };
+    let _ = writeln!(out, "  next: {next}");
+    out
+}

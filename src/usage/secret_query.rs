@@ -1,0 +1,191 @@
+//! A secret `check` was asked about, and whether a record's `secretId` names it.
+
+use std::time::SystemTime;
+
+use crate::detection::SecretTarget;
+use crate::ids::SecretId;
+
+/// Why an argument is not a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("an empty secret id")]
+    Empty,
+    #[error("{0:?} is an ARN, but not of a Secrets Manager secret")]
+    NotASecretArn(String),
+}
+
+/// What DescribeSecret (or ListSecrets) says of a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretDescription {
+    pub arn: String,
+    pub name: String,
+    /// When it is purged, if it is scheduled for deletion.
+    pub deletion_date: Option<SystemTime>,
+    /// `LastAccessedDate`: the day (no time) it was last retrieved in its region.
+    pub last_accessed_date: Option<SystemTime>,
+}
+
+/// A secret asked about: as the person named it, and as far as it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretQuery {
+    /// As given: a name, a partial ARN or a full ARN.
+    pub as_named: String,
+    /// The full ARN: given, or from the lookup.
+    pub arn: Option<String>,
+    /// Its name: as given, or an ARN's name (without the six random characters of a full
+    /// ARN).
+    pub name: String,
+    /// When an ARN was given whose name ends like a full ARN's suffix and no lookup told
+    /// which it is: the name with those characters kept.
+    pub unsuffixed_name: Option<String>,
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub deletion_date: Option<SystemTime>,
+    pub last_accessed_date: Option<SystemTime>,
+    /// Set when the lookup was asked and failed (or found nothing): said in the answer.
+    pub lookup_note: Option<String>,
+}
+
+impl SecretQuery {
+    /// A secret as a person names it on the command line.
+    pub fn parse(as_named: &str) -> Result<Self, QueryError> {
+        let as_named = as_named.trim();
+        if as_named.is_empty() {
+            return Err(QueryError::Empty);
+        }
+        let target = SecretTarget {
+            account_id: None,
+            region: None,
+            secret_id: Some(SecretId::from(as_named)),
+        };
+        let mut query = SecretQuery {
+            as_named: as_named.to_owned(),
+            arn: None,
+            name: target.name_held().unwrap_or(as_named).to_owned(),
+            unsuffixed_name: None,
+            account_id: None,
+            region: None,
+            deletion_date: None,
+            last_accessed_date: None,
+            lookup_note: None,
+        };
+        if as_named.starts_with("arn:") {
+            let (region, account) = arn_place(as_named)
+                .ok_or_else(|| QueryError::NotASecretArn(as_named.to_owned()))?;
+            query.region = Some(region.to_owned()).filter(|r| !r.is_empty());
+            query.account_id = Some(account.to_owned()).filter(|a| !a.is_empty());
+            let full_name = target.display_name().unwrap_or(as_named);
+            if full_name != query.name {
+                // `prod/db-AbCdEf`: a full ARN, or the partial ARN of a name that ends so.
+                query.arn = Some(as_named.to_owned());
+                query.unsuffixed_name = Some(full_name.to_owned());
+            }
+        }
+        Ok(query)
+    }
+
+    /// A secret as ListSecrets found it (`--pending`).
+    pub fn listed(description: SecretDescription, region: &str) -> Self {
+        let mut query = SecretQuery::parse(&description.arn).unwrap_or_else(|_| SecretQuery {
+            as_named: description.arn.clone(),
+            arn: None,
+            name: description.name.clone(),
+            unsuffixed_name: None,
+            account_id: None,
+            region: Some(region.to_owned()),
+            deletion_date: None,
+            last_accessed_date: None,
+            lookup_note: None,
+        });
+        query.as_named = description.name.clone();
+        query.looked_up(description);
+        query
+    }
+
+    /// What the lookup found: from now on the secret is known by its ARN and its name.
+    pub fn looked_up(&mut self, description: SecretDescription) {
+        if let Some((region, account)) = arn_place(&description.arn) {
+            self.region = Some(region.to_owned()).filter(|r| !r.is_empty());
+            self.account_id = Some(account.to_owned()).filter(|a| !a.is_empty());
+        }
+        self.arn = Some(description.arn).filter(|a| !a.is_empty());
+        if !description.name.is_empty() {
+            self.name = description.name;
+        }
+        self.unsuffixed_name = None;
+        self.deletion_date = description.deletion_date;
+        self.last_accessed_date = description.last_accessed_date;
+        self.lookup_note = None;
+    }
+
+    /// Whether a read that named `secret_id`, logged in `account` and `region`, is a read
+    /// of this secret. An ARN names the secret whose name it holds (a full ARN's name
+    /// without its six random characters), in the account and region it gives; once the
+    /// secret's full ARN is known, a full ARN must be that one (another is an earlier secret
+    /// of the same name). A name names the secret of that name in the account and region
+    /// the read was logged in.
+    pub fn names(&self, secret_id: &str, account: Option<&str>, region: Option<&str>) -> bool {
+        let secret_id = secret_id.trim();
+        let (account, region) = match arn_place(secret_id) {
+            Some((arn_region, arn_account)) => (Some(arn_account), Some(arn_region)),
+            None if secret_id.starts_with("arn:") => return false,
+            None => (account, region),
+        };
+        let differs = |ours: &Option<String>, theirs: Option<&str>| matches!((ours.as_deref(), theirs), (Some(a), Some(b)) if !b.is_empty() && a != b);
+        if differs(&self.account_id, account) || differs(&self.region, region) {
+            return false;
+        }
+        let target = SecretTarget {
+            account_id: None,
+            region: None,
+            secret_id: Some(SecretId::from(secret_id)),
+        };
+        let named = |name: &str| name == self.name || self.unsuffixed_name.as_deref() == Some(name);
+        match target.naming() {
+            crate::detection::Naming::FullArn => {
+                if let Some(arn) = &self.arn
+                    && self.unsuffixed_name.is_none()
+                {
+                    return arn == secret_id;
+                }
+                target.name_held().is_some_and(named) || target.display_name().is_some_and(named)
+            }
+            crate::detection::Naming::PartialArn => target.display_name().is_some_and(named),
+            crate::detection::Naming::Name => named(secret_id),
+            crate::detection::Naming::Unnamed => false,
+        }
+    }
+
+    /// The texts a record that names this secret must hold literally (unless escaped):
+    /// its name, and the name with a suffix-like ending kept.
+    pub fn needles(&self) -> Vec<String> {
+        let mut needles = vec![self.name.clone()];
+        needles.extend(self.unsuffixed_name.clone());
+        needles
+    }
+}
+
+/// `(region, account)` of a Secrets Manager ARN; `None` for anything else.
+fn arn_place(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.splitn(7, ':');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (
+            Some("arn"),
+            Some(_),
+            Some("secretsmanager"),
+            Some(region),
+            Some(account),
+            Some("secret"),
+            Some(name),
+        ) if !name.is_empty() => Some((region, account)),
+        _ => None,
+    }
+}

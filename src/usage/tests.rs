@@ -1,0 +1,252 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::history::{Question, scan_content};
+
+const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
+
+fn at(rfc3339: &str) -> SystemTime {
+    humantime::parse_rfc3339(rfc3339).unwrap()
+}
+
+fn read(secret_id: &str, id: &str, time: &str, error: Option<&str>) -> String {
+    let error = error.map_or(String::new(), |e| {
+        format!(r#","errorCode":"AccessDeniedException","errorMessage":"{e}""#)
+    });
+    format!(
+        r#"{{"eventVersion":"1.09","eventTime":"{time}","eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue","awsRegion":"us-east-1","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.7","userAgent":"aws-sdk-rust/1.0","eventID":"{id}","requestParameters":{{"secretId":"{secret_id}"}},"userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/orders-api/orders-api","accountId":"123456789012","sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"arn:aws:iam::123456789012:role/orders-api","userName":"orders-api"}}}}}}{error}}}"#
+    )
+}
+
+fn window() -> (SystemTime, SystemTime) {
+    (at("2026-09-01T00:00:00Z"), at("2026-12-01T00:00:00Z"))
+}
+
+fn tally_of(secret: &str, records: &[String]) -> SecretReads {
+    let (from, to) = window();
+    let question = ReadsOfSecrets::new(vec![SecretQuery::parse(secret).unwrap()], from, to);
+    let file = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+    let part = scan_content(&question, file.as_bytes(), "f").unwrap();
+    part.answer.secrets.into_iter().next().unwrap_or_default()
+}
+
+#[test]
+fn a_read_counts_whether_it_names_the_secret_by_name_partial_or_full_arn() {
+    let records = [
+        read("prod/db", "e-1", "2026-10-01T00:00:00Z", None),
+        read(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db",
+            "e-2",
+            "2026-10-02T00:00:00Z",
+            None,
+        ),
+        read(ARN, "e-3", "2026-10-03T00:00:00Z", None),
+        // Another secret, and one whose name only starts the same.
+        read("prod/dbx", "e-4", "2026-10-04T00:00:00Z", None),
+        read("staging/db", "e-5", "2026-10-05T00:00:00Z", None),
+    ];
+    for asked in [
+        "prod/db",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db",
+        ARN,
+    ] {
+        let reads = tally_of(asked, &records);
+        assert_eq!(reads.reads(), 3, "{asked}");
+        let reader = reads.readers.values().next().unwrap();
+        assert_eq!(
+            reader
+                .examples
+                .iter()
+                .map(|(_, id)| id.as_str())
+                .collect::<Vec<_>>(),
+            ["e-1", "e-2", "e-3"]
+        );
+    }
+}
+
+#[test]
+fn once_looked_up_a_full_arn_must_be_the_secrets_own() {
+    let mut query = SecretQuery::parse("prod/db").unwrap();
+    query.looked_up(SecretDescription {
+        arn: ARN.into(),
+        name: "prod/db".into(),
+        ..Default::default()
+    });
+    let earlier = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-ZzZzZz";
+    assert!(query.names(ARN, None, None));
+    assert!(
+        !query.names(earlier, None, None),
+        "an earlier secret of the same name"
+    );
+    assert!(query.names("prod/db", Some("123456789012"), Some("us-east-1")));
+    assert!(
+        !query.names("prod/db", Some("210987654321"), Some("us-east-1")),
+        "another account"
+    );
+    assert!(
+        !query.names("prod/db", Some("123456789012"), Some("eu-west-1")),
+        "another region"
+    );
+    assert!(!query.names(
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db",
+        None,
+        None
+    ));
+}
+
+#[test]
+fn a_refused_read_is_a_read_and_reads_outside_the_window_are_not() {
+    let records = [
+        read("prod/db", "e-1", "2026-10-01T00:00:00Z", Some("denied")),
+        read("prod/db", "e-2", "2026-10-02T00:00:00Z", None),
+        read("prod/db", "e-3", "2026-08-01T00:00:00Z", None),
+        read("prod/db", "e-4", "2026-12-02T00:00:00Z", None),
+    ];
+    let reads = tally_of("prod/db", &records);
+    assert_eq!((reads.reads(), reads.refused_reads()), (2, 1));
+    let reader = reads.readers.values().next().unwrap();
+    assert_eq!(reader.first_read, Some(at("2026-10-01T00:00:00Z")));
+    assert_eq!(reader.last_read, Some(at("2026-10-02T00:00:00Z")));
+}
+
+#[test]
+fn readers_are_grouped_by_workload_and_caller_with_a_few_details_each() {
+    let mut records: Vec<String> = (0..50)
+        .map(|n| {
+            read(
+                "prod/db",
+                &format!("e-{n:02}"),
+                "2026-10-01T00:00:00Z",
+                None,
+            )
+        })
+        .collect();
+    records.push(
+        read("prod/db", "p-1", "2026-10-01T00:00:00Z", None)
+            .replace("orders-api", "alice")
+            .replace("10.0.0.7", "203.0.113.9"),
+    );
+    let reads = tally_of("prod/db", &records);
+    assert_eq!(reads.readers.len(), 2);
+    let busiest = reads.readers.values().max_by_key(|r| r.reads).unwrap();
+    assert_eq!(busiest.reads, 50);
+    assert_eq!(busiest.examples.len(), reads::EXAMPLES_KEPT);
+    assert!(busiest.source_ips.len() <= reads::DETAILS_KEPT);
+}
+
+#[test]
+fn the_pre_check_passes_over_a_file_without_the_secret_but_never_one_with_an_escape() {
+    let (from, to) = window();
+    let question = ReadsOfSecrets::new(vec![SecretQuery::parse("prod/db").unwrap()], from, to);
+    let other = read("staging/db", "e-1", "2026-10-01T00:00:00Z", None);
+    assert!(!question.may_concern(other.as_bytes()));
+    assert!(question.may_concern(read("prod/db", "e-1", "2026-10-01T00:00:00Z", None).as_bytes()));
+    // JSON may write the `/` of a name as `\/`, or any letter as `\u0070`.
+    let escaped = read("prod\\/db", "e-1", "2026-10-01T00:00:00Z", None);
+    assert!(question.may_concern(escaped.as_bytes()));
+    let file = format!(r#"{{"Records":[{escaped}]}}"#);
+    let part = scan_content(&question, file.as_bytes(), "f").unwrap();
+    assert_eq!(part.answer.reads(), 1);
+}
+
+fn outcome(reads: SecretReads, sources: Vec<SourceCoverage>) -> CheckOutcome {
+    let (from, to) = window();
+    CheckOutcome {
+        secret: SecretQuery::parse("prod/db").unwrap(),
+        from,
+        to,
+        sources,
+        reads,
+    }
+}
+
+fn source(complete: bool) -> SourceCoverage {
+    SourceCoverage {
+        kind: SourceKind::Local,
+        location: "trail/".into(),
+        complete,
+        detail: String::new(),
+    }
+}
+
+#[test]
+fn the_verdict_is_in_use_with_a_read_and_unknown_when_a_source_is_incomplete() {
+    let used = tally_of(
+        "prod/db",
+        &[read("prod/db", "e-1", "2026-10-01T00:00:00Z", None)],
+    );
+    assert_eq!(
+        outcome(used.clone(), vec![source(false)]).verdict(),
+        Verdict::InUse
+    );
+    assert_eq!(
+        outcome(SecretReads::default(), vec![source(true), source(true)]).verdict(),
+        Verdict::NoReadsSeen
+    );
+    assert_eq!(
+        outcome(SecretReads::default(), vec![source(true), source(false)]).verdict(),
+        Verdict::Unknown
+    );
+    assert_eq!(
+        outcome(SecretReads::default(), vec![]).verdict(),
+        Verdict::Unknown
+    );
+    assert_eq!(exit_status([Verdict::NoReadsSeen, Verdict::NoReadsSeen]), 0);
+    assert_eq!(exit_status([Verdict::NoReadsSeen, Verdict::Unknown]), 2);
+    assert_eq!(exit_status([Verdict::Unknown, Verdict::InUse]), 3);
+}
+
+#[test]
+fn a_last_access_after_every_read_says_the_sources_miss_reads() {
+    let used = tally_of(
+        "prod/db",
+        &[read("prod/db", "e-1", "2026-10-01T00:00:00Z", None)],
+    );
+    let mut checked = outcome(used, vec![source(true)]);
+    checked.secret.last_accessed_date = Some(at("2026-11-20T00:00:00Z"));
+    assert!(checked.sources_miss_reads());
+    assert!(check_document(&checked).notes[0].contains("miss reads"));
+    checked.secret.last_accessed_date = Some(at("2026-10-01T00:00:00Z"));
+    assert!(!checked.sources_miss_reads(), "the same day");
+    let mut unread = outcome(SecretReads::default(), vec![source(true)]);
+    unread.secret.last_accessed_date = Some(at("2026-11-20T00:00:00Z"));
+    assert!(unread.sources_miss_reads());
+}
+
+#[test]
+fn the_report_leads_with_the_verdict_and_says_what_to_do() {
+    let used = tally_of(
+        "prod/db",
+        &[read(
+            "prod/db",
+            "e-1",
+            "2026-10-01T00:00:00Z",
+            Some("denied"),
+        )],
+    );
+    let text = report::secret_block(&outcome(used, vec![source(true)]), window().1);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "prod/db");
+    assert!(
+        lines[1].starts_with("  IN USE: 1 reads by 1 readers in the last 91 days"),
+        "{text}"
+    );
+    assert!(text.contains("orders-api (role, "), "{text}");
+    assert!(text.contains("1 reads (1 refused)"), "{text}");
+    assert!(text.contains("  next: Do not delete it yet"), "{text}");
+}
+
+#[test]
+fn hostile_text_in_a_read_reaches_the_report_clean() {
+    let hostile = read("prod/db", "e-1", "2026-10-01T00:00:00Z", None)
+        .replace("aws-sdk-rust/1.0", "evil\\u001b[31mred\\u0007");
+    let reads = tally_of("prod/db", &[hostile]);
+    let text = report::secret_block(&outcome(reads, vec![source(true)]), window().1);
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    let _ = Duration::ZERO;
+}
