@@ -2,9 +2,12 @@
 //! synthetic CloudTrail traffic, the same files the Rust benchmark and the Python reference read.
 //!
 //! `cargo run --release --example synthesize -- OUT_DIR`
-//! `cargo run --release --example synthesize -- --tree DIR FILES`: a trail bucket's tree of
-//! gzipped S3 log files (`AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/*.json.gz`), about
-//! 1 MB of records each, one pending-deletion read in every 100 files, for the scan benchmark.
+//! `cargo run --release --example synthesize -- --tree DIR FILES [READS_PER_FILE]`: a trail
+//! bucket's tree of gzipped S3 log files (`AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/*.json.gz`),
+//! about 1 MB of records each, for the look-back benchmarks: one pending-deletion read in
+//! every 100 files, or READS_PER_FILE in every file (10 is 1% of its records: a tree where
+//! every file holds candidates). Every file also holds reads of `prod/db` that succeed (about
+//! 1% of its records), `check`'s candidates.
 
 use std::path::PathBuf;
 
@@ -27,7 +30,11 @@ const PAYLOADS: [(&str, u64, usize, usize); 5] = [
 /// wording), so the whole batch is read.
 const ESCAPE_PAYLOAD: &str = "full-no-match-escape";
 
-fn tree(dir: &std::path::Path, files: usize) -> Result<(), Box<dyn std::error::Error>> {
+fn tree(
+    dir: &std::path::Path,
+    files: usize,
+    reads_per_file: Option<usize>,
+) -> Result<(), Box<dyn std::error::Error>> {
     use std::io::Write;
     let mut traffic = Traffic::new(99);
     let mut bytes = 0;
@@ -39,7 +46,8 @@ fn tree(dir: &std::path::Path, files: usize) -> Result<(), Box<dyn std::error::E
             i % 2400
         ));
         std::fs::create_dir_all(path.parent().ok_or("no parent")?)?;
-        let records = traffic.batch(1_000_000, usize::from(i % 100 == 0));
+        let reads = reads_per_file.unwrap_or(usize::from(i % 100 == 0));
+        let records = traffic.batch(1_000_000, reads);
         let json = format!("{{\"Records\":[{}]}}", records.join(","));
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gzip.write_all(json.as_bytes())?;
@@ -58,9 +66,13 @@ fn tree(dir: &std::path::Path, files: usize) -> Result<(), Box<dyn std::error::E
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--tree") {
-        let dir = PathBuf::from(args.get(2).ok_or("--tree DIR FILES")?);
-        let files = args.get(3).ok_or("--tree DIR FILES")?.parse()?;
-        return tree(&dir, files);
+        let dir = PathBuf::from(args.get(2).ok_or("--tree DIR FILES [READS_PER_FILE]")?);
+        let files = args
+            .get(3)
+            .ok_or("--tree DIR FILES [READS_PER_FILE]")?
+            .parse()?;
+        let reads_per_file = args.get(4).map(|n| n.parse()).transpose()?;
+        return tree(&dir, files, reads_per_file);
     }
     let out = PathBuf::from(
         std::env::args()

@@ -3,7 +3,13 @@
 //! secrets it was given (`crate::usage`). The readers of every format ([`super::scan_content`],
 //! [`super::scan_stream`], [`super::HistoryReader`]) are the same for both.
 
-use crate::detection::{Findings, Origin, may_match, scan_log_events};
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
+use crate::detection::{
+    Findings, Origin, PRECHECK_WORDING, UNICODE_ESCAPE, may_match, scan_log_events,
+};
 use crate::logs::LogBatch;
 
 use super::{FileAnswer, TimeRange, keep_time_range};
@@ -20,6 +26,17 @@ pub trait Question: Sync {
 
     /// The `index`th record of the file `name`.
     fn examine(&self, answer: &mut Self::Answer, record: &str, name: &str, index: usize);
+
+    /// Where in `raw` the records the question keeps may be: every place one of them must
+    /// show (the text a matching record holds literally, or an escape that could spell it),
+    /// ascending. `None`: the question cannot say, and every file it may concern is parsed
+    /// whole. A trail file is then read by these places alone (`trail_file`).
+    fn anchors(&self, _raw: &[u8]) -> Option<Vec<usize>> {
+        None
+    }
+
+    /// Records of a file counted but never examined: they hold no anchor.
+    fn passed_over(&self, _answer: &mut Self::Answer, _records: usize) {}
 
     /// A record that could not be read as text.
     fn unreadable(&self, answer: &mut Self::Answer, name: &str, index: usize, why: &'static str);
@@ -56,11 +73,36 @@ pub struct PendingReads {
     pub range: TimeRange,
 }
 
+/// Every place of `finders`' needles in `raw`, ascending.
+pub fn places_of(finders: &[Finder<'_>], raw: &[u8]) -> Vec<usize> {
+    let mut places: Vec<usize> = finders.iter().flat_map(|f| f.find_iter(raw)).collect();
+    places.sort_unstable();
+    places
+}
+
+/// What [`may_match`] looks for: the wording every pending-deletion message holds, and `\u`.
+static PENDING_ANCHORS: LazyLock<[Finder<'static>; 2]> = LazyLock::new(|| {
+    [
+        Finder::new(PRECHECK_WORDING.as_bytes()),
+        Finder::new(UNICODE_ESCAPE.as_bytes()),
+    ]
+});
+
 impl Question for PendingReads {
     type Answer = Findings;
 
     fn may_concern(&self, raw: &[u8]) -> bool {
         may_match(raw)
+    }
+
+    /// A record the rule accepts holds [`PRECHECK_WORDING`] or a `\u` ([`may_match`]'s
+    /// argument), so the places of those are where it can be.
+    fn anchors(&self, raw: &[u8]) -> Option<Vec<usize>> {
+        Some(places_of(&*PENDING_ANCHORS, raw))
+    }
+
+    fn passed_over(&self, findings: &mut Findings, records: usize) {
+        findings.records += records;
     }
 
     fn examine(&self, findings: &mut Findings, record: &str, name: &str, index: usize) {

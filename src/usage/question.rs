@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use memchr::memmem::Finder;
 
 use crate::detection::{Origin, read_of};
-use crate::history::Question;
+use crate::history::{Question, places_of};
 use crate::logs::LogBatch;
 use crate::record_reading::read_record;
 
@@ -135,7 +135,24 @@ impl Question for ReadsOfSecrets {
         inner.operation.find(raw).is_some() && inner.names.iter().any(|f| f.find(raw).is_some())
     }
 
+    /// A record that names one of the secrets holds its name literally, or an escape.
+    fn anchors(&self, raw: &[u8]) -> Option<Vec<usize>> {
+        let mut places = places_of(&self.inner.names, raw);
+        places.extend(places_of(&self.inner.escapes, raw));
+        places.sort_unstable();
+        Some(places)
+    }
+
+    fn passed_over(&self, tally: &mut UsageTally, records: usize) {
+        tally.records += records as u64;
+    }
+
     fn examine(&self, tally: &mut UsageTally, record: &str, name: &str, index: usize) {
+        // Most records of a file that holds a candidate are not one: never parsed.
+        if !self.may_concern(record.as_bytes()) {
+            tally.records += 1;
+            return;
+        }
         self.examine_record(tally, record, || Origin::File {
             path: name.to_owned(),
             index,

@@ -250,3 +250,37 @@ fn hostile_text_in_a_read_reaches_the_report_clean() {
     );
     let _ = Duration::ZERO;
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+    /// A trail file read by its candidates (the names and escapes) tallies what the same
+    /// records read whole (as an array) tally.
+    #[test]
+    fn read_by_its_candidates_a_trail_file_tallies_what_the_whole_read_tallies(
+        kinds in proptest::collection::vec(0u8..5, 0..30)
+    ) {
+        let records: Vec<String> = kinds
+            .iter()
+            .enumerate()
+            .map(|(n, kind)| {
+                let id = format!("e-{n}");
+                match kind {
+                    0 => read("prod/db", &id, "2026-10-01T00:00:00Z", None),
+                    1 => read(ARN, &id, "2026-10-02T00:00:00Z", Some("denied")),
+                    2 => read("prod\\/db", &id, "2026-10-03T00:00:00Z", None),
+                    3 => read("staging/db", &id, "2026-10-03T00:00:00Z", None),
+                    _ => read("prod/db", &id, "2026-10-03T00:00:00Z", None)
+                        .replace("\"requestParameters\"", "\"x\":{\"eventVersion\":1},\"requestParameters\""),
+                }
+            })
+            .collect();
+        let (from, to) = window();
+        let question = ReadsOfSecrets::new(vec![SecretQuery::parse("prod/db").unwrap()], from, to);
+        let file = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+        let array = format!("[{}]", records.join(","));
+        let fast = scan_content(&question, file.as_bytes(), "f").unwrap().answer;
+        let whole = scan_content(&question, array.as_bytes(), "f").unwrap().answer;
+        proptest::prop_assert_eq!(&fast.secrets, &whole.secrets);
+        proptest::prop_assert_eq!(fast.records, whole.records);
+    }
+}
