@@ -102,6 +102,138 @@ pub fn athena_sql(
     sql
 }
 
+/// The columns `check` reads from a CloudTrail table, as `(expression, alias)`: what
+/// [`record_of_row`] needs to rebuild the fields of a record the reads are classified by.
+pub const CHECK_COLUMNS: [(&str, &str); 25] = [
+    ("eventid", "eventID"),
+    ("eventtime", "eventTime"),
+    ("eventsource", "eventSource"),
+    ("eventname", "eventName"),
+    ("awsregion", "awsRegion"),
+    ("recipientaccountid", "recipientAccountId"),
+    ("sourceipaddress", "sourceIPAddress"),
+    ("useragent", "userAgent"),
+    ("errorcode", "errorCode"),
+    ("errormessage", "errorMessage"),
+    ("requestparameters", "requestParameters"),
+    ("vpcendpointid", "vpcEndpointId"),
+    ("sharedeventid", "sharedEventID"),
+    (
+        "sessioncredentialfromconsole",
+        "sessionCredentialFromConsole",
+    ),
+    ("json_format(CAST(resources AS JSON))", "resources"),
+    ("useridentity.type", "userIdentity.type"),
+    ("useridentity.principalid", "userIdentity.principalId"),
+    ("useridentity.arn", "userIdentity.arn"),
+    ("useridentity.accountid", "userIdentity.accountId"),
+    ("useridentity.accesskeyid", "userIdentity.accessKeyId"),
+    ("useridentity.invokedby", "userIdentity.invokedBy"),
+    ("useridentity.username", "userIdentity.userName"),
+    (
+        "useridentity.sessioncontext.sessionissuer.arn",
+        "userIdentity.sessionContext.sessionIssuer.arn",
+    ),
+    (
+        "useridentity.sessioncontext.sessionissuer.username",
+        "userIdentity.sessionContext.sessionIssuer.userName",
+    ),
+    (
+        "useridentity.sessioncontext.ec2roledelivery",
+        "userIdentity.sessionContext.ec2RoleDelivery",
+    ),
+];
+
+/// `check`'s question as Athena SQL over `table`: every `GetSecretValue` (successful or
+/// refused) between `from` and `to` whose parameters or resources name one of `names`
+/// (the exact match, by name, partial or full ARN and account, is made on the rows, as on
+/// any other record). With `partitioned`, the days of the window prune the table's
+/// `timestamp` partitions ([`table_ddl`]).
+pub fn check_sql(
+    table: &str,
+    names: &[String],
+    from: SystemTime,
+    to: SystemTime,
+    partitioned: bool,
+) -> String {
+    let columns: Vec<String> = CHECK_COLUMNS
+        .iter()
+        .map(|(expression, alias)| format!("{expression} AS \"{alias}\""))
+        .collect();
+    let quoted = |text: &str| text.replace('\'', "''");
+    let named: Vec<String> = names
+        .iter()
+        .map(|name| {
+            format!(
+                "strpos(requestparameters, '{0}') > 0 OR strpos(json_format(CAST(resources AS JSON)), '{0}') > 0",
+                quoted(name)
+            )
+        })
+        .collect();
+    let time = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    let mut sql = format!(
+        "SELECT {}\nFROM {table}\nWHERE eventsource = '{EVENT_SOURCE}'\n  AND eventname = '{EVENT_NAME}'\n  \
+         AND eventtime >= '{}'\n  AND eventtime < '{}'\n  AND ({})",
+        columns.join(",\n       "),
+        time(from),
+        time(to),
+        if named.is_empty() {
+            "false".to_owned()
+        } else {
+            named.join("\n       OR ")
+        }
+    );
+    if partitioned {
+        let day = |t: SystemTime| time(t).get(..10).unwrap_or("").replace('-', "/");
+        sql.push_str(&format!(
+            "\n  AND \"timestamp\" BETWEEN '{}' AND '{}'",
+            day(from),
+            day(to)
+        ));
+    }
+    sql
+}
+
+/// One row of [`check_sql`]'s result, as the CloudTrail record it came from (the fields
+/// [`CHECK_COLUMNS`] reads): `columns` are the result's column names, `row` its values
+/// (`None`: SQL NULL). `requestParameters` and `resources` are JSON in the table.
+pub fn record_of_row(columns: &[String], row: &[Option<String>]) -> String {
+    let mut record = serde_json::Map::new();
+    for (column, value) in columns.iter().zip(row) {
+        let Some(value) = value else { continue };
+        let value = match column.as_str() {
+            "requestParameters" | "resources" => serde_json::from_str(value)
+                .unwrap_or_else(|_| serde_json::Value::String(value.clone())),
+            _ => serde_json::Value::String(value.clone()),
+        };
+        let path: Vec<&str> = column.split('.').collect();
+        insert_at(&mut record, &path, value);
+    }
+    serde_json::Value::Object(record).to_string()
+}
+
+/// Puts `value` at the dotted `path` (`userIdentity.sessionContext.sessionIssuer.arn`).
+fn insert_at(
+    object: &mut serde_json::Map<String, serde_json::Value>,
+    path: &[&str],
+    value: serde_json::Value,
+) {
+    match path {
+        [] => {}
+        [leaf] => {
+            object.insert((*leaf).to_owned(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = object
+                .entry((*first).to_owned())
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+            if let Some(inner) = entry.as_object_mut() {
+                insert_at(inner, rest, value);
+            }
+        }
+    }
+}
+
 /// Why a location cannot hold a trail's logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -281,5 +413,64 @@ mod tests {
                 "{location}"
             );
         }
+    }
+
+    #[test]
+    fn checks_sql_asks_for_every_read_of_the_names_and_quotes_them() {
+        let sql = check_sql(
+            "cloudtrail_logs",
+            &["prod/db".into(), "o'brien".into()],
+            at("2026-09-01T00:00:00Z"),
+            at("2026-12-01T00:00:00Z"),
+            true,
+        );
+        assert!(sql.contains("eventname = 'GetSecretValue'"), "{sql}");
+        assert!(
+            !sql.contains("errormessage LIKE"),
+            "successful reads count too: {sql}"
+        );
+        assert!(
+            sql.contains("strpos(requestparameters, 'prod/db') > 0"),
+            "{sql}"
+        );
+        assert!(sql.contains("'o''brien'"), "{sql}");
+        assert!(sql.contains("eventtime >= '2026-09-01T00:00:00Z'"), "{sql}");
+        assert!(
+            sql.contains("\"timestamp\" BETWEEN '2026/09/01' AND '2026/12/01'"),
+            "{sql}"
+        );
+        assert!(sql.contains("useridentity.sessioncontext.sessionissuer.arn AS \"userIdentity.sessionContext.sessionIssuer.arn\""));
+    }
+
+    #[test]
+    fn a_row_becomes_the_record_it_came_from() {
+        let columns: Vec<String> = CHECK_COLUMNS.iter().map(|(_, a)| (*a).to_owned()).collect();
+        let mut row: Vec<Option<String>> = vec![None; columns.len()];
+        let set = |row: &mut Vec<Option<String>>, alias: &str, value: &str| {
+            let at = columns.iter().position(|c| c == alias).unwrap();
+            row[at] = Some(value.to_owned());
+        };
+        set(&mut row, "eventID", "e-1");
+        set(&mut row, "eventName", "GetSecretValue");
+        set(&mut row, "requestParameters", r#"{"secretId":"prod/db"}"#);
+        set(&mut row, "userIdentity.type", "AssumedRole");
+        set(
+            &mut row,
+            "userIdentity.sessionContext.sessionIssuer.arn",
+            "arn:aws:iam::123456789012:role/app",
+        );
+        let record: serde_json::Value =
+            serde_json::from_str(&record_of_row(&columns, &row)).unwrap();
+        assert_eq!(record["eventID"], "e-1");
+        assert_eq!(record["requestParameters"]["secretId"], "prod/db");
+        assert_eq!(record["userIdentity"]["type"], "AssumedRole");
+        assert_eq!(
+            record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"],
+            "arn:aws:iam::123456789012:role/app"
+        );
+        assert!(
+            record.get("errorMessage").is_none(),
+            "NULL is absent, as in a record"
+        );
     }
 }

@@ -638,3 +638,118 @@ async fn a_trail_bucket_is_read_in_place_for_the_days_of_the_window() {
         "Event history is not asked unless named"
     );
 }
+
+/// The columns `check`'s SQL selects, in its order, and one row of them for `record`.
+fn athena_row(record: &Value) -> Vec<Option<String>> {
+    secret_deletion_alerts::athena::CHECK_COLUMNS
+        .iter()
+        .map(|(_, alias)| {
+            let mut value = record;
+            for part in alias.split('.') {
+                value = &value[part];
+            }
+            match value {
+                Value::Null => None,
+                Value::String(text) => Some(text.clone()),
+                other => Some(other.to_string()),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn athena_rows_are_read_page_by_page_and_matched_as_records_are() {
+    use common::fake_athena::FakeAthena;
+    let columns: Vec<String> = secret_deletion_alerts::athena::CHECK_COLUMNS
+        .iter()
+        .map(|(_, alias)| (*alias).to_owned())
+        .collect();
+    // 2,500 rows: 1,200 reads of prod/db by one role (by name and by ARN), and 1,300 of a
+    // secret whose name only contains it (the SQL's strpos lets them through; the match does
+    // not).
+    let mut rows = Vec::new();
+    for n in 0..2500 {
+        let record = if n % 25 < 12 {
+            let id = if n % 2 == 0 {
+                "prod/db".to_owned()
+            } else {
+                format!("arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:prod/db-AbCdEf")
+            };
+            read(
+                &id,
+                &format!("a-{n}"),
+                1 + (n % 20) as u64,
+                "reporting",
+                None,
+            )
+        } else {
+            read("prod/db-copy", &format!("b-{n}"), 2, "other", None)
+        };
+        rows.push(athena_row(&record));
+    }
+    let athena = FakeAthena::start(columns, rows);
+    let fake = FakeCloudTrail::start(Vec::new());
+    let output = against_moto(
+        &[
+            "check",
+            "prod/db",
+            "--json",
+            "--days",
+            "30",
+            "--source",
+            "athena:trail_db.cloudtrail_logs",
+            "--athena-output",
+            "s3://athena-results/check/",
+            "--athena-partitioned",
+        ],
+        &fake,
+        &[("AWS_ENDPOINT_URL_ATHENA", athena.endpoint.as_str())],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let document = &documents(&output)[0];
+    assert_eq!(document["reads"], 1200);
+    assert_eq!(document["readers"][0]["workload"]["name"], "reporting");
+    let source = &document["sources"][0];
+    assert_eq!(
+        (source["kind"].clone(), source["complete"].clone()),
+        (json!("athena"), json!(true))
+    );
+    assert!(
+        source["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("2500 rows in 3 pages"),
+        "{source}"
+    );
+    assert_eq!(athena.result_pages(), 3);
+    let sql = &athena.queries()[0];
+    assert!(sql.contains("FROM trail_db.cloudtrail_logs"), "{sql}");
+    assert!(
+        sql.contains("strpos(requestparameters, 'prod/db') > 0"),
+        "{sql}"
+    );
+    assert!(sql.contains("\"timestamp\" BETWEEN"), "{sql}");
+    // A query that fails leaves the source incomplete: with no read seen, unknown.
+    let failing = FakeAthena::start(Vec::new(), Vec::new());
+    failing.fail_with("HIVE_BAD_DATA: malformed JSON");
+    let output = against_moto(
+        &[
+            "check",
+            "legacy/ldap",
+            "--json",
+            "--source",
+            "athena:trail_db.cloudtrail_logs",
+        ],
+        &fake,
+        &[("AWS_ENDPOINT_URL_ATHENA", failing.endpoint.as_str())],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let document = &documents(&output)[0];
+    assert_eq!(document["verdict"], "unknown");
+    let detail = document["sources"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("FAILED") && detail.contains("HIVE_BAD_DATA"),
+        "{detail}"
+    );
+}

@@ -191,6 +191,7 @@ fn the_lambda_artifacts_are_built_without_the_command_line() {
         "dep:indicatif",
         "dep:rayon",
         "dep:aws-sdk-s3",
+        "dep:aws-sdk-athena",
     ] {
         assert!(
             cli.contains(&only_the_command_line),

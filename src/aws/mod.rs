@@ -8,7 +8,10 @@ pub mod clients;
 pub mod cloudtrail_history;
 pub mod dynamodb_windows;
 pub mod organizations;
-// `scan s3://...` only: the command line's (feature `cli`), never the function's.
+// `check --source athena:...` and `scan s3://...` only: the command line's (feature `cli`),
+// never the function's.
+#[cfg(feature = "cli")]
+pub mod athena_queries;
 #[cfg(feature = "cli")]
 pub mod s3_trail;
 pub mod secrets_manager;

@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::config::ProvideCredentials;
+use secret_deletion_alerts::athena::{check_sql, record_of_row};
+use secret_deletion_alerts::aws::athena_queries::AthenaQueries;
 use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
 use secret_deletion_alerts::aws::s3_trail::TrailBucket;
 use secret_deletion_alerts::aws::{MemberCredentials, SecretsManager, load_sdk_config};
@@ -49,6 +51,11 @@ pub(super) struct CheckArgs {
     pub json: bool,
     pub offline: bool,
     pub progress: bool,
+    /// Athena's workgroup, and where its results go (else the workgroup's own location).
+    pub athena_workgroup: String,
+    pub athena_output: Option<String>,
+    /// The Athena table is projected by day (`scan --athena-table-ddl`): prune to the window.
+    pub athena_partitioned: bool,
 }
 
 /// One place the reads are looked for.
@@ -57,7 +64,15 @@ enum Source {
     EventHistory,
     S3(S3Location),
     Local(PathBuf),
+    /// `athena:DATABASE.TABLE`.
+    Athena {
+        database: String,
+        table: String,
+    },
 }
+
+/// How long an Athena query may run before the check gives up on it.
+const ATHENA_WAIT: Duration = Duration::from_secs(30 * 60);
 
 impl Source {
     fn parse(text: &str) -> Result<Self, String> {
@@ -67,11 +82,22 @@ impl Source {
             S3Location::parse(text)
                 .map(Source::S3)
                 .map_err(|e| e.to_string())
-        } else if text.starts_with("athena:") {
-            Err(format!(
-                "--source {text}: the Athena source is not built yet; print the query with \
-                 `scan --athena TABLE` and run it in Athena"
-            ))
+        } else if let Some(table) = text.strip_prefix("athena:") {
+            let valid = |part: &str| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            };
+            match table.split_once('.') {
+                Some((database, name)) if valid(database) && valid(name) => Ok(Source::Athena {
+                    database: database.to_owned(),
+                    table: table.to_owned(),
+                }),
+                _ => Err(format!(
+                    "--source {text}: give athena:DATABASE.TABLE (letters, digits, _ and -)"
+                )),
+            }
         } else {
             let path = PathBuf::from(text);
             if path.exists() {
@@ -267,6 +293,21 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
                 };
                 shared_sources.push(coverage);
                 tally.merge(report.findings);
+            }
+            Source::Athena { database, table } => {
+                let Some(aws) = &aws else { continue };
+                shared_sources.push(
+                    athena(
+                        &question,
+                        aws,
+                        database,
+                        table,
+                        &args,
+                        (from, now),
+                        &mut tally,
+                    )
+                    .await,
+                );
             }
             Source::EventHistory => {
                 let Some(aws) = &aws else { continue };
@@ -516,6 +557,73 @@ async fn event_history(
                 detail: detail.clone(),
             });
         }
+    }
+}
+
+/// The question as Athena SQL over `table`, its rows read back as records.
+async fn athena(
+    question: &ReadsOfSecrets,
+    aws: &Aws,
+    database: &str,
+    table: &str,
+    args: &CheckArgs,
+    (from, to): (SystemTime, SystemTime),
+    tally: &mut UsageTally,
+) -> SourceCoverage {
+    let names: Vec<String> = question
+        .secrets()
+        .iter()
+        .flat_map(SecretQuery::needles)
+        .collect();
+    let sql = check_sql(table, &names, from, to, args.athena_partitioned);
+    let queries = AthenaQueries::new(&aws.sdk_config);
+    let mut index = 0usize;
+    let location = format!("athena:{table}");
+    let result = queries
+        .run(
+            &sql,
+            database,
+            &args.athena_workgroup,
+            args.athena_output.as_deref(),
+            ATHENA_WAIT,
+            |columns, rows| {
+                for row in rows {
+                    let record = record_of_row(columns, &row);
+                    question.examine_record(tally, &record, || Origin::File {
+                        path: location.clone(),
+                        index,
+                    });
+                    index += 1;
+                }
+                if args.progress {
+                    eprint!("\rathena {location}: {index} rows   ");
+                }
+            },
+        )
+        .await;
+    if args.progress {
+        eprintln!();
+    }
+    match result {
+        Ok(run) => SourceCoverage {
+            kind: SourceKind::Athena,
+            location,
+            complete: true,
+            detail: format!(
+                "{} rows in {} pages, {} scanned (query {})",
+                run.rows,
+                run.pages,
+                run.bytes_scanned
+                    .map_or("? MB".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+                run.id
+            ),
+        },
+        Err(error) => SourceCoverage {
+            kind: SourceKind::Athena,
+            location,
+            complete: false,
+            detail: format!("{index} rows read, then: {}", Chain(&error)),
+        },
     }
 }
 

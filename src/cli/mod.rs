@@ -141,8 +141,8 @@ pub enum Command {
         #[arg(long, default_value_t = 90)]
         days: u64,
         /// Where to look (repeatable): event-history (the default), s3://BUCKET[/PREFIX] (a
-        /// trail's bucket, listed only for the days of the window), or a file or directory
-        /// of trail files.
+        /// trail's bucket, listed only for the days of the window), athena:DATABASE.TABLE (a
+        /// CloudTrail table: the query runs in Athena), or a file or directory of trail files.
         #[arg(long = "source", value_name = "SOURCE")]
         sources: Vec<String>,
         /// A region to check names in and to list (repeatable); default: the configured
@@ -155,6 +155,17 @@ pub enum Command {
         /// Make no AWS call: no lookup, local sources only.
         #[arg(long)]
         offline: bool,
+        /// With an athena: source, the workgroup the query runs in.
+        #[arg(long, default_value = "primary")]
+        athena_workgroup: String,
+        /// With an athena: source, where Athena writes the results (s3://...); default: the
+        /// workgroup's own location.
+        #[arg(long, value_name = "S3_PREFIX")]
+        athena_output: Option<String>,
+        /// With an athena: source, the table is projected by day (scan --athena-table-ddl):
+        /// only the days of the window are read.
+        #[arg(long)]
+        athena_partitioned: bool,
     },
     /// Wrap CloudTrail records (one JSON object, a {"Records":[...]} file, or JSON lines)
     /// into a CloudWatch Logs subscription event, printed on stdout.
@@ -198,6 +209,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             regions,
             json,
             offline,
+            athena_workgroup,
+            athena_output,
+            athena_partitioned,
         } => {
             check::check(check::CheckArgs {
                 secrets,
@@ -208,6 +222,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                 json,
                 offline,
                 progress: std::io::stderr().is_terminal(),
+                athena_workgroup,
+                athena_output,
+                athena_partitioned,
             })
             .await
         }

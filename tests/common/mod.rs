@@ -164,6 +164,7 @@ pub fn pending(secret_id: &str, days: u64, tags: &[(&str, &str)]) -> SecretState
             .collect(),
     }
 }
+pub mod fake_athena;
 pub mod fake_cloudtrail;
 pub mod fake_sts;
 pub mod hostile;
