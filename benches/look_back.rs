@@ -13,7 +13,7 @@ fn main() {
         std::env::args()
             .skip(1)
             .find(|a| !a.starts_with('-'))
-            .unwrap_or_else(|| "target/bench-tree".to_owned())
+            .unwrap_or_else(|| "target/bench-tree-v2".to_owned())
     } else {
         // `cargo test --benches`: three small files, as a smoke test.
         for n in 0..3 {

@@ -47,7 +47,11 @@ fn tree(
         ));
         std::fs::create_dir_all(path.parent().ok_or("no parent")?)?;
         let reads = reads_per_file.unwrap_or(usize::from(i % 100 == 0));
-        let records = traffic.batch(1_000_000, reads);
+        let records: Vec<String> = traffic
+            .batch(1_000_000, reads)
+            .iter()
+            .map(|record| version_first(record))
+            .collect();
         let json = format!("{{\"Records\":[{}]}}", records.join(","));
         let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gzip.write_all(json.as_bytes())?;
@@ -61,6 +65,19 @@ fn tree(
         bytes as f64 / 1e6
     );
     Ok(())
+}
+
+/// A record with `eventVersion` as its first key, as CloudTrail writes its S3 files (serde_json
+/// writes the keys sorted).
+fn version_first(record: &str) -> String {
+    const VERSION: &str = "\"eventVersion\":\"1.09\"";
+    let Some(rest) = record.strip_prefix('{') else {
+        return record.to_owned();
+    };
+    let rest = rest
+        .replacen(&format!("{VERSION},"), "", 1)
+        .replacen(&format!(",{VERSION}"), "", 1);
+    format!("{{{VERSION},{rest}")
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

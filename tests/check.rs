@@ -188,6 +188,21 @@ fn a_secret_nothing_read_in_a_complete_source_is_no_reads_seen_and_the_exit_stat
     let documents = documents(&output);
     assert_eq!(documents[0]["verdict"], "no_reads_seen");
     assert_eq!(documents[0]["readers"], json!([]));
+    // A window longer than CloudTrail's life starts at its launch (November 2013).
+    let output = cli(&[
+        "check",
+        "prod/db",
+        "--days",
+        "99999999999",
+        "--offline",
+        "--source",
+        path,
+        "--json",
+    ]);
+    assert_eq!(
+        documents_of(&output)[0]["window"]["from"],
+        "2013-11-13T00:00:00Z"
+    );
     // The read 400 days ago is inside a window of 500 days.
     let output = cli(&[
         "check",

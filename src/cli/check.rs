@@ -37,25 +37,54 @@ use super::walk::{ScanOptions, scan_paths};
 
 /// What the progress bar counts.
 const READS_ASKED: &str = "reads of the secrets asked";
+/// CloudTrail's launch (2013-11-13), in seconds since the epoch: the oldest a window starts.
+const CLOUDTRAIL_LAUNCH_SECONDS: u64 = 1_384_300_800;
 /// How far back CloudTrail Event history reaches.
 const EVENT_HISTORY_DAYS: u64 = 90;
 
-/// `check`'s arguments, as the command line gave them.
-#[derive(Debug, Clone)]
-pub(super) struct CheckArgs {
+/// `check`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// A name, a partial ARN or a full ARN (as many as you like).
+    #[arg(value_name = "SECRET", required_unless_present = "pending")]
     pub secrets: Vec<String>,
+    /// Check every secret already scheduled for deletion (ListSecrets with
+    /// IncludePlannedDeletion) in every region asked, and in each of ACCOUNTS through
+    /// MEMBER_ROLE_NAME.
+    #[arg(long)]
     pub pending: bool,
+    /// The window to look back over, in days (Event history keeps 90).
+    #[arg(long, default_value_t = 90)]
     pub days: u64,
+    /// Where to look (repeatable): event-history (the default), s3://BUCKET[/PREFIX] (a
+    /// trail's bucket, listed only for the days of the window), athena:DATABASE.TABLE (a
+    /// CloudTrail table: the query runs in Athena), or a file or directory of trail files.
+    #[arg(long = "source", value_name = "SOURCE")]
     pub sources: Vec<String>,
+    /// A region to check names in and to list (repeatable); default: the configured
+    /// region. An ARN is checked in its own region.
+    #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
+    /// One JSON document per secret (docs/check-v1.schema.json) instead of the report.
+    #[arg(long)]
     pub json: bool,
+    /// Make no AWS call: no lookup, local sources only.
+    #[arg(long)]
     pub offline: bool,
-    pub progress: bool,
-    /// Athena's workgroup, and where its results go (else the workgroup's own location).
+    /// With an athena: source, the workgroup the query runs in.
+    #[arg(long, default_value = "primary")]
     pub athena_workgroup: String,
+    /// With an athena: source, where Athena writes the results (s3://...); default: the
+    /// workgroup's own location.
+    #[arg(long, value_name = "S3_PREFIX")]
     pub athena_output: Option<String>,
-    /// The Athena table is projected by day (`scan --athena-table-ddl`): prune to the window.
+    /// With an athena: source, the table is projected by day (scan --athena-table-ddl):
+    /// only the days of the window are read.
+    #[arg(long)]
     pub athena_partitioned: bool,
+    /// Show progress on standard error (set when it is a terminal).
+    #[arg(skip)]
+    pub progress: bool,
 }
 
 /// One place the reads are looked for.
@@ -212,7 +241,13 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
     }
 
     let now = SystemTime::now();
-    let from = now - Duration::from_secs(args.days * 86_400);
+    // Nothing is older than CloudTrail (November 2013): a longer window starts there.
+    let launch = SystemTime::UNIX_EPOCH + Duration::from_secs(CLOUDTRAIL_LAUNCH_SECONDS);
+    let from = args
+        .days
+        .checked_mul(86_400)
+        .and_then(|seconds| now.checked_sub(Duration::from_secs(seconds)))
+        .map_or(launch, |from| from.max(launch));
     let aws = if args.offline {
         None
     } else {

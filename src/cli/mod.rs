@@ -128,45 +128,7 @@ pub enum Command {
     /// one per secret). Exit status 0 when no secret asked was read in the window and every
     /// source was read in full, 3 when any is in use, 2 when a source could not be read in
     /// full and no read was seen, 1 when the check could not run.
-    Check {
-        /// A name, a partial ARN or a full ARN (as many as you like).
-        #[arg(value_name = "SECRET", required_unless_present = "pending")]
-        secrets: Vec<String>,
-        /// Check every secret already scheduled for deletion (ListSecrets with
-        /// IncludePlannedDeletion) in every region asked, and in each of ACCOUNTS through
-        /// MEMBER_ROLE_NAME.
-        #[arg(long)]
-        pending: bool,
-        /// The window to look back over, in days (Event history keeps 90).
-        #[arg(long, default_value_t = 90)]
-        days: u64,
-        /// Where to look (repeatable): event-history (the default), s3://BUCKET[/PREFIX] (a
-        /// trail's bucket, listed only for the days of the window), athena:DATABASE.TABLE (a
-        /// CloudTrail table: the query runs in Athena), or a file or directory of trail files.
-        #[arg(long = "source", value_name = "SOURCE")]
-        sources: Vec<String>,
-        /// A region to check names in and to list (repeatable); default: the configured
-        /// region. An ARN is checked in its own region.
-        #[arg(long = "region", value_name = "REGION")]
-        regions: Vec<String>,
-        /// One JSON document per secret (docs/check-v1.schema.json) instead of the report.
-        #[arg(long)]
-        json: bool,
-        /// Make no AWS call: no lookup, local sources only.
-        #[arg(long)]
-        offline: bool,
-        /// With an athena: source, the workgroup the query runs in.
-        #[arg(long, default_value = "primary")]
-        athena_workgroup: String,
-        /// With an athena: source, where Athena writes the results (s3://...); default: the
-        /// workgroup's own location.
-        #[arg(long, value_name = "S3_PREFIX")]
-        athena_output: Option<String>,
-        /// With an athena: source, the table is projected by day (scan --athena-table-ddl):
-        /// only the days of the window are read.
-        #[arg(long)]
-        athena_partitioned: bool,
-    },
+    Check(check::CheckArgs),
     /// Wrap CloudTrail records (one JSON object, a {"Records":[...]} file, or JSON lines)
     /// into a CloudWatch Logs subscription event, printed on stdout.
     Encode {
@@ -201,32 +163,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             control,
             file,
         } => encode(file.as_deref(), &log_group, control),
-        Command::Check {
-            secrets,
-            pending,
-            days,
-            sources,
-            regions,
-            json,
-            offline,
-            athena_workgroup,
-            athena_output,
-            athena_partitioned,
-        } => {
-            check::check(check::CheckArgs {
-                secrets,
-                pending,
-                days,
-                sources,
-                regions,
-                json,
-                offline,
-                progress: std::io::stderr().is_terminal(),
-                athena_workgroup,
-                athena_output,
-                athena_partitioned,
-            })
-            .await
+        Command::Check(mut args) => {
+            args.progress = std::io::stderr().is_terminal();
+            check::check(args).await
         }
         Command::Scan {
             json,

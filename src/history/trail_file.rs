@@ -47,7 +47,8 @@ pub(super) fn scan_candidates<Q: Question>(
         if anchor < scanned {
             continue;
         }
-        let start = starts_before.rfind(&text[scanned..=anchor.min(last)])? + scanned;
+        let anchor = anchor.min(last);
+        let start = starts_before.rfind(&text[scanned..=anchor])? + scanned;
         let end = next
             .find(&text[anchor..last])
             .map_or(last, |offset| anchor + offset);
@@ -65,7 +66,7 @@ pub(super) fn scan_candidates<Q: Question>(
         scanned = end;
     }
     let counted = commas + next.find_iter(&text[scanned..last]).count() + 1;
-    question.passed_over(answer, counted - examined);
+    question.passed_over(answer, counted.saturating_sub(examined));
     Some(())
 }
 
@@ -154,6 +155,35 @@ mod tests {
             if !kinds.contains(&2) {
                 prop_assert_eq!(locations(&fast), locations(&whole));
                 prop_assert_eq!(fast.records, whole.records);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Whatever lies inside the frame, the cut never panics, and what it keeps agrees with
+        /// the whole read whenever the whole read succeeds.
+        #[test]
+        fn any_text_in_the_frame_is_cut_safely(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "{", "}", "\"", ",", ":", "[", "]", "\\", "\\u0062", "1", " ",
+                    "{\"eventVersion\":", ",{\"eventVersion\":", "\"x\"", "é",
+                    " because it was ", "secret because it was marked for deletion",
+                    "\"eventSource\":\"secretsmanager.amazonaws.com\"",
+                    "\"eventName\":\"GetSecretValue\"", "\"errorMessage\":",
+                ]),
+                0..60,
+            )
+        ) {
+            let file = format!("{{\"Records\":[{{\"eventVersion\":{}]}}", pieces.concat());
+            let question = PendingReads::default();
+            let mut answer = crate::detection::Findings::default();
+            let cut = scan_candidates(&question, file.as_bytes(), "f", &mut answer);
+            if cut.is_some()
+                && let Ok(whole) = scan_content(&question, format!("[{}", &file[12..file.len() - 1]).as_bytes(), "f")
+            {
+                prop_assert_eq!(answer.matched, whole.answer.matched);
             }
         }
     }
