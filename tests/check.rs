@@ -12,6 +12,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
 use common::fake_cloudtrail::{FakeCloudTrail, HistoryEvent};
+use common::fake_sts::FakeSts;
 use common::moto::{emulator, unique};
 use serde_json::{Value, json};
 
@@ -540,6 +541,38 @@ async fn pending_checks_every_secret_scheduled_for_deletion_in_both_accounts() {
             .iter()
             .all(|r| r["LookupAttributes"][0]["AttributeValue"] == "GetSecretValue")
     );
+
+    // An account whose member role is refused cannot be listed: said, the other accounts
+    // checked all the same, and with nothing in use the answer is not clean (2).
+    const REFUSED: &str = "222222222222";
+    let sts = FakeSts::start(&std::env::var("MOTO_ENDPOINT").unwrap(), &[REFUSED]);
+    let quiet = FakeCloudTrail::start(Vec::new());
+    let accounts = format!("{MEMBER},{REFUSED}");
+    let output = against_moto(
+        &["check", "--pending", "--json", "--days", "30"],
+        &quiet,
+        &[
+            ("MEMBER_ROLE_NAME", "sda-member"),
+            ("ACCOUNTS", accounts.as_str()),
+            ("AWS_ENDPOINT_URL_STS", sts.endpoint.as_str()),
+        ],
+    );
+    let said = stderr(&output);
+    assert!(
+        said.contains(&format!(
+            "cannot list the secrets of us-east-1 (account {REFUSED})"
+        )),
+        "{said}"
+    );
+    let checked = documents_of(&output);
+    assert!(
+        checked
+            .iter()
+            .any(|d| d["secret"]["name"] == quiet_there.as_str()),
+        "{said}"
+    );
+    assert!(checked.iter().all(|d| d["verdict"] != "in_use"));
+    assert_eq!(output.status.code(), Some(2), "{said}");
 }
 
 #[tokio::test]

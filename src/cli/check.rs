@@ -253,19 +253,27 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
     } else {
         Some(connect().await?)
     };
+    // Accounts and regions --pending could not list: their secrets are unknown.
+    let mut unlisted: Vec<String> = Vec::new();
     if let Some(aws) = &aws {
         queries = place_queries(queries, &args.regions, aws)?;
         look_up(&mut queries, aws).await;
         if args.pending {
-            queries.extend(pending(aws, &args.regions).await?);
+            let (found, failures) = pending(aws, &args.regions).await?;
+            queries.extend(found);
+            unlisted = failures;
         }
     }
+    for failure in &unlisted {
+        eprintln!("secret-deletion-alerts: {failure}");
+    }
+    // What could not be listed may hold secrets scheduled for deletion: not a clean answer.
+    let unlisted_status = if unlisted.is_empty() { 0 } else { 2 };
     if queries.is_empty() {
-        // --pending found nothing: nothing is waiting to be deleted.
         if !args.json {
-            println!("No secret is scheduled for deletion in the regions and accounts asked.");
+            println!("No secret is scheduled for deletion in the regions and accounts listed.");
         }
-        return Ok(0);
+        return Ok(unlisted_status);
     }
 
     let question = ReadsOfSecrets::new(queries.clone(), from, now);
@@ -382,7 +390,7 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
             println!("{}", report::secret_block(&outcome, now));
         }
     }
-    Ok(exit_status(verdicts))
+    Ok(exit_status(verdicts).max(unlisted_status))
 }
 
 /// The SDK configuration, the Secrets Manager adapter (with the member role when
@@ -471,8 +479,9 @@ async fn look_up(queries: &mut [SecretQuery], aws: &Aws) {
 }
 
 /// Every secret scheduled for deletion in the regions asked, in the caller's account and in
-/// each of `ACCOUNTS` through the member role.
-async fn pending(aws: &Aws, regions: &[String]) -> Result<Vec<SecretQuery>, String> {
+/// each of `ACCOUNTS` through the member role; and, one line each, where listing failed (the
+/// rest is checked all the same).
+async fn pending(aws: &Aws, regions: &[String]) -> Result<(Vec<SecretQuery>, Vec<String>), String> {
     let regions: Vec<String> = if regions.is_empty() {
         aws.sdk_config
             .region()
@@ -490,22 +499,23 @@ async fn pending(aws: &Aws, regions: &[String]) -> Result<Vec<SecretQuery>, Stri
         }
     }
     let mut found = Vec::new();
+    let mut failures = Vec::new();
     for account in &accounts {
         for region in &regions {
             let place = Place {
                 region: RegionName::parse(region),
                 member: account.clone(),
             };
-            let listed = aws
-                .secrets
-                .pending_deletion(place.at())
-                .await
-                .map_err(|reason| {
-                    format!(
+            let listed = match aws.secrets.pending_deletion(place.at()).await {
+                Ok(listed) => listed,
+                Err(reason) => {
+                    failures.push(format!(
                         "--pending: cannot list the secrets of {}: {reason}",
                         place.describe(aws.own_account.as_deref())
-                    )
-                })?;
+                    ));
+                    continue;
+                }
+            };
             found.extend(
                 listed
                     .into_iter()
@@ -513,7 +523,7 @@ async fn pending(aws: &Aws, regions: &[String]) -> Result<Vec<SecretQuery>, Stri
             );
         }
     }
-    Ok(found)
+    Ok((found, failures))
 }
 
 /// CloudTrail Event history of each place a secret lives, once per place: every
