@@ -359,6 +359,60 @@ fn the_function_assumes_only_the_member_role_and_only_inside_its_organization() 
     );
 }
 
+/// The template with one resource kept.
+fn only(template: &Yaml, resource: &str) -> Yaml {
+    let mut kept = template.clone();
+    if let Yaml::Hash(root) = &mut kept
+        && let Some(Yaml::Hash(resources)) = root.get_mut(&Yaml::String("Resources".into()))
+    {
+        resources.retain(|name, _| name.as_str() == Some(resource));
+    }
+    kept
+}
+
+#[test]
+fn the_checkers_role_exists_only_when_asked_for_and_can_only_look() {
+    let member = load("member-role.yaml");
+    let role = &member["Resources"]["CheckerRole"];
+    assert_eq!(role["Condition"].as_str(), Some("HasCheckers"));
+    let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"];
+    assert_eq!(trust.as_vec().unwrap().len(), 1);
+    assert_eq!(
+        trust[0]["Principal"]["AWS"].as_str(),
+        Some("CheckerPrincipalArns")
+    );
+    let conditions = &trust[0]["Condition"]["StringEquals"];
+    assert_eq!(
+        conditions["aws:PrincipalOrgID"].as_str(),
+        Some("OrganizationId")
+    );
+    // check acts under the function's session name (`aws::MEMBER_SESSION_NAME`).
+    assert_eq!(
+        conditions["sts:RoleSessionName"].as_str(),
+        Some(secret_deletion_alerts::aws::MEMBER_SESSION_NAME)
+    );
+    let mut granted: Vec<String> = all_statements(&only(&member, "CheckerRole"))
+        .into_iter()
+        .filter(|(_, s)| s["Sid"].as_str() != Some("TheCheckersOnly"))
+        .flat_map(|(_, s)| actions(&s))
+        .collect();
+    granted.sort();
+    assert_eq!(
+        granted,
+        [
+            "cloudtrail:LookupEvents",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:ListSecrets"
+        ],
+        "no GetSecretValue, no RestoreSecret"
+    );
+    assert_eq!(
+        member["Parameters"]["CheckerPrincipalArns"]["Default"].as_str(),
+        Some(""),
+        "off unless principals are given"
+    );
+}
+
 #[test]
 fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_only_by_policy() {
     let member = load("member-role.yaml");
@@ -380,7 +434,7 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
         Some("secret-deletion-alerts")
     );
 
-    let found: Vec<(Option<String>, Yaml)> = all_statements(&member)
+    let found: Vec<(Option<String>, Yaml)> = all_statements(&only(&member, "MemberRole"))
         .into_iter()
         .filter(|(_, s)| s["Sid"].as_str() != Some("TheCentralFunctionOnly"))
         .collect();
