@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::cloudtrail::{Attribution, Principal};
+use crate::cloudtrail::{Attribution, Principal, arn_parts};
 
 /// A stable name for the caller: the IAM user ARN, the role ARN, the federated user ARN, the
 /// root ARN, or the AWS service.
@@ -91,19 +91,13 @@ impl fmt::Display for CallerKey {
 /// `arn:aws:sts::123456789012:assumed-role/orders/session` ->
 /// `arn:aws:iam::123456789012:role/orders` (the path, which the session ARN drops, is lost).
 fn role_arn_of_session(session_arn: &str) -> Option<String> {
-    let mut parts = session_arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("sts"), Some(_), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    let role = resource.strip_prefix("assumed-role/")?.split('/').next()?;
-    (!role.is_empty()).then(|| format!("arn:{partition}:iam::{account}:role/{role}"))
+    let arn = arn_parts(session_arn).filter(|arn| arn.service == "sts")?;
+    let role = arn
+        .resource?
+        .strip_prefix("assumed-role/")?
+        .split('/')
+        .next()?;
+    (!role.is_empty()).then(|| format!("arn:{}:iam::{}:role/{role}", arn.partition, arn.account))
 }
 
 #[cfg(test)]

@@ -423,11 +423,33 @@ fn principal_of(identity: &UserIdentity) -> Principal {
     }
 }
 
-/// `arn:partition:service:region:account:RESOURCE` -> RESOURCE (which may contain ':').
-pub fn arn_resource(arn: &str) -> Option<&str> {
+/// The fields of `arn:PARTITION:SERVICE:REGION:ACCOUNT[:RESOURCE]`, as written (any may be
+/// empty; the resource may contain ':').
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArnParts<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: Option<&'a str>,
+}
+
+/// An ARN's fields; `None` for text that is not `arn:` and four more fields.
+pub fn arn_parts(arn: &str) -> Option<ArnParts<'_>> {
     let mut parts = arn.splitn(6, ':');
     (parts.next() == Some("arn")).then_some(())?;
-    parts.nth(4)
+    Some(ArnParts {
+        partition: parts.next()?,
+        service: parts.next()?,
+        region: parts.next()?,
+        account: parts.next()?,
+        resource: parts.next(),
+    })
+}
+
+/// `arn:partition:service:region:account:RESOURCE` -> RESOURCE (which may contain ':').
+pub fn arn_resource(arn: &str) -> Option<&str> {
+    arn_parts(arn)?.resource
 }
 
 fn last_arn_part(arn: &str) -> Option<&str> {

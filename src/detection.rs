@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
-use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_resource};
+use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_parts, arn_resource};
 use crate::ids::{AccountId, EventId, SecretId};
 use crate::logs::LogBatch;
 use crate::record_reading::read_record;
@@ -230,21 +230,10 @@ pub fn read_of(record: &CloudTrailRecord, origin: Origin) -> Option<PendingDelet
 /// A secret named by full ARN lives where its ARN says (a cross-account read names the other
 /// account's ARN); one named by name lives in the event's account and region.
 fn target_of(secret_id: Option<&str>, record: &CloudTrailRecord) -> SecretTarget {
-    let mut arn_parts = secret_id.unwrap_or("").splitn(6, ':');
-    let from_arn = match (
-        arn_parts.next(),
-        arn_parts.next(),
-        arn_parts.next(),
-        arn_parts.next(),
-        arn_parts.next(),
-    ) {
-        (Some("arn"), Some(_), Some("secretsmanager"), Some(region), Some(account))
-            if !region.is_empty() && !account.is_empty() =>
-        {
-            Some((region.to_owned(), account.to_owned()))
-        }
-        _ => None,
-    };
+    let from_arn = arn_parts(secret_id.unwrap_or(""))
+        .filter(|arn| arn.service == "secretsmanager")
+        .filter(|arn| !arn.region.is_empty() && !arn.account.is_empty())
+        .map(|arn| (arn.region.to_owned(), arn.account.to_owned()));
     let (region, account_id) = match from_arn {
         Some((region, account)) => (Some(region), Some(account)),
         None => (

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use common::fake_cloudtrail::{FakeCloudTrail, HistoryEvent};
 use common::fake_sts::FakeSts;
-use common::moto::{emulator, unique};
+use common::moto::{emulator, in_account, unique};
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "123456789012";
@@ -430,21 +430,11 @@ fn against_moto(args: &[&str], cloudtrail: &FakeCloudTrail, more: &[(&str, &str)
 /// A secret in `account` (moto's STS credentials for a role there act in it), scheduled for
 /// deletion in 7 days when `schedule`; its ARN.
 async fn secret_in(account: &str, name: &str, schedule: bool) -> String {
-    use aws_config::sts::AssumeRoleProvider;
     let sdk = emulator().await.expect("the emulator");
     let sdk = if account == ACCOUNT {
         sdk
     } else {
-        let provider = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/setup"))
-            .session_name("test-setup")
-            .configure(&sdk)
-            .build()
-            .await;
-        sdk.to_builder()
-            .credentials_provider(
-                aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(provider),
-            )
-            .build()
+        in_account(&sdk, account).await
     };
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
     let arn = client

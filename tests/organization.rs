@@ -11,10 +11,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_config::sts::AssumeRoleProvider;
 use aws_sdk_secretsmanager::types::Tag;
 use common::fake_sts::FakeSts;
-use common::moto::{at_endpoint, emulator, unique};
+use common::moto::{at_endpoint, emulator, in_account, unique};
 use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::aws::SecretsManager;
 use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
@@ -225,20 +224,6 @@ async fn a_failed_role_skips_its_account_for_the_rest_of_the_batch_and_no_other(
 }
 
 // ---- against moto ----
-
-/// Credentials for `account`, from moto's STS: they act in that account.
-async fn in_account(sdk: &SdkConfig, account: &str) -> SdkConfig {
-    let provider = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/setup"))
-        .session_name("test-setup")
-        .configure(sdk)
-        .build()
-        .await;
-    sdk.to_builder()
-        .credentials_provider(
-            aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(provider),
-        )
-        .build()
-}
 
 /// A secret in `account`, scheduled for deletion in 7 days; its ARN.
 async fn member_secret(sdk: &SdkConfig, account: &str, name: &str, tagged: bool) -> String {

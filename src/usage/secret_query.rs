@@ -2,6 +2,7 @@
 
 use std::time::SystemTime;
 
+use crate::cloudtrail::arn_parts;
 use crate::detection::SecretTarget;
 use crate::ids::SecretId;
 
@@ -165,27 +166,14 @@ impl SecretQuery {
     }
 }
 
-/// `(region, account)` of a Secrets Manager ARN; `None` for anything else.
+/// `(region, account)` of a Secrets Manager secret's ARN; `None` for anything else.
 fn arn_place(arn: &str) -> Option<(&str, &str)> {
-    let mut parts = arn.splitn(7, ':');
-    match (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) {
-        (
-            Some("arn"),
-            Some(_),
-            Some("secretsmanager"),
-            Some(region),
-            Some(account),
-            Some("secret"),
-            Some(name),
-        ) if !name.is_empty() => Some((region, account)),
-        _ => None,
-    }
+    arn_parts(arn)
+        .filter(|arn| arn.service == "secretsmanager")
+        .filter(|arn| {
+            arn.resource
+                .and_then(|r| r.strip_prefix("secret:"))
+                .is_some_and(|name| !name.is_empty())
+        })
+        .map(|arn| (arn.region, arn.account))
 }

@@ -74,3 +74,19 @@ pub async fn fake_endpoint(endpoint: &str) -> SdkConfig {
         .load()
         .await
 }
+
+/// Credentials for `account` from moto's STS: they act in that account (the role need not
+/// exist).
+pub async fn in_account(sdk: &SdkConfig, account: &str) -> SdkConfig {
+    let provider =
+        aws_config::sts::AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/setup"))
+            .session_name("test-setup")
+            .configure(sdk)
+            .build()
+            .await;
+    sdk.to_builder()
+        .credentials_provider(
+            aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(provider),
+        )
+        .build()
+}
