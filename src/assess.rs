@@ -200,6 +200,7 @@ where
             verification,
             deletion,
             account_name,
+            expected_left_out: None,
         },
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::alert::AlertContext;
 use crate::config::Config;
 use crate::detection::SecretTarget;
+use crate::expected::{ExpectedReaders, NO_EXPECTED_READERS};
 use crate::logs::Inflater;
 use crate::restore::RestorePolicy;
 use crate::verification::VerifyReads;
@@ -76,6 +77,8 @@ pub struct BatchOptions<'a> {
     pub intended_deleters: &'a [glob::Pattern],
     /// `CANARY_SECRET_NAME`: the stack's canary, whose reads are counted, not alerted.
     pub canary_secret: Option<&'a str>,
+    /// `EXPECTED_READERS`: readers counted and logged, never alerted.
+    pub expected_readers: &'a ExpectedReaders,
 }
 
 impl<'a> BatchOptions<'a> {
@@ -97,6 +100,7 @@ impl<'a> BatchOptions<'a> {
             verify_wait: config.verify_wait,
             intended_deleters: &config.intended_deleters,
             canary_secret: config.canary_secret_name.as_deref(),
+            expected_readers: &config.expected_readers,
             ..Self::with_defaults(&config.restore_policy, now)
         }
     }
@@ -127,6 +131,7 @@ impl<'a> BatchOptions<'a> {
             verify_retry: Duration::from_secs(2),
             intended_deleters: &[],
             canary_secret: None,
+            expected_readers: &NO_EXPECTED_READERS,
         }
     }
 

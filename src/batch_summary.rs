@@ -43,6 +43,12 @@ pub struct BatchSummary {
     pub member_role_failures: usize,
     /// Reads of the stack's canary secret: counted (`CanaryReadsSeen`), never alerted.
     pub canary_reads: usize,
+    /// Reads a rule of `EXPECTED_READERS` marked: counted (`ReadsExpected`), never alerted.
+    pub reads_expected: usize,
+    /// Security Hub findings and chat messages of delivered alerts that did not go out
+    /// (`FindingsUndelivered`, `ChatUndelivered`); the emails went out regardless.
+    pub findings_undelivered: usize,
+    pub chat_undelivered: usize,
     /// De-duplication keys of the alerts delivered.
     pub delivered: Vec<String>,
 }

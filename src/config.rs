@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::error::ConfigError;
+use crate::expected::ExpectedReaders;
 use crate::logs::DEFAULT_MAX_DECODED_BYTES;
 use crate::restore::RestorePolicy;
 use crate::verification::VerifyReads;
@@ -71,6 +72,27 @@ pub struct Config {
     /// `CANARY_SECRET_NAME`: the stack's canary secret (`src/canary.rs`): its reads are
     /// counted as `CanaryReadsSeen`, never alerted on or restored.
     pub canary_secret_name: Option<String>,
+    /// `EXPECTED_READERS`: a JSON list of rules marking readers as expected
+    /// ([`crate::expected`]): counted and logged, never alerted.
+    pub expected_readers: ExpectedReaders,
+    /// `SECURITY_HUB`: where each delivered alert also becomes Security Hub findings.
+    pub security_hub: SecurityHubMode,
+    /// `CHAT_TOPIC_ARN`: the SNS topic AWS Chatbot reads; each delivered alert is also
+    /// published there in Chatbot's custom-notification format.
+    pub chat_topic_arn: Option<String>,
+}
+
+/// `SECURITY_HUB`: whether, and into which account, findings are imported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SecurityHubMode {
+    /// No findings (the default).
+    #[default]
+    Off,
+    /// Into the function's own account and region (a delegated administrator, or one
+    /// account); the secret's account is named in the finding.
+    Own,
+    /// Into the secret's account and region, through the member role.
+    Member,
 }
 
 impl Config {
@@ -232,8 +254,51 @@ impl Config {
             },
         };
 
+        let security_hub = match get("SECURITY_HUB").as_deref().map(str::trim) {
+            None | Some("off") => SecurityHubMode::Off,
+            Some("own") => SecurityHubMode::Own,
+            Some("member") => SecurityHubMode::Member,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    variable: "SECURITY_HUB",
+                    value: other.to_owned(),
+                    accepted: "off (default), own (the function's account), member (the secret's account, through MEMBER_ROLE_NAME)",
+                });
+            }
+        };
+        if security_hub == SecurityHubMode::Own && account_id.is_none() {
+            return Err(ConfigError::Missing {
+                variable: "ACCOUNT_ID",
+                hint: "SECURITY_HUB=own imports findings into this account: its 12-digit id",
+            });
+        }
+        if security_hub == SecurityHubMode::Member && member_role_name.is_none() {
+            return Err(ConfigError::Missing {
+                variable: "MEMBER_ROLE_NAME",
+                hint: "SECURITY_HUB=member imports findings into each secret's account through this role",
+            });
+        }
+        let chat_topic_arn = match get("CHAT_TOPIC_ARN") {
+            Some(arn) if is_topic_arn(arn.trim()) => Some(arn.trim().to_owned()),
+            Some(arn) => {
+                return Err(ConfigError::Invalid {
+                    variable: "CHAT_TOPIC_ARN",
+                    value: arn,
+                    accepted: "an SNS topic ARN, arn:PARTITION:sns:REGION:ACCOUNT:NAME",
+                });
+            }
+            None => None,
+        };
+        let expected_readers = match get("EXPECTED_READERS") {
+            None => ExpectedReaders::default(),
+            Some(json) => ExpectedReaders::parse(&json)?,
+        };
+
         Ok(Config {
             alert_topic_arn,
+            expected_readers,
+            security_hub,
+            chat_topic_arn,
             verify_reads,
             verify_wait,
             intended_deleters,
@@ -450,6 +515,9 @@ mod tests {
             ("INTENDED_DELETERS", "role/incident-*"),
             ("INTENDED_DELETERS", "arn:aws:iam::1:role/[x"),
             ("VERIFY_WAIT", "2m"),
+            ("SECURITY_HUB", "yes"),
+            ("CHAT_TOPIC_ARN", "chat"),
+            ("EXPECTED_READERS", "[{}]"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert!(err.to_string().starts_with(var), "{err}");
@@ -471,6 +539,42 @@ mod tests {
         );
         let accounts: Vec<&str> = c.accounts.iter().flatten().map(String::as_str).collect();
         assert_eq!(accounts, ["111111111111", "222222222222", "333333333333"]);
+    }
+
+    #[test]
+    fn the_copies_and_the_expected_readers_are_off_until_set() {
+        let c = config(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap();
+        assert_eq!(c.security_hub, SecurityHubMode::Off);
+        assert_eq!(c.chat_topic_arn, None);
+        assert!(c.expected_readers.is_empty());
+        let c = config(&[
+            ("SECURITY_HUB", "own"),
+            ("ACCOUNT_ID", "123456789012"),
+            ("CHAT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:chat"),
+            (
+                "EXPECTED_READERS",
+                r#"[{"secret": "prod/*", "caller": "*:role/etl", "reason": "ETL"}]"#,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.security_hub, SecurityHubMode::Own);
+        assert_eq!(
+            c.chat_topic_arn.as_deref(),
+            Some("arn:aws:sns:us-east-1:123456789012:chat")
+        );
+        assert_eq!(c.expected_readers.rules().len(), 1);
+        let member = config(&[("SECURITY_HUB", "member"), ("MEMBER_ROLE_NAME", "member")]);
+        assert_eq!(member.unwrap().security_hub, SecurityHubMode::Member);
+        assert_eq!(
+            config(&[("SECURITY_HUB", "own")]).unwrap_err().to_string(),
+            "ACCOUNT_ID must be set: SECURITY_HUB=own imports findings into this account: its 12-digit id"
+        );
+        assert!(
+            config(&[("SECURITY_HUB", "member")])
+                .unwrap_err()
+                .to_string()
+                .starts_with("MEMBER_ROLE_NAME must be set")
+        );
     }
 
     #[test]

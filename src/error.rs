@@ -253,6 +253,14 @@ pub enum ConfigError {
         value: String,
         accepted: &'static str,
     },
+    /// A rule of a list (`EXPECTED_READERS`); number 0: the list itself.
+    #[error("{variable}: rule {number} is not valid: {problem}; the rule: {rule}")]
+    Rule {
+        variable: &'static str,
+        number: usize,
+        rule: String,
+        problem: String,
+    },
 }
 
 #[cfg(test)]

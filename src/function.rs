@@ -12,12 +12,16 @@ use tokio::sync::OnceCell;
 use crate::aws::cloudtrail_history::CloudTrailHistory;
 use crate::aws::dynamodb_windows::AlertStateTable;
 use crate::aws::organizations::OrganizationAccounts;
-use crate::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager};
-use crate::config::Config;
+use crate::aws::{
+    AwsCopies, ChatTopic, SecretsManager, SecurityHubFindings, SnsPublisher, load_sdk_config,
+    secrets_manager,
+};
+use crate::config::{Config, SecurityHubMode};
 use crate::error::{Chain, HandlerError};
 use crate::handler::{BatchOptions, Ports, handle_batch};
 use crate::logs::{Inflater, SubscriptionEvent};
 use crate::metrics::emf_line;
+use crate::ports::WithCopies;
 
 /// The AWS clients, built once a sandbox.
 struct Clients {
@@ -29,6 +33,8 @@ struct Clients {
     history: CloudTrailHistory,
     /// Member accounts' names, across an organization only.
     accounts: Option<OrganizationAccounts>,
+    /// Security Hub findings and chat messages of the delivered alerts, where configured.
+    copies: AwsCopies,
 }
 
 impl Clients {
@@ -46,20 +52,41 @@ impl Clients {
                 .member_role_name
                 .as_ref()
                 .map(|_| OrganizationAccounts::new(&sdk_config)),
+            copies: AwsCopies {
+                findings: match (config.security_hub, config.account_id.as_deref()) {
+                    (SecurityHubMode::Off, _) | (_, None) => None,
+                    (mode, Some(account)) => Some(SecurityHubFindings::new(
+                        &sdk_config,
+                        mode,
+                        account,
+                        secrets.member_credentials(),
+                        config.accounts.clone(),
+                    )),
+                },
+                chat: config
+                    .chat_topic_arn
+                    .as_deref()
+                    .map(|topic| ChatTopic::new(&sdk_config, topic)),
+            },
             secrets,
         }
     }
 
+    #[allow(clippy::type_complexity)]
     fn ports(
         &self,
-    ) -> Ports<
+    ) -> WithCopies<
         '_,
-        SnsPublisher,
-        SecretsManager,
-        SecretsManager,
-        Option<AlertStateTable>,
-        CloudTrailHistory,
-        Option<OrganizationAccounts>,
+        Ports<
+            '_,
+            SnsPublisher,
+            SecretsManager,
+            SecretsManager,
+            Option<AlertStateTable>,
+            CloudTrailHistory,
+            Option<OrganizationAccounts>,
+        >,
+        AwsCopies,
     > {
         Ports {
             publisher: &self.publisher,
@@ -69,6 +96,7 @@ impl Clients {
             history: &self.history,
             accounts: &self.accounts,
         }
+        .with_copies(&self.copies)
     }
 }
 

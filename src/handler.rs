@@ -48,7 +48,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::alert::{Alert, AlertContext, UNNAMED_SECRET, compose, dedup_key_of, event_id_list};
+use crate::alert::{
+    Alert, AlertContext, ExpectedLeftOut, UNNAMED_SECRET, compose, dedup_key_of, event_id_list,
+};
 use crate::assess::{Assessment, LookupSkips, Sources, assess, look_up};
 use crate::batch_options::DEADLINE_MARGIN;
 pub use crate::batch_options::{BatchOptions, secret_reserve};
@@ -58,11 +60,12 @@ use crate::detection::{PendingDeletionAccess, SecretTarget, may_match, scan_log_
 use crate::error::{
     Chain, DecodeError, HandlerError, PublishError, PublishFailure, WindowStateError,
 };
+use crate::expected::SecretNames;
 use crate::logs::{BatchHeader, Inflater, LogBatch};
 pub use crate::ports::Ports;
 use crate::ports::{
-    Adapters, AlertPublisher, AlertWindows, NoAccountNames, NoEventHistory, SecretInspector,
-    SecretRestorer,
+    Adapters, AlertCopies, AlertPublisher, AlertWindows, CopiesReport, NoAccountNames,
+    NoEventHistory, SecretInspector, SecretRestorer,
 };
 use crate::restore::{LookupFailure, RestoreOutcome, SecretState, Severity};
 use crate::window::{ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
@@ -81,6 +84,8 @@ struct SecretResult {
     /// Why its lookup failed, if it did.
     lookup_failure: Option<LookupFailure>,
     alerts: Vec<AlertResult>,
+    /// Reads a rule of `EXPECTED_READERS` marked: counted, not alerted.
+    expected: usize,
 }
 
 impl SecretResult {
@@ -89,14 +94,15 @@ impl SecretResult {
             outcome: None,
             lookup_failure: None,
             alerts: vec![AlertResult::Undelivered(failure)],
+            expected: 0,
         }
     }
 }
 
 /// What became of one alert.
 enum AlertResult {
-    /// Published; its de-duplication key.
-    Delivered(String),
+    /// Published: the alert, for its copies ([`crate::ports::AlertCopies`]).
+    Delivered(Box<Alert>),
     /// Delivered by an earlier try of this batch (the quiet window's store says so): not
     /// sent again; its de-duplication key.
     AlreadyDelivered(String),
@@ -258,6 +264,7 @@ async fn handle_envelope<A: Adapters>(
     }
 
     let mut failures: Vec<PublishError> = Vec::new();
+    let mut delivered: Vec<Alert> = Vec::new();
     for (secret, result) in secrets.iter().zip(results) {
         let result = result.unwrap_or_else(|| {
             SecretResult::not_started(not_delivered(
@@ -272,6 +279,7 @@ async fn handle_envelope<A: Adapters>(
             Some(RestoreOutcome::Failed(_)) => summary.restores_failed += 1,
             _ => {}
         }
+        summary.reads_expected += result.expected;
         match result.lookup_failure {
             Some(LookupFailure::MemberRole) => summary.member_role_failures += 1,
             Some(_) => summary.lookup_failures += 1,
@@ -279,9 +287,10 @@ async fn handle_envelope<A: Adapters>(
         }
         for alert in result.alerts {
             match alert {
-                AlertResult::Delivered(dedup_key) => {
+                AlertResult::Delivered(alert) => {
                     summary.alerts_published += 1;
-                    summary.delivered.push(dedup_key);
+                    summary.delivered.push(alert.dedup_key().to_owned());
+                    delivered.push(*alert);
                 }
                 AlertResult::AlreadyDelivered(dedup_key) => {
                     summary.alerts_already_delivered += 1;
@@ -296,6 +305,18 @@ async fn handle_envelope<A: Adapters>(
         }
     }
     summary.alerts_undelivered = failures.len();
+    if !delivered.is_empty() {
+        // Boxed: the copies' futures (Security Hub, chat) would otherwise nest inside the
+        // batch's, past what the compiler lays out by default.
+        let copies = Box::pin(ports.copies().deliver(&delivered));
+        let (copied, _) = under_deadline(std::iter::once(copies), options).await;
+        let report: CopiesReport = copied.into_iter().flatten().next().unwrap_or_else(|| {
+            tracing::error!("the invocation's deadline is near: the alerts' copies were cut off");
+            ports.copies().undelivered(delivered.len())
+        });
+        summary.findings_undelivered = report.findings_undelivered;
+        summary.chat_undelivered = report.chat_undelivered;
+    }
 
     let failed = failures.len();
     let undelivered = named_list(failures.iter().map(|f| f.secret.as_str()), failed);
@@ -340,6 +361,9 @@ fn log_summary(summary: &BatchSummary) {
         lookup_failures = summary.lookup_failures,
         member_role_failures = summary.member_role_failures,
         canary_reads = summary.canary_reads,
+        reads_expected = summary.reads_expected,
+        findings_undelivered = summary.findings_undelivered,
+        chat_undelivered = summary.chat_undelivered,
         delivered = %summary.delivered.join(","),
         "batch done"
     );
@@ -439,7 +463,20 @@ async fn alert_and_publish<A: Adapters>(
         SecretState::LookupFailed { cause, .. } => Some(*cause),
         _ => None,
     };
-    let assessment = assess(target, attempts, state, &ports.sources(), options).await;
+    let (unexpected, left_out) = leave_out_expected(target, &state, attempts, options);
+    if unexpected.is_empty() {
+        // Every read is expected: no alert, no restore.
+        return SecretResult {
+            outcome: None,
+            lookup_failure,
+            alerts: Vec::new(),
+            expected: left_out.as_ref().map_or(0, |left_out| left_out.reads),
+        };
+    }
+    let attempts = unexpected.as_slice();
+    let expected = left_out.as_ref().map_or(0, |left_out| left_out.reads);
+    let mut assessment = assess(target, attempts, state, &ports.sources(), options).await;
+    assessment.evidence.expected_left_out = left_out;
     let outcome = Some(assessment.outcome.clone());
     // A read Event history confirmed is told as Event history has it.
     let reads = assessment.reads(attempts);
@@ -449,7 +486,8 @@ async fn alert_and_publish<A: Adapters>(
         return SecretResult {
             outcome,
             lookup_failure,
-            alerts: vec![publish(ports.publisher(), &alert).await],
+            alerts: vec![publish(ports.publisher(), alert).await],
+            expected,
         };
     };
     let mut alerts = Vec::new();
@@ -466,7 +504,54 @@ async fn alert_and_publish<A: Adapters>(
         outcome,
         lookup_failure,
         alerts,
+        expected,
     }
+}
+
+/// The reads of one secret that no rule of `EXPECTED_READERS` marks, and what was left out:
+/// each expected read is logged with the rule that marked it.
+fn leave_out_expected(
+    target: &SecretTarget,
+    state: &SecretState,
+    attempts: &[PendingDeletionAccess],
+    options: &BatchOptions<'_>,
+) -> (Vec<PendingDeletionAccess>, Option<ExpectedLeftOut>) {
+    let rules = options.expected_readers;
+    if rules.is_empty() {
+        return (attempts.to_vec(), None);
+    }
+    for rule in rules.newly_expired(options.now) {
+        tracing::warn!(
+            rule = rule.number,
+            reason = %rule.reason,
+            until = %rule.until.map(humantime::format_rfc3339_seconds).map(|t| t.to_string()).unwrap_or_default(),
+            "an EXPECTED_READERS rule is past its until: it marks nothing any more"
+        );
+    }
+    let names = SecretNames::of(target, state.name(), state.arn());
+    let mut unexpected = Vec::new();
+    let mut left_out = ExpectedLeftOut::default();
+    for access in attempts {
+        match rules.matching(&names, access, options.now) {
+            None => unexpected.push(access.clone()),
+            Some(rule) => {
+                tracing::info!(
+                    event_id = access.event_id.as_deref().unwrap_or(""),
+                    secret_id = target.display_name().unwrap_or(UNNAMED_SECRET),
+                    principal = access.who.principal.short_name(),
+                    rule = rule.number,
+                    reason = %rule.reason,
+                    "expected read of a secret pending deletion: counted, not alerted"
+                );
+                left_out.reads += 1;
+                let described = rule.describe();
+                if !left_out.rules.contains(&described) {
+                    left_out.rules.push(described);
+                }
+            }
+        }
+    }
+    (unexpected, (left_out.reads > 0).then_some(left_out))
 }
 
 /// What one batch found about one secret, for one alert.
@@ -559,7 +644,7 @@ async fn windowed_alert<A: Adapters>(
         }
     };
     let alert = compose_for(found.reads, found.assessment, Some(&note), context);
-    let result = publish(ports.publisher(), &alert).await;
+    let result = publish(ports.publisher(), alert).await;
     if claimed {
         let marked = match &result {
             AlertResult::Delivered(_) => {
@@ -614,9 +699,9 @@ fn compose_for(
     )
 }
 
-async fn publish<P: AlertPublisher>(publisher: &P, alert: &Alert) -> AlertResult {
-    match publisher.publish(alert).await {
-        Ok(()) => AlertResult::Delivered(alert.dedup_key().to_owned()),
+async fn publish<P: AlertPublisher>(publisher: &P, alert: Alert) -> AlertResult {
+    match publisher.publish(&alert).await {
+        Ok(()) => AlertResult::Delivered(Box::new(alert)),
         Err(error) => {
             tracing::error!(dedup_key = alert.dedup_key(), error = %Chain(&error), "alert not delivered");
             AlertResult::Undelivered(error)

@@ -34,6 +34,7 @@ pub mod deletion;
 pub mod detection;
 pub mod dry_run;
 pub mod error;
+pub mod expected;
 #[cfg(feature = "aws")]
 pub mod function;
 pub mod handler;

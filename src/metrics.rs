@@ -27,6 +27,11 @@ pub const RESTORES_UNVERIFIED: &str = "RestoresUnverified";
 pub const RESTORES_FAILED: &str = "RestoresFailed";
 /// Reads of the canary secret that reached the function: its alarm fires when they stop.
 pub const CANARY_READS_SEEN: &str = "CanaryReadsSeen";
+/// Reads a rule of `EXPECTED_READERS` marked as expected: counted, never alerted.
+pub const READS_EXPECTED: &str = "ReadsExpected";
+/// Copies of delivered alerts that did not go out: Security Hub findings, chat messages.
+pub const FINDINGS_UNDELIVERED: &str = "FindingsUndelivered";
+pub const CHAT_UNDELIVERED: &str = "ChatUndelivered";
 
 /// The EMF document for one batch, as one line.
 pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
@@ -43,6 +48,9 @@ pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
         (RESTORES_UNVERIFIED, summary.restores_unverified),
         (RESTORES_FAILED, summary.restores_failed),
         (CANARY_READS_SEEN, summary.canary_reads),
+        (READS_EXPECTED, summary.reads_expected),
+        (FINDINGS_UNDELIVERED, summary.findings_undelivered),
+        (CHAT_UNDELIVERED, summary.chat_undelivered),
     ];
     let mut line = serde_json::json!({
         "_aws": {
@@ -81,6 +89,9 @@ mod tests {
             alert_state_errors: 1,
             lookup_failures: 2,
             canary_reads: 1,
+            reads_expected: 6,
+            findings_undelivered: 7,
+            chat_undelivered: 8,
             ..BatchSummary::default()
         };
         let line: serde_json::Value =
@@ -94,6 +105,9 @@ mod tests {
         assert_eq!(line["AlertStateErrors"], 1);
         assert_eq!(line["LookupFailures"], 2);
         assert_eq!(line["CanaryReadsSeen"], 1);
+        assert_eq!(line["ReadsExpected"], 6);
+        assert_eq!(line["FindingsUndelivered"], 7);
+        assert_eq!(line["ChatUndelivered"], 8);
         let declared = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "CloudTrailLogMetrics");
         let names: Vec<&str> = declared["Metrics"]
@@ -116,7 +130,10 @@ mod tests {
                 "MemberRoleFailures",
                 "RestoresUnverified",
                 "RestoresFailed",
-                "CanaryReadsSeen"
+                "CanaryReadsSeen",
+                "ReadsExpected",
+                "FindingsUndelivered",
+                "ChatUndelivered"
             ]
         );
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_u64);

@@ -24,6 +24,38 @@ pub trait AlertPublisher {
     fn publish(&self, alert: &Alert) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
+/// Copies of the delivered alerts where the team already works: Security Hub findings, chat.
+/// The email is the alert of record, so a copy that cannot be delivered is retried within
+/// the invocation and counted (`FindingsUndelivered`, `ChatUndelivered`), and never fails the
+/// batch: a retried batch would send every email again for a copy.
+pub trait AlertCopies {
+    /// Copies of the batch's delivered `alerts`.
+    fn deliver(&self, alerts: &[Alert]) -> impl Future<Output = CopiesReport> + Send;
+
+    /// What a delivery of `alerts` cut off by the deadline left undelivered.
+    fn undelivered(&self, alerts: usize) -> CopiesReport;
+}
+
+/// What the copies of a batch's alerts did not deliver.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopiesReport {
+    pub findings_undelivered: usize,
+    pub chat_undelivered: usize,
+}
+
+/// No copies (neither `SECURITY_HUB` nor `CHAT_TOPIC_ARN` set): the email alone.
+pub struct NoCopies;
+
+impl AlertCopies for NoCopies {
+    async fn deliver(&self, _alerts: &[Alert]) -> CopiesReport {
+        CopiesReport::default()
+    }
+
+    fn undelivered(&self, _alerts: usize) -> CopiesReport {
+        CopiesReport::default()
+    }
+}
+
 /// Where a secret's calls go.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SecretAt<'a> {
@@ -238,6 +270,7 @@ pub trait Adapters: Sync {
     type Windows: AlertWindows + Sync;
     type History: EventHistory + Sync;
     type Accounts: AccountNames + Sync;
+    type Copies: AlertCopies + Sync;
 
     fn publisher(&self) -> &Self::Publisher;
     fn inspector(&self) -> &Self::Inspector;
@@ -248,6 +281,8 @@ pub trait Adapters: Sync {
     fn history(&self) -> &Self::History;
     /// The organization's account names, for member accounts' alerts.
     fn accounts(&self) -> &Self::Accounts;
+    /// Where delivered alerts are copied: Security Hub, chat.
+    fn copies(&self) -> &Self::Copies;
 
     /// The adapters that tell about a secret, for [`crate::assess`].
     fn sources(
@@ -287,6 +322,7 @@ where
     type Windows = W;
     type History = E;
     type Accounts = N;
+    type Copies = NoCopies;
 
     fn publisher(&self) -> &P {
         self.publisher
@@ -305,5 +341,57 @@ where
     }
     fn accounts(&self) -> &N {
         self.accounts
+    }
+    fn copies(&self) -> &NoCopies {
+        &NoCopies
+    }
+}
+
+impl<'a, P, I, R, W, E, N> Ports<'a, P, I, R, W, E, N> {
+    /// These adapters, with delivered alerts copied to `copies`.
+    pub fn with_copies<C>(self, copies: &'a C) -> WithCopies<'a, Self, C> {
+        WithCopies {
+            ports: self,
+            copies,
+        }
+    }
+}
+
+/// A bundle of adapters, with delivered alerts copied (the function's, when Security Hub or
+/// chat is configured).
+pub struct WithCopies<'a, A, C> {
+    pub ports: A,
+    pub copies: &'a C,
+}
+
+impl<A: Adapters, C: AlertCopies + Sync> Adapters for WithCopies<'_, A, C> {
+    type Publisher = A::Publisher;
+    type Inspector = A::Inspector;
+    type Restorer = A::Restorer;
+    type Windows = A::Windows;
+    type History = A::History;
+    type Accounts = A::Accounts;
+    type Copies = C;
+
+    fn publisher(&self) -> &A::Publisher {
+        self.ports.publisher()
+    }
+    fn inspector(&self) -> &A::Inspector {
+        self.ports.inspector()
+    }
+    fn restorer(&self) -> &A::Restorer {
+        self.ports.restorer()
+    }
+    fn windows(&self) -> &A::Windows {
+        self.ports.windows()
+    }
+    fn history(&self) -> &A::History {
+        self.ports.history()
+    }
+    fn accounts(&self) -> &A::Accounts {
+        self.ports.accounts()
+    }
+    fn copies(&self) -> &C {
+        self.copies
     }
 }

@@ -64,13 +64,14 @@ pub fn defang(text: &str) -> String {
             if !word.contains("://") && !lower.starts_with("www.") {
                 return word.to_owned();
             }
-            let disarmed = word.replace("://", "[://]").replace('.', "[.]");
-            match lower.find("http") {
-                Some(at) => {
-                    format!("{}hxxp{}", &disarmed[..at], &disarmed[at + 4..])
-                }
-                None => disarmed,
-            }
+            // `http` is found in the word itself (ASCII lowercasing keeps every byte where it
+            // is), before the dots grow it: found in the grown word, its place could fall
+            // inside a character.
+            let word = match lower.find("http") {
+                Some(at) => format!("{}hxxp{}", &word[..at], &word[at + 4..]),
+                None => word.to_owned(),
+            };
+            word.replace("://", "[://]").replace('.', "[.]")
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -89,6 +90,32 @@ pub fn clean_text(text: &str, max_chars: usize) -> String {
         cleaned.push(if is_hostile(c) { '\u{FFFD}' } else { c });
     }
     cleaned
+}
+
+/// For chat (Slack and Teams through AWS Chatbot, which renders markdown): the text cleaned
+/// as [`clean_text`], links disarmed as [`defang`], and every character that chat markdown
+/// gives a meaning replaced by a look-alike that has none: `<` and `>` (Slack's `<!channel>`,
+/// `<!here>`, `<@U123>` and `<http://x|label>`, Teams' `<at>`), `@` (`@everyone`, `@here`,
+/// `@channel`), the backtick (code spans a caller could close), `[` and `]` (markdown links),
+/// and `*`, `_`, `~` (emphasis that could restyle the message). A session named `<!channel>`
+/// never pings a channel.
+pub fn for_chat(text: &str, max_chars: usize) -> String {
+    let neutral: String = clean_text(text, max_chars)
+        .chars()
+        .map(|c| match c {
+            '<' => '\u{2039}',
+            '>' => '\u{203A}',
+            '@' => '\u{FF20}',
+            '`' => '\u{02CB}',
+            '[' => '\u{FF3B}',
+            ']' => '\u{FF3D}',
+            '*' => '\u{2217}',
+            '_' => '\u{02CD}',
+            '~' => '\u{02DC}',
+            other => other,
+        })
+        .collect();
+    defang(&neutral)
 }
 
 /// For the email subject, which SNS wants as printable ASCII: anything else becomes '?', and
@@ -166,5 +193,47 @@ mod tests {
         );
         assert_eq!(defang("HTTP://A.B"), "hxxp[://]A[.]B");
         assert_eq!(defang("ftp://a.b"), "ftp[://]a[.]b");
+        assert_eq!(
+            defang(".\u{2039}\u{2039}http://a.b"),
+            "[.]\u{2039}\u{2039}hxxp[://]a[.]b",
+            "dots before a link never move its place inside a character"
+        );
+    }
+
+    #[test]
+    fn chat_markdown_and_mentions_are_neutralised_exactly() {
+        for (hostile, shown) in [
+            ("<!channel>", "\u{2039}!channel\u{203A}"),
+            ("<!here>", "\u{2039}!here\u{203A}"),
+            ("<!everyone>", "\u{2039}!everyone\u{203A}"),
+            ("@everyone", "\u{FF20}everyone"),
+            ("@here @channel", "\u{FF20}here \u{FF20}channel"),
+            ("<@U123ABC>", "\u{2039}\u{FF20}U123ABC\u{203A}"),
+            (
+                "<at>Alice</at>",
+                "\u{2039}at\u{203A}Alice\u{2039}/at\u{203A}",
+            ),
+            (
+                "`code` ```block```",
+                "\u{02CB}code\u{02CB} \u{02CB}\u{02CB}\u{02CB}block\u{02CB}\u{02CB}\u{02CB}",
+            ),
+            (
+                "[click](https://evil.example)",
+                "\u{FF3B}click\u{FF3D}(hxxps[://]evil[.]example)",
+            ),
+            (
+                "<https://evil.example|docs>",
+                "\u{2039}hxxps[://]evil[.]example|docs\u{203A}",
+            ),
+            (
+                "*bold* _it_ ~gone~",
+                "\u{2217}bold\u{2217} \u{02CD}it\u{02CD} \u{02DC}gone\u{02DC}",
+            ),
+            ("line\nbreak", "line\u{FFFD}break"),
+            ("ci-deploy-42", "ci-deploy-42"),
+        ] {
+            assert_eq!(for_chat(hostile, 100), shown, "{hostile}");
+        }
+        assert_eq!(for_chat("abcdef", 4), "abc…");
     }
 }

@@ -10,10 +10,14 @@ use super::document::{
     caller_documents, secret_document, window_fields,
 };
 use super::email::email_text;
-use super::evidence::{Evidence, deletion_document, verification_document};
+use super::evidence::{
+    Evidence, deletion_document, expected_reads_document, verification_document,
+};
 use super::investigate::{find_the_secret, find_the_workload, investigations, restore_command};
 use super::subject::subject;
-use super::{Alert, AlertContext, MAX_ERROR_CHARS, MAX_FIELD_CHARS, MAX_SNS_BYTES, SCHEMA};
+use super::{
+    Alert, AlertContext, MAX_ERROR_CHARS, MAX_FIELD_CHARS, MAX_SNS_BYTES, SCHEMA, SCHEMA_V2,
+};
 use crate::detection::{PendingDeletionAccess, SecretTarget};
 use crate::restore::{RestoreOutcome, SecretState, Severity};
 use crate::sanitize::clean_text;
@@ -146,8 +150,14 @@ fn compose_listing(
         suppressed_since_last_alert,
         outcome,
     );
+    let expected_reads = expected_reads_document(evidence);
     let mut document = AlertDocument {
-        schema: SCHEMA,
+        schema: if expected_reads.is_some() {
+            SCHEMA_V2
+        } else {
+            SCHEMA
+        },
+        expected_reads,
         dedup_key,
         severity,
         subject: subject.clone(),

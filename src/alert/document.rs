@@ -50,6 +50,10 @@ pub struct AlertDocument {
     pub deletion_scheduled: super::DeletionDocument,
     pub log_group: String,
     pub next_steps: NextSteps,
+    /// Reads of this secret in the batch that `EXPECTED_READERS` marked, left out of this
+    /// alert (schema v2); absent, and the document v1, when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_reads: Option<super::ExpectedReadsDocument>,
 }
 
 #[derive(Debug, Clone, Serialize)]

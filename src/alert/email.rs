@@ -78,6 +78,19 @@ fn write_email(
     }
     writeln!(text, "Deletion:       {}", document.restore.summary)?;
     writeln!(text, "Reads:          {}", document.verification.detail)?;
+    if let Some(expected) = &document.expected_reads {
+        writeln!(
+            text,
+            "Expected:       {} more {} of this secret left out, marked expected by {}",
+            expected.left_out,
+            if expected.left_out == 1 {
+                "read"
+            } else {
+                "reads"
+            },
+            expected.rules.join(", ")
+        )?;
+    }
     let mut unreadable: Vec<&str> = Vec::new();
     for field in document.attempts.iter().flat_map(|a| &a.unreadable_fields) {
         if !unreadable.contains(&field.as_str()) {

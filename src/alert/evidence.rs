@@ -17,6 +17,39 @@ pub struct Evidence {
     /// The secret's account's name in the organization, when it is a member account and the
     /// function may read it.
     pub account_name: Option<String>,
+    /// Reads of the secret in this batch that a rule of `EXPECTED_READERS` marked, left out
+    /// of the alert.
+    pub expected_left_out: Option<ExpectedLeftOut>,
+}
+
+/// Reads left out of an alert because a rule marked them as expected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpectedLeftOut {
+    pub reads: usize,
+    /// The rules that marked them: "rule 2 (nightly ETL until cut-over)".
+    pub rules: Vec<String>,
+}
+
+/// `expected_reads` in the document (schema v2; absent, and the document v1, when no read
+/// was left out).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpectedReadsDocument {
+    pub left_out: usize,
+    pub rules: Vec<String>,
+}
+
+pub(super) fn expected_reads_document(evidence: &Evidence) -> Option<ExpectedReadsDocument> {
+    evidence
+        .expected_left_out
+        .as_ref()
+        .map(|left_out| ExpectedReadsDocument {
+            left_out: left_out.reads,
+            rules: left_out
+                .rules
+                .iter()
+                .map(|rule| clean_text(rule, MAX_FIELD_CHARS))
+                .collect(),
+        })
 }
 
 impl Evidence {
@@ -26,6 +59,7 @@ impl Evidence {
             verification: Verification::NotChecked { why },
             deletion: DeletionFound::NotAsked,
             account_name: None,
+            expected_left_out: None,
         }
     }
 }

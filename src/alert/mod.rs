@@ -11,21 +11,29 @@
 //! - [`compose`]: from findings to an [`Alert`], fitted under SNS's size limit;
 //! - [`subject`]: the one-line subject;
 //! - [`email`]: the text a person reads;
-//! - [`investigate`]: the commands, links and queries that say what to do next.
+//! - [`investigate`]: the commands, links and queries that say what to do next;
+//! - [`chat`] and [`finding`]: the alert as a chat message (AWS Chatbot's format) and as
+//!   Security Hub findings, keyed by [`thread`] so repeats of one secret and caller join.
 
+pub mod chat;
 mod compose;
 pub mod document;
 mod email;
 mod evidence;
+pub mod finding;
 mod investigate;
 mod subject;
+pub mod thread;
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 pub use compose::{compose, dedup_key_of};
 pub use document::*;
-pub use evidence::{DeletionDocument, DeletionFound, Evidence, VerificationDocument};
+pub use evidence::{
+    DeletionDocument, DeletionFound, Evidence, ExpectedLeftOut, ExpectedReadsDocument,
+    VerificationDocument,
+};
 
 use crate::restore::RestorePolicy;
 
@@ -34,6 +42,9 @@ pub const MAX_SNS_BYTES: usize = 250_000;
 /// SNS: "must be less than 100 characters".
 pub const MAX_SUBJECT_CHARS: usize = 99;
 pub const SCHEMA: &str = "secret-deletion-alerts/alert/v1";
+/// A document that left expected reads out: v1 and `expected_reads`
+/// (`docs/alert-v2.schema.json`).
+pub const SCHEMA_V2: &str = "secret-deletion-alerts/alert/v2";
 /// What a person reads for a secret the record does not name (never used in a command).
 pub const UNNAMED_SECRET: &str = "(not named in the record)";
 

@@ -93,7 +93,7 @@ impl MemberRole {
 pub const MEMBER_SESSION_NAME: &str = "secret-deletion-alerts";
 
 /// The partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, else `aws`.
-fn partition_of(region: Option<&str>) -> &'static str {
+pub(crate) fn partition_of(region: Option<&str>) -> &'static str {
     match region {
         Some(r) if r.starts_with("cn-") => "aws-cn",
         Some(r) if r.starts_with("us-gov-") => "aws-us-gov",

@@ -3,6 +3,7 @@
 //! the credentials for member accounts ([`clients`]). Thin on purpose: they translate between
 //! the SDK and the core's types; nothing outside this folder names an SDK type.
 
+pub mod alert_copies;
 pub mod canary_secret;
 pub mod clients;
 pub mod cloudtrail_history;
@@ -15,6 +16,7 @@ pub mod athena_queries;
 #[cfg(feature = "cli")]
 pub mod s3_trail;
 pub mod secrets_manager;
+pub mod security_hub;
 pub mod sns;
 
 use aws_config::retry::RetryConfig;
@@ -23,13 +25,15 @@ use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 
 use crate::config::Config;
 
+pub use alert_copies::AwsCopies;
 pub use canary_secret::CanarySecret;
 pub use clients::{MEMBER_SESSION_NAME, MemberCredentials, MemberRole};
 pub use cloudtrail_history::CloudTrailHistory;
 pub use dynamodb_windows::AlertStateTable;
 pub use organizations::OrganizationAccounts;
 pub use secrets_manager::{SecretsManager, secrets_manager};
-pub use sns::SnsPublisher;
+pub use security_hub::SecurityHubFindings;
+pub use sns::{ChatTopic, SnsPublisher};
 
 /// The shared SDK configuration: the default credential and region chain (and
 /// `AWS_ENDPOINT_URL`, which points it at an emulator in tests), with timeouts shorter than the

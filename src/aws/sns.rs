@@ -72,3 +72,50 @@ impl AlertPublisher for SnsPublisher {
         }
     }
 }
+
+/// The chat topic (`CHAT_TOPIC_ARN`) AWS Chatbot reads: each delivered alert, as Chatbot's
+/// custom-notification JSON ([`crate::alert::chat`]), the whole message body.
+pub struct ChatTopic {
+    client: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+/// Tries of one chat message: a throttled publish is sent again once.
+const CHAT_TRIES: usize = 2;
+
+impl ChatTopic {
+    pub fn new(sdk_config: &SdkConfig, topic_arn: &str) -> Self {
+        ChatTopic {
+            client: aws_sdk_sns::Client::new(sdk_config),
+            topic_arn: topic_arn.to_owned(),
+        }
+    }
+
+    /// Publishes `alert`'s chat message; whether it went out.
+    pub async fn post(&self, alert: &Alert) -> bool {
+        let body = serde_json::to_string(&alert.chat_notification()).unwrap_or_default();
+        for attempt in 1..=CHAT_TRIES {
+            match self
+                .client
+                .publish()
+                .topic_arn(&self.topic_arn)
+                .message(&body)
+                .send()
+                .await
+            {
+                Ok(_) => return true,
+                Err(error) => tracing::warn!(
+                    dedup_key = alert.dedup_key(),
+                    error = %DisplayErrorContext(&error),
+                    attempt,
+                    "the chat message was not published"
+                ),
+            }
+        }
+        tracing::error!(
+            dedup_key = alert.dedup_key(),
+            "chat message not delivered (ChatUndelivered); the email went out"
+        );
+        false
+    }
+}

@@ -1,0 +1,576 @@
+//! Copies of delivered alerts where the team works: Security Hub findings (ASFF) and chat
+//! messages in AWS Chatbot's custom-notification format. Offline: what the handler copies and
+//! what the copies say. Against moto (`#[ignore]`d; `scripts/test` runs them): a second alert
+//! of one secret and caller updates one finding, a restore archives it, and the chat topic's
+//! raw body is Chatbot's format.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use common::hostile::{payload, pending_deletion_read};
+use common::{FakeSecrets, RecordingPublisher, now, options, pending};
+use secret_deletion_alerts::alert::Alert;
+use secret_deletion_alerts::alert::finding::{FindingPlace, calls_of, findings_of};
+use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::ports::{
+    AlertCopies, CopiesReport, NoAccountNames, NoEventHistory, NoWindows,
+};
+use secret_deletion_alerts::restore::RestorePolicy;
+
+/// Keeps the alerts it is given; reports `undelivered` of each kind.
+#[derive(Default)]
+struct RecordingCopies {
+    copied: Mutex<Vec<Alert>>,
+    undelivered: CopiesReport,
+}
+
+impl AlertCopies for RecordingCopies {
+    async fn deliver(&self, alerts: &[Alert]) -> CopiesReport {
+        self.copied.lock().unwrap().extend(alerts.iter().cloned());
+        self.undelivered
+    }
+
+    fn undelivered(&self, alerts: usize) -> CopiesReport {
+        CopiesReport {
+            findings_undelivered: alerts,
+            chat_undelivered: alerts,
+        }
+    }
+}
+
+fn read(secret: &str, session: &str, event_id: &str) -> String {
+    let mut record = pending_deletion_read(secret, "Boto3/1.34.84 <!here> `x`", session);
+    record["eventID"] = event_id.into();
+    record.to_string()
+}
+
+async fn run_with(
+    data: &str,
+    publisher: &RecordingPublisher,
+    secrets: &FakeSecrets,
+    copies: &RecordingCopies,
+    policy: &RestorePolicy,
+) -> BatchSummary {
+    let ports = Ports {
+        publisher,
+        inspector: secrets,
+        restorer: secrets,
+        windows: &NoWindows,
+        history: &NoEventHistory,
+        accounts: &NoAccountNames,
+    }
+    .with_copies(copies);
+    match handle_batch(data, &ports, &options(policy)).await {
+        Ok(summary) => summary,
+        Err(error) => error.summary().cloned().unwrap(),
+    }
+}
+
+fn secrets() -> FakeSecrets {
+    FakeSecrets::with(&[
+        ("prod/db", pending("prod/db", 6, &[])),
+        ("prod/api", pending("prod/api", 1, &[])),
+    ])
+}
+
+#[tokio::test]
+async fn only_delivered_alerts_are_copied_and_a_failed_copy_fails_nothing() {
+    let data = payload(&[
+        read("prod/db", "s1", "22222222-0000-4000-8000-000000000001"),
+        read("prod/api", "s1", "22222222-0000-4000-8000-000000000002"),
+    ]);
+    let publisher = RecordingPublisher::failing_for(&["prod/api"]);
+    let copies = RecordingCopies {
+        undelivered: CopiesReport {
+            findings_undelivered: 1,
+            chat_undelivered: 1,
+        },
+        ..RecordingCopies::default()
+    };
+    let summary = run_with(&data, &publisher, &secrets(), &copies, &RestorePolicy::Off).await;
+    let copied = copies.copied.lock().unwrap();
+    assert_eq!(copied.len(), 1, "the undelivered alert is not copied");
+    assert_eq!(copied[0].document.secret.display_name, "prod/db");
+    assert_eq!(
+        (summary.findings_undelivered, summary.chat_undelivered),
+        (1, 1)
+    );
+
+    let publisher = RecordingPublisher::default();
+    let copies = RecordingCopies {
+        undelivered: CopiesReport {
+            findings_undelivered: 2,
+            chat_undelivered: 0,
+        },
+        ..RecordingCopies::default()
+    };
+    let summary = run_with(&data, &publisher, &secrets(), &copies, &RestorePolicy::Off).await;
+    assert_eq!(summary.alerts_published, 2, "failed copies fail no alert");
+    assert_eq!(summary.alerts_undelivered, 0);
+    assert_eq!(summary.findings_undelivered, 2);
+}
+
+/// The alert of one batch about `secret`, read by `session`.
+async fn alert_of(secret: &str, session: &str, event_id: &str, policy: &RestorePolicy) -> Alert {
+    let publisher = RecordingPublisher::default();
+    let copies = RecordingCopies::default();
+    let data = payload(&[read(secret, session, event_id)]);
+    run_with(&data, &publisher, &secrets(), &copies, policy).await;
+    publisher.alerts().remove(0)
+}
+
+#[tokio::test]
+async fn the_chat_message_is_chatbots_format_and_pings_no_one() {
+    let alert = alert_of(
+        "prod/db",
+        "<!channel>@everyone<@U123>`<at>x</at>",
+        "22222222-0000-4000-8000-000000000003",
+        &RestorePolicy::Off,
+    )
+    .await;
+    let chat = serde_json::to_value(alert.chat_notification()).unwrap();
+    assert_eq!(chat["version"], "1.0");
+    assert_eq!(chat["source"], "custom");
+    assert_eq!(chat["content"]["textType"], "client-markdown");
+    assert!(
+        chat["content"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with(":warning: HIGH: prod/db")
+    );
+    let description = chat["content"]["description"].as_str().unwrap();
+    assert!(description.contains("*Caller:*"), "{description}");
+    assert!(description.contains("*Time left:*"), "{description}");
+    assert!(description.contains("*Deletion:*"), "{description}");
+    assert!(
+        chat["content"]["nextSteps"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Cancel the deletion: aws secretsmanager restore-secret")
+    );
+    assert_eq!(chat["metadata"]["eventType"], "SecretPendingDeletionRead");
+    assert_eq!(
+        chat["metadata"]["relatedResources"][0],
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
+    );
+    let text = chat.to_string();
+    for mention in ["<!channel>", "<!here>", "@everyone", "<@U123>", "<at>", "`"] {
+        assert!(!text.contains(mention), "{mention} reached chat: {text}");
+    }
+    for field in [&chat["content"], &chat["metadata"]] {
+        for c in ['<', '>', '@', '`'] {
+            assert!(!field.to_string().contains(c), "{c} in {field}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn repeats_of_one_secret_and_caller_share_a_thread_and_a_finding() {
+    let policy = RestorePolicy::Off;
+    let first = alert_of(
+        "prod/db",
+        "s1",
+        "22222222-0000-4000-8000-000000000004",
+        &policy,
+    )
+    .await;
+    let again = alert_of(
+        "prod/db",
+        "s2",
+        "22222222-0000-4000-8000-000000000005",
+        &policy,
+    )
+    .await;
+    let other_secret = alert_of(
+        "prod/api",
+        "s1",
+        "22222222-0000-4000-8000-000000000006",
+        &policy,
+    )
+    .await;
+    let thread = |alert: &Alert| alert.chat_notification().metadata.thread_id;
+    assert_eq!(thread(&first), thread(&again), "a new session of one role");
+    assert_ne!(thread(&first), thread(&other_secret));
+    assert_ne!(
+        first.dedup_key(),
+        again.dedup_key(),
+        "two alerts all the same"
+    );
+    let place = FindingPlace {
+        partition: "aws".into(),
+        account_id: "123456789012".into(),
+        region: "us-east-1".into(),
+    };
+    let id = |alert: &Alert| findings_of(&alert.document, &place, now())[0].id.clone();
+    assert_eq!(id(&first), id(&again));
+    assert_ne!(id(&first), id(&other_secret));
+}
+
+#[tokio::test]
+async fn a_finding_holds_the_fields_security_hub_needs() {
+    let alert = alert_of(
+        "prod/db",
+        "s1",
+        "22222222-0000-4000-8000-000000000007",
+        &RestorePolicy::Off,
+    )
+    .await;
+    let place = FindingPlace {
+        partition: "aws".into(),
+        account_id: "999999999999".into(),
+        region: "eu-west-1".into(),
+    };
+    let findings = findings_of(&alert.document, &place, now());
+    assert_eq!(findings.len(), 1, "one per caller");
+    let finding = serde_json::to_value(&findings[0]).unwrap();
+    assert_eq!(
+        finding["ProductArn"],
+        "arn:aws:securityhub:eu-west-1:999999999999:product/999999999999/default"
+    );
+    assert_eq!(finding["AwsAccountId"], "999999999999");
+    assert_eq!(
+        finding["GeneratorId"],
+        "secret-deletion-alerts/pending-deletion-read"
+    );
+    assert!(
+        finding["Id"]
+            .as_str()
+            .unwrap()
+            .starts_with("secret-deletion-alerts/pending-deletion-read/")
+    );
+    assert!(
+        finding["Types"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Unusual Behaviors/")
+    );
+    assert_eq!(finding["Severity"]["Label"], "HIGH");
+    assert_eq!(
+        finding["CreatedAt"], "2026-11-20T14:03:12.000Z",
+        "the first read"
+    );
+    assert_eq!(finding["FirstObservedAt"], finding["CreatedAt"]);
+    assert_eq!(finding["LastObservedAt"], "2026-11-20T14:03:12.000Z");
+    assert_eq!(finding["RecordState"], "ACTIVE");
+    let resource = &finding["Resources"][0];
+    assert_eq!(resource["Type"], "AwsSecretsManagerSecret");
+    assert_eq!(
+        resource["Id"],
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
+    );
+    assert_eq!(resource["Region"], "us-east-1", "the secret's region");
+    assert!(resource["Details"]["Other"]["DeletionDate"].is_string());
+    assert_eq!(
+        finding["ProductFields"]["secret-deletion-alerts/SecretAccount"],
+        "123456789012"
+    );
+    assert!(
+        finding["Remediation"]["Recommendation"]["Text"]
+            .as_str()
+            .unwrap()
+            .contains("aws secretsmanager restore-secret")
+    );
+    assert!(finding["Title"].as_str().unwrap().chars().count() <= 256);
+    assert!(finding["Description"].as_str().unwrap().chars().count() <= 1024);
+}
+
+#[tokio::test]
+async fn a_restored_secrets_finding_is_archived_with_a_note() {
+    let alert = alert_of(
+        "prod/db",
+        "s1",
+        "22222222-0000-4000-8000-000000000008",
+        &RestorePolicy::All,
+    )
+    .await;
+    assert_eq!(alert.document.restore.outcome, "restored");
+    let place = FindingPlace {
+        partition: "aws".into(),
+        account_id: "123456789012".into(),
+        region: "us-east-1".into(),
+    };
+    let finding = &findings_of(&alert.document, &place, now())[0];
+    assert_eq!(finding.record_state, "ARCHIVED");
+    assert!(finding.note.as_ref().unwrap().text.contains("cancelled"));
+}
+
+#[tokio::test]
+async fn findings_go_in_calls_of_at_most_100() {
+    let alert = alert_of(
+        "prod/db",
+        "s1",
+        "22222222-0000-4000-8000-000000000009",
+        &RestorePolicy::Off,
+    )
+    .await;
+    let place = FindingPlace {
+        partition: "aws".into(),
+        account_id: "123456789012".into(),
+        region: "us-east-1".into(),
+    };
+    let one = findings_of(&alert.document, &place, now()).remove(0);
+    assert!(one.bytes() < 240 * 1024);
+    let calls = calls_of(vec![one; 250]);
+    let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [100, 100, 50]);
+}
+
+mod emulated {
+    use super::*;
+    use common::moto::{emulator, unique};
+    use secret_deletion_alerts::aws::{AwsCopies, ChatTopic, SecurityHubFindings};
+    use secret_deletion_alerts::config::SecurityHubMode;
+
+    async fn findings_with_id(sdk: &aws_config::SdkConfig, id: &str) -> Vec<serde_json::Value> {
+        let client = aws_sdk_securityhub::Client::new(sdk);
+        let mut found = Vec::new();
+        let mut token = None;
+        loop {
+            let page = client
+                .get_findings()
+                .max_results(100)
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap();
+            for finding in page.findings() {
+                if finding.id() == Some(id) {
+                    found.push(serde_json::json!({
+                        "UpdatedAt": finding.updated_at(),
+                        "RecordState": finding.record_state().map(|s| s.as_str()),
+                        "Note": finding.note().and_then(|n| n.text()),
+                        "Title": finding.title(),
+                        "ResourceType": finding.resources().first().and_then(|r| r.r#type()),
+                    }));
+                }
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        found
+    }
+
+    /// A chat topic with an SQS queue subscribed with raw delivery: the queue receives the
+    /// message body exactly as Chatbot would.
+    async fn chat_inbox(sdk: &aws_config::SdkConfig) -> (String, String, aws_sdk_sqs::Client) {
+        let sns = aws_sdk_sns::Client::new(sdk);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let topic = sns
+            .create_topic()
+            .name(unique("chat"))
+            .send()
+            .await
+            .unwrap();
+        let topic_arn = topic.topic_arn().unwrap().to_owned();
+        let queue = sqs
+            .create_queue()
+            .queue_name(unique("chat"))
+            .send()
+            .await
+            .unwrap();
+        let queue_url = queue.queue_url().unwrap().to_owned();
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap();
+        let queue_arn = attributes.attributes().unwrap()
+            [&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .unwrap();
+        (topic_arn, queue_url, sqs)
+    }
+
+    /// Runs `test` on a thread of its own with a large stack: the SDK's reader of a whole
+    /// ASFF finding (GetFindings, which only this test calls) takes more than 8 MB of stack
+    /// in a debug build.
+    fn on_a_large_stack(test: impl std::future::Future<Output = ()> + Send + 'static) {
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(test)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    #[ignore = "needs moto's server: scripts/test starts it"]
+    fn a_second_alert_updates_one_finding_a_restore_archives_it_and_chat_gets_chatbots_format() {
+        on_a_large_stack(second_alert_updates_one_finding());
+    }
+
+    async fn second_alert_updates_one_finding() {
+        let Some(sdk) = emulator().await else { return };
+        let (chat_topic, queue_url, sqs) = chat_inbox(&sdk).await;
+        let copies = AwsCopies {
+            findings: Some(SecurityHubFindings::new(
+                &sdk,
+                SecurityHubMode::Own,
+                "123456789012",
+                None,
+                None,
+            )),
+            chat: Some(ChatTopic::new(&sdk, &chat_topic)),
+        };
+        let secret = unique("prod/db");
+        let secrets = FakeSecrets::with(&[(secret.as_str(), pending(&secret, 6, &[]))]);
+        let publisher = RecordingPublisher::default();
+        let mut ids = Vec::new();
+        for (event_id, policy) in [
+            ("33333333-0000-4000-8000-000000000001", RestorePolicy::Off),
+            ("33333333-0000-4000-8000-000000000002", RestorePolicy::Off),
+        ] {
+            let ports = Ports {
+                publisher: &publisher,
+                inspector: &secrets,
+                restorer: &secrets,
+                windows: &NoWindows,
+                history: &NoEventHistory,
+                accounts: &NoAccountNames,
+            }
+            .with_copies(&copies);
+            let data = payload(&[read(&secret, "s1", event_id)]);
+            let summary = handle_batch(&data, &ports, &options(&policy))
+                .await
+                .unwrap();
+            assert_eq!(
+                (summary.findings_undelivered, summary.chat_undelivered),
+                (0, 0)
+            );
+            let alert = publisher.alerts().pop().unwrap();
+            let place = FindingPlace {
+                partition: "aws".into(),
+                account_id: "123456789012".into(),
+                region: "us-east-1".into(),
+            };
+            ids.push(
+                findings_of(&alert.document, &place, SystemTime::now())[0]
+                    .id
+                    .clone(),
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(ids[0], ids[1]);
+        let after_two = findings_with_id(&sdk, &ids[0]).await;
+        assert_eq!(after_two.len(), 1, "one finding for one secret and caller");
+        assert_eq!(after_two[0]["RecordState"], "ACTIVE");
+        assert_eq!(after_two[0]["ResourceType"], "AwsSecretsManagerSecret");
+
+        // The function restores it: the same finding is archived, with a note.
+        let restoring = RestorePolicy::All;
+        let ports = Ports {
+            publisher: &publisher,
+            inspector: &secrets,
+            restorer: &secrets,
+            windows: &NoWindows,
+            history: &NoEventHistory,
+            accounts: &NoAccountNames,
+        }
+        .with_copies(&copies);
+        let data = payload(&[read(&secret, "s1", "33333333-0000-4000-8000-000000000003")]);
+        let summary = handle_batch(&data, &ports, &options(&restoring))
+            .await
+            .unwrap();
+        assert_eq!(summary.restored, 1);
+        let archived = findings_with_id(&sdk, &ids[0]).await;
+        assert_eq!(archived.len(), 1);
+        assert_eq!(archived[0]["RecordState"], "ARCHIVED");
+        assert!(archived[0]["Note"].as_str().unwrap().contains("cancelled"));
+        assert!(archived[0]["UpdatedAt"].as_str() > after_two[0]["UpdatedAt"].as_str());
+
+        // Chat: three messages, raw bodies in Chatbot's format, threaded on one key.
+        let mut bodies = Vec::new();
+        for _ in 0..10 {
+            let output = sqs
+                .receive_message()
+                .queue_url(&queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for message in output.messages() {
+                bodies.push(
+                    serde_json::from_str::<serde_json::Value>(message.body().unwrap()).unwrap(),
+                );
+            }
+            if bodies.len() >= 3 {
+                break;
+            }
+        }
+        assert_eq!(bodies.len(), 3);
+        for body in &bodies {
+            assert_eq!(body["version"], "1.0");
+            assert_eq!(body["source"], "custom");
+            assert!(body["content"]["title"].is_string());
+            assert!(body["content"]["description"].is_string());
+            assert!(body["content"]["nextSteps"].is_array());
+            assert!(body["content"]["keywords"].is_array());
+            assert_eq!(
+                body["metadata"]["threadId"],
+                bodies[0]["metadata"]["threadId"]
+            );
+            assert!(body["metadata"]["summary"].is_string());
+            assert_eq!(body["metadata"]["eventType"], "SecretPendingDeletionRead");
+            assert!(body["metadata"]["relatedResources"].is_array());
+        }
+    }
+
+    #[tokio::test]
+    #[ignore = "needs moto's server: scripts/test starts it"]
+    async fn an_unreachable_security_hub_is_counted_and_the_email_still_goes() {
+        let sdk = common::moto::dead_endpoint().await;
+        let copies = AwsCopies {
+            findings: Some(SecurityHubFindings::new(
+                &sdk,
+                SecurityHubMode::Own,
+                "123456789012",
+                None,
+                None,
+            )),
+            chat: None,
+        };
+        let secrets = secrets();
+        let publisher = RecordingPublisher::default();
+        let ports = Ports {
+            publisher: &publisher,
+            inspector: &secrets,
+            restorer: &secrets,
+            windows: &NoWindows,
+            history: &NoEventHistory,
+            accounts: &NoAccountNames,
+        }
+        .with_copies(&copies);
+        let data = payload(&[read(
+            "prod/db",
+            "s1",
+            "33333333-0000-4000-8000-000000000009",
+        )]);
+        let summary = handle_batch(&data, &ports, &options(&RestorePolicy::Off))
+            .await
+            .unwrap();
+        assert_eq!(summary.alerts_published, 1);
+        assert_eq!(summary.findings_undelivered, 1);
+        assert_eq!(publisher.alerts().len(), 1);
+    }
+}
