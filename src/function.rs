@@ -132,6 +132,7 @@ pub async fn run_in_lambda() -> ExitCode {
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_lookup(|k| std::env::var(k).ok())?;
     let topic = config.require_topic()?.to_owned();
+    log_expected_readers(&config);
     let clients = OnceCell::new();
     let initialization_type = std::env::var("AWS_LAMBDA_INITIALIZATION_TYPE").ok();
     let building = if builds_clients_while_fetching(initialization_type.as_deref()) {
@@ -194,6 +195,26 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         },
     ))
     .await
+}
+
+/// The rules of `EXPECTED_READERS`, once at cold start: how many, and each one already past
+/// its `until` (the handler tells of a rule that expires later, once, when it does).
+fn log_expected_readers(config: &Config) {
+    let rules = &config.expected_readers;
+    if rules.is_empty() {
+        return;
+    }
+    tracing::info!(
+        rules = rules.rules().len(),
+        "EXPECTED_READERS: readers these rules mark are counted, not alerted"
+    );
+    for rule in rules.newly_expired(SystemTime::now()) {
+        tracing::warn!(
+            rule = rule.number,
+            reason = %rule.reason,
+            "an EXPECTED_READERS rule is past its until: it marks nothing any more"
+        );
+    }
 }
 
 /// What Lambda reports of a failed invocation (and the on-failure destination keeps): the

@@ -91,7 +91,7 @@ async fn only_delivered_alerts_are_copied_and_a_failed_copy_fails_nothing() {
         ..RecordingCopies::default()
     };
     let summary = run_with(&data, &publisher, &secrets(), &copies, &RestorePolicy::Off).await;
-    let copied = copies.copied.lock().unwrap();
+    let copied = copies.copied.lock().unwrap().clone();
     assert_eq!(copied.len(), 1, "the undelivered alert is not copied");
     assert_eq!(copied[0].document.secret.display_name, "prod/db");
     assert_eq!(

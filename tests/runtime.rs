@@ -229,6 +229,27 @@ fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
     }
 }
 
+#[test]
+fn an_invalid_expected_readers_rule_stops_the_function_at_start_naming_the_rule() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let api = listener.local_addr().unwrap().to_string();
+    let rules = r#"[{"secret": "prod/*", "caller": "*:role/etl", "reason": "ETL"},
+                    {"secret": "prod/db", "reason": "no reader named"}]"#;
+    let child = start_function(&api, &[("EXPECTED_READERS", rules)]);
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let logs = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        logs.contains("EXPECTED_READERS: rule 2 is not valid: a rule needs at least one of `caller`, `workload` or `source_ip`"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("no reader named"),
+        "the rule is shown: {logs}"
+    );
+}
+
 /// The deployed wiring end to end: the binary in Lambda mode with the template's settings
 /// (a topic, the alert state table) against moto's server. Two batches of one caller: the
 /// first alerts, the second is held back by the quiet window.

@@ -214,11 +214,113 @@ fn least_privilege_no_wildcard_actions_and_restore_only_under_its_policy() {
         .filter(|(_, s)| s["Effect"].as_str() == Some("Allow") && s["Principal"].is_badvalue())
         .filter(|(_, s)| actions(s).iter().any(|a| a == "sns:Publish"))
         .collect();
-    assert_eq!(publish.len(), 1);
-    assert!(
-        !publish[0].1["Resource"]
+    let conditions: Vec<Option<&str>> = publish.iter().map(|(c, _)| c.as_deref()).collect();
+    assert_eq!(
+        conditions,
+        [None, Some("HasChatTopic")],
+        "the alerts, and chat if asked"
+    );
+    for (_, statement) in publish {
+        assert!(
+            !statement["Resource"]
+                .as_str()
+                .is_some_and(|r| r.contains('*'))
+        );
+    }
+}
+
+#[test]
+fn security_hub_chat_and_expected_readers_are_off_until_asked_and_grant_only_what_they_use() {
+    let template = template();
+    let parameters = &template["Parameters"];
+    assert_eq!(
+        parameters["SecurityHubFindings"]["Default"].as_str(),
+        Some("off")
+    );
+    let modes: Vec<&str> = parameters["SecurityHubFindings"]["AllowedValues"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(modes, ["off", "own", "member"], "what SECURITY_HUB accepts");
+    assert_eq!(parameters["ChatTopic"]["Default"].as_str(), Some(""));
+    assert_eq!(parameters["ExpectedReaders"]["Default"].as_str(), Some(""));
+    let environment =
+        &template["Resources"]["AlertFunction"]["Properties"]["Environment"]["Variables"];
+    for variable in ["SECURITY_HUB", "CHAT_TOPIC_ARN", "EXPECTED_READERS"] {
+        assert!(!environment[variable].is_badvalue(), "{variable}");
+    }
+
+    let mut found = Vec::new();
+    statements(
+        &template["Resources"],
+        None,
+        &template["Conditions"],
+        &mut found,
+    );
+    let imports: Vec<_> = found
+        .iter()
+        .filter(|(_, s)| actions(s).iter().any(|a| a.starts_with("securityhub:")))
+        .collect();
+    assert_eq!(imports.len(), 1);
+    assert_eq!(imports[0].0.as_deref(), Some("SecurityHubOwn"));
+    assert_eq!(actions(&imports[0].1), ["securityhub:BatchImportFindings"]);
+    assert_eq!(
+        imports[0].1["Resource"]["Fn::Sub"]
             .as_str()
-            .is_some_and(|r| r.contains('*'))
+            .or(imports[0].1["Resource"].as_str()),
+        Some(
+            "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+        ),
+        "this account's own product only"
+    );
+
+    let key = &template["Resources"]["ChatTopicKey"];
+    assert_eq!(key["Condition"].as_str(), Some("CreateChatTopic"));
+    let chatbot = key["Properties"]["KeyPolicy"]["Statement"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|s| s["Principal"]["Service"].as_str() == Some("chatbot.amazonaws.com"))
+        .expect("Chatbot may read the chat topic");
+    assert!(actions(chatbot).contains(&"kms:Decrypt".to_owned()));
+    let topic = &template["Resources"]["ChatNotificationTopic"]["Properties"];
+    assert_eq!(topic["KmsMasterKeyId"].as_str(), Some("ChatTopicKey"));
+
+    let alarms: Vec<(&str, &Yaml)> = resources_of_type(&template, "AWS::CloudWatch::Alarm");
+    for (metric, condition) in [
+        ("FindingsUndelivered", "HasSecurityHub"),
+        ("ChatUndelivered", "HasChatTopic"),
+    ] {
+        let (_, alarm) = alarms
+            .iter()
+            .find(|(_, a)| a["Properties"]["MetricName"].as_str() == Some(metric))
+            .unwrap_or_else(|| panic!("no alarm on {metric}"));
+        assert_eq!(alarm["Condition"].as_str(), Some(condition));
+        assert_eq!(
+            alarm["Properties"]["AlarmActions"][0].as_str(),
+            Some("OpsTopic")
+        );
+    }
+
+    let member = load("member-role.yaml");
+    let mut granted = Vec::new();
+    statements(
+        &member["Resources"],
+        None,
+        &member["Conditions"],
+        &mut granted,
+    );
+    let imports: Vec<_> = granted
+        .iter()
+        .filter(|(_, s)| actions(s).iter().any(|a| a.starts_with("securityhub:")))
+        .collect();
+    assert_eq!(imports.len(), 1);
+    assert_eq!(imports[0].0.as_deref(), Some("ImportsFindings"));
+    assert_eq!(
+        member["Parameters"]["SecurityHubFindings"]["Default"].as_str(),
+        Some("false")
     );
 }
 
@@ -444,6 +546,12 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
         let resource = statement["Resource"].as_str().unwrap();
         if actions(statement) == ["cloudtrail:LookupEvents"] {
             assert_eq!(resource, "*", "LookupEvents takes no other resource");
+        } else if actions(statement) == ["securityhub:BatchImportFindings"] {
+            assert_eq!(
+                resource,
+                "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default",
+                "the member's own product only"
+            );
         } else {
             assert_eq!(
                 resource, "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:*",
@@ -467,6 +575,10 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
         [
             (None, "cloudtrail:LookupEvents".to_owned()),
             (None, "secretsmanager:DescribeSecret".to_owned()),
+            (
+                Some("ImportsFindings".to_owned()),
+                "securityhub:BatchImportFindings".to_owned()
+            ),
             (
                 Some("RestoreAll".to_owned()),
                 "secretsmanager:RestoreSecret".to_owned()

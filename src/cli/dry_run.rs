@@ -1,9 +1,13 @@
-//! The dry run's publisher: each alert's JSON document as one line on stdout, or the email.
+//! The dry run's publisher: each alert's JSON document as one line on stdout, or the email,
+//! or its copies (the chat message, the Security Hub findings) as they would be sent.
 //! (Its Secrets Manager is the library's [`secret_deletion_alerts::dry_run::DryRunSecrets`].)
 
 use std::io::Write;
 
+use std::time::SystemTime;
+
 use secret_deletion_alerts::alert::Alert;
+use secret_deletion_alerts::alert::finding::{FindingPlace, findings_of};
 use secret_deletion_alerts::error::{PublishError, PublishFailure};
 use secret_deletion_alerts::ports::AlertPublisher;
 
@@ -24,6 +28,20 @@ impl AlertPublisher for StdoutPublisher {
                 alert.text,
                 "-".repeat(72)
             ),
+            Format::Chat => writeln!(stdout, "{}", pretty(&alert.chat_notification())),
+            Format::Finding => {
+                let secret = &alert.document.secret;
+                let place = FindingPlace {
+                    partition: "aws".to_owned(),
+                    account_id: secret
+                        .account_id
+                        .clone()
+                        .unwrap_or_else(|| "123456789012".into()),
+                    region: secret.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                };
+                let findings = findings_of(&alert.document, &place, SystemTime::now());
+                writeln!(stdout, "{}", pretty(&findings))
+            }
         };
         written.map_err(|e| PublishError {
             secret: alert.document.secret.display_name.clone(),
@@ -31,4 +49,8 @@ impl AlertPublisher for StdoutPublisher {
             cause: PublishFailure::Invalid(format!("cannot write to stdout: {e}")),
         })
     }
+}
+
+fn pretty(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

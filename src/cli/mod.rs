@@ -51,6 +51,11 @@ pub struct Cli {
 pub enum Format {
     Json,
     Email,
+    /// The chat message (AWS Chatbot's custom-notification JSON) `CHAT_TOPIC_ARN` receives.
+    Chat,
+    /// The Security Hub findings (ASFF) `SECURITY_HUB` imports, as imported into the
+    /// secret's account and region.
+    Finding,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,8 +67,8 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
         /// What a dry run prints for each alert: the email (subject and text) as a subscriber
-        /// would get it, or its JSON document (one line). Default: the email on a terminal,
-        /// JSON when stdout is a pipe or a file.
+        /// would get it, its JSON document (one line), its chat message, or its Security Hub
+        /// findings. Default: the email on a terminal, JSON when stdout is a pipe or a file.
         #[arg(long, value_enum, requires = "dry_run")]
         format: Option<Format>,
         /// The event file, or - for standard input.

@@ -28,6 +28,9 @@ static ALERT_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
 });
 
+/// What any caller-controlled text must never carry into chat: a mention, a code span, a tag.
+const CHAT_MARKUP: [char; 4] = ['<', '>', '@', '`'];
+
 /// Checks what SNS, a reader and a machine need of every alert.
 struct CheckingPublisher;
 
@@ -49,6 +52,29 @@ impl AlertPublisher for CheckingPublisher {
             serde_json::from_str(&alert.document_json()).expect("the document is JSON");
         if let Err(error) = ALERT_SCHEMA.validate(&document) {
             panic!("the alert document breaks the schema: {error}: {document}");
+        }
+        // The copies: a chat message that pings no one, findings inside Security Hub's limits.
+        let chat = alert.chat_notification();
+        let content = serde_json::to_string(&chat.content).expect("JSON");
+        assert!(
+            !content.contains(CHAT_MARKUP),
+            "chat markup reached chat: {content}"
+        );
+        assert!(chat.content.title.chars().count() <= 250);
+        let place = secret_deletion_alerts::alert::finding::FindingPlace {
+            partition: "aws".into(),
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+        };
+        let findings = secret_deletion_alerts::alert::finding::findings_of(
+            &alert.document,
+            &place,
+            std::time::SystemTime::UNIX_EPOCH,
+        );
+        for finding in findings {
+            assert!(finding.bytes() < secret_deletion_alerts::alert::finding::MAX_FINDING_BYTES);
+            assert!(finding.title.chars().count() <= 256);
+            assert!(finding.description.chars().count() <= 1024);
         }
         Ok(())
     }
