@@ -96,9 +96,9 @@ pub fn clean_text(text: &str, max_chars: usize) -> String {
 /// as [`clean_text`], links disarmed as [`defang`], and every character that chat markdown
 /// gives a meaning replaced by a look-alike that has none: `<` and `>` (Slack's `<!channel>`,
 /// `<!here>`, `<@U123>` and `<http://x|label>`, Teams' `<at>`), `@` (`@everyone`, `@here`,
-/// `@channel`), the backtick (code spans a caller could close), `[` and `]` (markdown links),
-/// and `*`, `_`, `~` (emphasis that could restyle the message). A session named `<!channel>`
-/// never pings a channel.
+/// `@channel`), the backtick (code spans a caller could close), and `[` and `]` (markdown
+/// links). A session named `<!channel>` never pings a channel. Emphasis (`*`, `_`) is left:
+/// it can only restyle a word, and `_` is in every other role name.
 pub fn for_chat(text: &str, max_chars: usize) -> String {
     let neutral: String = clean_text(text, max_chars)
         .chars()
@@ -109,9 +109,6 @@ pub fn for_chat(text: &str, max_chars: usize) -> String {
             '`' => '\u{02CB}',
             '[' => '\u{FF3B}',
             ']' => '\u{FF3D}',
-            '*' => '\u{2217}',
-            '_' => '\u{02CD}',
-            '~' => '\u{02DC}',
             other => other,
         })
         .collect();
@@ -225,10 +222,7 @@ mod tests {
                 "<https://evil.example|docs>",
                 "\u{2039}hxxps[://]evil[.]example|docs\u{203A}",
             ),
-            (
-                "*bold* _it_ ~gone~",
-                "\u{2217}bold\u{2217} \u{02CD}it\u{02CD} \u{02DC}gone\u{02DC}",
-            ),
+            ("AWSReservedSSO_Admin_1a2b", "AWSReservedSSO_Admin_1a2b"),
             ("line\nbreak", "line\u{FFFD}break"),
             ("ci-deploy-42", "ci-deploy-42"),
         ] {

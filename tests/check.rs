@@ -97,6 +97,7 @@ fn cli(args: &[&str]) -> Output {
         .args(args)
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .env_remove("ALERT_TOPIC_ARN")
+        .env_remove("EXPECTED_READERS")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
@@ -104,19 +105,24 @@ fn cli(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn validator() -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/check-v1.schema.json");
+fn validator(version: &str) -> jsonschema::Validator {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("docs/check-{version}.schema.json"));
     let schema: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
 }
 
-/// The JSON documents printed, each checked against the schema.
+/// The JSON documents printed, each checked against the schema of its version.
 fn documents(output: &Output) -> Vec<Value> {
-    let validator = validator();
+    let (v1, v2) = (validator("v1"), validator("v2"));
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| {
             let document: Value = serde_json::from_str(line).unwrap();
+            let validator = match document["schema"].as_str() {
+                Some("secret-deletion-alerts/check/v2") => &v2,
+                _ => &v1,
+            };
             let errors: Vec<String> = validator
                 .iter_errors(&document)
                 .map(|e| format!("{} at {}", e, e.instance_path()))
@@ -311,6 +317,73 @@ fn the_report_for_a_person_leads_with_the_verdict_and_names_each_reader() {
         "{text}"
     );
     assert!(text.contains("  next: Do not delete it yet"), "{text}");
+}
+
+#[test]
+fn readers_the_rules_mark_are_told_as_expected_and_still_count() {
+    let tree = tree();
+    let rules = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        rules.path(),
+        r#"[{"secret": "prod/*", "caller": "*:role/batch", "reason": "the nightly batch, until the cut-over"}]"#,
+    )
+    .unwrap();
+    let args = [
+        "check",
+        "prod/db",
+        "--offline",
+        "--source",
+        tree.path().to_str().unwrap(),
+        "--expected-readers",
+        rules.path().to_str().unwrap(),
+    ];
+    let output = cli(&args);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "expected readers still read it"
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("      expected: marked by rule 1 (the nightly batch, until the cut-over)"),
+        "{text}"
+    );
+    let output = cli(&[&args[..], &["--json"]].concat());
+    let document = &documents(&output)[0];
+    assert_eq!(document["schema"], "secret-deletion-alerts/check/v2");
+    let readers = document["readers"].as_array().unwrap();
+    let expected: Vec<(&str, &Value)> = readers
+        .iter()
+        .map(|r| (r["caller"].as_str().unwrap(), &r["expected"]))
+        .collect();
+    assert_eq!(
+        expected,
+        [
+            ("arn:aws:iam::123456789012:role/orders-api", &Value::Null),
+            (
+                "arn:aws:iam::123456789012:role/batch",
+                &json!("rule 1 (the nightly batch, until the cut-over)")
+            ),
+        ]
+    );
+    let without = cli(&[&args[..5], &["--json"]].concat());
+    assert_eq!(
+        documents(&without)[0]["schema"],
+        "secret-deletion-alerts/check/v1"
+    );
+
+    std::fs::write(
+        rules.path(),
+        r#"[{"secret": "prod/*", "reason": "no reader"}]"#,
+    )
+    .unwrap();
+    let output = cli(&args);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("EXPECTED_READERS: rule 1 is not valid"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -149,7 +149,7 @@ async fn the_chat_message_is_chatbots_format_and_pings_no_one() {
         chat["content"]["nextSteps"][0]
             .as_str()
             .unwrap()
-            .starts_with("Cancel the deletion: aws secretsmanager restore-secret")
+            .starts_with("Cancel the deletion: `aws secretsmanager restore-secret")
     );
     assert_eq!(chat["metadata"]["eventType"], "SecretPendingDeletionRead");
     assert_eq!(
@@ -157,14 +157,24 @@ async fn the_chat_message_is_chatbots_format_and_pings_no_one() {
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
     );
     let text = chat.to_string();
-    for mention in ["<!channel>", "<!here>", "@everyone", "<@U123>", "<at>", "`"] {
+    for mention in ["<!channel>", "<!here>", "@everyone", "<@U123>", "<at>"] {
         assert!(!text.contains(mention), "{mention} reached chat: {text}");
     }
-    for field in [&chat["content"], &chat["metadata"]] {
+    for field in [
+        &chat["content"]["title"],
+        &chat["content"]["description"],
+        &chat["metadata"],
+    ] {
         for c in ['<', '>', '@', '`'] {
             assert!(!field.to_string().contains(c), "{c} in {field}");
         }
     }
+    let steps = chat["content"]["nextSteps"].to_string();
+    assert_eq!(
+        steps.matches('`').count(),
+        2,
+        "only our own code span: {steps}"
+    );
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! The README's sample email is what the command line prints for its sample event.
+//! The README's samples (the email, the chat message, the Security Hub finding) are what the
+//! command line prints for its sample events.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -24,4 +25,44 @@ fn the_readmes_sample_email_is_what_invoke_dry_run_prints() {
         + 4;
     let end = start + readme[start..].find("\n```").unwrap();
     assert_eq!(&readme[start..end], printed.trim_end_matches('\n'));
+}
+
+/// What `invoke --dry-run --format FORMAT` prints for the Lambda sample, as JSON.
+fn printed(format: &str) -> serde_json::Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(env!("CARGO_BIN_EXE_secret-deletion-alerts"))
+        .args(["invoke", "--dry-run", "--format", format])
+        .arg(root.join("events/lambda-pending-deletion.json"))
+        .env_remove("RESTORE_MODE")
+        .env_remove("VERIFY_READS")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The README's JSON block that starts with `opening`.
+fn readme_block(opening: &str) -> serde_json::Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme
+        .find(&format!("```json\n{opening}"))
+        .expect("the block")
+        + 8;
+    let end = start + readme[start..].find("\n```").unwrap();
+    serde_json::from_str(&readme[start..end]).unwrap()
+}
+
+#[test]
+fn the_readmes_chat_message_is_what_the_chat_topic_gets() {
+    assert_eq!(readme_block("{\n  \"version\": \"1.0\""), printed("chat"));
+}
+
+#[test]
+fn the_readmes_finding_is_what_security_hub_gets_but_for_when_it_was_made() {
+    let mut shown = readme_block("[\n  {\n    \"SchemaVersion\"");
+    let made = printed("finding");
+    // `UpdatedAt` is the time of the import.
+    shown[0]["UpdatedAt"] = made[0]["UpdatedAt"].clone();
+    assert_eq!(shown, made);
 }

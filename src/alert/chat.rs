@@ -68,11 +68,11 @@ pub fn chat_notification(document: &AlertDocument) -> ChatNotification {
         Severity::Critical => ":rotating_light: CRITICAL",
         Severity::High => ":warning: HIGH",
     };
-    let reader = document
-        .callers
-        .first()
-        .map(|caller| caller.workload.description.as_str())
-        .unwrap_or("an unknown caller");
+    // Our own descriptions mark names as code (`orders-api`); chat shows them plain.
+    let reader = document.callers.first().map_or_else(
+        || "an unknown caller".to_owned(),
+        |caller| unquoted(&caller.workload.description),
+    );
     let secret_name = for_chat(&secret.display_name, MAX_LINE_CHARS);
     let title = for_chat(
         &format!(
@@ -88,7 +88,7 @@ pub fn chat_notification(document: &AlertDocument) -> ChatNotification {
         let ips = caller.source_ip_addresses.join(", ");
         lines.push(format!(
             "*Caller:* {} ({} {}{})",
-            for_chat(&caller.description, MAX_LINE_CHARS),
+            for_chat(&unquoted(&caller.description), MAX_LINE_CHARS),
             caller.reads,
             if caller.reads == 1 { "read" } else { "reads" },
             if ips.is_empty() {
@@ -151,13 +151,22 @@ pub fn chat_notification(document: &AlertDocument) -> ChatNotification {
 
     let mut next_steps = Vec::new();
     if let Some(command) = &document.next_steps.restore_command {
+        // A code span of our own around a command that can hold no backtick.
         next_steps.push(format!(
-            "Cancel the deletion: {}",
+            "Cancel the deletion: `{}`",
             for_chat(command, MAX_LINE_CHARS)
         ));
     }
     for step in document.next_steps.find_the_workload.iter().take(2) {
-        next_steps.push(link_or_text(step));
+        // "Lambda function orders-api: https://...": the label as text, the link as a link.
+        next_steps.push(match step.split_once(": https://") {
+            Some((label, rest)) => format!(
+                "{}: {}",
+                for_chat(&unquoted(label), MAX_LINE_CHARS),
+                link_or_text(&format!("https://{rest}"))
+            ),
+            None => for_chat(&unquoted(step), MAX_LINE_CHARS),
+        });
     }
     if let Some(url) = document
         .next_steps
@@ -216,6 +225,10 @@ pub fn chat_notification(document: &AlertDocument) -> ChatNotification {
             },
         },
     }
+}
+
+fn unquoted(text: &str) -> String {
+    text.replace('`', "")
 }
 
 /// A link the function built (a console address) stays a link when it is made only of the

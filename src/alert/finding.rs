@@ -170,7 +170,7 @@ fn finding(
     );
     let description = clean_text(
         &format!(
-            "{} read the secret {} {} {} while it was scheduled for deletion ({}). {} Deletion: {}",
+            "{} read the secret {} {} {} while it was scheduled for deletion ({}). Reads: {}. Deletion: {}.",
             caller.description,
             secret.display_name,
             caller.reads,
@@ -183,10 +183,10 @@ fn finding(
     );
     let recommendation = match &document.next_steps.restore_command {
         Some(command) => format!(
-            "If {} still needs the secret, cancel the deletion ({command}) and move the reader off it before deleting again; otherwise find the workload and stop its reads. Details are in the alert email.",
+            "If the reader ({}) still needs the secret, cancel the deletion ({command}) and move it off the secret before deleting again; otherwise stop its reads. The alert email has every read and the queries.",
             caller.workload.description
         ),
-        None => "Find the secret and the workload from the event ids, then cancel the deletion or stop the reads. Details are in the alert email.".to_owned(),
+        None => "Find the secret and the reader from the event ids, then cancel the deletion or stop the reads. The alert email has every read and the queries.".to_owned(),
     };
 
     let mut details = BTreeMap::new();

@@ -5,7 +5,7 @@
 //! use (3), unknown (2), or unread everywhere (0).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -20,6 +20,7 @@ use secret_deletion_alerts::aws::{MemberCredentials, SecretsManager, load_sdk_co
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::detection::Origin;
 use secret_deletion_alerts::error::Chain;
+use secret_deletion_alerts::expected::ExpectedReaders;
 use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::ids::AccountId;
 use secret_deletion_alerts::ports::SecretAt;
@@ -82,9 +83,27 @@ pub struct CheckArgs {
     /// only the days of the window are read.
     #[arg(long)]
     pub athena_partitioned: bool,
+    /// A file of EXPECTED_READERS rules (the function's JSON list): the readers they mark
+    /// are told as expected (still counted: they still read the secret). Default: the
+    /// EXPECTED_READERS variable, if set.
+    #[arg(long, value_name = "FILE")]
+    pub expected_readers: Option<PathBuf>,
     /// Show progress on standard error (set when it is a terminal).
     #[arg(skip)]
     pub progress: bool,
+}
+
+/// The rules of `--expected-readers FILE`, else of `EXPECTED_READERS`, else none.
+fn expected_readers(file: Option<&Path>) -> Result<ExpectedReaders, String> {
+    let text = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("--expected-readers {}: {e}", path.display()))?,
+        None => match std::env::var("EXPECTED_READERS") {
+            Ok(text) if !text.trim().is_empty() => text,
+            _ => return Ok(ExpectedReaders::default()),
+        },
+    };
+    ExpectedReaders::parse(&text).map_err(|e| e.to_string())
 }
 
 /// One place the reads are looked for.
@@ -235,6 +254,7 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
             ));
         }
     }
+    let expected = expected_readers(args.expected_readers.as_deref())?;
     let mut queries = Vec::new();
     for text in &args.secrets {
         queries.push(SecretQuery::parse(text).map_err(|e| e.to_string())?);
@@ -276,7 +296,7 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
         return Ok(unlisted_status);
     }
 
-    let question = ReadsOfSecrets::new(queries.clone(), from, now);
+    let question = ReadsOfSecrets::new(queries.clone(), from, now).expecting(expected);
     let mut tally = question.empty_tally();
     let mut shared_sources = Vec::new();
     let mut per_secret_sources: Vec<Vec<SourceCoverage>> = vec![Vec::new(); queries.len()];

@@ -12,6 +12,9 @@ use super::verdict::{CheckOutcome, SourceCoverage, Verdict};
 
 /// The schema's name, in every document.
 pub const CHECK_SCHEMA: &str = "secret-deletion-alerts/check/v1";
+/// A check that found readers `EXPECTED_READERS` marks: v1 and each reader's `expected`
+/// (`docs/check-v2.schema.json`).
+pub const CHECK_SCHEMA_V2: &str = "secret-deletion-alerts/check/v2";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckDocument {
@@ -56,6 +59,9 @@ pub struct ReaderPart {
     pub source_ips: Vec<String>,
     pub user_agents: Vec<String>,
     pub example_event_ids: Vec<String>,
+    /// v2 only: the rule that marks this reader as expected, or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,11 +115,26 @@ pub fn check_document(outcome: &CheckOutcome) -> CheckDocument {
             source_ips: reads.source_ips.iter().cloned().collect(),
             user_agents: reads.user_agents.iter().cloned().collect(),
             example_event_ids: reads.examples.iter().map(|(_, id)| id.clone()).collect(),
+            expected: None,
         })
         .collect();
+    let with_expected = outcome
+        .reads
+        .readers
+        .keys()
+        .any(|key| key.expected.is_some());
+    if with_expected {
+        for (reader, key) in readers.iter_mut().zip(outcome.reads.readers.keys()) {
+            reader.expected = Some(key.expected.clone());
+        }
+    }
     readers.sort_by_key(|r| std::cmp::Reverse(r.reads));
     CheckDocument {
-        schema: CHECK_SCHEMA,
+        schema: if with_expected {
+            CHECK_SCHEMA_V2
+        } else {
+            CHECK_SCHEMA
+        },
         secret: SecretPart {
             id_as_named: clean_text(&secret.as_named, 2048),
             arn: secret.arn.clone(),

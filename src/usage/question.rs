@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use memchr::memmem::Finder;
 
 use crate::detection::{Origin, read_of};
+use crate::expected::{ExpectedReaders, ExpectedRule, SecretNames};
 use crate::history::{Question, places_of};
 use crate::logs::LogBatch;
 use crate::record_reading::read_record;
@@ -30,6 +31,8 @@ struct Inner {
     escapes: [Finder<'static>; 2],
     /// Every name a matching record must hold.
     names: Vec<Finder<'static>>,
+    /// `EXPECTED_READERS`: readers marked as expected (still counted), as of the window's end.
+    expected: ExpectedReaders,
 }
 
 impl std::fmt::Debug for ReadsOfSecrets {
@@ -59,6 +62,26 @@ impl ReadsOfSecrets {
                     Finder::new(b"\\/").into_owned(),
                 ],
                 names,
+                expected: ExpectedReaders::default(),
+            }),
+        }
+    }
+
+    /// The same question, with the readers `rules` mark told as expected.
+    pub fn expecting(self, rules: ExpectedReaders) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            secrets: shared.secrets.clone(),
+            from: shared.from,
+            to: shared.to,
+            operation: shared.operation.clone(),
+            escapes: shared.escapes.clone(),
+            names: shared.names.clone(),
+            expected: ExpectedReaders::default(),
+        });
+        ReadsOfSecrets {
+            inner: Arc::new(Inner {
+                expected: rules,
+                ..inner
             }),
         }
     }
@@ -116,7 +139,18 @@ impl ReadsOfSecrets {
                 tally.outside_window += 1;
                 continue;
             }
-            tally.secrets[index].add(&access, time);
+            let names = SecretNames {
+                as_named: Some(secret_id),
+                name: Some(&secret.name),
+                arn: secret.arn.as_deref(),
+                ..SecretNames::default()
+            };
+            let expected = self
+                .inner
+                .expected
+                .matching(&names, &access, self.inner.to)
+                .map(ExpectedRule::describe);
+            tally.secrets[index].add(&access, time, expected);
         }
     }
 }

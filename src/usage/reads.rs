@@ -23,6 +23,8 @@ pub struct ReaderKey {
     pub name: String,
     pub confidence: Confidence,
     pub caller: String,
+    /// The rule of `EXPECTED_READERS` that marks this reader as expected, if one does.
+    pub expected: Option<String>,
 }
 
 /// What one reader did.
@@ -110,13 +112,20 @@ pub struct SecretReads {
 }
 
 impl SecretReads {
-    pub fn add(&mut self, access: &PendingDeletionAccess, time: Option<SystemTime>) {
+    /// One read; `expected`: the rule that marks it as expected, if one does.
+    pub fn add(
+        &mut self,
+        access: &PendingDeletionAccess,
+        time: Option<SystemTime>,
+        expected: Option<String>,
+    ) {
         let workload = classify(access);
         let key = ReaderKey {
             kind: workload.kind,
             name: clean_text(&workload.name, DETAIL_CHARS),
             confidence: workload.confidence,
             caller: clean_text(CallerKey::of(&access.who).as_str(), DETAIL_CHARS),
+            expected: expected.map(|rule| clean_text(&rule, DETAIL_CHARS)),
         };
         self.readers.entry(key).or_default().add(access, time);
     }

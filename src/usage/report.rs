@@ -113,6 +113,9 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
             "      {} reads ({} refused){span}",
             reader.reads, reader.refused_reads
         );
+        if let Some(Some(rule)) = &reader.expected {
+            let _ = writeln!(out, "      expected: marked by {rule}");
+        }
         if !reader.source_ips.is_empty() {
             let _ = writeln!(out, "      from {}", reader.source_ips.join(", "));
         }

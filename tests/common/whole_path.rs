@@ -55,11 +55,21 @@ impl AlertPublisher for CheckingPublisher {
         }
         // The copies: a chat message that pings no one, findings inside Security Hub's limits.
         let chat = alert.chat_notification();
-        let content = serde_json::to_string(&chat.content).expect("JSON");
-        assert!(
-            !content.contains(CHAT_MARKUP),
-            "chat markup reached chat: {content}"
-        );
+        for text in [&chat.content.title, &chat.content.description] {
+            assert!(
+                !text.contains(CHAT_MARKUP),
+                "chat markup reached chat: {text}"
+            );
+        }
+        for step in &chat.content.next_steps {
+            let inside = step
+                .strip_prefix("Cancel the deletion: `")
+                .and_then(|s| s.strip_suffix('`'));
+            assert!(
+                !inside.unwrap_or(step).contains(CHAT_MARKUP),
+                "chat markup reached chat: {step}"
+            );
+        }
         assert!(chat.content.title.chars().count() <= 250);
         let place = secret_deletion_alerts::alert::finding::FindingPlace {
             partition: "aws".into(),
