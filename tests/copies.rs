@@ -305,6 +305,19 @@ async fn a_restored_secrets_finding_is_archived_with_a_note() {
     let finding = &findings_of(&alert.document, &place, now())[0];
     assert_eq!(finding.record_state, "ARCHIVED");
     assert!(finding.note.as_ref().unwrap().text.contains("cancelled"));
+
+    // A secret Secrets Manager no longer has was purged: its finding is archived too.
+    let purged = alert_of(
+        "gone/db",
+        "s1",
+        "22222222-0000-4000-8000-000000000010",
+        &RestorePolicy::Off,
+    )
+    .await;
+    assert_eq!(purged.document.secret.state, "purged");
+    let finding = &findings_of(&purged.document, &place, now())[0];
+    assert_eq!(finding.record_state, "ARCHIVED");
+    assert!(finding.note.as_ref().unwrap().text.contains("purged"));
 }
 
 #[tokio::test]
@@ -544,6 +557,70 @@ mod emulated {
             assert_eq!(body["metadata"]["eventType"], "SecretPendingDeletionRead");
             assert!(body["metadata"]["relatedResources"].is_array());
         }
+    }
+
+    #[test]
+    #[ignore = "needs moto's server: scripts/test starts it"]
+    fn member_mode_imports_into_the_secrets_account_through_the_member_role() {
+        on_a_large_stack(member_mode_imports_into_the_secrets_account());
+    }
+
+    async fn member_mode_imports_into_the_secrets_account() {
+        let Some(sdk) = emulator().await else { return };
+        let member = secret_deletion_alerts::aws::MemberCredentials::new("member-role", &sdk, &sdk);
+        let copies = AwsCopies {
+            findings: Some(SecurityHubFindings::new(
+                &sdk,
+                SecurityHubMode::Member,
+                "123456789012",
+                Some(std::sync::Arc::new(member)),
+                None,
+            )),
+            chat: None,
+        };
+        let secret = unique("member/db");
+        let mut record = pending_deletion_read(&secret, "Boto3/1.34.84", "s1");
+        record["eventID"] = "44444444-0000-4000-8000-000000000001".into();
+        record["recipientAccountId"] = "111111111111".into();
+        let secrets = FakeSecrets::with(&[]);
+        let publisher = RecordingPublisher::default();
+        let ports = Ports {
+            publisher: &publisher,
+            inspector: &secrets,
+            restorer: &secrets,
+            windows: &NoWindows,
+            history: &NoEventHistory,
+            accounts: &NoAccountNames,
+        }
+        .with_copies(&copies);
+        let data = payload(&[record.to_string()]);
+        let summary = handle_batch(&data, &ports, &options(&RestorePolicy::Off))
+            .await
+            .unwrap();
+        assert_eq!(summary.findings_undelivered, 0);
+        let alert = publisher.alerts().pop().unwrap();
+        assert_eq!(
+            alert.document.secret.account_id.as_deref(),
+            Some("111111111111")
+        );
+        let place = FindingPlace {
+            partition: "aws".into(),
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+        };
+        let id = findings_of(&alert.document, &place, SystemTime::now())[0]
+            .id
+            .clone();
+        let member_sdk = common::moto::in_account(&sdk, "111111111111").await;
+        assert_eq!(
+            findings_with_id(&member_sdk, &id).await.len(),
+            1,
+            "in the member account"
+        );
+        assert!(
+            findings_with_id(&sdk, &id).await.is_empty(),
+            "not in the function's"
+        );
     }
 
     #[tokio::test]
