@@ -15,7 +15,7 @@ mod reader;
 mod stream;
 mod trail_file;
 
-pub use question::{PendingReads, Question, places_of};
+pub use question::{PendingReads, Question, escape_places, places_of};
 pub use reader::{HistoryReader, ONE_SHOT_MAX_BYTES, is_gzip};
 pub use stream::{Encoding, MAX_LINE_BYTES, scan_stream};
 
@@ -98,18 +98,26 @@ pub fn scan_content<Q: Question>(
         return Ok(part);
     }
     let format = Format::of(text);
+    if format == Format::TrailFile {
+        // Read by its candidates alone when it can be (a file without any is passed over
+        // then and there, its text searched once); else whole (a half-read answer is
+        // dropped).
+        let mut by_candidates = Q::Answer::default();
+        match trail_file::scan_candidates(question, text, name, &mut by_candidates) {
+            Some(trail_file::Cut::NoCandidates) => {
+                part.no_candidates = true;
+                return Ok(part);
+            }
+            Some(trail_file::Cut::Examined) => {
+                part.answer = by_candidates;
+                return Ok(part);
+            }
+            None => {}
+        }
+    }
     if holds_no_candidate(question, text, format) {
         part.no_candidates = true;
         return Ok(part);
-    }
-    if format == Format::TrailFile {
-        // Read by its candidates alone when it can be; else whole (a half-read answer is
-        // dropped).
-        let mut by_candidates = Q::Answer::default();
-        if trail_file::scan_candidates(question, text, name, &mut by_candidates).is_some() {
-            part.answer = by_candidates;
-            return Ok(part);
-        }
     }
     let answer = &mut part.answer;
     match format {

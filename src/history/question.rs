@@ -30,7 +30,9 @@ pub trait Question: Sync {
     /// Where in `raw` the records the question keeps may be: every place one of them must
     /// show (the text a matching record holds literally, or an escape that could spell it),
     /// ascending. `None`: the question cannot say, and every file it may concern is parsed
-    /// whole. A trail file is then read by these places alone (`trail_file`).
+    /// whole. A trail file is then read by these places alone (`trail_file`), and one with
+    /// none is passed over as [`Question::may_concern`] would pass it over: so no anchor
+    /// must mean that `may_concern` is `false`.
     fn anchors(&self, _raw: &[u8]) -> Option<Vec<usize>> {
         None
     }
@@ -74,6 +76,13 @@ pub struct PendingReads {
 }
 
 /// Every place of `finders`' needles in `raw`, ascending.
+/// The places of the escapes `\` + one of `escaped` in `raw` (`b"u/"`: `\u` and `\/`), in one
+/// pass over its backslashes rather than one search per escape.
+pub fn escape_places(raw: &[u8], escaped: &[u8]) -> impl Iterator<Item = usize> {
+    memchr::memchr_iter(b'\\', raw)
+        .filter(move |&at| raw.get(at + 1).is_some_and(|next| escaped.contains(next)))
+}
+
 pub fn places_of(finders: &[Finder<'_>], raw: &[u8]) -> Vec<usize> {
     let mut places: Vec<usize> = finders.iter().flat_map(|f| f.find_iter(raw)).collect();
     places.sort_unstable();

@@ -12,30 +12,60 @@
 //! the braces of the slice would not balance and it would not parse: then the file is read
 //! whole, as any other. The file's own frame (`{"Records":[` ... `]}`) is checked too, so a
 //! file cut short is read whole and fails as it would.
+//!
+//! A slice the question's pre-check turns away ([`Question::may_concern`]) is not parsed at
+//! all, only counted: an anchor can sit in many records the question never keeps (a
+//! secret's name is in the encryption context of every KMS `Decrypt` Secrets Manager makes
+//! for it), and parsing each one to check its cut cost more than inflating the file. Only a
+//! slice that starts as a record of the list does is passed so, after a comma (or first):
+//! one that starts after a `:` is an object nested in a record's value, and is parsed, fails,
+//! and has the file read whole as before. What is left is an object nested in an array,
+//! after a comma, whose first key is `eventVersion`: a slice is cut wrong only inside a
+//! record that holds one, and CloudTrail's `GetSecretValue` records, the only records the
+//! questions keep, hold none (their request parameters are the secret id, version id and
+//! stage, their resources start with `accountId`, their response elements are null). So a
+//! kept record is always cut exactly, and a slice cut wrong lies in a record no question
+//! keeps.
 
 use memchr::memmem;
 use serde_json::value::RawValue;
 
 use super::Question;
 
+/// The file's frame, before its first record.
+const FRAME_OPENING: &[u8] = b"{\"Records\":[";
 const FIRST_RECORD: &[u8] = b"{\"Records\":[{\"eventVersion\":";
 const RECORD_START: &[u8] = b"{\"eventVersion\":";
 const NEXT_RECORD: &[u8] = b",{\"eventVersion\":";
 
+/// What reading a trail file by its candidates came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cut {
+    /// No anchor anywhere in the file: no record in it can concern the question (passed
+    /// over unparsed, its records not counted, as the pre-check passes a file over).
+    NoCandidates,
+    /// The records around the anchors were examined, and the rest counted.
+    Examined,
+}
+
 /// Examines the records of `text` that hold one of the question's anchors. `None`: the file
-/// is not shaped for it, or the question has no anchors; read it whole.
+/// is not shaped for it, or the question has no anchors; read it whole. The anchors are
+/// looked for once: a file with none is not searched again by the pre-check.
 pub(super) fn scan_candidates<Q: Question>(
     question: &Q,
     text: &[u8],
     name: &str,
     answer: &mut Q::Answer,
-) -> Option<()> {
+) -> Option<Cut> {
     let text = text.trim_ascii();
     if !text.starts_with(FIRST_RECORD) || !text.ends_with(b"]}") {
         return None;
     }
     let last = text.len() - 2;
     let anchors = question.anchors(text)?;
+    if anchors.is_empty() {
+        return Some(Cut::NoCandidates);
+    }
     let starts_before = memmem::FinderRev::new(RECORD_START);
     let next = memmem::Finder::new(NEXT_RECORD);
     // A record's index is the number of `,{"eventVersion":` before it, outside the records
@@ -53,11 +83,20 @@ pub(super) fn scan_candidates<Q: Question>(
             .find(&text[anchor..last])
             .map_or(last, |offset| anchor + offset);
         let record = &text[start..end];
-        serde_json::from_slice::<&RawValue>(record).ok()?;
         // The comma before this record's own start is counted: its marker ends inside it.
         commas += next
             .find_iter(&text[scanned..start + RECORD_START.len()])
             .count();
+        // A record the pre-check turns away (a name in a KMS record's encryption context, the
+        // wording in another API's text) is counted with the rest, unparsed, when it starts
+        // as a record of the list does (after a comma, or first): see the top.
+        let listed_start = start == FRAME_OPENING.len()
+            || start.checked_sub(1).and_then(|before| text.get(before)) == Some(&b',');
+        if listed_start && !question.may_concern(record) {
+            scanned = end;
+            continue;
+        }
+        serde_json::from_slice::<&RawValue>(record).ok()?;
         match std::str::from_utf8(record) {
             Ok(record) => question.examine(answer, record, name, commas),
             Err(_) => question.unreadable(answer, name, commas, "not UTF-8 text"),
@@ -67,7 +106,7 @@ pub(super) fn scan_candidates<Q: Question>(
     }
     let counted = commas + next.find_iter(&text[scanned..last]).count() + 1;
     question.passed_over(answer, counted.saturating_sub(examined));
-    Some(())
+    Some(Cut::Examined)
 }
 
 #[cfg(test)]

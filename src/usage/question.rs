@@ -8,12 +8,15 @@ use memchr::memmem::Finder;
 
 use crate::detection::{Origin, read_of};
 use crate::expected::{ExpectedReaders, ExpectedRule, SecretNames};
-use crate::history::{Question, places_of};
+use crate::history::{Question, escape_places, places_of};
 use crate::logs::LogBatch;
 use crate::record_reading::read_record;
 
 use super::reads::UsageTally;
 use super::secret_query::SecretQuery;
+
+/// The escapes a read of a secret may hide behind: `\u` (any character) and `\/` (a `/`).
+const ESCAPED: &[u8] = b"u/";
 
 /// The reads of `secrets` between `from` (inclusive) and `to`.
 #[derive(Clone)]
@@ -25,10 +28,8 @@ struct Inner {
     secrets: Vec<SecretQuery>,
     from: SystemTime,
     to: SystemTime,
-    /// `GetSecretValue`, `\u` (an escape could spell anything) and `\/` (JSON may escape a
-    /// `/` of a name).
+    /// `GetSecretValue` (the escapes, `\u` and `\/`, are found by their backslash).
     operation: Finder<'static>,
-    escapes: [Finder<'static>; 2],
     /// Every name a matching record must hold.
     names: Vec<Finder<'static>>,
     /// `EXPECTED_READERS`: readers marked as expected (still counted), as of the window's end.
@@ -57,10 +58,6 @@ impl ReadsOfSecrets {
                 from,
                 to,
                 operation: Finder::new(b"GetSecretValue").into_owned(),
-                escapes: [
-                    Finder::new(b"\\u").into_owned(),
-                    Finder::new(b"\\/").into_owned(),
-                ],
                 names,
                 expected: ExpectedReaders::default(),
             }),
@@ -74,7 +71,6 @@ impl ReadsOfSecrets {
             from: shared.from,
             to: shared.to,
             operation: shared.operation.clone(),
-            escapes: shared.escapes.clone(),
             names: shared.names.clone(),
             expected: ExpectedReaders::default(),
         });
@@ -163,7 +159,7 @@ impl Question for ReadsOfSecrets {
     /// a `/`); a text with an escape is always read.
     fn may_concern(&self, raw: &[u8]) -> bool {
         let inner = &self.inner;
-        if inner.escapes.iter().any(|f| f.find(raw).is_some()) {
+        if escape_places(raw, ESCAPED).next().is_some() {
             return true;
         }
         inner.operation.find(raw).is_some() && inner.names.iter().any(|f| f.find(raw).is_some())
@@ -172,7 +168,7 @@ impl Question for ReadsOfSecrets {
     /// A record that names one of the secrets holds its name literally, or an escape.
     fn anchors(&self, raw: &[u8]) -> Option<Vec<usize>> {
         let mut places = places_of(&self.inner.names, raw);
-        places.extend(places_of(&self.inner.escapes, raw));
+        places.extend(escape_places(raw, ESCAPED));
         places.sort_unstable();
         Some(places)
     }
