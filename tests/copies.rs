@@ -47,11 +47,12 @@ fn read(secret: &str, session: &str, event_id: &str) -> String {
     record.to_string()
 }
 
-async fn run_with(
+/// One batch through the handler, its delivered alerts copied to `copies`.
+async fn run_with<C: AlertCopies + Sync>(
     data: &str,
     publisher: &RecordingPublisher,
     secrets: &FakeSecrets,
-    copies: &RecordingCopies,
+    copies: &C,
     policy: &RestorePolicy,
 ) -> BatchSummary {
     let ports = Ports {
@@ -463,19 +464,8 @@ mod emulated {
             ("33333333-0000-4000-8000-000000000001", RestorePolicy::Off),
             ("33333333-0000-4000-8000-000000000002", RestorePolicy::Off),
         ] {
-            let ports = Ports {
-                publisher: &publisher,
-                inspector: &secrets,
-                restorer: &secrets,
-                windows: &NoWindows,
-                history: &NoEventHistory,
-                accounts: &NoAccountNames,
-            }
-            .with_copies(&copies);
             let data = payload(&[read(&secret, "s1", event_id)]);
-            let summary = handle_batch(&data, &ports, &options(&policy))
-                .await
-                .unwrap();
+            let summary = run_with(&data, &publisher, &secrets, &copies, &policy).await;
             assert_eq!(
                 (summary.findings_undelivered, summary.chat_undelivered),
                 (0, 0)
@@ -501,19 +491,8 @@ mod emulated {
 
         // The function restores it: the same finding is archived, with a note.
         let restoring = RestorePolicy::All;
-        let ports = Ports {
-            publisher: &publisher,
-            inspector: &secrets,
-            restorer: &secrets,
-            windows: &NoWindows,
-            history: &NoEventHistory,
-            accounts: &NoAccountNames,
-        }
-        .with_copies(&copies);
         let data = payload(&[read(&secret, "s1", "33333333-0000-4000-8000-000000000003")]);
-        let summary = handle_batch(&data, &ports, &options(&restoring))
-            .await
-            .unwrap();
+        let summary = run_with(&data, &publisher, &secrets, &copies, &restoring).await;
         assert_eq!(summary.restored, 1);
         let archived = findings_with_id(&sdk, &ids[0]).await;
         assert_eq!(archived.len(), 1);
@@ -584,19 +563,8 @@ mod emulated {
         record["recipientAccountId"] = "111111111111".into();
         let secrets = FakeSecrets::with(&[]);
         let publisher = RecordingPublisher::default();
-        let ports = Ports {
-            publisher: &publisher,
-            inspector: &secrets,
-            restorer: &secrets,
-            windows: &NoWindows,
-            history: &NoEventHistory,
-            accounts: &NoAccountNames,
-        }
-        .with_copies(&copies);
         let data = payload(&[record.to_string()]);
-        let summary = handle_batch(&data, &ports, &options(&RestorePolicy::Off))
-            .await
-            .unwrap();
+        let summary = run_with(&data, &publisher, &secrets, &copies, &RestorePolicy::Off).await;
         assert_eq!(summary.findings_undelivered, 0);
         let alert = publisher.alerts().pop().unwrap();
         assert_eq!(
@@ -639,23 +607,12 @@ mod emulated {
         };
         let secrets = secrets();
         let publisher = RecordingPublisher::default();
-        let ports = Ports {
-            publisher: &publisher,
-            inspector: &secrets,
-            restorer: &secrets,
-            windows: &NoWindows,
-            history: &NoEventHistory,
-            accounts: &NoAccountNames,
-        }
-        .with_copies(&copies);
         let data = payload(&[read(
             "prod/db",
             "s1",
             "33333333-0000-4000-8000-000000000009",
         )]);
-        let summary = handle_batch(&data, &ports, &options(&RestorePolicy::Off))
-            .await
-            .unwrap();
+        let summary = run_with(&data, &publisher, &secrets, &copies, &RestorePolicy::Off).await;
         assert_eq!(summary.alerts_published, 1);
         assert_eq!(summary.findings_undelivered, 1);
         assert_eq!(publisher.alerts().len(), 1);

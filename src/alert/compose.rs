@@ -236,6 +236,11 @@ fn dedup_key(target: &SecretTarget, event_ids: &[String]) -> String {
         hasher.update(id.as_bytes());
         hasher.update([b'\n']);
     }
+    short_hex(hasher)
+}
+
+/// The first 16 bytes of a SHA-256, as 32 hex digits: the alert's keys.
+pub(super) fn short_hex(hasher: Sha256) -> String {
     hasher
         .finalize()
         .iter()

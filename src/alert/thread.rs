@@ -4,6 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::compose::short_hex;
 use super::{AlertDocument, CallerDocument};
 
 /// The secret a window is kept for, as the document names it: its full ARN once looked up,
@@ -30,12 +31,7 @@ pub fn thread_key(document: &AlertDocument, caller: Option<&CallerDocument>) -> 
     if let Some(caller) = caller {
         hasher.update(caller.caller.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    short_hex(hasher)
 }
 
 /// The alert's own thread: its caller's, when it speaks of one caller (always, with a quiet
