@@ -464,17 +464,17 @@ async fn alert_and_publish<A: Adapters>(
         _ => None,
     };
     let (unexpected, left_out) = leave_out_expected(target, &state, attempts, options);
+    let expected = left_out.as_ref().map_or(0, |left_out| left_out.reads);
     if unexpected.is_empty() {
         // Every read is expected: no alert, no restore.
         return SecretResult {
             outcome: None,
             lookup_failure,
             alerts: Vec::new(),
-            expected: left_out.as_ref().map_or(0, |left_out| left_out.reads),
+            expected,
         };
     }
     let attempts = unexpected.as_slice();
-    let expected = left_out.as_ref().map_or(0, |left_out| left_out.reads);
     let mut assessment = assess(target, attempts, state, &ports.sources(), options).await;
     assessment.evidence.expected_left_out = left_out;
     let outcome = Some(assessment.outcome.clone());
