@@ -70,6 +70,15 @@ async fn run_with<C: AlertCopies + Sync>(
     }
 }
 
+/// Where findings are imported: `account` in `region`.
+fn place_in(account: &str, region: &str) -> FindingPlace {
+    FindingPlace {
+        partition: "aws".into(),
+        account_id: account.into(),
+        region: region.into(),
+    }
+}
+
 fn secrets() -> FakeSecrets {
     FakeSecrets::with(&[
         ("prod/db", pending("prod/db", 6, &[])),
@@ -210,11 +219,7 @@ async fn repeats_of_one_secret_and_caller_share_a_thread_and_a_finding() {
         again.dedup_key(),
         "two alerts all the same"
     );
-    let place = FindingPlace {
-        partition: "aws".into(),
-        account_id: "123456789012".into(),
-        region: "us-east-1".into(),
-    };
+    let place = place_in("123456789012", "us-east-1");
     let id = |alert: &Alert| findings_of(&alert.document, &place, now())[0].id.clone();
     assert_eq!(id(&first), id(&again));
     assert_ne!(id(&first), id(&other_secret));
@@ -229,11 +234,7 @@ async fn a_finding_holds_the_fields_security_hub_needs() {
         &RestorePolicy::Off,
     )
     .await;
-    let place = FindingPlace {
-        partition: "aws".into(),
-        account_id: "999999999999".into(),
-        region: "eu-west-1".into(),
-    };
+    let place = place_in("999999999999", "eu-west-1");
     let findings = findings_of(&alert.document, &place, now());
     assert_eq!(findings.len(), 1, "one per caller");
     let finding = serde_json::to_value(&findings[0]).unwrap();
@@ -298,11 +299,7 @@ async fn a_restored_secrets_finding_is_archived_with_a_note() {
     )
     .await;
     assert_eq!(alert.document.restore.outcome, "restored");
-    let place = FindingPlace {
-        partition: "aws".into(),
-        account_id: "123456789012".into(),
-        region: "us-east-1".into(),
-    };
+    let place = place_in("123456789012", "us-east-1");
     let finding = &findings_of(&alert.document, &place, now())[0];
     assert_eq!(finding.record_state, "ARCHIVED");
     assert!(finding.note.as_ref().unwrap().text.contains("cancelled"));
@@ -330,11 +327,7 @@ async fn findings_go_in_calls_of_at_most_100() {
         &RestorePolicy::Off,
     )
     .await;
-    let place = FindingPlace {
-        partition: "aws".into(),
-        account_id: "123456789012".into(),
-        region: "us-east-1".into(),
-    };
+    let place = place_in("123456789012", "us-east-1");
     let one = findings_of(&alert.document, &place, now()).remove(0);
     assert!(one.bytes() < 240 * 1024);
     let calls = calls_of(vec![one; 250]);
@@ -471,11 +464,7 @@ mod emulated {
                 (0, 0)
             );
             let alert = publisher.alerts().pop().unwrap();
-            let place = FindingPlace {
-                partition: "aws".into(),
-                account_id: "123456789012".into(),
-                region: "us-east-1".into(),
-            };
+            let place = place_in("123456789012", "us-east-1");
             ids.push(
                 findings_of(&alert.document, &place, SystemTime::now())[0]
                     .id
@@ -571,11 +560,7 @@ mod emulated {
             alert.document.secret.account_id.as_deref(),
             Some("111111111111")
         );
-        let place = FindingPlace {
-            partition: "aws".into(),
-            account_id: "111111111111".into(),
-            region: "us-east-1".into(),
-        };
+        let place = place_in("111111111111", "us-east-1");
         let id = findings_of(&alert.document, &place, SystemTime::now())[0]
             .id
             .clone();
