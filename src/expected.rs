@@ -140,15 +140,15 @@ impl ExpectedReaders {
         access: &PendingDeletionAccess,
         now: SystemTime,
     ) -> Option<&ExpectedRule> {
-        if self.rules.is_empty() {
-            return None;
-        }
-        let reader = Reader::of(access);
-        self.rules
+        let mut rules = self
+            .rules
             .iter()
-            .filter(|rule| secret.any(&rule.secret))
-            .filter(|rule| rule.is_live(now))
-            .find(|rule| rule.marks(&reader))
+            .filter(|rule| secret.any(&rule.secret) && rule.is_live(now))
+            .peekable();
+        // The reader is classified only when a rule could mark it.
+        rules.peek()?;
+        let reader = Reader::of(access);
+        rules.find(|rule| rule.marks(&reader))
     }
 
     /// The rules past their `until` at `now`, each once per process: what a cold start logs.

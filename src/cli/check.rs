@@ -296,7 +296,7 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
         return Ok(unlisted_status);
     }
 
-    let question = ReadsOfSecrets::new(queries.clone(), from, now).expecting(expected);
+    let question = ReadsOfSecrets::with_expected(queries.clone(), from, now, expected);
     let mut tally = question.empty_tally();
     let mut shared_sources = Vec::new();
     let mut per_secret_sources: Vec<Vec<SourceCoverage>> = vec![Vec::new(); queries.len()];

@@ -46,6 +46,16 @@ impl std::fmt::Debug for ReadsOfSecrets {
 
 impl ReadsOfSecrets {
     pub fn new(secrets: Vec<SecretQuery>, from: SystemTime, to: SystemTime) -> Self {
+        Self::with_expected(secrets, from, to, ExpectedReaders::default())
+    }
+
+    /// The same question, with the readers `rules` mark told as expected.
+    pub fn with_expected(
+        secrets: Vec<SecretQuery>,
+        from: SystemTime,
+        to: SystemTime,
+        expected: ExpectedReaders,
+    ) -> Self {
         let names = secrets
             .iter()
             .flat_map(SecretQuery::needles)
@@ -59,25 +69,7 @@ impl ReadsOfSecrets {
                 to,
                 operation: Finder::new(b"GetSecretValue").into_owned(),
                 names,
-                expected: ExpectedReaders::default(),
-            }),
-        }
-    }
-
-    /// The same question, with the readers `rules` mark told as expected.
-    pub fn expecting(self, rules: ExpectedReaders) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
-            secrets: shared.secrets.clone(),
-            from: shared.from,
-            to: shared.to,
-            operation: shared.operation.clone(),
-            names: shared.names.clone(),
-            expected: ExpectedReaders::default(),
-        });
-        ReadsOfSecrets {
-            inner: Arc::new(Inner {
-                expected: rules,
-                ..inner
+                expected,
             }),
         }
     }
