@@ -3,12 +3,13 @@
 //! restore policy applied (restoring only a read CloudTrail confirmed, unless
 //! `VERIFY_READS=off`). A failure here never fails the batch: it is what the alert says.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::alert::{DeletionFound, Evidence};
 use crate::batch_options::BatchOptions;
+use crate::caller::CallerKey;
 use crate::detection::{PendingDeletionAccess, SecretTarget, detect};
 use crate::error::{EventHistoryError, RestoreError};
 use crate::ids::AccountId;
@@ -20,9 +21,6 @@ use crate::restore::{
     LookupFailure, OtherAccountReason, RestoreDecision, RestoreOutcome, SecretState, decide,
 };
 use crate::verification::{ReadWindow, Verification, VerifyReads, matches, parse_event_time};
-
-/// Reads of one alert tried against Event history, at most.
-const MAX_READS_CONFIRMED: usize = 3;
 
 /// What was learnt about one secret.
 #[derive(Debug, Clone)]
@@ -244,9 +242,12 @@ fn logged_at(
     Ok((region, account))
 }
 
-/// Asks Event history for the reads of an alert by their event ids, until one is the read
-/// the log group gave, a different event answers, or the wait is over (Event history can lag
-/// the log group).
+/// Asks Event history for every distinct read of an alert by its event id, until one is the
+/// read the log group gave or the wait is over (Event history can lag the log group). A read
+/// that Event history does not know, or holds otherwise, is passed over, never the end of
+/// the search: forged reads placed ahead of a genuine one must not keep it from confirming.
+/// The reads are tried one caller at a time in turn, so one caller's many reads cannot
+/// use up the wait before another caller's is tried.
 async fn verify<E: EventHistory>(
     attempts: &[PendingDeletionAccess],
     history: &E,
@@ -254,28 +255,12 @@ async fn verify<E: EventHistory>(
     window: ReadWindow,
     options: &BatchOptions<'_>,
 ) -> Verification {
-    let with_ids: Vec<(&PendingDeletionAccess, &str)> = attempts
-        .iter()
-        .filter_map(|read| Some((read, read.event_id.as_deref()?)))
-        .collect();
-    if with_ids.is_empty() {
+    if attempts.iter().all(|read| read.event_id.is_none()) {
         return Verification::NotChecked {
             why: "the records carry no event id to confirm",
         };
     }
-    let candidates: Vec<(
-        &PendingDeletionAccess,
-        &str,
-        Option<RegionName>,
-        Option<AccountId>,
-    )> = with_ids
-        .into_iter()
-        .filter_map(|(read, id)| {
-            let (region, account) = logged_at(read, target, options).ok()?;
-            Some((read, id, region, account))
-        })
-        .take(MAX_READS_CONFIRMED)
-        .collect();
+    let candidates = candidates_in_turn(attempts, target, options);
     if candidates.is_empty() {
         // Nothing can confirm these reads: they stay unconfirmed, and say so.
         return Verification::LookupFailed {
@@ -289,19 +274,26 @@ async fn verify<E: EventHistory>(
     }
     let started = Instant::now();
     let mut failed = None;
+    // What Event history holds for an id will not change: a read it holds otherwise (a
+    // forgery, or a record bent on the way) is not asked again, and is what the alert says
+    // when nothing else confirms.
+    let mut mismatched: Vec<Option<Verification>> = vec![None; candidates.len()];
     // The whole wait is bounded, calls included: a slow Event history never eats into the
     // time the rest of the secret's work is kept.
     let tries = async {
         loop {
-            for (read, event_id, region, account) in &candidates {
+            for (index, (read, event_id, region, account)) in candidates.iter().enumerate() {
+                if mismatched[index].is_some() {
+                    continue;
+                }
                 let at = SecretAt {
                     region: region.as_ref(),
                     member_account: account.as_ref(),
                 };
                 match history.event(event_id, at).await {
-                    Ok(Some(record)) => {
-                        return match matches(read, &record, window) {
-                            Ok(confirmed) => Verification::Confirmed {
+                    Ok(Some(record)) => match matches(read, &record, window) {
+                        Ok(confirmed) => {
+                            return Verification::Confirmed {
                                 event_id: (*event_id).to_owned(),
                                 read: Box::new(
                                     detect(&confirmed, read.origin.clone()).map_or_else(
@@ -312,15 +304,15 @@ async fn verify<E: EventHistory>(
                                         },
                                     ),
                                 ),
-                            },
-                            // What Event history holds for the id will not change: a
-                            // forgery, or a record bent on the way.
-                            Err(what) => Verification::Mismatch {
+                            };
+                        }
+                        Err(what) => {
+                            mismatched[index] = Some(Verification::Mismatch {
                                 event_id: (*event_id).to_owned(),
                                 what,
-                            },
-                        };
-                    }
+                            });
+                        }
+                    },
                     Ok(None) => {}
                     Err(EventHistoryError::NotConfigured) => {
                         return Verification::NotChecked {
@@ -337,26 +329,73 @@ async fn verify<E: EventHistory>(
                     Err(error) => failed = Some(error.to_string()),
                 }
             }
+            if mismatched.iter().all(Option::is_some) {
+                break;
+            }
             if started.elapsed() + options.verify_retry > wait {
-                return Verification::NotFound { waited: wait };
+                break;
             }
             tokio::time::sleep(options.verify_retry).await;
         }
+        Verification::NotFound { waited: wait }
     };
     let outcome = tokio::time::timeout(wait, tries).await;
+    let first_mismatch = || mismatched.iter().flatten().next().cloned();
     match (outcome, failed) {
+        (Ok(Verification::NotFound { .. }) | Err(_), _) if first_mismatch().is_some() => {
+            first_mismatch().unwrap_or(Verification::NotFound { waited: wait })
+        }
         (Ok(Verification::NotFound { .. }) | Err(_), Some(reason)) => {
             Verification::LookupFailed { reason }
         }
-        (Ok(verification), _) => match verification {
-            Verification::NotFound { .. } => Verification::NotFound {
-                waited: Duration::from_secs(started.elapsed().as_secs().max(wait.as_secs())),
-            },
-            other => other,
-        },
-        (Err(_), None) => Verification::NotFound {
+        (Ok(Verification::NotFound { .. }) | Err(_), None) => Verification::NotFound {
             waited: Duration::from_secs(started.elapsed().as_secs().max(wait.as_secs())),
         },
+        (Ok(verification), _) => verification,
+    }
+}
+
+/// A read Event history can be asked for: its event id, and where it was logged.
+type Candidate<'r> = (
+    &'r PendingDeletionAccess,
+    &'r str,
+    Option<RegionName>,
+    Option<AccountId>,
+);
+
+/// The distinct reads (by event id) that Event history can be asked for, one caller at a
+/// time in turn: the first read of each caller, then the second of each, and so on.
+fn candidates_in_turn<'r>(
+    attempts: &'r [PendingDeletionAccess],
+    target: &SecretTarget,
+    options: &BatchOptions<'_>,
+) -> Vec<Candidate<'r>> {
+    let mut seen = BTreeSet::new();
+    let mut by_caller: BTreeMap<CallerKey, Vec<Candidate<'r>>> = BTreeMap::new();
+    for read in attempts {
+        let Some(id) = read.event_id.as_deref() else {
+            continue;
+        };
+        if !seen.insert(id) {
+            continue;
+        }
+        let Ok((region, account)) = logged_at(read, target, options) else {
+            continue;
+        };
+        by_caller
+            .entry(CallerKey::of(&read.who))
+            .or_default()
+            .push((read, id, region, account));
+    }
+    let mut queues: Vec<std::vec::IntoIter<Candidate<'r>>> =
+        by_caller.into_values().map(Vec::into_iter).collect();
+    let mut in_turn = Vec::new();
+    loop {
+        let before = in_turn.len();
+        in_turn.extend(queues.iter_mut().filter_map(Iterator::next));
+        if in_turn.len() == before {
+            return in_turn;
+        }
     }
 }
 
@@ -397,6 +436,13 @@ pub(crate) fn member_account<'t>(
     target: &'t SecretTarget,
     options: &BatchOptions<'_>,
 ) -> Result<Option<&'t AccountId>, OtherAccountReason> {
+    if target
+        .account_id
+        .as_ref()
+        .is_some_and(|account| !account.is_well_formed())
+    {
+        return Err(OtherAccountReason::Unreadable);
+    }
     let (Some(account), Some(own)) = (&target.account_id, options.account_id) else {
         return Ok(None);
     };

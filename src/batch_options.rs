@@ -36,6 +36,8 @@ pub struct BatchOptions<'a> {
     pub max_decoded_bytes: usize,
     /// The account whose secrets can be looked up; a secret elsewhere is reported as such.
     pub account_id: Option<&'a str>,
+    /// The function's own region (`AWS_REGION`), where its canary lives.
+    pub region: Option<&'a str>,
     /// When the batch arrived (injected by tests); [`BatchOptions::clock`] reads the time
     /// from it at each use.
     pub now: SystemTime,
@@ -89,6 +91,7 @@ impl<'a> BatchOptions<'a> {
             max_listed_attempts: config.max_listed_attempts,
             max_decoded_bytes: config.max_decoded_bytes,
             account_id: config.account_id.as_deref(),
+            region: config.region.as_deref(),
             concurrency: config.concurrency,
             deadline_reserve: secret_reserve(config.operation_timeout),
             operation_timeout: config.operation_timeout,
@@ -114,6 +117,7 @@ impl<'a> BatchOptions<'a> {
             max_listed_attempts: crate::config::DEFAULT_MAX_LISTED_ATTEMPTS,
             max_decoded_bytes: crate::logs::DEFAULT_MAX_DECODED_BYTES,
             account_id: None,
+            region: None,
             now,
             started: Instant::now(),
             concurrency: crate::config::DEFAULT_CONCURRENCY,
@@ -145,10 +149,13 @@ impl<'a> BatchOptions<'a> {
     pub(crate) fn is_canary(&self, target: &SecretTarget) -> bool {
         self.canary_secret.is_some_and(|canary| {
             crate::canary::is_canary(
-                target.name_held(),
-                target.account_id.as_deref(),
+                (
+                    target.name_held(),
+                    target.account_id.as_deref(),
+                    target.region.as_deref(),
+                ),
                 canary,
-                self.account_id,
+                (self.account_id, self.region),
             )
         })
     }

@@ -12,6 +12,10 @@ pub struct BatchSummary {
     /// Log events in the batch; `None` when they were not read, because no message in the
     /// batch can match the rule ([`crate::detection::may_match`] on the whole batch).
     pub records: Option<usize>,
+    /// Log events past the size cap (`MAX_BATCH_BYTES`), not read (`RecordsUnread`,
+    /// alarmed): the invocation fails so that the on-failure destination keeps the batch
+    /// for a replay through `invoke`, which reads it all.
+    pub records_unread: u64,
     /// Records that passed the cheap pre-check and were parsed.
     pub parsed: usize,
     /// Pending-deletion reads found.
@@ -31,6 +35,9 @@ pub struct BatchSummary {
     pub alerts_already_delivered: usize,
     /// Calls to the quiet window's store that failed; their alerts went out regardless.
     pub alert_state_errors: usize,
+    /// Stored windows holding what this function never writes (a planted claim): treated
+    /// as absent, their alerts sent (`WindowItemsCorrupt`, alarmed).
+    pub window_items_corrupt: usize,
     /// Why the store was not used for (part of) this batch: the first failure.
     pub alert_state_unavailable: Option<String>,
     pub restored: usize,

@@ -57,15 +57,20 @@ pub fn plan(state: &CanaryState, now: SystemTime) -> Vec<CanaryStep> {
     }
 }
 
-/// Whether a read names the canary: its name in the function's own account (a secret of the
-/// same name elsewhere is any other secret).
+/// Whether a read names the canary: its name in the function's own account and region. A
+/// secret of the same name in another region or account (anyone may make one) is any other
+/// secret, and a read whose account or region is unknown is not the canary's: a canary read
+/// is counted, never alerted, so it must be exactly the stack's own.
 pub fn is_canary(
-    name_held: Option<&str>,
-    account: Option<&str>,
+    (name_held, account, region): (Option<&str>, Option<&str>, Option<&str>),
     canary: &str,
-    own: Option<&str>,
+    (own_account, own_region): (Option<&str>, Option<&str>),
 ) -> bool {
-    name_held == Some(canary) && (account.is_none() || account == own)
+    name_held == Some(canary)
+        && account.is_some()
+        && account == own_account
+        && region.is_some()
+        && region == own_region
 }
 
 #[cfg(test)]
@@ -102,16 +107,15 @@ mod tests {
     }
 
     #[test]
-    fn only_the_canary_of_this_account_is_the_canary() {
-        let own = Some("123456789012");
-        assert!(is_canary(Some("sda-canary"), own, "sda-canary", own));
-        assert!(is_canary(Some("sda-canary"), None, "sda-canary", own));
-        assert!(!is_canary(
-            Some("sda-canary"),
-            Some("210987654321"),
-            "sda-canary",
-            own
-        ));
-        assert!(!is_canary(Some("prod/db"), own, "sda-canary", own));
+    fn only_the_canary_of_this_account_and_region_is_the_canary() {
+        let own = (Some("123456789012"), Some("us-east-1"));
+        let read =
+            |name, account, region| is_canary((Some(name), account, region), "sda-canary", own);
+        assert!(read("sda-canary", own.0, own.1));
+        assert!(!read("sda-canary", None, own.1), "an unknown account");
+        assert!(!read("sda-canary", own.0, None), "an unknown region");
+        assert!(!read("sda-canary", Some("210987654321"), own.1));
+        assert!(!read("sda-canary", own.0, Some("eu-west-1")));
+        assert!(!read("prod/db", own.0, own.1));
     }
 }

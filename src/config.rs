@@ -37,6 +37,10 @@ pub struct Config {
     /// `ACCOUNT_ID`: the account whose secrets the function can look up and restore. In Lambda
     /// it defaults to the account in the function's own ARN.
     pub account_id: Option<String>,
+    /// `STACK_NAME`: the stack's name, the dimension of its `CanaryReadsSeen`.
+    pub stack_name: Option<String>,
+    /// `AWS_REGION`: the function's own region (Lambda sets it), where its canary lives.
+    pub region: Option<String>,
     /// `ATHENA_TABLE`: the CloudTrail table named in the Athena query of each alert.
     pub athena_table: String,
     /// `MAX_LISTED_ATTEMPTS`: attempts listed one by one in an alert; the rest are counted.
@@ -303,6 +307,12 @@ impl Config {
             verify_wait,
             intended_deleters,
             canary_secret_name: get("CANARY_SECRET_NAME").map(|n| n.trim().to_owned()),
+            stack_name: get("STACK_NAME")
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty()),
+            region: get("AWS_REGION")
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty()),
             member_role_name,
             accounts,
             alert_state_table,

@@ -64,7 +64,6 @@ struct DeleteParameters {
 struct DeleteResponse {
     #[serde(alias = "aRN", alias = "ARN")]
     arn: Option<String>,
-    name: Option<String>,
     #[serde(rename = "deletionDate")]
     deletion_date: Option<serde_json::Value>,
 }
@@ -76,8 +75,8 @@ struct DeleteFields {
     response_elements: Option<DeleteResponse>,
 }
 
-/// The latest `DeleteSecret` among `records` (JSON texts) that names the secret `arn` (or its
-/// `name`), by its response or by how the caller named it.
+/// The latest `DeleteSecret` among `records` (JSON texts) that names exactly the secret `arn`
+/// (named `name`): by its response's ARN, else by how the caller named it.
 pub fn find(records: &[String], arn: &str, name: &str) -> Option<ScheduledDeletion> {
     records
         .iter()
@@ -93,13 +92,7 @@ fn read(text: &str, arn: &str, name: &str) -> Option<ScheduledDeletion> {
     let fields: DeleteFields = serde_json::from_str(text).ok()?;
     let request = fields.request_parameters.unwrap_or_default();
     let response = fields.response_elements.unwrap_or_default();
-    let names_it = response.arn.as_deref() == Some(arn)
-        || response.name.as_deref() == Some(name)
-        || request
-            .secret_id
-            .as_deref()
-            .is_some_and(|id| id == arn || id == name || arn.starts_with(id));
-    if !names_it {
+    if !names_exactly(&request, &response, arn, name) {
         return None;
     }
     Some(ScheduledDeletion {
@@ -114,6 +107,30 @@ fn read(text: &str, arn: &str, name: &str) -> Option<ScheduledDeletion> {
         deletion_date: response.deletion_date.as_ref().and_then(date),
         event_id: record.event_id,
     })
+}
+
+/// Whether a `DeleteSecret` record is the deletion of exactly the secret `arn` (named `name`).
+/// The response's ARN decides when the record has one; else the caller's `secretId` must be
+/// exactly the name, the full ARN, or the ARN without its six-character suffix. Anything
+/// looser lets whoever deletes a secret of their own (named `a`, a prefix of every ARN)
+/// pass for the deleter of every secret in the account.
+fn names_exactly(
+    request: &DeleteParameters,
+    response: &DeleteResponse,
+    arn: &str,
+    name: &str,
+) -> bool {
+    if let Some(deleted) = response.arn.as_deref() {
+        return deleted == arn;
+    }
+    let partial_arn = arn
+        .rsplit_once('-')
+        .filter(|(base, suffix)| suffix.len() == 6 && base.ends_with(&format!(":{name}")))
+        .map(|(base, _)| base);
+    request
+        .secret_id
+        .as_deref()
+        .is_some_and(|id| id == arn || id == name || Some(id) == partial_arn)
 }
 
 fn whole(value: &serde_json::Value) -> Option<u64> {
@@ -235,5 +252,53 @@ mod tests {
         let deletion = find(&records, ARN, "prod/db").unwrap();
         assert_eq!(deletion.at.as_deref(), Some("2026-11-25T10:02:00Z"));
         assert_eq!(find(&records[2..], ARN, "prod/db"), None);
+    }
+
+    /// A record without a response, named only by what the caller passed.
+    fn deletion_named(secret_id: &str) -> String {
+        delete_record("2026-11-26T09:00:00Z", serde_json::Value::Null).replace(
+            "\"secretId\":\"prod/db\"",
+            &format!("\"secretId\":\"{secret_id}\""),
+        )
+    }
+
+    #[test]
+    fn a_decoy_deletion_of_a_prefix_of_the_arn_is_not_this_secrets_deletion() {
+        for decoy in [
+            "a",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/d",
+            "prod/db-AbC",
+        ] {
+            assert_eq!(
+                find(&[deletion_named(decoy)], ARN, "prod/db"),
+                None,
+                "{decoy}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_deletion_named_by_name_full_arn_or_partial_arn_is_this_secrets() {
+        for exact in [
+            "prod/db",
+            ARN,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db",
+        ] {
+            assert!(
+                find(&[deletion_named(exact)], ARN, "prod/db").is_some(),
+                "{exact}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_responses_arn_decides_over_how_the_caller_named_it() {
+        let other = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-XyZ123";
+        let records = [delete_record(
+            "2026-11-25T10:02:00Z",
+            serde_json::json!({"arn": other}),
+        )];
+        assert_eq!(find(&records, ARN, "prod/db"), None);
     }
 }

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use memchr::memmem::Finder;
 
 use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_parts, arn_resource};
-use crate::ids::{AccountId, EventId, SecretId};
+use crate::ids::{AccountId, EventId, SecretId, is_account_id};
 use crate::logs::LogBatch;
 use crate::record_reading::read_record;
 use crate::region::RegionName;
@@ -130,13 +130,26 @@ impl PendingDeletionAccess {
     /// Whether every account id the read gives (the secret's, the logging account's) is the
     /// 12 digits CloudTrail writes.
     pub fn account_ids_are_well_formed(&self) -> bool {
-        let well_formed = |id: &str| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit());
-        self.target.account_id.as_deref().is_none_or(well_formed)
-            && self
-                .recipient_account_id
-                .as_deref()
-                .filter(|id| !id.is_empty())
-                .is_none_or(well_formed)
+        self.malformed_account_fields().is_empty()
+    }
+
+    /// The account ids of the read that are not the 12 digits CloudTrail writes, named as
+    /// the alert names a field it could not use.
+    pub fn malformed_account_fields(&self) -> Vec<String> {
+        let mut fields = Vec::new();
+        if let Some(account) = self.target.account_id.as_deref()
+            && !is_account_id(account)
+        {
+            fields.push("the secret's account id (not 12 digits)".to_owned());
+        }
+        if let Some(account) = self.recipient_account_id.as_deref()
+            && !account.is_empty()
+            && !is_account_id(account)
+            && self.target.account_id.as_deref() != Some(account)
+        {
+            fields.push("recipientAccountId (not 12 digits)".to_owned());
+        }
+        fields
     }
 }
 
@@ -363,14 +376,13 @@ impl Findings {
             return self.note_malformed(origin(), "not a CloudTrail record (not a JSON object)");
         };
         match detect(&read.record, origin()) {
-            // CloudTrail writes 12-digit account ids; anything else was written by someone
-            // else, and must not choose where the function acts.
-            Some(access) if !access.account_ids_are_well_formed() => self.note_malformed(
-                origin(),
-                "not a CloudTrail record (an account id that is not 12 digits)",
-            ),
             Some(mut access) => {
                 access.unreadable_fields = read.unreadable;
+                // CloudTrail writes 12-digit account ids; anything else (an anonymised or
+                // hand-made record) still alerts, naming the account as unreadable, and
+                // never chooses where the function acts (`assess::member_account`).
+                let malformed = access.malformed_account_fields();
+                access.unreadable_fields.extend(malformed);
                 self.add(access);
                 Examined::Matched
             }

@@ -227,6 +227,18 @@ pub enum HandlerError {
         /// written for a failed batch too.
         summary: Box<crate::batch_summary::BatchSummary>,
     },
+    /// The batch was larger than the cap: what fit was handled (its alerts went out), the
+    /// rest was not read. Failing keeps the batch in the on-failure destination, for a
+    /// replay through `invoke`, which reads it whole.
+    #[error(
+        "the batch inflates past {limit} bytes: {unread} log events beyond it were not read (the {read} before it were handled); replay the batch with `invoke`"
+    )]
+    Unread {
+        limit: usize,
+        read: usize,
+        unread: String,
+        summary: Box<crate::batch_summary::BatchSummary>,
+    },
 }
 
 impl HandlerError {
@@ -234,7 +246,9 @@ impl HandlerError {
     pub fn summary(&self) -> Option<&crate::batch_summary::BatchSummary> {
         match self {
             HandlerError::Decode(_) => None,
-            HandlerError::Undelivered { summary, .. } => Some(summary),
+            HandlerError::Undelivered { summary, .. } | HandlerError::Unread { summary, .. } => {
+                Some(summary)
+            }
         }
     }
 }

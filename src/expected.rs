@@ -2,11 +2,19 @@
 //! to say "this reader is known, and why" without turning the alerts off. Pure.
 //!
 //! A rule names a secret (a glob over its name or ARN) and at least one of: the caller (a
-//! glob over the caller's ARN: the session's, or the role's), the workload (`kind:name`, as
-//! the alert classifies it: `lambda:orders-*`, `github_actions:*`), the source address (a
-//! CIDR). It must say why (`reason`), and may end (`until`, RFC 3339 in UTC). A read that a
-//! live rule matches is counted and logged, never alerted, never restored for; a rule past
-//! its `until` matches nothing, so a forgotten exception cannot outlive its reason.
+//! glob over the role's or user's ARN, never the session's), the workload (`kind:name`, as
+//! the alert classifies it: `lambda:orders-*`, `github_actions:*`), the VPC endpoint the read
+//! came through; and, beside a caller or a VPC endpoint, the source address (a CIDR). It must
+//! say why (`reason`), and may end (`until`, RFC 3339 in UTC). A read that a live rule
+//! matches is counted and logged, never alerted, never restored for; a rule past its `until`
+//! matches nothing, so a forgotten exception cannot outlive its reason.
+//!
+//! A rule matches only what the reader cannot choose: the people this control watches pick
+//! their session names, user agents and (inside a private network) addresses. So the
+//! caller is the role or user ARN ([`CallerKey`]); a workload condition holds only for a
+//! classification that is `certain` and whose name AWS set (an assumed role named by its
+//! session is not); and an address alone, which anyone in an overlapping private range can
+//! have, is refused when the rules are read.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,7 +28,7 @@ use serde::Deserialize;
 use crate::caller::CallerKey;
 use crate::detection::{PendingDeletionAccess, SecretTarget};
 use crate::error::ConfigError;
-use crate::workload::{Workload, classify};
+use crate::workload::{Confidence, Workload, WorkloadKind, classify};
 
 /// Rules a JSON list may hold: each is matched against every read of a batch.
 pub const MAX_RULES: usize = 100;
@@ -42,6 +50,7 @@ pub struct ExpectedRule {
     secret: Pattern,
     caller: Option<Pattern>,
     workload: Option<Pattern>,
+    vpc_endpoint: Option<Pattern>,
     source_ip: Option<IpNet>,
     pub reason: String,
     pub until: Option<SystemTime>,
@@ -56,6 +65,7 @@ struct RuleAsWritten {
     secret: String,
     caller: Option<String>,
     workload: Option<String>,
+    vpc_endpoint: Option<String>,
     source_ip: Option<String>,
     reason: String,
     until: Option<String>,
@@ -160,36 +170,52 @@ impl ExpectedReaders {
     }
 }
 
-/// What of a read a rule looks at.
+/// What of a read a rule looks at: only what AWS wrote, never what the reader chose.
 struct Reader {
-    arns: [Option<String>; 2],
-    workload: Workload,
+    /// The caller key, and for an Identity Center person the role alone too.
+    callers: [Option<String>; 2],
+    /// `kind:name` of a `certain` classification whose name AWS set, else nothing.
+    workload: Option<String>,
+    vpc_endpoint: Option<String>,
     source_ip: Option<IpAddr>,
 }
 
 impl Reader {
     fn of(access: &PendingDeletionAccess) -> Self {
+        let key = CallerKey::of(&access.who).as_str().to_owned();
+        let role = key.split_once(" as ").map(|(role, _)| role.to_owned());
         Reader {
-            arns: [
-                access.who.arn().map(str::to_owned),
-                Some(CallerKey::of(&access.who).as_str().to_owned()),
-            ],
-            workload: classify(access),
+            callers: [Some(key), role],
+            workload: workload_key(&classify(access)),
+            vpc_endpoint: access
+                .vpc_endpoint_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
             source_ip: access
                 .source_ip_address
                 .as_deref()
                 .and_then(|ip| ip.trim().parse().ok()),
         }
     }
+}
 
-    /// `kind:name`, the kind as the alert's JSON spells it (`ecs_task`).
-    fn workload_key(&self) -> String {
-        let kind = serde_json::to_value(self.workload.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        format!("{kind}:{}", self.workload.name)
+/// `kind:name`, the kind as the alert's JSON spells it (`ecs_task`), for a workload a rule
+/// may match: one AWS vouches for (`certain`), and not an assumed role known only by the
+/// session name its caller gave it, nor a console or CloudShell session named likewise.
+fn workload_key(workload: &Workload) -> Option<String> {
+    let named_by_caller = matches!(
+        workload.kind,
+        WorkloadKind::Role | WorkloadKind::Console | WorkloadKind::Cloudshell
+    );
+    if workload.confidence != Confidence::Certain || named_by_caller {
+        return None;
     }
+    let kind = serde_json::to_value(workload.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))?;
+    Some(format!("{kind}:{}", workload.name))
 }
 
 impl ExpectedRule {
@@ -198,9 +224,24 @@ impl ExpectedRule {
         let glob = |field: &str, text: &str| {
             Pattern::new(text).map_err(|e| format!("`{field}` is not a glob: {e}"))
         };
-        if written.caller.is_none() && written.workload.is_none() && written.source_ip.is_none() {
+        if written.caller.is_none() && written.workload.is_none() && written.vpc_endpoint.is_none()
+        {
+            return Err(if written.source_ip.is_some() {
+                "`source_ip` needs a `caller` or a `vpc_endpoint` beside it: anyone in an overlapping private range has such an address".into()
+            } else {
+                "a rule needs at least one of `caller`, `workload` or `vpc_endpoint`: a secret alone would mark every reader".into()
+            });
+        }
+        let names_someone = |glob: &Option<String>| {
+            glob.as_deref()
+                .is_some_and(|g| g.trim().chars().any(|c| c != '*'))
+        };
+        if written.source_ip.is_some()
+            && !names_someone(&written.caller)
+            && !names_someone(&written.vpc_endpoint)
+        {
             return Err(
-                "a rule needs at least one of `caller`, `workload` or `source_ip`: a secret alone would mark every reader".into(),
+                "`source_ip` needs a `caller` or a `vpc_endpoint` that names one (not `*`): an address alone is the reader's to choose".into(),
             );
         }
         if written.secret.trim().is_empty() || written.secret.trim() == "*" {
@@ -241,6 +282,11 @@ impl ExpectedRule {
                 .as_deref()
                 .map(|w| glob("workload", w.trim()))
                 .transpose()?,
+            vpc_endpoint: written
+                .vpc_endpoint
+                .as_deref()
+                .map(|v| glob("vpc_endpoint", v.trim()))
+                .transpose()?,
             source_ip,
             reason: written.reason.trim().to_owned(),
             until,
@@ -254,19 +300,30 @@ impl ExpectedRule {
 
     /// Every condition the rule has holds for the reader.
     fn marks(&self, reader: &Reader) -> bool {
-        let caller = self
-            .caller
-            .as_ref()
-            .is_none_or(|pattern| reader.arns.iter().flatten().any(|arn| pattern.matches(arn)));
-        let workload = self
-            .workload
-            .as_ref()
-            .is_none_or(|pattern| pattern.matches(&reader.workload_key()));
+        let caller = self.caller.as_ref().is_none_or(|pattern| {
+            reader
+                .callers
+                .iter()
+                .flatten()
+                .any(|arn| pattern.matches(arn))
+        });
+        let workload = self.workload.as_ref().is_none_or(|pattern| {
+            reader
+                .workload
+                .as_deref()
+                .is_some_and(|key| pattern.matches(key))
+        });
+        let vpc_endpoint = self.vpc_endpoint.as_ref().is_none_or(|pattern| {
+            reader
+                .vpc_endpoint
+                .as_deref()
+                .is_some_and(|id| pattern.matches(id))
+        });
         let source_ip = self
             .source_ip
             .as_ref()
             .is_none_or(|net| reader.source_ip.is_some_and(|ip| net.contains(&ip)));
-        caller && workload && source_ip
+        caller && workload && vpc_endpoint && source_ip
     }
 
     /// "rule 2 (nightly ETL reads until cut-over)".

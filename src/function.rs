@@ -20,7 +20,7 @@ use crate::config::{Config, SecurityHubMode};
 use crate::error::{Chain, HandlerError};
 use crate::handler::{BatchOptions, Ports, handle_batch};
 use crate::logs::{Inflater, SubscriptionEvent};
-use crate::metrics::emf_line;
+use crate::metrics::{canary_line, emf_line};
 use crate::ports::WithCopies;
 
 /// The AWS clients, built once a sandbox.
@@ -190,6 +190,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis());
                 println!("{}", emf_line(summary, millis));
+                if let (Some(stack), Some(_)) = (&config.stack_name, &config.canary_secret_name) {
+                    println!("{}", canary_line(stack, summary.canary_reads, millis));
+                }
             }
             result.map_err(invocation_error)
         },
@@ -223,6 +226,7 @@ fn invocation_error(error: HandlerError) -> Diagnostic {
     let error_type = match error {
         HandlerError::Decode(_) => "UndecodablePayload",
         HandlerError::Undelivered { .. } => "AlertsUndelivered",
+        HandlerError::Unread { .. } => "RecordsUnread",
     };
     Diagnostic {
         error_type: error_type.to_owned(),

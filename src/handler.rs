@@ -61,14 +61,14 @@ use crate::error::{
     Chain, DecodeError, HandlerError, PublishError, PublishFailure, WindowStateError,
 };
 use crate::expected::SecretNames;
-use crate::logs::{BatchHeader, Inflater, LogBatch};
+use crate::logs::{BatchHeader, Inflater, LogBatch, read_up_to_cap};
 pub use crate::ports::Ports;
 use crate::ports::{
     Adapters, AlertCopies, AlertPublisher, AlertWindows, CopiesReport, NoAccountNames,
     NoEventHistory, SecretInspector, SecretRestorer,
 };
 use crate::restore::{LookupFailure, RestoreOutcome, SecretState, Severity};
-use crate::window::{ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
+use crate::window::{Opened, ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
 
 /// Malformed log events named in the logs per batch; the summary line counts them all.
 const MAX_LOGGED_MALFORMED: usize = 20;
@@ -119,6 +119,8 @@ struct BatchState {
     windows_failed: AtomicBool,
     window_errors: AtomicUsize,
     first_window_error: Mutex<Option<String>>,
+    /// Stored windows that held what this function never writes: claimed over, counted.
+    corrupt_windows: AtomicUsize,
 }
 
 impl BatchState {
@@ -145,9 +147,26 @@ pub async fn handle_batch<A: Adapters>(
         Some(lent) => lent,
         None => own_inflater.insert(Mutex::new(Inflater::default())),
     };
-    let decoded = lock(inflater).inflate_payload(data, options.max_decoded_bytes)?;
-    let result = handle_envelope(&decoded, ports, options).await;
+    let limit = options.max_decoded_bytes;
+    let inflated = lock(inflater).inflate_payload(data, limit);
+    let (decoded, cut) = match inflated {
+        Ok(decoded) => (decoded, None),
+        // Read up to the cap: a batch inflated past it (by anyone who can make large
+        // records) must not take every other read in it down with it.
+        Err(DecodeError::TooLarge { .. }) => {
+            let capped = read_up_to_cap(data, limit)?;
+            (
+                capped.envelope,
+                Some((capped.events_unread, capped.count_is_lower_bound)),
+            )
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let mut result = handle_envelope(&decoded, ports, options).await;
     lock(inflater).recycle(decoded);
+    if let Some((unread, lower_bound)) = cut {
+        result = past_the_cap(result, limit, unread, lower_bound);
+    }
     let summary = match &result {
         Ok(summary) => Some(summary),
         Err(error) => error.summary(),
@@ -253,6 +272,7 @@ async fn handle_envelope<A: Adapters>(
         .map(|secret| alert_and_publish(secret, ports, options, &context, &shared));
     let (results, cut_off) = under_deadline(work, options).await;
     summary.alert_state_errors = shared.window_errors.load(Ordering::Relaxed);
+    summary.window_items_corrupt = shared.corrupt_windows.load(Ordering::Relaxed);
     summary.alert_state_unavailable = shared
         .first_window_error
         .into_inner()
@@ -337,6 +357,57 @@ async fn handle_envelope<A: Adapters>(
     }
 }
 
+/// The result of a batch read up to the cap: its log events beyond were not read, so the
+/// invocation fails (after the alerts of what was read went out), and the on-failure
+/// destination keeps the batch for a replay through `invoke`.
+fn past_the_cap(
+    result: Result<BatchSummary, HandlerError>,
+    limit: usize,
+    unread: u64,
+    lower_bound: bool,
+) -> Result<BatchSummary, HandlerError> {
+    let unread_text = if lower_bound {
+        format!("at least {unread}")
+    } else {
+        unread.to_string()
+    };
+    tracing::error!(
+        limit,
+        unread = %unread_text,
+        "the batch inflates past the cap: the log events before it were handled, the rest not read"
+    );
+    match result {
+        Ok(mut summary) => {
+            summary.records_unread = unread;
+            Err(HandlerError::Unread {
+                limit,
+                read: summary.records.unwrap_or_default(),
+                unread: unread_text,
+                summary: Box::new(summary),
+            })
+        }
+        Err(HandlerError::Undelivered {
+            failed,
+            total,
+            undelivered,
+            delivered,
+            first,
+            mut summary,
+        }) => {
+            summary.records_unread = unread;
+            Err(HandlerError::Undelivered {
+                failed,
+                total,
+                undelivered,
+                delivered,
+                first,
+                summary,
+            })
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// The batch's one line in the function's log.
 fn log_summary(summary: &BatchSummary) {
     tracing::info!(
@@ -344,6 +415,7 @@ fn log_summary(summary: &BatchSummary) {
         log_group = %summary.log_group,
         log_events_read = summary.records.is_some(),
         records = summary.records.unwrap_or_default(),
+        records_unread = summary.records_unread,
         parsed = summary.parsed,
         matched = summary.matched,
         malformed = summary.malformed,
@@ -613,6 +685,14 @@ async fn windowed_alert<A: Adapters>(
     };
     let (note, claimed) = match verdict {
         Ok(WindowVerdict::Send { opened, carried }) => {
+            if opened == Opened::Corrupt {
+                tracing::error!(
+                    caller = %claim.key.caller,
+                    secret = %claim.key.secret,
+                    "the alert state table held a window this function never wrote: alerting, and replacing it"
+                );
+                shared.corrupt_windows.fetch_add(1, Ordering::Relaxed);
+            }
             (WindowNote::sent(window, opened, carried, claim.now), true)
         }
         Ok(WindowVerdict::Held { claimed_by, until }) => {

@@ -57,3 +57,16 @@ identifier!(
     /// An AWS account id as a record gives it.
     AccountId
 );
+
+impl AccountId {
+    /// Whether it is the 12 digits AWS writes. Anything else was written by someone else,
+    /// and the function never acts in (nor sends into) an account it cannot name.
+    pub fn is_well_formed(&self) -> bool {
+        is_account_id(&self.0)
+    }
+}
+
+/// The 12 digits of an AWS account id.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}

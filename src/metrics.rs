@@ -13,11 +13,15 @@ pub const METRIC_NAME: &str = "AttemptsToAccessDeletedSecrets";
 pub const ALERTS_DELIVERED: &str = "AlertsDelivered";
 pub const ALERTS_UNDELIVERED: &str = "AlertsUndelivered";
 pub const RECORDS_MALFORMED: &str = "RecordsMalformed";
+/// Log events of a batch past the size cap, not read.
+pub const RECORDS_UNREAD: &str = "RecordsUnread";
 pub const SECRETS_RESTORED: &str = "SecretsRestored";
 /// Alerts held back by the quiet window (their reads are counted in the next alert).
 pub const ALERTS_SUPPRESSED: &str = "AlertsSuppressed";
 /// Calls to the alert state table that failed (the alerts went out regardless).
 pub const ALERT_STATE_ERRORS: &str = "AlertStateErrors";
+/// Stored windows that held what the function never writes (someone wrote to the table).
+pub const WINDOW_ITEMS_CORRUPT: &str = "WindowItemsCorrupt";
 /// Secrets whose lookup failed (refused or unreachable), and those whose member role could
 /// not be assumed.
 pub const LOOKUP_FAILURES: &str = "LookupFailures";
@@ -40,9 +44,11 @@ pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
         (ALERTS_DELIVERED, summary.alerts_published),
         (ALERTS_UNDELIVERED, summary.alerts_undelivered),
         (RECORDS_MALFORMED, summary.malformed),
+        (RECORDS_UNREAD, summary.records_unread as usize),
         (SECRETS_RESTORED, summary.restored),
         (ALERTS_SUPPRESSED, summary.alerts_suppressed),
         (ALERT_STATE_ERRORS, summary.alert_state_errors),
+        (WINDOW_ITEMS_CORRUPT, summary.window_items_corrupt),
         (LOOKUP_FAILURES, summary.lookup_failures),
         (MEMBER_ROLE_FAILURES, summary.member_role_failures),
         (RESTORES_UNVERIFIED, summary.restores_unverified),
@@ -72,10 +78,39 @@ pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
     line.to_string()
 }
 
+/// `CanaryReadsSeen` once more, with the stack's name as its dimension: what the canary's
+/// alarm watches. In the shared namespace a count without a dimension is anyone's to write
+/// (`cloudwatch:PutMetricData`), and two stacks' canaries would keep each other green.
+pub fn canary_line(stack: &str, canary_reads: usize, timestamp_ms: u128) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Stack"]],
+                "Metrics": [{ "Name": CANARY_READS_SEEN, "Unit": "Count" }]
+            }]
+        },
+        "Stack": stack,
+        (CANARY_READS_SEEN): canary_reads,
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_canary_count_carries_the_stacks_name() {
+        let line: serde_json::Value = serde_json::from_str(&canary_line("sda-prod", 2, 5)).unwrap();
+        assert_eq!(line["CanaryReadsSeen"], 2);
+        assert_eq!(line["Stack"], "sda-prod");
+        let declared = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Dimensions"][0][0], "Stack");
+        assert_eq!(declared["Metrics"][0]["Name"], "CanaryReadsSeen");
+    }
 
     #[test]
     fn emits_the_recipe_metric_and_what_became_of_the_alerts() {
@@ -123,9 +158,11 @@ mod tests {
                 "AlertsDelivered",
                 "AlertsUndelivered",
                 "RecordsMalformed",
+                "RecordsUnread",
                 "SecretsRestored",
                 "AlertsSuppressed",
                 "AlertStateErrors",
+                "WindowItemsCorrupt",
                 "LookupFailures",
                 "MemberRoleFailures",
                 "RestoresUnverified",

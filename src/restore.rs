@@ -74,6 +74,8 @@ pub enum OtherAccountReason {
     NoMemberRole,
     /// The account is not in `ACCOUNTS`.
     NotInAccounts,
+    /// The record's account id is not the 12 digits AWS writes.
+    Unreadable,
 }
 
 impl OtherAccountReason {
@@ -84,6 +86,9 @@ impl OtherAccountReason {
             }
             OtherAccountReason::NotInAccounts => {
                 "the account is not in ACCOUNTS, the accounts this function may act in"
+            }
+            OtherAccountReason::Unreadable => {
+                "the account id is not the 12 digits AWS writes: nothing is looked up, restored or sent there"
             }
         }
     }

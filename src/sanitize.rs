@@ -98,8 +98,16 @@ pub fn clean_text(text: &str, max_chars: usize) -> String {
 /// `<!here>`, `<@U123>` and `<http://x|label>`, Teams' `<at>`), `@` (`@everyone`, `@here`,
 /// `@channel`), the backtick (code spans a caller could close), and `[` and `]` (markdown
 /// links). A session named `<!channel>` never pings a channel. Emphasis (`*`, `_`) is left:
-/// it can only restyle a word, and `_` is in every other role name.
+/// it can only restyle a word, and `_` is in every other role name. A dot before a letter
+/// becomes a look-alike too: Slack makes a link of any bare host name, so a session named
+/// `reauth-at.aws-sso-verify.com` would otherwise arrive as one.
 pub fn for_chat(text: &str, max_chars: usize) -> String {
+    hide_host_names(&for_chat_code(text, max_chars))
+}
+
+/// [`for_chat`] for text inside a code span of ours (a command to copy), where nothing is a
+/// link and a look-alike dot would break the command.
+pub fn for_chat_code(text: &str, max_chars: usize) -> String {
     let neutral: String = clean_text(text, max_chars)
         .chars()
         .map(|c| match c {
@@ -113,6 +121,23 @@ pub fn for_chat(text: &str, max_chars: usize) -> String {
         })
         .collect();
     defang(&neutral)
+}
+
+/// Every `.` before an ASCII letter as U+2024 (one dot leader): no host name is left for a
+/// chat client to make a link of, and addresses and versions (`10.0.0.1`, `2.15`) stay as
+/// they are.
+fn hide_host_names(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let before_letter = chars.peek().is_some_and(char::is_ascii_alphabetic);
+        out.push(if c == '.' && before_letter {
+            '\u{2024}'
+        } else {
+            c
+        });
+    }
+    out
 }
 
 /// For the email subject, which SNS wants as printable ASCII: anything else becomes '?', and
@@ -225,9 +250,18 @@ mod tests {
             ("AWSReservedSSO_Admin_1a2b", "AWSReservedSSO_Admin_1a2b"),
             ("line\nbreak", "line\u{FFFD}break"),
             ("ci-deploy-42", "ci-deploy-42"),
+            (
+                "reauth-at.aws-sso-verify.com",
+                "reauth-at\u{2024}aws-sso-verify\u{2024}com",
+            ),
+            ("10.0.0.1 aws-cli/2.15.30", "10.0.0.1 aws-cli/2.15.30"),
         ] {
             assert_eq!(for_chat(hostile, 100), shown, "{hostile}");
         }
         assert_eq!(for_chat("abcdef", 4), "abc…");
+        assert_eq!(
+            for_chat_code("restore-secret --secret-id=db.example", 100),
+            "restore-secret --secret-id=db.example"
+        );
     }
 }

@@ -36,6 +36,9 @@ use crate::restore::{RestoreOutcome, Severity};
 pub const MAX_HELD_READS: usize = 1000;
 /// How long a stored window outlives its last read, for the table's TTL (clean-up only).
 pub const KEEP_AFTER_LAST_READ: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How far ahead of this function's clock a stored claim may be and still be one it wrote
+/// (another sandbox's clock). Past it, the claim was planted.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
 
 /// Which window: the secret (its full ARN once looked up, else the id the caller used) and
 /// the caller.
@@ -109,6 +112,11 @@ impl WindowClaim {
             .unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
+    /// The latest claim time this function can have written by `now`.
+    pub fn latest_sane_claim(&self) -> SystemTime {
+        self.now + MAX_CLOCK_SKEW
+    }
+
     /// The earliest claim time that, unconfirmed, no longer holds the window.
     pub fn grace_start(&self) -> SystemTime {
         self.now
@@ -178,6 +186,10 @@ pub enum Opened {
     RestoreOutcome,
     /// The store could not be used: every alert goes out, as with no store.
     StateUnavailable,
+    /// The stored window held what this function never writes (a claim in the future, a
+    /// value it cannot read): someone wrote to the table. It is treated as absent, the
+    /// alert goes out, and the item is counted (`WindowItemsCorrupt`, alarmed).
+    Corrupt,
 }
 
 impl Opened {
@@ -191,6 +203,7 @@ impl Opened {
             Opened::Rescheduled => "rescheduled",
             Opened::RestoreOutcome => "restore_outcome",
             Opened::StateUnavailable => "state_unavailable",
+            Opened::Corrupt => "corrupt_state",
         }
     }
 
@@ -201,6 +214,9 @@ impl Opened {
             Opened::SeverityRose => Some("the purge is now less than 48 hours away"),
             Opened::Rescheduled => Some("the secret was scheduled for deletion again"),
             Opened::RestoreOutcome => Some("the restore outcome changed"),
+            Opened::Corrupt => Some(
+                "the stored window held values this function never writes (someone wrote to its table)",
+            ),
             _ => None,
         }
     }
@@ -226,6 +242,12 @@ pub fn decide(stored: Option<&WindowRecord>, claim: &WindowClaim) -> Decision {
     let Some(stored) = stored else {
         return Decision::Claim(Opened::First);
     };
+    // Only this function writes the table, and never a claim ahead of its clock: such an
+    // item holds back nothing (an insider with dynamodb:PutItem could otherwise silence a
+    // secret and caller for ever).
+    if stored.claimed_at > claim.latest_sane_claim() {
+        return Decision::Claim(Opened::Corrupt);
+    }
     if stored.claim_key == claim.claim_key {
         return if stored.current.delivered {
             Decision::Delivered
@@ -365,6 +387,11 @@ impl WindowVerdict {
     /// The verdict [`decide`] gives on `stored` (the record before the claim).
     pub fn of(decision: Decision, stored: Option<&WindowRecord>, claim: &WindowClaim) -> Self {
         match (decision, stored) {
+            // A planted tally reports nothing.
+            (Decision::Claim(Opened::Corrupt), _) => WindowVerdict::Send {
+                opened: Opened::Corrupt,
+                carried: Carried::default(),
+            },
             (Decision::Claim(opened), stored) => WindowVerdict::Send {
                 opened,
                 carried: stored

@@ -13,6 +13,7 @@
 mod common;
 
 use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::moto::{dead_endpoint, emulator, unique};
 use common::windows;
 use secret_deletion_alerts::aws::dynamodb_windows::{AlertStateTable, create_table};
@@ -84,4 +85,51 @@ async fn a_table_that_does_not_exist_alerts_as_without_one() {
 async fn an_unreachable_table_alerts_as_without_one() {
     let nowhere = AlertStateTable::new(&dead_endpoint().await, "alert-state");
     windows::an_unusable_store_alerts_as_without_one(&nowhere).await;
+}
+
+/// What an insider with `dynamodb:UpdateItem` on the table can do to a window: move its claim
+/// to the year 3000, or give it a severity the function never writes.
+async fn plant(sdk: &SdkConfig, table: &str, attribute: &str, value: AttributeValue) {
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let items = client.scan().table_name(table).send().await.unwrap();
+    for item in items.items() {
+        client
+            .update_item()
+            .table_name(table)
+            .key("pk", item["pk"].clone())
+            .update_expression("SET #a = :v, #d = :t")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_names("#d", "delivered")
+            .expression_attribute_values(":v", value.clone())
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_planted_window_never_holds_back_a_read_and_is_counted() {
+    let sdk = emulator().await.expect("the emulator");
+    for (attribute, value) in [
+        ("claimed_at", AttributeValue::N("32503680000000".into())),
+        ("severity", AttributeValue::N("0".into())),
+        ("claimed_at", AttributeValue::S("soon".into())),
+    ] {
+        let name = unique("alert-state");
+        create_table(&sdk, &name).await.unwrap();
+        let table = AlertStateTable::new(&sdk, &name);
+        let corrupt = windows::after_a_planted_window(&table, || {
+            plant(&sdk, &name, attribute, value.clone())
+        })
+        .await;
+        assert_eq!(corrupt, 1, "{attribute} = {value:?}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_genuine_claim_still_holds_back_a_repeat() {
+    windows::same_caller_inside_the_window_alerts_once(&table().await).await;
 }

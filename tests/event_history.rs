@@ -52,6 +52,16 @@ async fn invoke(
     policy: &RestorePolicy,
     change: impl FnOnce(&mut BatchOptions<'_>),
 ) -> (BatchSummary, Alert, FakeSecrets) {
+    invoke_reads(fake, std::slice::from_ref(read), policy, change).await
+}
+
+/// One invocation of the batch holding `reads`, with Event history from `fake`.
+async fn invoke_reads(
+    fake: &FakeCloudTrail,
+    reads: &[serde_json::Value],
+    policy: &RestorePolicy,
+    change: impl FnOnce(&mut BatchOptions<'_>),
+) -> (BatchSummary, Alert, FakeSecrets) {
     let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
     let publisher = RecordingPublisher::default();
     let history = CloudTrailHistory::new(&fake_endpoint(&fake.endpoint).await, None);
@@ -68,7 +78,7 @@ async fn invoke(
     options.verify_wait = Duration::from_secs(1);
     options.verify_retry = Duration::from_millis(100);
     change(&mut options);
-    let records = serde_json::json!({ "Records": [read] }).to_string();
+    let records = serde_json::json!({ "Records": reads }).to_string();
     let data = encode_records(&records, "aws-cloudtrail-logs")
         .unwrap()
         .awslogs
@@ -97,14 +107,93 @@ async fn the_alert_says_who_scheduled_the_deletion() {
         "{}",
         alert.text
     );
-    // One lookup attribute per call, within the longest recovery window before the purge.
-    let request = &fake.requests()[0];
-    assert_eq!(request["LookupAttributes"][0]["AttributeKey"], "EventName");
+    // One lookup attribute per call, within the recovery windows before the purge: by the
+    // secret's ARN first, then every DeleteSecret.
+    let requests = fake.requests();
     assert_eq!(
-        request["LookupAttributes"][0]["AttributeValue"],
+        requests[0]["LookupAttributes"][0]["AttributeKey"],
+        "ResourceName"
+    );
+    assert_eq!(requests[0]["LookupAttributes"][0]["AttributeValue"], ARN);
+    assert_eq!(
+        requests[1]["LookupAttributes"][0]["AttributeKey"],
+        "EventName"
+    );
+    assert_eq!(
+        requests[1]["LookupAttributes"][0]["AttributeValue"],
         "DeleteSecret"
     );
-    assert!(request["StartTime"].as_f64().is_some());
+    assert!(requests[1]["StartTime"].as_f64().is_some());
+}
+
+/// An insider's own secret `name`, created and deleted after the real deletion.
+fn decoy_deletion(time: &str, secret_id: &str) -> serde_json::Value {
+    let mut record = delete_secret(
+        time,
+        serde_json::json!({
+            "arn": format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{secret_id}-Zz9Zz9"),
+        }),
+    );
+    record["eventID"] = format!("decoy-{secret_id}-{time}").into();
+    record["requestParameters"]["secretId"] = secret_id.into();
+    record["userIdentity"]["userName"] = "mallory".into();
+    record["userIdentity"]["arn"] = "arn:aws:iam::123456789012:user/mallory".into();
+    record
+}
+
+#[tokio::test]
+async fn a_decoy_deletion_of_a_prefix_of_the_arn_does_not_become_the_deleter() {
+    let fake = FakeCloudTrail::start(vec![
+        HistoryEvent::of(delete_secret(
+            "2026-11-14T10:02:00Z",
+            serde_json::json!({"arn": ARN, "name": "prod/db"}),
+        )),
+        HistoryEvent::of(decoy_deletion("2026-11-14T11:00:00Z", "a")),
+        HistoryEvent::of(decoy_deletion("2026-11-14T11:01:00Z", "prod")),
+    ]);
+    let (_, alert, _) = invoke(&fake, &the_read(), &RestorePolicy::Off, |_| {}).await;
+    let deletion = &alert.document.deletion_scheduled;
+    assert_eq!(deletion.status, "found");
+    assert_eq!(deletion.at.as_deref(), Some("2026-11-14T10:02:00Z"));
+    assert!(!alert.text.contains("mallory"), "{}", alert.text);
+}
+
+#[tokio::test]
+async fn a_flood_of_later_deletions_does_not_push_the_real_one_out() {
+    let mut events = vec![HistoryEvent::of(delete_secret(
+        "2026-11-14T10:02:00Z",
+        serde_json::json!({"arn": ARN, "name": "prod/db"}),
+    ))];
+    // Three pages of other secrets' deletions, all newer than the real one.
+    events.extend((0..120).map(|i| {
+        HistoryEvent::of(decoy_deletion(
+            &format!("2026-11-15T10:{:02}:{:02}Z", i / 60, i % 60),
+            &format!("junk-{i}"),
+        ))
+    }));
+    let fake = FakeCloudTrail::start(events);
+    let (_, alert, _) = invoke(&fake, &the_read(), &RestorePolicy::Off, |_| {}).await;
+    let deletion = &alert.document.deletion_scheduled;
+    assert_eq!(deletion.status, "found", "{}", alert.text);
+    assert_eq!(deletion.at.as_deref(), Some("2026-11-14T10:02:00Z"));
+}
+
+#[tokio::test]
+async fn a_deletion_event_history_indexes_under_the_arn_is_found_in_one_call() {
+    let mut record = delete_secret(
+        "2026-11-14T10:02:00Z",
+        serde_json::json!({"arn": ARN, "name": "prod/db"}),
+    );
+    record["resources"] = serde_json::json!([{"ARN": ARN, "type": "AWS::SecretsManager::Secret"}]);
+    let fake = FakeCloudTrail::start(vec![HistoryEvent::of(record)]);
+    let (_, alert, _) = invoke(&fake, &the_read(), &RestorePolicy::Off, |_| {}).await;
+    assert_eq!(alert.document.deletion_scheduled.status, "found");
+    let lookups: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r["LookupAttributes"][0]["AttributeKey"] != "EventId")
+        .collect();
+    assert_eq!(lookups.len(), 1, "{lookups:?}");
 }
 
 #[tokio::test]
@@ -234,6 +323,49 @@ async fn an_event_that_is_not_this_read_is_not_restored() {
     }
 }
 
+/// A read of prod/db that Event history never logged, by whoever writes to the log group.
+fn forged_read(n: usize, user: &str) -> serde_json::Value {
+    let mut forged = the_read();
+    forged["eventID"] = format!("00000000-0000-4000-8000-{n:012}").into();
+    forged["userIdentity"]["userName"] = user.into();
+    forged["userIdentity"]["arn"] = format!("arn:aws:iam::123456789012:user/{user}").into();
+    forged
+}
+
+#[tokio::test]
+async fn forged_reads_placed_ahead_of_a_genuine_one_do_not_keep_it_from_being_restored() {
+    // Event history holds the genuine read, and different records under two forged ids.
+    let mut bent = forged_read(2, "mallory");
+    bent["sourceIPAddress"] = "198.51.100.7".into();
+    let fake = FakeCloudTrail::start(vec![HistoryEvent::of(the_read()), HistoryEvent::of(bent)]);
+    let mut reads: Vec<serde_json::Value> = (0..6).map(|n| forged_read(n, "mallory")).collect();
+    reads.push(the_read());
+    let (summary, alert, secrets) = invoke_reads(&fake, &reads, &RestorePolicy::All, |_| {}).await;
+    assert_eq!(
+        alert.document.verification.status, "confirmed",
+        "{}",
+        alert.text
+    );
+    assert_eq!(summary.restored, 1);
+    assert_eq!(secrets.restores(), [ARN]);
+}
+
+#[tokio::test]
+async fn a_read_is_asked_for_once_however_often_the_batch_repeats_it() {
+    let fake = FakeCloudTrail::start(vec![]);
+    let reads = vec![forged_read(1, "mallory"); 5];
+    invoke_reads(&fake, &reads, &RestorePolicy::All, |o| {
+        o.verify_wait = Duration::from_millis(50);
+    })
+    .await;
+    let asked: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r["LookupAttributes"][0]["AttributeKey"] == "EventId")
+        .collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+}
+
 #[tokio::test]
 async fn verify_always_confirms_without_a_restore_and_off_never_asks() {
     let fake = FakeCloudTrail::start(vec![HistoryEvent::of(the_read())]);
@@ -274,8 +406,9 @@ async fn a_deletion_is_looked_for_once_however_many_batches_read_the_secret() {
             .unwrap();
         assert_eq!(found, None);
     }
-    // Not found is remembered for a while: a reader polling every few seconds costs one lookup.
-    assert_eq!(fake.requests().len(), 1);
+    // Not found is remembered for a while: a reader polling every few seconds costs one lookup
+    // (by the secret's ARN, then by event name).
+    assert_eq!(fake.requests().len(), 2);
     fake.add(HistoryEvent::of(delete_secret(
         "2026-11-14T10:02:00Z",
         serde_json::json!({"arn": ARN, "name": "prod/db"}),
@@ -290,7 +423,7 @@ async fn a_deletion_is_looked_for_once_however_many_batches_read_the_secret() {
         .scheduled_deletion(ARN, "prod/db", other_date, now, SecretAt::own(None))
         .await
         .unwrap();
-    assert_eq!(fake.requests().len(), 2, "a found deletion is kept");
+    assert_eq!(fake.requests().len(), 4, "a found deletion is kept");
 }
 
 /// The sample's deletion, scheduled by `by` on 2026-11-14 (the read is on 2026-11-20).

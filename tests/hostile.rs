@@ -80,6 +80,101 @@ async fn a_bomb_whose_trailer_lies_about_its_size_is_refused_too() {
     assert!(matches!(decode_error(result), DecodeError::TooLarge { .. }));
 }
 
+/// 2,000 reads of an insider's own secret with 4 KB user agents: about 10 MB of envelope in
+/// a payload far under Lambda's limit, past the 8 MiB cap, with a victim's read at `victim_at`.
+fn oversized_batch(victim_at: usize) -> (String, usize) {
+    let mut messages: Vec<String> = (0..2000)
+        .map(|i| {
+            let mut read = pending_deletion_read("mallory/own", &"A".repeat(4096), "flood");
+            read["eventID"] = format!("flood-{i}").into();
+            read.to_string()
+        })
+        .collect();
+    let mut victim = pending_deletion_read("prod/db", "aws-sdk-java/2.25", "orders");
+    victim["eventID"] = "victim".into();
+    messages.insert(victim_at, victim.to_string());
+    (payload(&messages), messages.len())
+}
+
+#[tokio::test]
+async fn a_batch_past_the_cap_alerts_on_what_fits_and_fails_naming_the_rest() {
+    let (data, total) = oversized_batch(0);
+    assert!(data.len() < 256 << 10, "{}", data.len());
+    let publisher = RecordingPublisher::default();
+    let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &secrets,
+        restorer: &secrets,
+        windows: &NoWindows,
+        history: &NoEventHistory,
+        accounts: &NoAccountNames,
+    };
+    let policy = RestorePolicy::Off;
+    let mut options = options(&policy);
+    options.max_decoded_bytes = 2 << 20;
+    let result = handle_batch(&data, &ports, &options).await;
+    let Err(error @ HandlerError::Unread { .. }) = result else {
+        panic!("expected the unread error, got {result:?}");
+    };
+    let summary = error.summary().unwrap();
+    let read = summary.records.unwrap();
+    assert!(read > 100 && read < total, "{read}");
+    assert_eq!(read as u64 + summary.records_unread, total as u64);
+    assert!(
+        error.to_string().contains(&format!(
+            "{} log events beyond it were not read",
+            summary.records_unread
+        )),
+        "{error}"
+    );
+    let alerted: Vec<String> = publisher
+        .alerts()
+        .iter()
+        .map(|a| a.document.secret.display_name.clone())
+        .collect();
+    assert!(alerted.contains(&"prod/db".to_owned()), "{alerted:?}");
+    let line: serde_json::Value =
+        serde_json::from_str(&secret_deletion_alerts::metrics::emf_line(summary, 0)).unwrap();
+    assert_eq!(line["RecordsUnread"], summary.records_unread);
+}
+
+#[tokio::test]
+async fn a_batch_past_the_cap_is_read_whole_under_a_larger_one() {
+    // What `invoke` does with the dead-lettered batch: the victim's read last, beyond the
+    // function's cap, alerts.
+    let (data, total) = oversized_batch(2000);
+    let (result, publisher) = run(&data).await;
+    assert!(matches!(result, Err(HandlerError::Unread { .. })));
+    assert!(
+        publisher
+            .alerts()
+            .iter()
+            .all(|a| a.document.secret.display_name != "prod/db")
+    );
+    let publisher = RecordingPublisher::default();
+    let secrets = FakeSecrets::default();
+    let ports = Ports {
+        publisher: &publisher,
+        inspector: &secrets,
+        restorer: &secrets,
+        windows: &NoWindows,
+        history: &NoEventHistory,
+        accounts: &NoAccountNames,
+    };
+    let policy = RestorePolicy::Off;
+    let mut options = options(&policy);
+    options.max_decoded_bytes = 1 << 30;
+    let summary = handle_batch(&data, &ports, &options).await.unwrap();
+    assert_eq!(summary.records, Some(total));
+    assert!(
+        publisher
+            .alerts()
+            .iter()
+            .any(|a| a.document.secret.display_name == "prod/db")
+    );
+}
+
 #[tokio::test]
 async fn ten_thousand_log_events_are_handled() {
     let mut messages: Vec<String> = (0..10_000)

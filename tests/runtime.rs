@@ -241,7 +241,7 @@ fn an_invalid_expected_readers_rule_stops_the_function_at_start_naming_the_rule(
     let logs = String::from_utf8_lossy(&output.stdout).to_string()
         + &String::from_utf8_lossy(&output.stderr);
     assert!(
-        logs.contains("EXPECTED_READERS: rule 2 is not valid: a rule needs at least one of `caller`, `workload` or `source_ip`"),
+        logs.contains("EXPECTED_READERS: rule 2 is not valid: a rule needs at least one of `caller`, `workload` or `vpc_endpoint`"),
         "{logs}"
     );
     assert!(

@@ -415,12 +415,43 @@ fn the_quiet_window_table_is_on_by_default_retained_and_reachable_only_by_update
         &template["Conditions"],
         &mut found,
     );
-    let on_the_table: Vec<Vec<String>> = found
+    let granted: Vec<Vec<String>> = found
         .iter()
+        .filter(|(_, s)| s["Effect"].as_str() == Some("Allow"))
         .filter(|(_, s)| actions(s).iter().any(|a| a.starts_with("dynamodb:")))
         .map(|(_, s)| actions(s))
         .collect();
-    assert_eq!(on_the_table, [vec!["dynamodb:UpdateItem".to_owned()]]);
+    assert_eq!(granted, [vec!["dynamodb:UpdateItem".to_owned()]]);
+}
+
+#[test]
+fn only_the_functions_role_may_write_to_the_quiet_window_table() {
+    let template = template();
+    let policy = &template["Resources"]["AlertStateTable"]["Properties"]["ResourcePolicy"]["PolicyDocument"]
+        ["Statement"];
+    let statement = &policy[0];
+    assert_eq!(statement["Effect"].as_str(), Some("Deny"));
+    assert_eq!(statement["Principal"].as_str(), Some("*"));
+    let denied = actions(statement);
+    for write in [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:PartiQLInsert",
+        "dynamodb:PartiQLUpdate",
+        "dynamodb:PartiQLDelete",
+    ] {
+        assert!(denied.iter().any(|a| a == write), "{write} not denied");
+    }
+    // !GetAtt loads as its plain text: the function's own role.
+    assert_eq!(
+        statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"].as_str(),
+        Some("AlertFunctionRole.Arn")
+    );
+    let alarm = &template["Resources"]["WindowItemsCorruptAlarm"]["Properties"];
+    assert_eq!(alarm["MetricName"].as_str(), Some("WindowItemsCorrupt"));
+    assert_eq!(alarm["AlarmActions"][0].as_str(), Some("OpsTopic"));
 }
 
 #[test]
@@ -811,12 +842,44 @@ fn only_the_function_publishes_alerts_and_only_administrators_subscribe() {
             .unwrap_or_else(|| panic!("{topic}"));
         assert_eq!(subscribe["Effect"].as_str(), Some("Deny"));
         let denied = actions(subscribe);
-        assert!(denied.contains(&"sns:Subscribe".to_owned()));
-        assert!(denied.contains(&"sns:SetTopicAttributes".to_owned()));
-        assert_eq!(
-            subscribe["Condition"]["ArnNotLike"]["aws:PrincipalArn"].as_str(),
-            Some("TopicAdministrators")
+        for action in [
+            "sns:Subscribe",
+            "sns:SetTopicAttributes",
+            "sns:DeleteTopic",
+            "sns:PutDataProtectionPolicy",
+        ] {
+            assert!(denied.contains(&action.to_owned()), "{topic}: {action}");
+        }
+        // !Split [",", !Join [",", [administrators, the stack's service role]]]: no
+        // aws:CalledVia exemption, which anyone who may create a stack could pass.
+        let allowed = format!(
+            "{:?}",
+            subscribe["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
         );
+        assert!(allowed.contains("TopicAdministrators"), "{allowed}");
+        assert!(allowed.contains("StackServiceRoleArn"), "{allowed}");
+        assert!(
+            !format!("{:?}", subscribe["Condition"]).contains("CalledVia"),
+            "{topic}"
+        );
+    }
+    // The default administrators are this account's, not any account's.
+    assert_eq!(
+        template["Parameters"]["TopicAdministrators"]["Default"].as_str(),
+        Some("")
+    );
+    let rules = format!(
+        "{:?}{:?}",
+        template["Resources"]["TopicsChangedRule"]["Properties"]["EventPattern"],
+        template["Resources"]["TopicSubscriptionsChangedRule"]["Properties"]["EventPattern"]
+    );
+    for watched in [
+        "Unsubscribe",
+        "SetSubscriptionAttributes",
+        "DeleteTopic",
+        "SetTopicAttributes",
+    ] {
+        assert!(rules.contains(watched), "{watched}");
     }
     let ops = template["Resources"]["OpsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
         .as_vec()

@@ -63,7 +63,8 @@ async fn a_record_with_null_request_parameters_takes_the_secret_from_resources()
         let data = payload(&[read_with(parameters, Some(resources.clone()))]);
         let (result, alerts) = run(&data, &secrets, &RestorePolicy::Off).await;
         result.unwrap();
-        assert_eq!(alerts[0].document.secret.display_name, "prod/db-AbCdEf");
+        assert_eq!(alerts[0].document.secret.display_name, "prod/db");
+        assert_eq!(alerts[0].attributes["secret"], "prod/db");
         assert_eq!(alerts[0].document.secret.state, "pending_deletion");
     }
     assert_eq!(secrets.lookups(), [SECRET_ARN, SECRET_ARN]);
@@ -102,6 +103,57 @@ async fn a_record_that_names_no_secret_is_never_looked_up_restored_or_called_pur
     assert!(!alert.text.contains("purged"), "{}", alert.text);
     assert!(!alert.text.contains("restore-secret"), "{}", alert.text);
     assert!(alert.subject.starts_with("HIGH: "), "{}", alert.subject);
+}
+
+#[tokio::test]
+async fn a_read_whose_account_id_is_not_12_digits_still_alerts_and_nothing_acts_in_it() {
+    let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
+    for account in ["XXXXXXXXXXXX", "123", "1234567890123"] {
+        let mut record = pending_deletion_read("prod/db", "aws-sdk-java/2.25", "worker");
+        record["recipientAccountId"] = account.into();
+        record["userIdentity"]["accountId"] = account.into();
+        let data = payload(&[record.to_string()]);
+        let (result, alerts) = run(&data, &secrets, &RestorePolicy::All).await;
+        let summary = result.unwrap();
+        assert_eq!(
+            (summary.alerts_published, summary.malformed),
+            (1, 0),
+            "{account}"
+        );
+        let alert = &alerts[0];
+        assert!(
+            alert
+                .text
+                .contains("the secret's account id (not 12 digits)"),
+            "{}",
+            alert.text
+        );
+        assert!(
+            alert
+                .text
+                .contains("the account id is not the 12 digits AWS writes"),
+            "{}",
+            alert.text
+        );
+        assert_eq!(alert.document.restore.outcome, "not_restored");
+    }
+    assert!(secrets.lookups().is_empty(), "nothing looked up");
+    assert!(secrets.restores().is_empty(), "nothing restored");
+}
+
+#[tokio::test]
+async fn a_read_with_a_12_digit_account_is_looked_up_as_before() {
+    let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
+    let record = pending_deletion_read("prod/db", "aws-sdk-java/2.25", "worker");
+    let data = payload(&[record.to_string()]);
+    let (result, alerts) = run(&data, &secrets, &RestorePolicy::Off).await;
+    assert_eq!(result.unwrap().alerts_published, 1);
+    assert_eq!(secrets.lookups(), ["prod/db"]);
+    assert!(
+        !alerts[0].text.contains("not 12 digits"),
+        "{}",
+        alerts[0].text
+    );
 }
 
 #[tokio::test]

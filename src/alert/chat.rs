@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::thread::alert_thread_key;
 use super::{Alert, AlertDocument};
 use crate::restore::Severity;
-use crate::sanitize::for_chat;
+use crate::sanitize::{for_chat, for_chat_code};
 
 /// Chatbot's event type for these messages (`metadata.eventType`).
 pub const CHAT_EVENT_TYPE: &str = "SecretPendingDeletionRead";
@@ -154,7 +154,7 @@ pub fn chat_notification(document: &AlertDocument) -> ChatNotification {
         // A code span of our own around a command that can hold no backtick.
         next_steps.push(format!(
             "Cancel the deletion: `{}`",
-            for_chat(command, MAX_LINE_CHARS)
+            for_chat_code(command, MAX_LINE_CHARS)
         ));
     }
     for step in document.next_steps.find_the_workload.iter().take(2) {

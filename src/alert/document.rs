@@ -245,7 +245,10 @@ pub(super) fn secret_document(
             .secret_id
             .as_deref()
             .map(|id| clean_text(id, MAX_SECRET_ID_CHARS)),
-        display_name: match target.display_name() {
+        // The name Secrets Manager gave, once looked up: a read that named the full ARN
+        // (`prod/db-AbCdEf`) is still the secret `prod/db`, and a subscription filter on the
+        // `secret` attribute must see it so.
+        display_name: match state.name().or(target.display_name()) {
             Some(name) => clean_text(name, MAX_SECRET_ID_CHARS),
             None => UNNAMED_SECRET.to_owned(),
         },

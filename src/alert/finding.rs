@@ -160,7 +160,15 @@ fn finding(
         .arn
         .clone()
         .or_else(|| secret.id_as_named.clone())
-        .unwrap_or_else(|| super::UNNAMED_SECRET.to_owned());
+        // Unrelated reads in other accounts and regions must not share one resource.
+        .unwrap_or_else(|| {
+            format!(
+                "{} in account {}, {}",
+                super::UNNAMED_SECRET,
+                secret.account_id.as_deref().unwrap_or("unknown"),
+                secret.region.as_deref().unwrap_or("region unknown")
+            )
+        });
     let title = clean_text(
         &format!(
             "Secret {} pending deletion read by {}",

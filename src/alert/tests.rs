@@ -101,7 +101,12 @@ fn subject_names_secret_caller_outcome_account_and_region() {
 #[test]
 fn subject_obeys_sns_rules_whatever_the_input() {
     let hostile = "prod/\r\nBcc: victim@example.com\u{202E}\u{1b}[31m".repeat(40);
-    let alert = compose_with(&[access("e1", "ua", &hostile)], &pending(1), 50);
+    // The secret's own name is an insider's to choose too.
+    let mut state = pending(1);
+    if let SecretState::PendingDeletion { name, .. } = &mut state {
+        *name = hostile.clone();
+    }
+    let alert = compose_with(&[access("e1", "ua", &hostile)], &state, 50);
     assert_valid_subject(&alert.subject);
     assert!(alert.subject.starts_with("CRITICAL: secret prod/??Bcc:"));
     assert!(alert.subject.contains(" read by alice; not restored"));
@@ -377,6 +382,32 @@ fn unnamed(event_id: &str) -> PendingDeletionAccess {
     let mut read = access(event_id, "aws-sdk-go/1.44", "prod/db");
     read.target.secret_id = None;
     read
+}
+
+#[test]
+fn unnamed_secrets_in_other_accounts_are_other_finding_resources() {
+    let place = super::finding::FindingPlace {
+        partition: "aws".into(),
+        account_id: "123456789012".into(),
+        region: "us-east-1".into(),
+    };
+    let resource_of = |account: &str| {
+        let mut read = unnamed("ev-1");
+        read.target.account_id = Some(account.into());
+        let alert = compose(
+            &[read],
+            &SecretState::NotNamed,
+            &RestoreOutcome::NotRestored(NotRestoredReason::SecretNotNamed),
+            &Evidence::not_asked("a test"),
+            None,
+            &context(&RestorePolicy::All, 50),
+        );
+        super::finding::findings_of(&alert.document, &place, now())[0].resources[0]
+            .id
+            .clone()
+    };
+    assert_ne!(resource_of("111111111111"), resource_of("222222222222"));
+    assert!(resource_of("111111111111").contains("111111111111"));
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! minutes.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,11 +22,10 @@ use crate::ports::{EventHistory, SecretAt};
 
 /// CloudTrail allows 2 `LookupEvents` calls a second per account and region.
 const PACE: Duration = Duration::from_millis(500);
-/// Pages of `DeleteSecret` events read at most (50 each); past them the alert says the
-/// deletion was not found.
-const MAX_PAGES: usize = 10;
-/// The longest recovery window Secrets Manager allows, and an hour of slack.
+/// The longest and shortest recovery windows Secrets Manager allows, with an hour of slack:
+/// `DeleteSecret` set the deletion date this far after it was called.
 const LONGEST_RECOVERY_WINDOW: Duration = Duration::from_secs(30 * 86_400 + 3600);
+const SHORTEST_RECOVERY_WINDOW: Duration = Duration::from_secs(7 * 86_400 - 3600);
 /// Clients kept per (account, region), and deletions kept; past these, nothing more is kept.
 const MAX_KEPT: usize = 1000;
 /// How long a deletion not found in Event history is not looked for again: a reader polling
@@ -173,28 +173,82 @@ impl CloudTrailHistory {
         max_pages: Option<usize>,
         mut each_page: impl FnMut(usize, Vec<String>),
     ) -> Result<(), EventHistoryError> {
+        self.each_page(
+            at,
+            (LookupAttributeKey::EventName, name),
+            range,
+            max_pages,
+            |pages, records| {
+                each_page(pages, records);
+                ControlFlow::Continue(())
+            },
+        )
+        .await
+    }
+
+    /// The pages of the events with one lookup attribute in `range`, newest first, paced to
+    /// CloudTrail's rate, until `each_page` breaks, the pages run out, or `max_pages`.
+    async fn each_page(
+        &self,
+        at: SecretAt<'_>,
+        attribute: (LookupAttributeKey, &str),
+        range: (SystemTime, SystemTime),
+        max_pages: Option<usize>,
+        mut each_page: impl FnMut(usize, Vec<String>) -> ControlFlow<()>,
+    ) -> Result<(), EventHistoryError> {
         let mut token = None;
         let mut pages = 0;
         loop {
             if pages > 0 {
                 tokio::time::sleep(PACE).await;
             }
-            let (found, next) = self
-                .page(
-                    at,
-                    (LookupAttributeKey::EventName, name),
-                    Some(range),
-                    token,
-                )
-                .await?;
+            let (found, next) = self.page(at, attribute.clone(), Some(range), token).await?;
             pages += 1;
-            each_page(pages, found);
+            if each_page(pages, found).is_break() {
+                return Ok(());
+            }
             match next {
                 Some(next) if max_pages.is_none_or(|max| pages < max) => token = Some(next),
                 _ => return Ok(()),
             }
         }
     }
+
+    /// The newest `DeleteSecret` of exactly this secret in `range`, by `attribute`: pages are
+    /// newest first, so the first page that holds one holds the latest.
+    async fn deletion_by(
+        &self,
+        at: SecretAt<'_>,
+        attribute: (LookupAttributeKey, &str),
+        range: (SystemTime, SystemTime),
+        (arn, name): (&str, &str),
+    ) -> Result<Option<ScheduledDeletion>, EventHistoryError> {
+        let mut found = None;
+        self.each_page(at, attribute, range, None, |_, records| {
+            found = find(&records, arn, name);
+            if found.is_some() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .await?;
+        Ok(found)
+    }
+}
+
+/// When the `DeleteSecret` that set `deletion_date` can have been called: between 30 and 7
+/// days before it (the recovery windows Secrets Manager allows), and not after `now`.
+fn scheduling_range(deletion_date: SystemTime, now: SystemTime) -> (SystemTime, SystemTime) {
+    let from = deletion_date
+        .checked_sub(LONGEST_RECOVERY_WINDOW)
+        .unwrap_or(UNIX_EPOCH);
+    let to = deletion_date
+        .checked_sub(SHORTEST_RECOVERY_WINDOW)
+        .unwrap_or(UNIX_EPOCH)
+        .min(now)
+        .max(from);
+    (from, to)
 }
 
 impl EventHistory for CloudTrailHistory {
@@ -232,13 +286,32 @@ impl EventHistory for CloudTrailHistory {
         {
             return Ok(found.clone());
         }
-        let from = deletion_date
-            .checked_sub(LONGEST_RECOVERY_WINDOW)
-            .unwrap_or(UNIX_EPOCH);
-        let records = self
-            .events_named("DeleteSecret", (from, now), at, Some(MAX_PAGES), |_, _| {})
-            .await?;
-        let found = find(&records, arn, name);
+        let range = scheduling_range(deletion_date, now);
+        // By the secret's ARN first, where Event history indexes the record under it; else
+        // every DeleteSecret of the account and region in the range, paged until the range
+        // is covered: a flood of other deletions can delay the answer (the caller's time
+        // limit), never replace it.
+        let found = match self
+            .deletion_by(
+                at,
+                (LookupAttributeKey::ResourceName, arn),
+                range,
+                (arn, name),
+            )
+            .await?
+        {
+            Some(found) => Some(found),
+            None => {
+                tokio::time::sleep(PACE).await;
+                self.deletion_by(
+                    at,
+                    (LookupAttributeKey::EventName, "DeleteSecret"),
+                    range,
+                    (arn, name),
+                )
+                .await?
+            }
+        };
         let mut kept = self
             .deletions
             .lock()

@@ -27,7 +27,8 @@ use crate::error::WindowStateError;
 use crate::ports::AlertWindows;
 use crate::restore::Severity;
 use crate::window::{
-    Decision, ReadId, Tally, WindowClaim, WindowKey, WindowRecord, WindowVerdict, decide, to_hold,
+    Decision, Opened, ReadId, Tally, WindowClaim, WindowKey, WindowRecord, WindowVerdict, decide,
+    to_hold,
 };
 
 /// Stands for "no reads" in a copied set: DynamoDB has no empty sets, and read ids are hex.
@@ -136,7 +137,18 @@ impl AlertWindows for AlertStateTable {
         match result {
             Ok(output) => {
                 let stored = match output.attributes {
-                    Some(item) if !item.is_empty() => Some(record_of(&item)?),
+                    Some(item) if !item.is_empty() => match record_of(&item) {
+                        Ok(stored) => Some(stored),
+                        // The condition let an item of values this function never writes
+                        // be claimed over: it held back nothing.
+                        Err(_) => {
+                            return Ok(WindowVerdict::of(
+                                Decision::Claim(Opened::Corrupt),
+                                None,
+                                claim,
+                            ));
+                        }
+                    },
                     _ => None,
                 };
                 let decision = decide(stored.as_ref(), claim);
@@ -149,7 +161,7 @@ impl AlertWindows for AlertStateTable {
                 Ok(WindowVerdict::of(
                     match decision {
                         Decision::Claim(opened) => Decision::Claim(opened),
-                        _ => Decision::Claim(crate::window::Opened::First),
+                        _ => Decision::Claim(Opened::First),
                     },
                     stored.as_ref(),
                     claim,
@@ -241,8 +253,24 @@ fn claim_update(claim: &WindowClaim) -> (String, String, Update) {
     let claimed_at = update.name("claimed_at");
     let delivered = update.name("delivered");
     let this_claim = update.value("claim_key", AttributeValue::S(claim.claim_key.clone()));
+    let severity = update.name("severity");
     let mut grants = vec![
         format!("attribute_not_exists({pk})"),
+        // What this function never writes holds nothing back ([`crate::window::decide`]): a
+        // claim ahead of its clock, a claim time or severity of another kind.
+        format!(
+            "{claimed_at} > {}",
+            update.value("latest_sane_claim", millis(claim.latest_sane_claim()))
+        ),
+        format!(
+            "NOT attribute_type({claimed_at}, {})",
+            update.value("number_type", AttributeValue::S("N".to_owned()))
+        ),
+        format!(
+            "NOT ({severity} IN ({}, {}))",
+            update.value("high", number(severity_rank(Severity::High))),
+            update.value("critical", number(severity_rank(Severity::Critical)))
+        ),
         format!(
             "({delivered} = {} AND {claimed_at} <= {})",
             update.value("not_delivered", AttributeValue::Bool(false)),
@@ -253,8 +281,7 @@ fn claim_update(claim: &WindowClaim) -> (String, String, Update) {
             update.value("window_start", millis(claim.window_start()))
         ),
         format!(
-            "{} < {}",
-            update.name("severity"),
+            "{severity} < {}",
             update.value("severity", number(severity_rank(claim.severity)))
         ),
     ];

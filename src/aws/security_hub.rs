@@ -106,7 +106,7 @@ impl SecurityHubFindings {
         let account = secret
             .account_id
             .as_deref()
-            .filter(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|id| crate::ids::is_account_id(id))
             .filter(|id| {
                 self.accounts
                     .as_ref()

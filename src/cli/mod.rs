@@ -237,6 +237,9 @@ pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// What `invoke` inflates at most: a Lambda payload (1 MB) of the most repetitive records.
+const REPLAY_MAX_DECODED_BYTES: usize = 1 << 30;
+
 async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCode {
     let config = match Config::from_lookup(|k| std::env::var(k).ok()) {
         Ok(config) => config,
@@ -252,6 +255,9 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
         Err(e) => return fail(format!("{}: {}", path.display(), Chain(&e))),
     };
     let mut options = BatchOptions::from_config(&config, SystemTime::now());
+    // A batch the function could read only up to its cap (dead-lettered for it) is read
+    // whole here: the command line may use more memory than the function.
+    options.max_decoded_bytes = options.max_decoded_bytes.max(REPLAY_MAX_DECODED_BYTES);
     let result = if dry_run {
         // A dry run remembers nothing: one alert per secret, as without a table.
         options.alert_window = None;

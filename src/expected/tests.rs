@@ -80,34 +80,42 @@ fn a_caller_rule_marks_that_caller_and_no_other() {
 }
 
 #[test]
-fn the_session_arn_matches_a_caller_glob() {
+fn a_session_arn_never_matches_a_caller_glob_the_session_name_is_the_callers() {
     let rules = rules(
-        r#"[{"secret": "prod/db", "caller": "arn:aws:sts::*:assumed-role/etl/nightly-*", "reason": "r"}]"#,
+        r#"[{"secret": "prod/db", "caller": "arn:aws:sts::*:assumed-role/etl/nightly-*", "reason": "r"},
+            {"secret": "prod/db", "caller": "*/backup-*", "reason": "r"}]"#,
+    );
+    assert_eq!(
+        marked_by(
+            &rules,
+            &read("prod/db", "sandbox", "backup-x", "10.0.0.1", "x")
+        ),
+        None
     );
     assert_eq!(
         marked_by(
             &rules,
             &read("prod/db", "etl", "nightly-7", "10.0.0.1", "x")
         ),
-        Some(1)
-    );
-    assert_eq!(
-        marked_by(&rules, &read("prod/db", "etl", "adhoc", "10.0.0.1", "x")),
         None
     );
 }
 
 #[test]
-fn a_workload_rule_matches_kind_and_name_as_the_alert_classifies_them() {
+fn a_workload_rule_matches_only_a_certain_classification() {
     let rules = rules(r#"[{"secret": "prod/db", "workload": "lambda:orders-*", "reason": "r"}]"#);
+    // Lambda's own sourceIPAddress corroborates what the session name and user agent say.
     let lambda = read(
         "prod/db",
         "orders-role",
         "orders-api",
-        "10.0.0.1",
+        "lambda.amazonaws.com",
         LAMBDA_NODE,
     );
     assert_eq!(marked_by(&rules, &lambda), Some(1));
+    // The same names from a sandbox role: only the caller's word, so `likely`.
+    let claimed = read("prod/db", "sandbox", "orders-api", "10.0.0.1", LAMBDA_NODE);
+    assert_eq!(marked_by(&rules, &claimed), None);
     let not_lambda = read(
         "prod/db",
         "orders-role",
@@ -119,8 +127,22 @@ fn a_workload_rule_matches_kind_and_name_as_the_alert_classifies_them() {
 }
 
 #[test]
-fn a_source_ip_rule_is_a_cidr_and_a_hostname_never_matches_it() {
-    let rules = rules(r#"[{"secret": "prod/db", "source_ip": "10.1.0.0/16", "reason": "r"}]"#);
+fn a_workload_rule_never_matches_a_role_known_by_its_session_name() {
+    let rules = rules(r#"[{"secret": "prod/db", "workload": "role:backup-*", "reason": "r"}]"#);
+    assert_eq!(
+        marked_by(
+            &rules,
+            &read("prod/db", "sandbox", "backup-x", "10.0.0.1", "x")
+        ),
+        None
+    );
+}
+
+#[test]
+fn a_source_ip_rule_is_a_cidr_beside_a_caller_and_a_hostname_never_matches_it() {
+    let rules = rules(
+        r#"[{"secret": "prod/db", "caller": "*:role/a", "source_ip": "10.1.0.0/16", "reason": "r"}]"#,
+    );
     assert_eq!(
         marked_by(&rules, &read("prod/db", "a", "s", "10.1.2.3", "x")),
         Some(1)
@@ -128,6 +150,11 @@ fn a_source_ip_rule_is_a_cidr_and_a_hostname_never_matches_it() {
     assert_eq!(
         marked_by(&rules, &read("prod/db", "a", "s", "10.2.0.1", "x")),
         None
+    );
+    assert_eq!(
+        marked_by(&rules, &read("prod/db", "b", "s", "10.1.2.3", "x")),
+        None,
+        "another caller in the same range"
     );
     assert_eq!(
         marked_by(
@@ -143,8 +170,37 @@ fn a_source_ip_rule_is_a_cidr_and_a_hostname_never_matches_it() {
     );
 }
 
+#[test]
+fn a_vpc_endpoint_rule_matches_the_endpoint_the_read_came_through() {
+    let rules = rules(
+        r#"[{"secret": "prod/db", "vpc_endpoint": "vpce-0abc", "source_ip": "10.1.0.0/16", "reason": "r"}]"#,
+    );
+    let mut through = read("prod/db", "a", "s", "10.1.2.3", "x");
+    assert_eq!(marked_by(&rules, &through), None, "no endpoint");
+    through.vpc_endpoint_id = Some("vpce-0abc".into());
+    assert_eq!(marked_by(&rules, &through), Some(1));
+    through.vpc_endpoint_id = Some("vpce-0def".into());
+    assert_eq!(marked_by(&rules, &through), None);
+}
+
+#[test]
+fn an_address_alone_is_refused_when_the_rules_are_read() {
+    for alone in [
+        r#"[{"secret": "prod/db", "source_ip": "10.1.0.0/16", "reason": "r"}]"#,
+        r#"[{"secret": "prod/db", "caller": "*", "source_ip": "10.1.0.0/16", "reason": "r"}]"#,
+    ] {
+        let error = ExpectedReaders::parse(alone).unwrap_err().to_string();
+        assert!(
+            error.contains("`source_ip` needs a `caller` or a `vpc_endpoint`"),
+            "{error}"
+        );
+    }
+}
+
 fn rules_one_ip() -> ExpectedReaders {
-    rules(r#"[{"secret": "prod/db", "source_ip": "192.0.2.7", "reason": "a bare address is /32"}]"#)
+    rules(
+        r#"[{"secret": "prod/db", "caller": "*:role/a", "source_ip": "192.0.2.7", "reason": "a bare address is /32"}]"#,
+    )
 }
 
 #[test]
@@ -266,7 +322,7 @@ fn an_invalid_rule_is_named_with_what_is_wrong() {
             "unknown field `calller`",
         ),
         (
-            r#"[{"secret": "prod/db", "source_ip": "10.0.0.0/33", "reason": "r"}]"#,
+            r#"[{"secret": "prod/db", "caller": "*:role/a", "source_ip": "10.0.0.0/33", "reason": "r"}]"#,
             "not a CIDR",
         ),
         (

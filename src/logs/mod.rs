@@ -10,9 +10,11 @@
 //! - [`event`]: the Lambda event and [`Base64Text`], read alike by the function and the
 //!   command line;
 //! - [`inflate`]: base64 and gzip, size-capped;
+//! - [`capped`]: a batch past the cap, read up to it (the rest counted);
 //! - [`envelope`]: [`LogBatch`] and [`BatchHeader`];
 //! - [`encode`]: the reverse, for the `encode` command, samples and tests (no part of decoding).
 
+pub mod capped;
 pub mod encode;
 pub mod envelope;
 pub mod event;
@@ -20,6 +22,7 @@ pub mod inflate;
 
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
+pub use capped::{CappedBatch, read_up_to_cap};
 pub use encode::{control_message_event, encode_records, gzip_base64};
 pub use envelope::{BatchHeader, LogBatch, RawLogEvent};
 pub use event::{AwsLogsField, Base64Text, SubscriptionEvent};

@@ -317,3 +317,29 @@ fn both_copies_of_a_cross_account_read_are_one_read() {
     assert_ne!(ReadId::of(&plain), ReadId::of(&owner));
     assert_eq!(ReadId::of(&plain).as_str().len(), 16);
 }
+
+#[test]
+fn a_claim_planted_in_the_future_holds_nothing_back() {
+    let mut store = Store::default();
+    store.deliver(&claim("k1", 0, &["e1"]));
+    // Someone with dynamodb:PutItem moves the claim to the year 3000, delivered.
+    let planted = store.0.as_mut().unwrap();
+    planted.claimed_at = UNIX_EPOCH + Duration::from_secs(32_503_680_000);
+    planted.current.delivered = true;
+    planted.current.held = reads(&["forged"]);
+    assert_eq!(
+        store.deliver(&claim("k2", 10, &["e2"])),
+        sent(Opened::Corrupt, 0, None),
+        "the read alerts, and the planted tally is not reported"
+    );
+    // The window is this function's again: a repeat inside it is held.
+    assert!(is_held(&store.offer(&claim("k3", 20, &["e3"]))));
+}
+
+#[test]
+fn a_claim_from_a_clock_a_little_ahead_still_holds() {
+    let mut store = Store::default();
+    store.deliver(&claim("k1", 0, &["e1"]));
+    store.0.as_mut().unwrap().claimed_at = at(4);
+    assert!(is_held(&store.offer(&claim("k2", 0, &["e2"]))));
+}

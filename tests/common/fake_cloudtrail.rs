@@ -1,5 +1,5 @@
 //! A fake CloudTrail on 127.0.0.1 that answers the real SDK's `LookupEvents` (AWS JSON 1.1)
-//! from events given to it: one lookup attribute per call (`EventId` or `EventName`), the time
+//! from events given to it: one lookup attribute per call (`EventId`, `EventName` or `ResourceName`), the time
 //! range, pages of `MaxResults` with `NextToken`, and throttling on demand. moto has no
 //! `LookupEvents`; the function reaches this through its own endpoint setting, as it would
 //! reach CloudTrail through `AWS_ENDPOINT_URL_CLOUDTRAIL`.
@@ -167,6 +167,10 @@ impl FakeCloudTrail {
             .filter(|e| match key {
                 "EventId" => e.event_id == value,
                 "EventName" => e.event_name == value,
+                // Event history indexes a record under the ARNs of its `resources`.
+                "ResourceName" => e.record["resources"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r["ARN"] == value)),
                 "" => true,
                 _ => false,
             })

@@ -114,6 +114,48 @@ pub async fn same_caller_inside_the_window_alerts_once<W: AlertWindows + Sync>(w
     );
 }
 
+/// A read, then `plant` rewrites its window as an insider would, then a second read by the
+/// same caller inside the window: it alerts all the same. The count of corrupt windows.
+pub async fn after_a_planted_window<W, P, F>(windows: &W, plant: P) -> usize
+where
+    W: AlertWindows + Sync,
+    P: FnOnce() -> F,
+    F: std::future::Future<Output = ()>,
+{
+    let (publisher, secrets) = (RecordingPublisher::default(), prod_db());
+    let first = invoke(
+        reads_by("alice", "prod/db", &["e1"]),
+        &publisher,
+        &secrets,
+        windows,
+        HOUR,
+        minutes(0),
+    );
+    assert_eq!(first.await.unwrap().alerts_published, 1);
+    plant().await;
+    let second = invoke(
+        reads_by("alice", "prod/db", &["e2"]),
+        &publisher,
+        &secrets,
+        windows,
+        HOUR,
+        minutes(10),
+    );
+    let second = second.await.unwrap();
+    assert_eq!((second.alerts_published, second.alerts_suppressed), (1, 0));
+    let alerts = publisher.alerts();
+    assert_eq!(
+        alerts[1]
+            .document
+            .alert_window
+            .as_ref()
+            .unwrap()
+            .opened_because,
+        "corrupt_state"
+    );
+    second.window_items_corrupt
+}
+
 /// A second caller inside the first caller's window: a second alert at once.
 pub async fn a_second_caller_alerts_at_once<W: AlertWindows + Sync>(windows: &W) {
     let (publisher, secrets) = (RecordingPublisher::default(), prod_db());
