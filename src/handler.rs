@@ -165,7 +165,7 @@ pub async fn handle_batch<A: Adapters>(
     let mut result = handle_envelope(&decoded, ports, options).await;
     lock(inflater).recycle(decoded);
     if let Some((unread, lower_bound)) = cut {
-        result = past_the_cap(result, limit, unread, lower_bound);
+        past_the_cap(&mut result, limit, unread, lower_bound);
     }
     let summary = match &result {
         Ok(summary) => Some(summary),
@@ -361,11 +361,11 @@ async fn handle_envelope<A: Adapters>(
 /// invocation fails (after the alerts of what was read went out), and the on-failure
 /// destination keeps the batch for a replay through `invoke`.
 fn past_the_cap(
-    result: Result<BatchSummary, HandlerError>,
+    result: &mut Result<BatchSummary, HandlerError>,
     limit: usize,
     unread: u64,
     lower_bound: bool,
-) -> Result<BatchSummary, HandlerError> {
+) {
     let unread_text = if lower_bound {
         format!("at least {unread}")
     } else {
@@ -377,34 +377,18 @@ fn past_the_cap(
         "the batch inflates past the cap: the log events before it were handled, the rest not read"
     );
     match result {
-        Ok(mut summary) => {
+        Ok(summary) => {
             summary.records_unread = unread;
-            Err(HandlerError::Unread {
+            let summary = std::mem::take(summary);
+            *result = Err(HandlerError::Unread {
                 limit,
                 read: summary.records.unwrap_or_default(),
                 unread: unread_text,
                 summary: Box::new(summary),
-            })
+            });
         }
-        Err(HandlerError::Undelivered {
-            failed,
-            total,
-            undelivered,
-            delivered,
-            first,
-            mut summary,
-        }) => {
-            summary.records_unread = unread;
-            Err(HandlerError::Undelivered {
-                failed,
-                total,
-                undelivered,
-                delivered,
-                first,
-                summary,
-            })
-        }
-        Err(other) => Err(other),
+        Err(HandlerError::Undelivered { summary, .. }) => summary.records_unread = unread,
+        Err(_) => {}
     }
 }
 

@@ -151,7 +151,9 @@ where
             .as_ref()
             .unwrap()
             .opened_because,
-        "corrupt_state"
+        "corrupt_state",
+        "{:?}",
+        second.alert_state_unavailable
     );
     second.window_items_corrupt
 }
