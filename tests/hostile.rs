@@ -9,7 +9,7 @@ use common::hostile::{deeply_nested, gzip_bomb, payload, pending_deletion_read};
 use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::error::{DecodeError, HandlerError};
 use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
-use secret_deletion_alerts::logs::gzip_base64;
+use secret_deletion_alerts::logs::{DEFAULT_MAX_DECODED_BYTES, gzip_base64};
 use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
@@ -30,6 +30,15 @@ async fn run_with(
     data: &(impl AsRef<[u8]> + ?Sized),
     secrets: &FakeSecrets,
 ) -> (Result<BatchSummary, HandlerError>, RecordingPublisher) {
+    run_capped(data, secrets, DEFAULT_MAX_DECODED_BYTES).await
+}
+
+/// [`run_with`] under a cap of `max_decoded_bytes` on the inflated batch.
+async fn run_capped(
+    data: &(impl AsRef<[u8]> + ?Sized),
+    secrets: &FakeSecrets,
+    max_decoded_bytes: usize,
+) -> (Result<BatchSummary, HandlerError>, RecordingPublisher) {
     let publisher = RecordingPublisher::default();
     let ports = Ports {
         publisher: &publisher,
@@ -40,7 +49,9 @@ async fn run_with(
         accounts: &NoAccountNames,
     };
     let policy = RestorePolicy::Off;
-    let result = handle_batch(data, &ports, &options(&policy)).await;
+    let mut options = options(&policy);
+    options.max_decoded_bytes = max_decoded_bytes;
+    let result = handle_batch(data, &ports, &options).await;
     (result, publisher)
 }
 
@@ -100,20 +111,7 @@ fn oversized_batch(victim_at: usize) -> (String, usize) {
 async fn a_batch_past_the_cap_alerts_on_what_fits_and_fails_naming_the_rest() {
     let (data, total) = oversized_batch(0);
     assert!(data.len() < 256 << 10, "{}", data.len());
-    let publisher = RecordingPublisher::default();
-    let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
-    let ports = Ports {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-    };
-    let policy = RestorePolicy::Off;
-    let mut options = options(&policy);
-    options.max_decoded_bytes = 2 << 20;
-    let result = handle_batch(&data, &ports, &options).await;
+    let (result, publisher) = run_capped(&data, &FakeSecrets::default(), 2 << 20).await;
     let Err(error @ HandlerError::Unread { .. }) = result else {
         panic!("expected the unread error, got {result:?}");
     };
@@ -152,20 +150,8 @@ async fn a_batch_past_the_cap_is_read_whole_under_a_larger_one() {
             .iter()
             .all(|a| a.document.secret.display_name != "prod/db")
     );
-    let publisher = RecordingPublisher::default();
-    let secrets = FakeSecrets::default();
-    let ports = Ports {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-    };
-    let policy = RestorePolicy::Off;
-    let mut options = options(&policy);
-    options.max_decoded_bytes = 1 << 30;
-    let summary = handle_batch(&data, &ports, &options).await.unwrap();
+    let (result, publisher) = run_capped(&data, &FakeSecrets::default(), 1 << 30).await;
+    let summary = result.unwrap();
     assert_eq!(summary.records, Some(total));
     assert!(
         publisher
