@@ -4,7 +4,7 @@ Reads the template's AWS::ServerlessRepo::Application metadata with SAM CLI's ow
 validates it as `sam publish` does before CreateApplication; expands the template with the SAM
 translator (what CloudFormation runs) and lists every resource type it creates, against the
 repository's list of supported resources (docs/sar-supported-resources.txt). Prints one JSON
-document; tests/packaging.rs reads it. Run with the project's .venv (scripts/python-tools).
+document; tests/it/packaging.rs reads it. Run with the project's .venv (scripts/python-tools).
 
 Usage: python sar_check.py TEMPLATE SUPPORTED_LIST
 """

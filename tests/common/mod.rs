@@ -30,7 +30,7 @@ pub fn sample(name: &str) -> Base64Text {
 
 /// The function's options for the tests of the handler. Reads are not confirmed with
 /// CloudTrail here (`VERIFY_READS=off`): the fakes have no Event history, and
-/// `tests/event_history.rs` is where confirmation is specified.
+/// `tests/it/event_history.rs` is where confirmation is specified.
 pub fn options(policy: &RestorePolicy) -> BatchOptions<'_> {
     BatchOptions {
         account_id: Some("123456789012"),

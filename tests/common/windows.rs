@@ -1,5 +1,5 @@
 //! The quiet window's behaviours as scenarios over any store: the same specification runs on
-//! memory (`tests/quiet_window.rs`) and on DynamoDB in moto (`tests/emulator.rs`). Each
+//! memory (`tests/it/quiet_window.rs`) and on DynamoDB in moto (`tests/it/emulator.rs`). Each
 //! scenario takes a fresh store and sets the clock itself (`BatchOptions::now`): nothing
 //! waits, and nothing depends on the store expiring items.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]

@@ -5,7 +5,7 @@
 //! raw body is Chatbot's format.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};

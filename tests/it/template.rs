@@ -2,7 +2,7 @@
 //! and the function's role holds no more than the restore policy needs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "common/filter_pattern.rs"]
+#[path = "../common/filter_pattern.rs"]
 mod filter_pattern;
 
 use std::path::Path;

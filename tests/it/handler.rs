@@ -2,7 +2,7 @@
 //! plain fakes for SNS and Secrets Manager.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{FakeSecrets, RecordingPublisher, events_dir, now, options, pending, sample};
 use secret_deletion_alerts::dry_run::DryRunSecrets;

@@ -4,7 +4,7 @@
 //! checked against docs/check-v1.schema.json.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! `main.rs` (configuration, clients, the runtime loop, the response, the error, the metric).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -2,7 +2,7 @@
 //! have: every behaviour here once made it say something false, or nothing at all.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

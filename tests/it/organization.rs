@@ -5,7 +5,7 @@
 //! not exist there), with a fake STS in front of it for the refusals.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! markup, or break the JSON.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::hostile::{deeply_nested, gzip_bomb, payload, pending_deletion_read};
 use common::{FakeSecrets, RecordingPublisher, options, pending};

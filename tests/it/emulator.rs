@@ -8,7 +8,7 @@
 //! stands in for SNS, SQS and Secrets Manager.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! soundness on every record we have: the samples and the traffic generator's output.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, UNIX_EPOCH};
 

@@ -3,7 +3,7 @@
 //! out, as a version 2 document; an expired rule marks nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! Request loops are bounded in count and time, and the server stops by itself.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -3,7 +3,7 @@
 //! read confirmed before anything is restored.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,9 +1,9 @@
 //! The quiet window as a specification, on the in-memory store: one alert per secret and
 //! caller per window, nothing lost. The same scenarios run on DynamoDB in moto
-//! (`tests/emulator.rs`).
+//! (`tests/it/emulator.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, SystemTime};
 

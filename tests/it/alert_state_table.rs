@@ -1,16 +1,16 @@
 //! The quiet window on DynamoDB: the adapter's conditional writes against moto's server on
 //! 127.0.0.1, with the real SDK, running the same scenarios as the in-memory store
-//! (`tests/quiet_window.rs`). `#[ignore]`d like the other emulator tests: `scripts/test`
+//! (`tests/it/quiet_window.rs`). `#[ignore]`d like the other emulator tests: `scripts/test`
 //! starts moto and runs them. Each test makes its own table; the clock is the batch's
 //! (`BatchOptions::now`), and nothing relies on moto expiring items (it never does).
 //!
 //! Not here: the race of two invocations for one window. DynamoDB applies a conditional
 //! write atomically per item; moto's threaded server does not (it reads, checks and writes
 //! without a lock), so two racing claims can both win there. The race runs on the in-memory
-//! store (`tests/quiet_window.rs`), which applies the rule under a lock as DynamoDB does.
+//! store (`tests/it/quiet_window.rs`), which applies the rule under a lock as DynamoDB does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;

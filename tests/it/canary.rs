@@ -2,7 +2,7 @@
 //! kept pending deletion, scheduled anew before its purge, and read every run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, SystemTime};
 

@@ -2,7 +2,7 @@
 //! through the same whole-path check the fuzz target runs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "common/whole_path.rs"]
+#[path = "../common/whole_path.rs"]
 mod whole_path;
 
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! and every state a secret can be in.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

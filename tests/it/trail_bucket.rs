@@ -5,7 +5,7 @@
 //! gives. `#[ignore]`d like the other emulator tests: `scripts/test` starts moto.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;
