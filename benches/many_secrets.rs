@@ -20,9 +20,10 @@ use aws_sdk_sns::config::Credentials;
 use secret_deletion_alerts::aws::{SnsPublisher, secrets_manager};
 use secret_deletion_alerts::config::{Config, DEFAULT_CONCURRENCY};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
-use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchOptions, handle_batch};
 use secret_deletion_alerts::logs::gzip_base64;
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{AlertPublisher, SecretInspector, SecretRestorer};
@@ -127,13 +128,14 @@ where
         concurrency,
         ..BatchOptions::with_defaults(&policy, SystemTime::now())
     };
-    let ports = Ports {
+    let ports = Adapters {
         publisher,
         inspector: secrets,
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let started = Instant::now();
     let summary = handle_batch(data, &ports, &options).await.unwrap();

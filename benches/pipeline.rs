@@ -13,12 +13,13 @@ use secret_deletion_alerts::alert::{Alert, Evidence, compose};
 use secret_deletion_alerts::detection::{may_match, scan_log_events};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::PublishError;
-use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchOptions, handle_batch};
 use secret_deletion_alerts::logs::{
     Inflater, LogBatch, SubscriptionEvent, decode_base64, inflate_gzip, inflate_gzip_streaming,
 };
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::{RestoreDecision, RestorePolicy, SecretState, decide};
@@ -35,6 +36,7 @@ const PAYLOADS: [&str; 6] = [
 /// Composes alerts and drops them: end to end without I/O.
 struct DiscardPublisher;
 
+#[async_trait::async_trait]
 impl AlertPublisher for DiscardPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
         black_box(alert.sns_message());
@@ -102,13 +104,14 @@ fn stages(c: &mut Criterion) {
     };
     let mut inflater = Inflater::default();
     let secrets = DryRunSecrets::default();
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &DiscardPublisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     for name in PAYLOADS {
         let Ok(raw_event) = std::fs::read(dir.join(format!("{name}.json"))) else {

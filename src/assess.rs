@@ -13,8 +13,7 @@ use crate::caller::CallerKey;
 use crate::detection::{PendingDeletionAccess, SecretTarget, detect};
 use crate::error::{EventHistoryError, RestoreError};
 use crate::ids::AccountId;
-pub use crate::ports::Sources;
-use crate::ports::{AccountNames, EventHistory, SecretAt, SecretInspector, SecretRestorer};
+use crate::ports::{Adapters, EventHistory, SecretAt, SecretInspector, SecretRestorer};
 use crate::region::RegionName;
 use crate::restore::{Intent, intent};
 use crate::restore::{
@@ -113,19 +112,13 @@ fn lock<T>(set: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The secret's evidence, and the restore policy applied to its looked-up `state`
 /// ([`look_up`]): restoring if the policy says so and CloudTrail confirmed a read.
-pub async fn assess<I, R, E, N>(
+pub async fn assess(
     target: &SecretTarget,
     attempts: &[PendingDeletionAccess],
     state: SecretState,
-    sources: &Sources<'_, I, R, E, N>,
+    sources: &Adapters<'_>,
     options: &BatchOptions<'_>,
-) -> Assessment
-where
-    I: SecretInspector,
-    R: SecretRestorer,
-    E: EventHistory,
-    N: AccountNames,
-{
+) -> Assessment {
     let region = target.endpoint_region().ok().flatten();
     let member = member_account(target, options);
     let at = SecretAt {
@@ -248,9 +241,9 @@ fn logged_at(
 /// the search: forged reads placed ahead of a genuine one must not keep it from confirming.
 /// The reads are tried one caller at a time in turn, so one caller's many reads cannot
 /// use up the wait before another caller's is tried.
-async fn verify<E: EventHistory>(
+async fn verify(
     attempts: &[PendingDeletionAccess],
-    history: &E,
+    history: &dyn EventHistory,
     target: &SecretTarget,
     window: ReadWindow,
     options: &BatchOptions<'_>,
@@ -400,9 +393,9 @@ fn candidates_in_turn<'r>(
 }
 
 /// Who scheduled the deletion, from Event history, for a secret pending deletion.
-async fn scheduled_deletion<E: EventHistory>(
+async fn scheduled_deletion(
     state: &SecretState,
-    history: &E,
+    history: &dyn EventHistory,
     at: SecretAt<'_>,
     options: &BatchOptions<'_>,
 ) -> DeletionFound {
@@ -462,7 +455,7 @@ pub(crate) fn member_account<'t>(
 
 /// Only a state that was looked up leads here, and a lookup needs a valid region and an
 /// account the function may act in: `at` is where it was looked up.
-async fn restore<R: SecretRestorer>(arn: &str, restorer: &R, at: SecretAt<'_>) -> RestoreOutcome {
+async fn restore(arn: &str, restorer: &dyn SecretRestorer, at: SecretAt<'_>) -> RestoreOutcome {
     match restorer.restore(arn, at).await {
         Ok(()) => {
             tracing::warn!(secret_arn = %arn, "cancelled the scheduled deletion");
@@ -481,9 +474,9 @@ async fn restore<R: SecretRestorer>(arn: &str, restorer: &R, at: SecretAt<'_>) -
 
 /// The secret's state, looked up in its account and region where the function may and can;
 /// else what kept it from being looked up.
-pub async fn look_up<I: SecretInspector>(
+pub async fn look_up(
     target: &SecretTarget,
-    inspector: &I,
+    inspector: &dyn SecretInspector,
     options: &BatchOptions<'_>,
     skips: &LookupSkips,
 ) -> SecretState {

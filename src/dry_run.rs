@@ -32,6 +32,7 @@ impl DryRunSecrets {
     }
 }
 
+#[async_trait::async_trait]
 impl SecretInspector for DryRunSecrets {
     async fn inspect(&self, secret_id: &str, _at: SecretAt<'_>) -> SecretState {
         self.record(format!("describe {secret_id}"));
@@ -39,6 +40,7 @@ impl SecretInspector for DryRunSecrets {
     }
 }
 
+#[async_trait::async_trait]
 impl SecretRestorer for DryRunSecrets {
     async fn restore(&self, arn: &str, _at: SecretAt<'_>) -> Result<(), RestoreError> {
         self.record(format!("restore {arn}"));

@@ -9,96 +9,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use tokio::sync::OnceCell;
 
-use crate::aws::cloudtrail_history::CloudTrailHistory;
-use crate::aws::dynamodb_windows::AlertStateTable;
-use crate::aws::organizations::OrganizationAccounts;
-use crate::aws::{
-    AwsCopies, ChatTopic, SecretsManager, SecurityHubFindings, SnsPublisher, load_sdk_config,
-    secrets_manager,
-};
-use crate::config::{Config, SecurityHubMode};
+use crate::aws::Wiring;
+use crate::config::Config;
 use crate::error::{Chain, HandlerError};
-use crate::handler::{BatchOptions, Ports, handle_batch};
+use crate::handler::{BatchOptions, handle_batch};
 use crate::logs::{Inflater, SubscriptionEvent};
 use crate::metrics::{canary_line, emf_line};
-use crate::ports::WithCopies;
-
-/// The AWS clients, built once a sandbox.
-struct Clients {
-    publisher: SnsPublisher,
-    secrets: SecretsManager,
-    /// The quiet windows, when ALERT_STATE_TABLE names a table; without one, every batch alerts.
-    windows: Option<AlertStateTable>,
-    /// CloudTrail Event history, in member accounts through the same member role.
-    history: CloudTrailHistory,
-    /// Member accounts' names, across an organization only.
-    accounts: Option<OrganizationAccounts>,
-    /// Security Hub findings and chat messages of the delivered alerts, where configured.
-    copies: AwsCopies,
-}
-
-impl Clients {
-    async fn build(config: &Config, topic: &str) -> Self {
-        let sdk_config = load_sdk_config(config).await;
-        let secrets = secrets_manager(&sdk_config, config);
-        Self {
-            publisher: SnsPublisher::new(&sdk_config, topic),
-            windows: config
-                .alert_state_table
-                .as_deref()
-                .map(|table| AlertStateTable::new(&sdk_config, table)),
-            history: CloudTrailHistory::new(&sdk_config, secrets.member_credentials()),
-            accounts: config
-                .member_role_name
-                .as_ref()
-                .map(|_| OrganizationAccounts::new(&sdk_config)),
-            copies: AwsCopies {
-                findings: match (config.security_hub, config.account_id.as_deref()) {
-                    (SecurityHubMode::Off, _) | (_, None) => None,
-                    (mode, Some(account)) => Some(SecurityHubFindings::new(
-                        &sdk_config,
-                        mode,
-                        account,
-                        secrets.member_credentials(),
-                        config.accounts.clone(),
-                    )),
-                },
-                chat: config
-                    .chat_topic_arn
-                    .as_deref()
-                    .map(|topic| ChatTopic::new(&sdk_config, topic)),
-            },
-            secrets,
-        }
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn ports(
-        &self,
-    ) -> WithCopies<
-        '_,
-        Ports<
-            '_,
-            SnsPublisher,
-            SecretsManager,
-            SecretsManager,
-            Option<AlertStateTable>,
-            CloudTrailHistory,
-            Option<OrganizationAccounts>,
-        >,
-        AwsCopies,
-    > {
-        Ports {
-            publisher: &self.publisher,
-            inspector: &self.secrets,
-            restorer: &self.secrets,
-            windows: &self.windows,
-            history: &self.history,
-            accounts: &self.accounts,
-        }
-        .with_copies(&self.copies)
-    }
-}
 
 /// Whether the clients may be built while the first event is fetched: on an on-demand cold
 /// start the event is already waiting, so the build overlaps its fetch and no alert waits
@@ -139,12 +55,10 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         let (config, topic) = (config.clone(), topic.clone());
         let runtime = tokio::runtime::Handle::current();
         Some(tokio::task::spawn_blocking(move || {
-            runtime.block_on(Clients::build(&config, &topic))
+            runtime.block_on(Wiring::build(&config, &topic))
         }))
     } else {
-        clients
-            .get_or_init(|| Clients::build(&config, &topic))
-            .await;
+        clients.get_or_init(|| Wiring::build(&config, &topic)).await;
         None
     };
     let building = std::sync::Mutex::new(building);
@@ -164,13 +78,13 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                         Some(handle) => match handle.await {
                             Ok(built) => built,
                             // The build panicked: build again here, where it is reported.
-                            Err(_) => Clients::build(config, topic).await,
+                            Err(_) => Wiring::build(config, topic).await,
                         },
-                        None => Clients::build(config, topic).await,
+                        None => Wiring::build(config, topic).await,
                     }
                 })
                 .await;
-            let ports = clients.ports();
+            let ports = clients.adapters();
             // arn:aws:lambda:REGION:ACCOUNT:function:NAME
             let own_account = event.context.invoked_function_arn.split(':').nth(4);
             let now = SystemTime::now();

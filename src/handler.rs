@@ -51,7 +51,7 @@ use futures_util::StreamExt;
 use crate::alert::{
     Alert, AlertContext, ExpectedLeftOut, UNNAMED_SECRET, compose, dedup_key_of, event_id_list,
 };
-use crate::assess::{Assessment, LookupSkips, Sources, assess, look_up};
+use crate::assess::{Assessment, LookupSkips, assess, look_up};
 use crate::batch_options::DEADLINE_MARGIN;
 pub use crate::batch_options::{BatchOptions, secret_reserve};
 pub use crate::batch_summary::BatchSummary;
@@ -62,11 +62,8 @@ use crate::error::{
 };
 use crate::expected::SecretNames;
 use crate::logs::{BatchHeader, Inflater, LogBatch, read_up_to_cap};
-pub use crate::ports::Ports;
-use crate::ports::{
-    Adapters, AlertCopies, AlertPublisher, AlertWindows, CopiesReport, NoAccountNames,
-    NoEventHistory, SecretInspector, SecretRestorer,
-};
+pub use crate::ports::Adapters;
+use crate::ports::{AlertPublisher, CopiesReport};
 use crate::restore::{LookupFailure, RestoreOutcome, SecretState, Severity};
 use crate::window::{Opened, ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
 
@@ -137,9 +134,9 @@ impl BatchState {
 }
 
 /// One batch, read from `data`: the base64 text of `awslogs.data`.
-pub async fn handle_batch<A: Adapters>(
+pub async fn handle_batch(
     data: &(impl AsRef<[u8]> + ?Sized),
-    ports: &A,
+    ports: &Adapters<'_>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError> {
     let mut own_inflater = None;
@@ -179,9 +176,9 @@ pub async fn handle_batch<A: Adapters>(
 
 /// One inflated batch. The whole batch goes through the pre-check first: where no message
 /// can match, only its header is read.
-async fn handle_envelope<A: Adapters>(
+async fn handle_envelope(
     decoded: &[u8],
-    ports: &A,
+    ports: &Adapters<'_>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError> {
     let gated = !may_match(decoded);
@@ -262,7 +259,7 @@ async fn handle_envelope<A: Adapters>(
         if !options.has_room_for_a_secret() {
             return None;
         }
-        Some(look_up(target, ports.inspector(), options, &shared.lookups).await)
+        Some(look_up(target, ports.inspector, options, &shared.lookups).await)
     });
     let (states, lookups_cut_off) = under_deadline(lookups, options).await;
     let secrets = one_per_secret(named, states.into_iter().map(Option::flatten).collect());
@@ -328,11 +325,11 @@ async fn handle_envelope<A: Adapters>(
     if !delivered.is_empty() {
         // Boxed: the copies' futures (Security Hub, chat) would otherwise nest inside the
         // batch's, past what the compiler lays out by default.
-        let copies = Box::pin(ports.copies().deliver(&delivered));
+        let copies = Box::pin(ports.copies.deliver(&delivered));
         let (copied, _) = under_deadline(std::iter::once(copies), options).await;
         let report: CopiesReport = copied.into_iter().flatten().next().unwrap_or_else(|| {
             tracing::error!("the invocation's deadline is near: the alerts' copies were cut off");
-            ports.copies().undelivered(delivered.len())
+            ports.copies.undelivered(delivered.len())
         });
         summary.findings_undelivered = report.findings_undelivered;
         summary.chat_undelivered = report.chat_undelivered;
@@ -497,9 +494,9 @@ async fn under_deadline<T, F: Future<Output = T>>(
 
 /// One secret, start to end: unless the deadline is too near, the policy applied to its
 /// state, then its alert (or, with a quiet window, one per caller) and the publish.
-async fn alert_and_publish<A: Adapters>(
+async fn alert_and_publish(
     secret: &Secret,
-    ports: &A,
+    ports: &Adapters<'_>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     shared: &BatchState,
@@ -531,7 +528,7 @@ async fn alert_and_publish<A: Adapters>(
         };
     }
     let attempts = unexpected.as_slice();
-    let mut assessment = assess(target, attempts, state, &ports.sources(), options).await;
+    let mut assessment = assess(target, attempts, state, ports, options).await;
     assessment.evidence.expected_left_out = left_out;
     let outcome = Some(assessment.outcome.clone());
     // A read Event history confirmed is told as Event history has it.
@@ -542,7 +539,7 @@ async fn alert_and_publish<A: Adapters>(
         return SecretResult {
             outcome,
             lookup_failure,
-            alerts: vec![publish(ports.publisher(), alert).await],
+            alerts: vec![publish(ports.publisher, alert).await],
             expected,
         };
     };
@@ -634,11 +631,11 @@ fn by_caller(
 
 /// One caller's alert under the quiet window: claimed, then sent and confirmed; or held back
 /// and counted; or, when the store fails, sent as if there were none.
-async fn windowed_alert<A: Adapters>(
+async fn windowed_alert(
     found: Found<'_>,
     caller: CallerKey,
     window: Duration,
-    ports: &A,
+    ports: &Adapters<'_>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     shared: &BatchState,
@@ -665,7 +662,7 @@ async fn windowed_alert<A: Adapters>(
     let verdict = if shared.windows_failed.load(Ordering::Relaxed) {
         Err(WindowStateError::SkippedAfterFailure)
     } else {
-        ports.windows().claim(&claim).await
+        ports.windows.claim(&claim).await
     };
     let (note, claimed) = match verdict {
         Ok(WindowVerdict::Send { opened, carried }) => {
@@ -708,16 +705,16 @@ async fn windowed_alert<A: Adapters>(
         }
     };
     let alert = compose_for(found.reads, found.assessment, Some(&note), context);
-    let result = publish(ports.publisher(), alert).await;
+    let result = publish(ports.publisher, alert).await;
     if claimed {
         let marked = match &result {
             AlertResult::Delivered(_) => {
                 ports
-                    .windows()
+                    .windows
                     .confirm(&claim.key, &claim.claim_key, options.clock())
                     .await
             }
-            _ => ports.windows().release(&claim.key, &claim.claim_key).await,
+            _ => ports.windows.release(&claim.key, &claim.claim_key).await,
         };
         // The alert's fate is settled; an unmarked claim only makes the next alert come
         // sooner (an unconfirmed claim stops holding after the grace).
@@ -763,7 +760,7 @@ fn compose_for(
     )
 }
 
-async fn publish<P: AlertPublisher>(publisher: &P, alert: Alert) -> AlertResult {
+async fn publish(publisher: &dyn AlertPublisher, alert: Alert) -> AlertResult {
     match publisher.publish(&alert).await {
         Ok(()) => AlertResult::Delivered(Box::new(alert)),
         Err(error) => {
@@ -817,27 +814,16 @@ fn named_list<'a>(names: impl Iterator<Item = &'a str>, total: usize) -> String 
 /// One secret's alert: look the secret up, apply the restore policy (restoring if it says so
 /// and, unless `VERIFY_READS=off`, never: there is no Event history here), and compose. The
 /// look-back scan's.
-pub async fn alert_for<I, R>(
+pub async fn alert_for(
     target: &SecretTarget,
     attempts: &[PendingDeletionAccess],
-    inspector: &I,
-    restorer: &R,
+    adapters: &Adapters<'_>,
     options: &BatchOptions<'_>,
     context: &AlertContext<'_>,
     skips: &LookupSkips,
-) -> (Alert, RestoreOutcome)
-where
-    I: SecretInspector,
-    R: SecretRestorer,
-{
-    let sources = Sources {
-        inspector,
-        restorer,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-    };
-    let state = look_up(target, inspector, options, skips).await;
-    let assessment = assess(target, attempts, state, &sources, options).await;
+) -> (Alert, RestoreOutcome) {
+    let state = look_up(target, adapters.inspector, options, skips).await;
+    let assessment = assess(target, attempts, state, adapters, options).await;
     let alert = compose_for(attempts, &assessment, None, context);
     (alert, assessment.outcome)
 }

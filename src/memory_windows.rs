@@ -45,6 +45,7 @@ impl MemoryWindows {
     }
 }
 
+#[async_trait::async_trait]
 impl AlertWindows for MemoryWindows {
     async fn claim(&self, claim: &WindowClaim) -> Result<WindowVerdict, WindowStateError> {
         let mut records = self.lock();

@@ -13,6 +13,7 @@ pub struct AwsCopies {
     pub chat: Option<ChatTopic>,
 }
 
+#[async_trait::async_trait]
 impl AlertCopies for AwsCopies {
     async fn deliver(&self, alerts: &[Alert]) -> CopiesReport {
         let findings = async {

@@ -251,6 +251,7 @@ fn scheduling_range(deletion_date: SystemTime, now: SystemTime) -> (SystemTime, 
     (from, to)
 }
 
+#[async_trait::async_trait]
 impl EventHistory for CloudTrailHistory {
     async fn event(
         &self,

@@ -125,6 +125,7 @@ impl AlertStateTable {
     }
 }
 
+#[async_trait::async_trait]
 impl AlertWindows for AlertStateTable {
     async fn claim(&self, claim: &WindowClaim) -> Result<WindowVerdict, WindowStateError> {
         let (expression, condition, update) = claim_update(claim);

@@ -18,6 +18,7 @@ pub mod s3_trail;
 pub mod secrets_manager;
 pub mod security_hub;
 pub mod sns;
+pub mod wiring;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -34,6 +35,7 @@ pub use organizations::OrganizationAccounts;
 pub use secrets_manager::{SecretsManager, secrets_manager};
 pub use security_hub::SecurityHubFindings;
 pub use sns::{ChatTopic, SnsPublisher};
+pub use wiring::Wiring;
 
 /// The shared SDK configuration: the default credential and region chain (and
 /// `AWS_ENDPOINT_URL`, which points it at an emulator in tests), with timeouts shorter than the

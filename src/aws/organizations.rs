@@ -31,6 +31,7 @@ impl OrganizationAccounts {
     }
 }
 
+#[async_trait::async_trait]
 impl AccountNames for OrganizationAccounts {
     async fn name(&self, account: &AccountId) -> Option<String> {
         if self.refused.load(Ordering::Relaxed) {

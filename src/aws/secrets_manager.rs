@@ -142,6 +142,7 @@ impl SecretsManager {
     }
 }
 
+#[async_trait::async_trait]
 impl SecretInspector for SecretsManager {
     async fn inspect(&self, secret_id: &str, at: SecretAt<'_>) -> SecretState {
         let (client, member) = match at.member_account {
@@ -347,6 +348,7 @@ where
     }
 }
 
+#[async_trait::async_trait]
 impl SecretRestorer for SecretsManager {
     async fn restore(&self, arn: &str, at: SecretAt<'_>) -> Result<(), RestoreError> {
         let (client, member) = match at.member_account {

@@ -27,6 +27,7 @@ impl SnsPublisher {
     }
 }
 
+#[async_trait::async_trait]
 impl AlertPublisher for SnsPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
         let failure = |cause: PublishFailure| PublishError {

@@ -16,6 +16,7 @@ use super::Format;
 /// Prints each alert instead of publishing it.
 pub struct StdoutPublisher(pub Format);
 
+#[async_trait::async_trait]
 impl AlertPublisher for StdoutPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
         let mut stdout = std::io::stdout().lock();

@@ -13,15 +13,17 @@ use secret_deletion_alerts::assess::LookupSkips;
 use secret_deletion_alerts::athena::DEFAULT_REGIONS;
 use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
 use secret_deletion_alerts::aws::s3_trail::TrailBucket;
-use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config, secrets_manager};
+use secret_deletion_alerts::aws::{SecretsManager, Wiring, load_sdk_config};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::detection::Findings;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::Chain;
 use secret_deletion_alerts::error::EventHistoryError;
-use secret_deletion_alerts::handler::{BatchOptions, alert_for};
+use secret_deletion_alerts::handler::{Adapters, BatchOptions, alert_for};
 use secret_deletion_alerts::history::{PendingReads, examine_one};
-use secret_deletion_alerts::ports::{AlertPublisher, SecretAt, SecretInspector};
+use secret_deletion_alerts::ports::{
+    AlertPublisher, NoAccountNames, NoEventHistory, SecretAt, SecretInspector,
+};
 use secret_deletion_alerts::region::RegionName;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 use secret_deletion_alerts::trail_layout::{ListingFilter, S3Location};
@@ -39,6 +41,7 @@ const PENDING_READS: &str = "reads of secrets pending deletion";
 /// for "look nothing up".
 struct LiveOrDryRun<'a>(Option<&'a SecretsManager>, &'a DryRunSecrets);
 
+#[async_trait::async_trait]
 impl SecretInspector for LiveOrDryRun<'_> {
     async fn inspect(&self, secret_id: &str, at: SecretAt<'_>) -> SecretState {
         match self.0 {
@@ -242,34 +245,41 @@ async fn alert_all(
     let skips = LookupSkips::default();
     let dry_run = DryRunSecrets::default();
     let mut failed = 0;
-    let live = match live {
+    // Published through the function's own wiring (its topic and its copies); looked up
+    // there too, never restored (a look-back has no restore policy), nothing confirmed.
+    let wiring = match live {
         Some(sdk_config) => {
             let topic = config.require_topic().map_err(fail)?;
-            Some((
-                SnsPublisher::new(sdk_config, topic),
-                secrets_manager(sdk_config, config),
-            ))
+            Some(Wiring::with_sdk_config(sdk_config, config, topic))
         }
         None => None,
     };
+    let inspector = LiveOrDryRun(wiring.as_ref().map(Wiring::secrets), &dry_run);
+    let publisher = StdoutPublisher(format);
+    let adapters = Adapters {
+        inspector: &inspector,
+        restorer: &dry_run,
+        history: &NoEventHistory,
+        accounts: &NoAccountNames,
+        ..wiring
+            .as_ref()
+            .map_or_else(|| Adapters::new(&publisher, &dry_run), Wiring::adapters)
+    };
     for (target, attempts) in &findings.by_secret {
-        let (alert, _) = alert_for(
-            target,
-            attempts,
-            &LiveOrDryRun(live.as_ref().map(|(_, secrets)| secrets), &dry_run),
-            &dry_run,
-            batch_options,
-            context,
-            &skips,
-        )
-        .await;
-        if let Some((sns, _)) = &live
-            && let Err(error) = sns.publish(&alert).await
-        {
-            eprintln!("secret-deletion-alerts: {}", Chain(&error));
-            failed += 1;
+        let (alert, _) =
+            alert_for(target, attempts, &adapters, batch_options, context, &skips).await;
+        if wiring.is_some() {
+            match adapters.publisher.publish(&alert).await {
+                Ok(()) => {
+                    adapters.copies.deliver(std::slice::from_ref(&alert)).await;
+                }
+                Err(error) => {
+                    eprintln!("secret-deletion-alerts: {}", Chain(&error));
+                    failed += 1;
+                }
+            }
         }
-        if let Err(error) = StdoutPublisher(format).publish(&alert).await {
+        if let Err(error) = publisher.publish(&alert).await {
             return Err(fail(Chain(&error)));
         }
     }

@@ -18,18 +18,13 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use secret_deletion_alerts::athena::{DEFAULT_REGIONS, athena_sql, table_ddl};
-use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
-use secret_deletion_alerts::aws::dynamodb_windows::AlertStateTable;
-use secret_deletion_alerts::aws::organizations::OrganizationAccounts;
-use secret_deletion_alerts::aws::{SnsPublisher, load_sdk_config, secrets_manager};
+use secret_deletion_alerts::aws::Wiring;
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::Chain;
-use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchOptions, handle_batch};
 use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};
-use secret_deletion_alerts::ports::NoWindows;
-use secret_deletion_alerts::ports::{NoAccountNames, NoEventHistory};
 
 use dry_run::StdoutPublisher;
 use look_back::look_back;
@@ -262,40 +257,21 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
         // A dry run remembers nothing: one alert per secret, as without a table.
         options.alert_window = None;
         let secrets = DryRunSecrets::default();
-        let ports = Ports {
-            publisher: &StdoutPublisher(format),
-            inspector: &secrets,
-            restorer: &secrets,
-            windows: &NoWindows,
-            history: &NoEventHistory,
-            accounts: &NoAccountNames,
-        };
-        handle_batch(&event.awslogs.data, &ports, &options).await
+        let publisher = StdoutPublisher(format);
+        handle_batch(
+            &event.awslogs.data,
+            &Adapters::new(&publisher, &secrets),
+            &options,
+        )
+        .await
     } else {
         let topic = match config.require_topic() {
             Ok(topic) => topic,
             Err(e) => return fail(format!("{e} (or use --dry-run)")),
         };
-        let sdk_config = load_sdk_config(&config).await;
-        let secrets = secrets_manager(&sdk_config, &config);
-        let history = CloudTrailHistory::new(&sdk_config, secrets.member_credentials());
-        let accounts = config
-            .member_role_name
-            .as_ref()
-            .map(|_| OrganizationAccounts::new(&sdk_config));
-        let windows = config
-            .alert_state_table
-            .as_deref()
-            .map(|table| AlertStateTable::new(&sdk_config, table));
-        let ports = Ports {
-            publisher: &SnsPublisher::new(&sdk_config, topic),
-            inspector: &secrets,
-            restorer: &secrets,
-            windows: &windows,
-            history: &history,
-            accounts: &accounts,
-        };
-        handle_batch(&event.awslogs.data, &ports, &options).await
+        // The function's own wiring: what it publishes, looks up, restores and copies.
+        let wiring = Wiring::build(&config, topic).await;
+        handle_batch(&event.awslogs.data, &wiring.adapters(), &options).await
     };
     match result {
         Ok(summary) => {

@@ -60,6 +60,7 @@ impl RecordingPublisher {
     }
 }
 
+#[async_trait::async_trait]
 impl AlertPublisher for RecordingPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
         if self.fail_for.contains(&alert.document.secret.display_name) {
@@ -112,6 +113,7 @@ impl FakeSecrets {
     }
 }
 
+#[async_trait::async_trait]
 impl SecretInspector for FakeSecrets {
     async fn inspect(&self, secret_id: &str, at: SecretAt<'_>) -> SecretState {
         self.lookups.lock().unwrap().push(secret_id.to_owned());
@@ -132,6 +134,7 @@ impl SecretInspector for FakeSecrets {
     }
 }
 
+#[async_trait::async_trait]
 impl SecretRestorer for FakeSecrets {
     async fn restore(&self, arn: &str, _at: SecretAt<'_>) -> Result<(), RestoreError> {
         self.restores.lock().unwrap().push(arn.to_owned());

@@ -13,10 +13,11 @@ use secret_deletion_alerts::alert::{Alert, MAX_SNS_BYTES};
 use secret_deletion_alerts::detection::{may_match, scan_log_events};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::PublishError;
-use secret_deletion_alerts::handler::{BatchOptions, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchOptions, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent};
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -34,6 +35,7 @@ const CHAT_MARKUP: [char; 4] = ['<', '>', '@', '`'];
 /// Checks what SNS, a reader and a machine need of every alert.
 struct CheckingPublisher;
 
+#[secret_deletion_alerts::ports::async_trait]
 impl AlertPublisher for CheckingPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
         assert!(alert.subject.len() < 100, "{:?}", alert.subject);
@@ -110,13 +112,14 @@ fn handle(data: &(impl AsRef<[u8]> + ?Sized)) {
         ..BatchOptions::with_defaults(&policy, UNIX_EPOCH + Duration::from_secs(1_800_000_000))
     };
     let secrets = DryRunSecrets::default();
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &CheckingPublisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let _ = run_ready(handle_batch(data, &ports, &options));
 }

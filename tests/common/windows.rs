@@ -7,10 +7,11 @@
 use std::time::{Duration, SystemTime};
 
 use secret_deletion_alerts::error::HandlerError;
-use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
 use secret_deletion_alerts::ports::AlertWindows;
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -56,13 +57,14 @@ pub async fn invoke<W: AlertWindows + Sync>(
     window: Duration,
     at: Duration,
 ) -> Result<BatchSummary, HandlerError> {
-    let ports = Ports {
+    let ports = Adapters {
         publisher,
         inspector: secrets,
         restorer: secrets,
         windows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);

@@ -14,7 +14,7 @@ use common::hostile::{payload, pending_deletion_read};
 use common::{FakeSecrets, RecordingPublisher, now, options, pending};
 use secret_deletion_alerts::alert::Alert;
 use secret_deletion_alerts::alert::finding::{FindingPlace, calls_of, findings_of};
-use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::ports::{
     AlertCopies, CopiesReport, NoAccountNames, NoEventHistory, NoWindows,
 };
@@ -27,6 +27,7 @@ struct RecordingCopies {
     undelivered: CopiesReport,
 }
 
+#[async_trait::async_trait]
 impl AlertCopies for RecordingCopies {
     async fn deliver(&self, alerts: &[Alert]) -> CopiesReport {
         self.copied.lock().unwrap().extend(alerts.iter().cloned());
@@ -55,15 +56,15 @@ async fn run_with<C: AlertCopies + Sync>(
     copies: &C,
     policy: &RestorePolicy,
 ) -> BatchSummary {
-    let ports = Ports {
+    let ports = Adapters {
         publisher,
         inspector: secrets,
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
-    }
-    .with_copies(copies);
+        copies,
+    };
     match handle_batch(data, &ports, &options(policy)).await {
         Ok(summary) => summary,
         Err(error) => error.summary().cloned().unwrap(),
@@ -525,6 +526,55 @@ mod emulated {
             assert_eq!(body["metadata"]["eventType"], "SecretPendingDeletionRead");
             assert!(body["metadata"]["relatedResources"].is_array());
         }
+    }
+
+    #[test]
+    #[ignore = "needs moto's server: scripts/test starts it"]
+    fn the_live_invoke_copies_to_security_hub_and_chat_as_the_function_does() {
+        on_a_large_stack(live_invoke_copies());
+    }
+
+    /// `invoke` without `--dry-run` takes the function's own wiring: the alert goes to the
+    /// topic, and its finding and chat message go out too.
+    async fn live_invoke_copies() {
+        let Some(sdk) = emulator().await else { return };
+        let (chat_topic, queue_url, sqs) = chat_inbox(&sdk).await;
+        let alerts = aws_sdk_sns::Client::new(&sdk)
+            .create_topic()
+            .name(unique("alerts"))
+            .send()
+            .await
+            .unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_secret-deletion-alerts"))
+            .arg("invoke")
+            .arg(common::events_dir().join("lambda-pending-deletion.json"))
+            .env_remove("AWS_LAMBDA_RUNTIME_API")
+            .env_remove("ALERT_STATE_TABLE")
+            .env("ALERT_TOPIC_ARN", alerts.topic_arn().unwrap())
+            .env("CHAT_TOPIC_ARN", &chat_topic)
+            .env("SECURITY_HUB", "own")
+            .env("ACCOUNT_ID", "123456789012")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        let summary: serde_json::Value = stderr
+            .lines()
+            .rev()
+            .find_map(|line| serde_json::from_str(line).ok())
+            .unwrap_or_else(|| panic!("no summary: {stderr}"));
+        assert_eq!(summary["alerts_published"], 1, "{summary}");
+        assert_eq!(summary["findings_undelivered"], 0, "{summary}");
+        assert_eq!(summary["chat_undelivered"], 0, "{summary}");
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(received.messages().len(), 1, "one chat message");
     }
 
     #[test]

@@ -19,9 +19,10 @@ use common::{events_dir, options};
 use secret_deletion_alerts::aws::{SecretsManager, SnsPublisher, load_sdk_config};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
-use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -133,13 +134,14 @@ async fn run(
 ) -> Result<BatchSummary, HandlerError> {
     let publisher = SnsPublisher::new(sdk, topic_arn);
     let secrets = SecretsManager::new(sdk);
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let options = options(policy);
     handle_batch(data, &ports, &options).await
@@ -280,13 +282,14 @@ async fn secrets_manager_unreachable_still_alerts() {
     let dead = dead_endpoint().await;
     let publisher = SnsPublisher::new(&sdk, &inbox.topic_arn);
     let secrets = SecretsManager::new(&dead);
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let policy = RestorePolicy::All;
     let options = options(&policy);

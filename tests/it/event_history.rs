@@ -12,9 +12,10 @@ use common::moto::fake_endpoint;
 use common::{FakeSecrets, RecordingPublisher, events_dir, options, pending};
 use secret_deletion_alerts::alert::Alert;
 use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
-use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchOptions, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::encode_records;
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 use secret_deletion_alerts::verification::VerifyReads;
@@ -65,13 +66,14 @@ async fn invoke_reads(
     let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
     let publisher = RecordingPublisher::default();
     let history = CloudTrailHistory::new(&fake_endpoint(&fake.endpoint).await, None);
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &history,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let mut options = options(policy);
     options.verify_reads = VerifyReads::Restore;
@@ -594,13 +596,14 @@ async fn a_secret_tagged_deletion_intended_is_never_cancelled() {
     )]);
     let publisher = RecordingPublisher::default();
     let history = CloudTrailHistory::new(&fake_endpoint(&fake.endpoint).await, None);
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &history,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let policy = RestorePolicy::All;
     let mut options = options(&policy);

@@ -10,8 +10,9 @@ use std::path::Path;
 use common::hostile::{payload, pending_deletion_read};
 use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::expected::ExpectedReaders;
-use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::metrics::emf_line;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::{NoAccountNames, NoEventHistory, NoWindows};
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -42,13 +43,14 @@ async fn run(
 ) -> (BatchSummary, RecordingPublisher, FakeSecrets) {
     let publisher = RecordingPublisher::default();
     let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let mut options = options(policy);
     options.expected_readers = rules;

@@ -7,9 +7,10 @@ use crate::common;
 use common::{FakeSecrets, RecordingPublisher, events_dir, now, options, pending, sample};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::{DecodeError, HandlerError, RestoreError};
-use secret_deletion_alerts::handler::{BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, encode_records, gzip_base64, inflate_payload};
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::LookupFailure;
@@ -21,13 +22,14 @@ async fn run(
     secrets: &FakeSecrets,
     policy: &RestorePolicy,
 ) -> Result<BatchSummary, HandlerError> {
-    let ports = Ports {
+    let ports = Adapters {
         publisher,
         inspector: secrets,
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     handle_batch(data, &ports, &options(policy)).await
 }
@@ -473,13 +475,14 @@ async fn a_secret_in_another_account_is_reported_not_looked_up() {
     let policy = RestorePolicy::All;
     let mut opts = options(&policy);
     opts.account_id = Some("999999999999");
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     handle_batch(&sample("iam-user-pending-deletion.json"), &ports, &opts)
         .await
@@ -539,13 +542,14 @@ async fn dry_run_looks_up_and_restores_nothing_and_says_what_it_would_do() {
     let publisher = RecordingPublisher::default();
     let secrets = DryRunSecrets::default();
     let policy = RestorePolicy::All;
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     handle_batch(
         &sample("iam-user-pending-deletion.json"),
@@ -725,6 +729,7 @@ struct OneRegionDown<'a> {
     secrets: &'a FakeSecrets,
 }
 
+#[async_trait::async_trait]
 impl secret_deletion_alerts::ports::SecretInspector for OneRegionDown<'_> {
     async fn inspect(
         &self,
@@ -762,13 +767,14 @@ async fn an_unreachable_region_degrades_only_its_own_secrets() {
         secrets: &secrets,
     };
     let publisher = RecordingPublisher::default();
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &inspector,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);
@@ -849,13 +855,14 @@ async fn without_a_lookup_a_name_and_the_full_arn_that_holds_it_are_one_alert() 
     let data = reads_of_secrets(&["prod/db", arn]);
     let secrets = DryRunSecrets::default();
     let publisher = RecordingPublisher::default();
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let policy = RestorePolicy::All;
     let summary = handle_batch(&data, &ports, &options(&policy))
@@ -879,13 +886,14 @@ async fn the_canarys_reads_are_counted_and_alert_no_one() {
         .data;
     let secrets = FakeSecrets::default();
     let publisher = RecordingPublisher::default();
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let policy = RestorePolicy::All;
     let mut options = options(&policy);

@@ -16,9 +16,10 @@ use common::fake_sts::FakeSts;
 use common::moto::{at_endpoint, emulator, in_account, unique};
 use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::aws::SecretsManager;
-use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchOptions, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::{NoWindows, SecretInspector, SecretRestorer};
 use secret_deletion_alerts::restore::{LookupFailure, RestorePolicy, SecretState};
@@ -58,13 +59,14 @@ async fn run<'a, S: SecretInspector + SecretRestorer + Sync>(
     policy: &'a RestorePolicy,
     change: impl FnOnce(&mut BatchOptions<'a>),
 ) -> BatchSummary {
-    let ports = Ports {
+    let ports = Adapters {
         publisher,
         inspector: secrets,
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let mut options = options(policy);
     options.account_id = Some(MANAGEMENT);
@@ -153,6 +155,7 @@ async fn without_a_member_role_another_account_is_reported_as_before() {
 /// Fails the member role of one account, as a missing role does; answers for the others.
 struct RoleMissingIn(&'static str, FakeSecrets);
 
+#[async_trait::async_trait]
 impl SecretInspector for RoleMissingIn {
     async fn inspect(
         &self,
@@ -177,6 +180,7 @@ impl SecretInspector for RoleMissingIn {
     }
 }
 
+#[async_trait::async_trait]
 impl SecretRestorer for RoleMissingIn {
     async fn restore(
         &self,
@@ -409,13 +413,14 @@ async fn a_member_accounts_alert_names_the_account() {
     let publisher = RecordingPublisher::default();
     let secrets = SecretsManager::new(&sdk).with_member_role(ROLE);
     let names = OrganizationAccounts::new(&sdk);
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &names,
+        copies: &NoCopies,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);

@@ -17,9 +17,10 @@ use common::{FakeSecrets, events_dir, options};
 use secret_deletion_alerts::aws::{SnsPublisher, sdk_config_loader};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
-use secret_deletion_alerts::handler::{Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, handle_batch};
 use secret_deletion_alerts::logs::SubscriptionEvent;
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -152,13 +153,14 @@ async fn publish_sample(sdk: &SdkConfig) -> HandlerError {
     let data = SubscriptionEvent::from_json(&bytes).unwrap().awslogs.data;
     let publisher = SnsPublisher::new(sdk, "arn:aws:sns:us-east-1:123456789012:alerts");
     let secrets = FakeSecrets::default();
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let policy = RestorePolicy::Off;
     handle_batch(&data, &ports, &options(&policy))

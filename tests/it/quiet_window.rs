@@ -10,10 +10,11 @@ use std::time::{Duration, SystemTime};
 use common::windows::{self, HOUR, invoke, reads_by, records_by};
 use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::error::WindowStateError;
-use secret_deletion_alerts::handler::{Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, handle_batch};
 use secret_deletion_alerts::logs::encode_records;
 use secret_deletion_alerts::memory_windows::MemoryWindows;
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::{AlertWindows, NoWindows};
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -62,6 +63,7 @@ async fn a_race_for_one_window_has_one_winner() {
 /// A store that always fails, as a missing or throttled table does.
 struct FailingWindows;
 
+#[async_trait::async_trait]
 impl AlertWindows for FailingWindows {
     async fn claim(&self, _claim: &WindowClaim) -> Result<WindowVerdict, WindowStateError> {
         Err(WindowStateError::Rejected {
@@ -94,13 +96,14 @@ async fn without_a_window_every_batch_alerts_once_per_secret() {
     let publisher = RecordingPublisher::default();
     let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
     let policy = RestorePolicy::Off;
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let mut records = records_by("alice", "prod/db", &["e1"]);
     let bob = records_by("bob", "prod/db", &["e2"]);

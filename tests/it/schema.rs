@@ -10,9 +10,10 @@ use std::path::Path;
 use common::hostile::{payload, pending_deletion_read};
 use common::{FakeSecrets, RecordingPublisher, events_dir, options, pending};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
-use secret_deletion_alerts::handler::{Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, handle_batch};
 use secret_deletion_alerts::logs::Base64Text;
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{SecretInspector, SecretRestorer};
@@ -31,13 +32,14 @@ async fn documents<S: SecretInspector + SecretRestorer + Sync>(
     policy: &RestorePolicy,
 ) -> Vec<serde_json::Value> {
     let publisher = RecordingPublisher::default();
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: secrets,
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     handle_batch(data, &ports, &options(policy)).await.unwrap();
     publisher

@@ -12,10 +12,11 @@ use common::hostile::{payload, pending_deletion_read};
 use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::alert::Alert;
 use secret_deletion_alerts::error::{HandlerError, PublishError, PublishFailure, RestoreError};
-use secret_deletion_alerts::handler::{BatchOptions, BatchSummary, Ports, handle_batch};
+use secret_deletion_alerts::handler::{Adapters, BatchOptions, BatchSummary, handle_batch};
 use secret_deletion_alerts::metrics::emf_line;
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::ports::NoAccountNames;
+use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
@@ -28,13 +29,14 @@ async fn run(
     policy: &RestorePolicy,
 ) -> (Result<BatchSummary, HandlerError>, Vec<Alert>) {
     let publisher = RecordingPublisher::default();
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: secrets,
         restorer: secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let result = handle_batch(data, &ports, &options(policy)).await;
     (result, publisher.alerts())
@@ -171,13 +173,14 @@ async fn a_restore_refused_as_not_scheduled_reports_no_longer_pending() {
 async fn a_failed_batch_still_carries_its_summary_for_the_metric_line() {
     let publisher = RecordingPublisher::failing_for(&["prod/db"]);
     let secrets = FakeSecrets::default();
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let records = [
         pending_deletion_read("prod/db", "ua", "s").to_string(),
@@ -272,6 +275,7 @@ impl SlowPublisher {
     }
 }
 
+#[async_trait::async_trait]
 impl AlertPublisher for SlowPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -306,13 +310,14 @@ async fn run_slow(
     change: impl FnOnce(&mut BatchOptions<'_>),
 ) -> Result<BatchSummary, HandlerError> {
     let secrets = FakeSecrets::default();
-    let ports = Ports {
+    let ports = Adapters {
         publisher,
         inspector: &secrets,
         restorer: &secrets,
         windows: &NoWindows,
         history: &NoEventHistory,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);
@@ -393,6 +398,7 @@ struct AtTheirWorst {
     windows: secret_deletion_alerts::memory_windows::MemoryWindows,
 }
 
+#[async_trait::async_trait]
 impl secret_deletion_alerts::ports::SecretInspector for AtTheirWorst {
     async fn inspect(
         &self,
@@ -404,6 +410,7 @@ impl secret_deletion_alerts::ports::SecretInspector for AtTheirWorst {
     }
 }
 
+#[async_trait::async_trait]
 impl secret_deletion_alerts::ports::SecretRestorer for AtTheirWorst {
     async fn restore(
         &self,
@@ -415,6 +422,7 @@ impl secret_deletion_alerts::ports::SecretRestorer for AtTheirWorst {
     }
 }
 
+#[async_trait::async_trait]
 impl secret_deletion_alerts::ports::EventHistory for AtTheirWorst {
     async fn event(
         &self,
@@ -440,6 +448,7 @@ impl secret_deletion_alerts::ports::EventHistory for AtTheirWorst {
     }
 }
 
+#[async_trait::async_trait]
 impl secret_deletion_alerts::ports::AlertWindows for AtTheirWorst {
     async fn claim(
         &self,
@@ -479,13 +488,14 @@ async fn a_secret_started_just_inside_the_reserve_completes_with_every_call_at_i
         windows: secret_deletion_alerts::memory_windows::MemoryWindows::new(),
     };
     let publisher = SlowPublisher::new(Some(OPERATION));
-    let ports = Ports {
+    let ports = Adapters {
         publisher: &publisher,
         inspector: &worst,
         restorer: &worst,
         windows: &worst,
         history: &worst,
         accounts: &NoAccountNames,
+        copies: &NoCopies,
     };
     let policy = RestorePolicy::All;
     let mut options = options(&policy);
