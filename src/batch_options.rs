@@ -3,7 +3,11 @@
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+// tokio's clock, not std's: tests pause it (`start_paused`), so no test of a deadline waits
+// on, or races, real time.
+use tokio::time::Instant;
 
 use crate::alert::AlertContext;
 use crate::config::Config;

@@ -4,7 +4,9 @@
 //! binary owns it twice.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use tokio::sync::OnceCell;

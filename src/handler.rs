@@ -482,7 +482,7 @@ async fn under_deadline<T, F: Future<Output = T>>(
     let cut_off = match options.deadline {
         Some(deadline) => {
             let stop = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
-            tokio::time::timeout_at(stop.into(), collect).await.is_err()
+            tokio::time::timeout_at(stop, collect).await.is_err()
         }
         None => {
             collect.await;
