@@ -15,6 +15,8 @@
 //! - [`encode`]: the reverse, for the `encode` command, samples and tests (no part of decoding).
 
 pub mod capped;
+// Writing samples is the command line's and the tests' (feature `cli` or `testing`).
+#[cfg(any(feature = "cli", feature = "testing"))]
 pub mod encode;
 pub mod envelope;
 pub mod event;
@@ -23,6 +25,7 @@ pub mod inflate;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 pub use capped::{CappedBatch, read_up_to_cap};
+#[cfg(any(feature = "cli", feature = "testing"))]
 pub use encode::{control_message_event, encode_records, gzip_base64};
 pub use envelope::{BatchHeader, LogBatch, RawLogEvent};
 pub use event::{AwsLogsField, Base64Text, SubscriptionEvent};

@@ -192,6 +192,7 @@ fn the_lambda_artifacts_are_built_without_the_command_line() {
         "dep:rayon",
         "dep:aws-sdk-s3",
         "dep:aws-sdk-athena",
+        "dep:aws_lambda_events",
     ] {
         assert!(
             cli.contains(&only_the_command_line),
@@ -224,6 +225,43 @@ fn the_lambda_artifacts_are_built_without_the_command_line() {
         package["default_run"], "secret-deletion-alerts",
         "`cargo run -- invoke ...` picks the command line"
     );
+    // What cargo resolves for the function's build, not what Cargo.toml says it should.
+    let tree = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(project())
+        .args([
+            "tree",
+            "--locked",
+            "--no-default-features",
+            "--features",
+            "aws",
+        ])
+        .args(["--edges", "normal", "--prefix", "none"])
+        .output()
+        .unwrap();
+    assert!(
+        tree.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    let crates: Vec<String> = String::from_utf8_lossy(&tree.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert!(crates.iter().any(|c| c == "lambda_runtime"), "{crates:?}");
+    for only_the_command_line in [
+        "clap",
+        "walkdir",
+        "indicatif",
+        "rayon",
+        "aws-sdk-s3",
+        "aws-sdk-athena",
+        "aws_lambda_events",
+    ] {
+        assert!(
+            !crates.iter().any(|c| c == only_the_command_line),
+            "the function's build holds {only_the_command_line}"
+        );
+    }
     for binary in ["src/bin/bootstrap.rs", "src/bin/canary.rs"] {
         let source = std::fs::read_to_string(project().join(binary)).unwrap();
         assert!(
