@@ -228,3 +228,55 @@ fn the_reader_of_imports_sees_groups_paths_and_not_comments() {
         Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
     );
 }
+
+/// The files the map names: its code block as a tree, two spaces a level, a folder ending in
+/// `/`, a file ending in `.rs`; continuation lines (descriptions) name nothing.
+fn files_on_the_map(map: &str) -> BTreeSet<String> {
+    let block = map
+        .split("## The map")
+        .nth(1)
+        .and_then(|rest| rest.split("```").nth(1))
+        .unwrap();
+    let mut folders: Vec<(usize, String)> = Vec::new();
+    let mut files = BTreeSet::new();
+    for line in block.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        if !(name.ends_with('/') || name.ends_with(".rs")) {
+            continue;
+        }
+        while folders.last().is_some_and(|(at, _)| *at >= indent) {
+            folders.pop();
+        }
+        let path: String = folders.iter().map(|(_, f)| f.as_str()).collect::<String>() + name;
+        if name.ends_with('/') {
+            folders.push((indent, name.to_owned()));
+        } else {
+            files.insert(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn the_map_names_every_file_of_src_and_only_those() {
+    let map = std::fs::read_to_string(project().join("ARCHITECTURE.md")).unwrap();
+    let on_the_map = files_on_the_map(&map);
+    let mut found = Vec::new();
+    rust_files(&project().join("src"), &mut found);
+    let in_src: BTreeSet<String> = found
+        .iter()
+        .map(|path| {
+            let relative = path.strip_prefix(project()).unwrap();
+            relative.to_str().unwrap().replace('\\', "/")
+        })
+        .collect();
+    let missing: Vec<&String> = in_src.difference(&on_the_map).collect();
+    let stale: Vec<&String> = on_the_map.difference(&in_src).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "ARCHITECTURE.md's map: not on it {missing:?}; on it but not in src/ {stale:?}"
+    );
+}
