@@ -1,5 +1,5 @@
-//! The README's samples (the email, the chat message, the Security Hub finding) are what the
-//! command line prints for its sample events.
+//! The README's sample email, and docs/copies.md's chat message and Security Hub finding, are
+//! what the command line prints for its sample events.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -41,10 +41,11 @@ fn printed(format: &str) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-/// The README's JSON block that starts with `opening`.
+/// The JSON block of docs/copies.md (where the README sends its readers for the copies'
+/// samples) that starts with `opening`.
 fn readme_block(opening: &str) -> serde_json::Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("docs/copies.md")).unwrap();
     let start = readme
         .find(&format!("```json\n{opening}"))
         .expect("the block")
