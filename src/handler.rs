@@ -641,10 +641,7 @@ async fn windowed_alert(
     shared: &BatchState,
 ) -> AlertResult {
     let claim = WindowClaim {
-        key: WindowKey {
-            secret: window_secret(found.target, &found.assessment.state),
-            caller,
-        },
+        key: WindowKey::of(found.target, &found.assessment.state, caller),
         claim_key: dedup_key_of(found.reads),
         now: options.clock(),
         window,
@@ -723,24 +720,6 @@ async fn windowed_alert(
         }
     }
     result
-}
-
-/// The secret a window is kept for: its full ARN once looked up, else the id the caller used,
-/// else (unnamed) its account and region.
-fn window_secret(target: &SecretTarget, state: &SecretState) -> String {
-    match (state.arn(), target.secret_id.as_deref()) {
-        (Some(arn), _) => arn.to_owned(),
-        (None, Some(id)) => format!(
-            "{}/{}/{id}",
-            target.account_id.as_deref().unwrap_or("-"),
-            target.region.as_deref().unwrap_or("-")
-        ),
-        (None, None) => format!(
-            "(not named)/{}/{}",
-            target.account_id.as_deref().unwrap_or("-"),
-            target.region.as_deref().unwrap_or("-")
-        ),
-    }
 }
 
 /// The alert for `reads` of an assessed secret.

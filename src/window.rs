@@ -28,8 +28,8 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 
 use crate::caller::CallerKey;
-use crate::detection::PendingDeletionAccess;
-use crate::restore::{RestoreOutcome, Severity};
+use crate::detection::{PendingDeletionAccess, SecretTarget};
+use crate::restore::{RestoreOutcome, SecretState, Severity};
 
 /// Distinct held-back reads a window counts one by one; past this, reads are counted per
 /// delivery (so a redelivered read may count twice) to keep the stored item small.
@@ -49,6 +49,14 @@ pub struct WindowKey {
 }
 
 impl WindowKey {
+    /// The window of `caller`'s reads of the secret `target` (in `state`, once looked up).
+    pub fn of(target: &SecretTarget, state: &SecretState, caller: CallerKey) -> Self {
+        WindowKey {
+            secret: window_secret(target, state),
+            caller,
+        }
+    }
+
     /// The stored key: a digest, since an ARN pair can outgrow a partition key; the table
     /// keeps the readable secret and caller beside it.
     pub fn id(&self) -> String {
@@ -57,6 +65,19 @@ impl WindowKey {
         hasher.update([0]);
         hasher.update(self.caller.as_str().as_bytes());
         hex(&hasher.finalize()[..16])
+    }
+}
+
+/// The secret a window is kept for: its full ARN once looked up, else the id the caller used
+/// in its account and region. Computed here once: the handler keys the window by it, and the
+/// alert carries it for its copies (a chat thread, a Security Hub finding).
+pub fn window_secret(target: &SecretTarget, state: &SecretState) -> String {
+    let account = target.account_id.as_deref().unwrap_or("-");
+    let region = target.region.as_deref().unwrap_or("-");
+    match (state.arn(), target.secret_id.as_deref()) {
+        (Some(arn), _) => arn.to_owned(),
+        (None, Some(id)) => format!("{account}/{region}/{id}"),
+        (None, None) => format!("(not named)/{account}/{region}"),
     }
 }
 

@@ -58,11 +58,12 @@ pub struct AdditionalContext {
 impl Alert {
     /// This alert as a chat message.
     pub fn chat_notification(&self) -> ChatNotification {
-        chat_notification(&self.document)
+        chat_notification(&self.document, alert_thread_key(self))
     }
 }
 
-pub fn chat_notification(document: &AlertDocument) -> ChatNotification {
+/// The chat message of `document`, threaded on `thread_id` (the alert's window key).
+pub fn chat_notification(document: &AlertDocument, thread_id: String) -> ChatNotification {
     let secret = &document.secret;
     let marker = match document.severity {
         Severity::Critical => ":rotating_light: CRITICAL",
@@ -208,7 +209,7 @@ pub fn chat_notification(document: &AlertDocument) -> ChatNotification {
             keywords,
         },
         metadata: ChatMetadata {
-            thread_id: alert_thread_key(document),
+            thread_id,
             summary: for_chat(&document.subject, MAX_TITLE_CHARS),
             event_type: CHAT_EVENT_TYPE,
             related_resources: secret

@@ -195,6 +195,7 @@ fn compose_listing(
         text,
         document,
         attributes,
+        window_secret: crate::window::window_secret(&target, state),
         sns_message: String::new(),
     };
     alert.sns_message =

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::thread::thread_key;
-use super::{AlertDocument, CallerDocument};
+use super::{Alert, AlertDocument, CallerDocument};
 use crate::restore::Severity;
 use crate::sanitize::clean_text;
 
@@ -128,24 +128,22 @@ impl Finding {
 }
 
 /// The findings of one alert: one per caller it speaks of, imported at `place`.
-pub fn findings_of(
-    document: &AlertDocument,
-    place: &FindingPlace,
-    now: SystemTime,
-) -> Vec<Finding> {
-    document
+pub fn findings_of(alert: &Alert, place: &FindingPlace, now: SystemTime) -> Vec<Finding> {
+    alert
+        .document
         .callers
         .iter()
-        .map(|caller| finding(document, caller, place, now))
+        .map(|caller| finding(alert, caller, place, now))
         .collect()
 }
 
 fn finding(
-    document: &AlertDocument,
+    alert: &Alert,
     caller: &CallerDocument,
     place: &FindingPlace,
     now: SystemTime,
 ) -> Finding {
+    let document = &alert.document;
     let secret = &document.secret;
     let now_text = humantime::format_rfc3339_millis(now).to_string();
     // ASFF wants ISO 8601; a record's time that does not parse is told as now.
@@ -283,7 +281,10 @@ fn finding(
     };
     Finding {
         schema_version: SCHEMA_VERSION,
-        id: format!("{GENERATOR_ID}/{}", thread_key(document, Some(caller))),
+        id: format!(
+            "{GENERATOR_ID}/{}",
+            thread_key(&alert.window_secret, Some(&caller.caller))
+        ),
         product_arn: place.product_arn(),
         generator_id: GENERATOR_ID,
         aws_account_id: place.account_id.clone(),

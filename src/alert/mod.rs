@@ -74,6 +74,9 @@ pub struct Alert {
     pub document: AlertDocument,
     /// SNS message attributes, for subscription filter policies.
     pub attributes: BTreeMap<&'static str, MessageAttribute>,
+    /// The secret its quiet window is kept for ([`crate::window::window_secret`]): the
+    /// copies' thread and finding keys derive from it.
+    window_secret: String,
     /// The `Publish` message, built once with the alert.
     sns_message: String,
 }

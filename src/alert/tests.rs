@@ -402,12 +402,42 @@ fn unnamed_secrets_in_other_accounts_are_other_finding_resources() {
             None,
             &context(&RestorePolicy::All, 50),
         );
-        super::finding::findings_of(&alert.document, &place, now())[0].resources[0]
+        super::finding::findings_of(&alert, &place, now())[0].resources[0]
             .id
             .clone()
     };
     assert_ne!(resource_of("111111111111"), resource_of("222222222222"));
     assert!(resource_of("111111111111").contains("111111111111"));
+}
+
+#[test]
+fn the_copies_key_on_the_window_the_handler_claims() {
+    let read = unnamed("ev-1");
+    let key = crate::window::WindowKey::of(
+        &read.target,
+        &SecretState::NotNamed,
+        crate::caller::CallerKey::of(&read.who),
+    );
+    let alert = compose(
+        &[read],
+        &SecretState::NotNamed,
+        &RestoreOutcome::NotRestored(NotRestoredReason::SecretNotNamed),
+        &Evidence::not_asked("a test"),
+        None,
+        &context(&RestorePolicy::All, 50),
+    );
+    let expected = super::thread::thread_key(&key.secret, Some(key.caller.as_str()));
+    assert_eq!(alert.chat_notification().metadata.thread_id, expected);
+    let place = super::finding::FindingPlace {
+        partition: "aws".into(),
+        account_id: "123456789012".into(),
+        region: "us-east-1".into(),
+    };
+    assert!(
+        super::finding::findings_of(&alert, &place, now())[0]
+            .id
+            .ends_with(&expected)
+    );
 }
 
 #[test]

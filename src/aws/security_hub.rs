@@ -71,7 +71,7 @@ impl SecurityHubFindings {
             BTreeMap::new();
         for alert in alerts {
             let place = self.place_of(alert);
-            let findings = findings_of(&alert.document, &place, now);
+            let findings = findings_of(alert, &place, now);
             by_place
                 .entry((place.account_id.clone(), place.region.clone()))
                 .or_insert_with(|| (place, Vec::new()))

@@ -40,7 +40,7 @@ impl AlertPublisher for StdoutPublisher {
                         .unwrap_or_else(|| "123456789012".into()),
                     region: secret.region.clone().unwrap_or_else(|| "us-east-1".into()),
                 };
-                let findings = findings_of(&alert.document, &place, SystemTime::now());
+                let findings = findings_of(alert, &place, SystemTime::now());
                 writeln!(stdout, "{}", pretty(&findings))
             }
         };

@@ -79,7 +79,7 @@ impl AlertPublisher for CheckingPublisher {
             region: "us-east-1".into(),
         };
         let findings = secret_deletion_alerts::alert::finding::findings_of(
-            &alert.document,
+            alert,
             &place,
             std::time::SystemTime::UNIX_EPOCH,
         );

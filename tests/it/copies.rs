@@ -221,7 +221,7 @@ async fn repeats_of_one_secret_and_caller_share_a_thread_and_a_finding() {
         "two alerts all the same"
     );
     let place = place_in("123456789012", "us-east-1");
-    let id = |alert: &Alert| findings_of(&alert.document, &place, now())[0].id.clone();
+    let id = |alert: &Alert| findings_of(alert, &place, now())[0].id.clone();
     assert_eq!(id(&first), id(&again));
     assert_ne!(id(&first), id(&other_secret));
 }
@@ -236,7 +236,7 @@ async fn a_finding_holds_the_fields_security_hub_needs() {
     )
     .await;
     let place = place_in("999999999999", "eu-west-1");
-    let findings = findings_of(&alert.document, &place, now());
+    let findings = findings_of(&alert, &place, now());
     assert_eq!(findings.len(), 1, "one per caller");
     let finding = serde_json::to_value(&findings[0]).unwrap();
     assert_eq!(
@@ -301,7 +301,7 @@ async fn a_restored_secrets_finding_is_archived_with_a_note() {
     .await;
     assert_eq!(alert.document.restore.outcome, "restored");
     let place = place_in("123456789012", "us-east-1");
-    let finding = &findings_of(&alert.document, &place, now())[0];
+    let finding = &findings_of(&alert, &place, now())[0];
     assert_eq!(finding.record_state, "ARCHIVED");
     assert!(finding.note.as_ref().unwrap().text.contains("cancelled"));
 
@@ -314,7 +314,7 @@ async fn a_restored_secrets_finding_is_archived_with_a_note() {
     )
     .await;
     assert_eq!(purged.document.secret.state, "purged");
-    let finding = &findings_of(&purged.document, &place, now())[0];
+    let finding = &findings_of(&purged, &place, now())[0];
     assert_eq!(finding.record_state, "ARCHIVED");
     assert!(finding.note.as_ref().unwrap().text.contains("purged"));
 }
@@ -329,7 +329,7 @@ async fn findings_go_in_calls_of_at_most_100() {
     )
     .await;
     let place = place_in("123456789012", "us-east-1");
-    let one = findings_of(&alert.document, &place, now()).remove(0);
+    let one = findings_of(&alert, &place, now()).remove(0);
     assert!(one.bytes() < 240 * 1024);
     let calls = calls_of(vec![one; 250]);
     let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
@@ -466,11 +466,7 @@ mod emulated {
             );
             let alert = publisher.alerts().pop().unwrap();
             let place = place_in("123456789012", "us-east-1");
-            ids.push(
-                findings_of(&alert.document, &place, SystemTime::now())[0]
-                    .id
-                    .clone(),
-            );
+            ids.push(findings_of(&alert, &place, SystemTime::now())[0].id.clone());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(ids[0], ids[1]);
@@ -611,9 +607,7 @@ mod emulated {
             Some("111111111111")
         );
         let place = place_in("111111111111", "us-east-1");
-        let id = findings_of(&alert.document, &place, SystemTime::now())[0]
-            .id
-            .clone();
+        let id = findings_of(&alert, &place, SystemTime::now())[0].id.clone();
         let member_sdk = common::moto::in_account(&sdk, "111111111111").await;
         assert_eq!(
             findings_with_id(&member_sdk, &id).await.len(),
