@@ -49,8 +49,8 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
             format!("NO READS SEEN in the last {days} days ({window}), in every source")
         }
         Verdict::Unknown => format!(
-            "UNKNOWN: no reads seen in the last {days} days ({window}), but not every source \
-             could be read in full"
+            "UNKNOWN: no reads seen in the last {days} days ({window}), but {}",
+            outcome.unknown_because()
         ),
     };
     let _ = writeln!(out, "  {verdict}");
@@ -147,8 +147,9 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
              keep the alerts running: a read during the window alerts and can be undone."
         }
         Verdict::Unknown => {
-            "Not safe to say: read the sources marked INCOMPLETE again (or add one that covers \
-             the window), then check again."
+            "Not safe to say: find the secret (its region and account, or its full ARN) and \
+             read the sources marked INCOMPLETE again (or add one that covers the window), then \
+             check again."
         }
     };
     let _ = writeln!(out, "  next: {next}");

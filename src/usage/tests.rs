@@ -193,6 +193,13 @@ fn the_verdict_is_in_use_with_a_read_and_unknown_when_a_source_is_incomplete() {
         outcome(SecretReads::default(), vec![]).verdict(),
         Verdict::Unknown
     );
+    let mut not_found = outcome(SecretReads::default(), vec![source(true)]);
+    not_found.secret.lookup_note = Some("Secrets Manager has no secret \"prod/db\"".into());
+    assert_eq!(
+        not_found.verdict(),
+        Verdict::Unknown,
+        "a secret not found is never no_reads_seen"
+    );
     assert_eq!(exit_status([Verdict::NoReadsSeen, Verdict::NoReadsSeen]), 0);
     assert_eq!(exit_status([Verdict::NoReadsSeen, Verdict::Unknown]), 2);
     assert_eq!(exit_status([Verdict::Unknown, Verdict::InUse]), 3);

@@ -64,8 +64,23 @@ pub struct CheckOutcome {
 }
 
 impl CheckOutcome {
+    /// The verdict, never more than was seen: no reads in sources that covered the window
+    /// prove nothing of a secret that was asked for and not found (a wrong region or
+    /// account reads the history of nothing).
     pub fn verdict(&self) -> Verdict {
-        Verdict::of(&self.reads, &self.sources)
+        match Verdict::of(&self.reads, &self.sources) {
+            Verdict::NoReadsSeen if self.secret.lookup_note.is_some() => Verdict::Unknown,
+            verdict => verdict,
+        }
+    }
+
+    /// Why the verdict is `unknown`, for a person: the secret not found, or a source short.
+    pub fn unknown_because(&self) -> &'static str {
+        if self.secret.lookup_note.is_some() {
+            "the secret was not found where it was looked for"
+        } else {
+            "not every source could be read in full"
+        }
     }
 
     /// When DescribeSecret's `LastAccessedDate` (a day) is later than the day of every read
