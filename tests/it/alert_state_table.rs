@@ -4,10 +4,10 @@
 //! starts moto and runs them. Each test makes its own table; the clock is the batch's
 //! (`BatchOptions::now`), and nothing relies on moto expiring items (it never does).
 //!
-//! Not here: the race of two invocations for one window. DynamoDB applies a conditional
-//! write atomically per item; moto's threaded server does not (it reads, checks and writes
-//! without a lock), so two racing claims can both win there. The race runs on the in-memory
-//! store (`tests/it/quiet_window.rs`), which applies the rule under a lock as DynamoDB does.
+//! The race of two invocations for one window runs against a moto of its own that answers one
+//! request at a time: DynamoDB applies a conditional write atomically per item, and moto's
+//! usual threaded server does not (it reads, checks and writes without a lock), so two racing
+//! claims could both win there for moto's sake, not ours.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
@@ -134,4 +134,60 @@ async fn a_planted_window_never_holds_back_a_read_and_is_counted() {
 #[ignore = "needs moto's server: scripts/test runs it"]
 async fn a_genuine_claim_still_holds_back_a_repeat() {
     windows::same_caller_inside_the_window_alerts_once(&table().await).await;
+}
+
+/// moto's server answering one request at a time, on a free port of 127.0.0.1, for as long as
+/// this lives.
+struct SerialMoto {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl SerialMoto {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+        let child = std::process::Command::new(python)
+            .arg("-c")
+            .arg(format!(
+                "import moto.server as m, werkzeug.serving as w; \
+                 w.run_simple('127.0.0.1', {port}, m.DomainDispatcherApplication(m.create_backend_app), \
+                 threaded=False, request_handler=m.MotoRequestHandler)"
+            ))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("scripts/python-tools installs moto into .venv");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        SerialMoto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for SerialMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto in .venv: scripts/test runs it"]
+async fn two_invocations_racing_for_one_window_on_dynamodb_have_one_winner() {
+    let moto = SerialMoto::start();
+    let sdk = common::moto::fake_endpoint(&moto.endpoint).await;
+    for _ in 0..5 {
+        windows::a_race_for_one_window_has_one_winner(&fresh_table(&sdk).await).await;
+    }
 }
