@@ -701,7 +701,8 @@ fn coverage_of_files(
     let read = report.files_read;
     let skipped = report.skipped.len();
     let mut detail = format!(
-        "{read} files read ({:.1} MB), {} records examined",
+        "{read} {} read ({:.1} MB), {} records examined",
+        if read == 1 { "file" } else { "files" },
         report.bytes_read as f64 / 1e6,
         report.findings.records
     );

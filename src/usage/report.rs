@@ -40,9 +40,9 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
     );
     let verdict = match document.verdict {
         Verdict::InUse => format!(
-            "IN USE: {} reads by {} readers in the last {days} days ({window}), {} refused",
-            document.reads,
-            document.readers.len(),
+            "IN USE: {} by {} in the last {days} days ({window}), {} refused",
+            counted(document.reads, "read", "reads"),
+            counted(document.readers.len() as u64, "reader", "readers"),
             document.refused_reads
         ),
         Verdict::NoReadsSeen => {
@@ -110,8 +110,9 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
         };
         let _ = writeln!(
             out,
-            "      {} reads ({} refused){span}",
-            reader.reads, reader.refused_reads
+            "      {} ({} refused){span}",
+            counted(reader.reads, "read", "reads"),
+            reader.refused_reads
         );
         if let Some(Some(rule)) = &reader.expected {
             let _ = writeln!(out, "      expected: marked by {rule}");
@@ -154,4 +155,9 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
     };
     let _ = writeln!(out, "  next: {next}");
     out
+}
+
+/// `1 read`, `3 reads`.
+fn counted(count: u64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }

@@ -237,11 +237,11 @@ fn the_report_leads_with_the_verdict_and_says_what_to_do() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "prod/db");
     assert!(
-        lines[1].starts_with("  IN USE: 1 reads by 1 readers in the last 91 days"),
+        lines[1].starts_with("  IN USE: 1 read by 1 reader in the last 91 days"),
         "{text}"
     );
     assert!(text.contains("orders-api (role, "), "{text}");
-    assert!(text.contains("1 reads (1 refused)"), "{text}");
+    assert!(text.contains("1 read (1 refused)"), "{text}");
     assert!(text.contains("  next: Do not delete it yet"), "{text}");
 }
 
