@@ -35,6 +35,8 @@ use super::bucket_walk::scan_locations;
 use super::fail;
 use super::scan_report::ScanReport;
 use super::walk::{ScanOptions, scan_paths};
+use secret_deletion_alerts::error::ConfigError;
+use secret_deletion_alerts::usage::QueryError;
 
 /// What the progress bar counts.
 const READS_ASKED: &str = "reads of the secrets asked";
@@ -93,17 +95,46 @@ pub struct CheckArgs {
     pub progress: bool,
 }
 
+/// Why a check could not run at all (exit 1): its arguments, its configuration, or AWS out
+/// of reach. What a check finds it cannot read is never this: it is the answer's `unknown`.
+#[derive(Debug, thiserror::Error)]
+enum CheckError {
+    /// What the arguments ask is not something a check can do.
+    #[error("{0}")]
+    Arguments(String),
+    #[error("--expected-readers {}", path.display())]
+    ExpectedReadersFile {
+        path: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error(transparent)]
+    Configuration(ConfigError),
+    #[error(transparent)]
+    Secret(#[from] QueryError),
+    #[error("no AWS credentials ({0}): set them up, or give --offline with local sources")]
+    NoCredentials(String),
+    #[error("no region: set AWS_REGION, or give --region")]
+    NoRegion,
+    #[error("cannot write the JSON document")]
+    Output(#[source] serde_json::Error),
+}
+
 /// The rules of `--expected-readers FILE`, else of `EXPECTED_READERS`, else none.
-fn expected_readers(file: Option<&Path>) -> Result<ExpectedReaders, String> {
+fn expected_readers(file: Option<&Path>) -> Result<ExpectedReaders, CheckError> {
     let text = match file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| format!("--expected-readers {}: {e}", path.display()))?,
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|cause| CheckError::ExpectedReadersFile {
+                path: path.to_owned(),
+                cause,
+            })?
+        }
         None => match std::env::var("EXPECTED_READERS") {
             Ok(text) if !text.trim().is_empty() => text,
             _ => return Ok(ExpectedReaders::default()),
         },
     };
-    ExpectedReaders::parse(&text).map_err(|e| e.to_string())
+    ExpectedReaders::parse(&text).map_err(CheckError::Configuration)
 }
 
 /// One place the reads are looked for.
@@ -123,13 +154,13 @@ enum Source {
 const ATHENA_WAIT: Duration = Duration::from_secs(30 * 60);
 
 impl Source {
-    fn parse(text: &str) -> Result<Self, String> {
+    fn parse(text: &str) -> Result<Self, CheckError> {
         if text == "event-history" {
             Ok(Source::EventHistory)
         } else if S3Location::is_s3(text) {
             S3Location::parse(text)
                 .map(Source::S3)
-                .map_err(|e| e.to_string())
+                .map_err(|e| CheckError::Arguments(e.to_string()))
         } else if let Some(table) = text.strip_prefix("athena:") {
             let valid = |part: &str| {
                 !part.is_empty()
@@ -142,19 +173,19 @@ impl Source {
                     database: database.to_owned(),
                     table: table.to_owned(),
                 }),
-                _ => Err(format!(
+                _ => Err(CheckError::Arguments(format!(
                     "--source {text}: give athena:DATABASE.TABLE (letters, digits, _ and -)"
-                )),
+                ))),
             }
         } else {
             let path = PathBuf::from(text);
             if path.exists() {
                 Ok(Source::Local(path))
             } else {
-                Err(format!(
+                Err(CheckError::Arguments(format!(
                     "--source {text:?}: no such file or directory (sources: event-history, \
                      s3://BUCKET[/PREFIX], a file or a directory)"
-                ))
+                )))
             }
         }
     }
@@ -220,16 +251,17 @@ impl Aws {
 pub(super) async fn check(args: CheckArgs) -> ExitCode {
     match run(args).await {
         Ok(status) => ExitCode::from(status),
-        Err(message) => fail(message),
+        Err(error) => fail(Chain(&error)),
     }
 }
 
-async fn run(args: CheckArgs) -> Result<u8, String> {
+async fn run(args: CheckArgs) -> Result<u8, CheckError> {
+    let wrong = |message: String| Err(CheckError::Arguments(message));
     if args.secrets.is_empty() && !args.pending {
-        return Err("name at least one secret, or give --pending".into());
+        return wrong("name at least one secret, or give --pending".into());
     }
     if args.days == 0 {
-        return Err("--days must be at least 1".into());
+        return wrong("--days must be at least 1".into());
     }
     let source_texts = if args.sources.is_empty() {
         vec!["event-history".to_owned()]
@@ -241,14 +273,14 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
         .map(|s| Source::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(region) = args.regions.iter().find(|r| RegionName::parse(r).is_none()) {
-        return Err(format!("--region {region:?} is not a region name"));
+        return wrong(format!("--region {region:?} is not a region name"));
     }
     if args.offline {
         if args.pending {
-            return Err("--pending asks Secrets Manager: it cannot run --offline".into());
+            return wrong("--pending asks Secrets Manager: it cannot run --offline".into());
         }
         if let Some(source) = sources.iter().find(|s| s.needs_aws()) {
-            return Err(format!(
+            return wrong(format!(
                 "--offline reads local files only, and {source:?} needs AWS: give --source \
                  with a file or a directory"
             ));
@@ -257,7 +289,7 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
     let expected = expected_readers(args.expected_readers.as_deref())?;
     let mut queries = Vec::new();
     for text in &args.secrets {
-        queries.push(SecretQuery::parse(text).map_err(|e| e.to_string())?);
+        queries.push(SecretQuery::parse(text)?);
     }
 
     let now = SystemTime::now();
@@ -403,8 +435,8 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
         };
         verdicts.push(outcome.verdict());
         if args.json {
-            let line = serde_json::to_string(&check_document(&outcome))
-                .map_err(|e| format!("cannot write the JSON document: {e}"))?;
+            let line =
+                serde_json::to_string(&check_document(&outcome)).map_err(CheckError::Output)?;
             println!("{line}");
         } else {
             println!("{}", report::secret_block(&outcome, now));
@@ -415,8 +447,9 @@ async fn run(args: CheckArgs) -> Result<u8, String> {
 
 /// The SDK configuration, the Secrets Manager adapter (with the member role when
 /// `MEMBER_ROLE_NAME` is set), and the caller's own account when `ACCOUNT_ID` gives it.
-async fn connect() -> Result<Aws, String> {
-    let config = Config::from_lookup(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+async fn connect() -> Result<Aws, CheckError> {
+    let config =
+        Config::from_lookup(|k| std::env::var(k).ok()).map_err(CheckError::Configuration)?;
     let sdk_config = load_sdk_config(&config).await;
     let credentials = match sdk_config.credentials_provider() {
         Some(provider) => provider
@@ -427,9 +460,7 @@ async fn connect() -> Result<Aws, String> {
         None => Err("no credentials provider".to_owned()),
     };
     if let Err(why) = credentials {
-        return Err(format!(
-            "no AWS credentials ({why}): set them up, or give --offline with local sources"
-        ));
+        return Err(CheckError::NoCredentials(why));
     }
     let secrets = secret_deletion_alerts::aws::secrets_manager(&sdk_config, &config);
     let member = secrets.member_credentials();
@@ -449,11 +480,11 @@ fn place_queries(
     queries: Vec<SecretQuery>,
     regions: &[String],
     aws: &Aws,
-) -> Result<Vec<SecretQuery>, String> {
+) -> Result<Vec<SecretQuery>, CheckError> {
     let regions: Vec<String> = if regions.is_empty() {
         match aws.sdk_config.region() {
             Some(region) => vec![region.to_string()],
-            None => return Err("no region: set AWS_REGION, or give --region".into()),
+            None => return Err(CheckError::NoRegion),
         }
     } else {
         regions.to_vec()
@@ -501,12 +532,15 @@ async fn look_up(queries: &mut [SecretQuery], aws: &Aws) {
 /// Every secret scheduled for deletion in the regions asked, in the caller's account and in
 /// each of `ACCOUNTS` through the member role; and, one line each, where listing failed (the
 /// rest is checked all the same).
-async fn pending(aws: &Aws, regions: &[String]) -> Result<(Vec<SecretQuery>, Vec<String>), String> {
+async fn pending(
+    aws: &Aws,
+    regions: &[String],
+) -> Result<(Vec<SecretQuery>, Vec<String>), CheckError> {
     let regions: Vec<String> = if regions.is_empty() {
         aws.sdk_config
             .region()
             .map(|r| vec![r.to_string()])
-            .ok_or("no region: set AWS_REGION, or give --region")?
+            .ok_or(CheckError::NoRegion)?
     } else {
         regions.to_vec()
     };
