@@ -273,11 +273,13 @@ pub struct Findings {
     pub matched: usize,
     /// Where (a log event id, a file position) and why a record was skipped.
     pub malformed: Vec<(String, &'static str)>,
-    /// Reads seen again with an event id already found (overlapping history files), or
-    /// with a `sharedEventID` already found (the other account's copy of a cross-account read).
+    /// Reads seen again with an event id already found for the same secret (overlapping
+    /// history files), or with a `sharedEventID` already found for it (the other account's
+    /// copy of a cross-account read). Keyed by the secret too: exports and anonymised
+    /// records reuse event ids, and a read of another secret under a reused id is no copy.
     pub duplicates: usize,
-    seen_event_ids: HashSet<EventId>,
-    seen_shared_event_ids: HashSet<EventId>,
+    seen_event_ids: HashSet<(EventId, SecretTarget)>,
+    seen_shared_event_ids: HashSet<(EventId, SecretTarget)>,
 }
 
 impl Findings {
@@ -337,23 +339,24 @@ impl Findings {
     /// Adds one read, unless a read with the same CloudTrail event id, or the same
     /// `sharedEventID`, is already here.
     pub fn add(&mut self, access: PendingDeletionAccess) {
+        let key = |id: &EventId| (id.clone(), access.target.clone());
         let seen_event = access
             .event_id
             .as_ref()
-            .is_some_and(|id| self.seen_event_ids.contains(id));
+            .is_some_and(|id| self.seen_event_ids.contains(&key(id)));
         let seen_shared = access
             .shared_event_id
             .as_ref()
-            .is_some_and(|id| self.seen_shared_event_ids.contains(id));
+            .is_some_and(|id| self.seen_shared_event_ids.contains(&key(id)));
         if seen_event || seen_shared {
             self.duplicates += 1;
             return;
         }
         if let Some(id) = &access.event_id {
-            self.seen_event_ids.insert(id.clone());
+            self.seen_event_ids.insert(key(id));
         }
         if let Some(id) = &access.shared_event_id {
-            self.seen_shared_event_ids.insert(id.clone());
+            self.seen_shared_event_ids.insert(key(id));
         }
         self.matched += 1;
         self.by_secret
@@ -546,6 +549,19 @@ mod tests {
         assert_eq!(found.target.account_id.as_deref(), Some("210987654321"));
         assert_eq!(found.target.region.as_deref(), Some("us-west-2"));
         assert_eq!(found.target.display_name(), Some("shared/key-AbCdEf"));
+    }
+
+    #[test]
+    fn a_reused_event_id_naming_another_secret_is_another_read_and_a_repeat_is_not() {
+        let mut findings = Findings::default();
+        for secret_id in ["prod/db", "prod/api", "prod/db"] {
+            let mut json = access("secret because it was marked for deletion");
+            json["requestParameters"]["secretId"] = secret_id.into();
+            json["eventID"] = "reused-by-an-export".into();
+            findings.add(detect(&record(json), here()).unwrap());
+        }
+        assert_eq!((findings.matched, findings.duplicates), (2, 1));
+        assert_eq!(findings.by_secret.len(), 2);
     }
 
     #[test]
