@@ -66,7 +66,9 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
                 rfc3339(date)
             );
         }
-        None if outcome.secret.arn.is_some() => {
+        // Only a secret Secrets Manager described is known not to be scheduled: an offline
+        // check states no deletion fact it never looked up.
+        None if outcome.secret.looked_up => {
             let _ = writeln!(out, "  not scheduled for deletion");
         }
         None => {}

@@ -45,6 +45,8 @@ pub struct SecretQuery {
     pub last_accessed_date: Option<SystemTime>,
     /// Set when the lookup was asked and failed (or found nothing): said in the answer.
     pub lookup_note: Option<String>,
+    /// Secrets Manager described it: its deletion facts are known, not assumed.
+    pub looked_up: bool,
 }
 
 impl SecretQuery {
@@ -69,6 +71,7 @@ impl SecretQuery {
             deletion_date: None,
             last_accessed_date: None,
             lookup_note: None,
+            looked_up: false,
         };
         if as_named.starts_with("arn:") {
             let (region, account) = arn_place(as_named)
@@ -97,6 +100,7 @@ impl SecretQuery {
             deletion_date: None,
             last_accessed_date: None,
             lookup_note: None,
+            looked_up: false,
         });
         query.as_named = description.name.clone();
         query.looked_up(description);
@@ -117,6 +121,7 @@ impl SecretQuery {
         self.deletion_date = description.deletion_date;
         self.last_accessed_date = description.last_accessed_date;
         self.lookup_note = None;
+        self.looked_up = true;
     }
 
     /// Whether a read that named `secret_id`, logged in `account` and `region`, is a read

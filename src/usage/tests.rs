@@ -291,3 +291,20 @@ proptest::proptest! {
         proptest::prop_assert_eq!(fast.records, whole.records);
     }
 }
+
+#[test]
+fn an_offline_report_states_no_deletion_fact_it_never_looked_up() {
+    let (from, to) = window();
+    let outcome = CheckOutcome {
+        secret: SecretQuery::parse(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+        )
+        .unwrap(),
+        from,
+        to,
+        sources: vec![source(true)],
+        reads: SecretReads::default(),
+    };
+    let text = report::secret_block(&outcome, to);
+    assert!(!text.contains("not scheduled for deletion"), "{text}");
+}
