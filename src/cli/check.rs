@@ -307,6 +307,9 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
     };
     // Accounts and regions --pending could not list: their secrets are unknown.
     let mut unlisted: Vec<String> = Vec::new();
+    if aws.is_none() {
+        queries = in_regions(queries, &args.regions);
+    }
     if let Some(aws) = &aws {
         queries = place_queries(queries, &args.regions, aws)?;
         look_up(&mut queries, aws).await;
@@ -489,19 +492,25 @@ fn place_queries(
     } else {
         regions.to_vec()
     };
+    Ok(in_regions(queries, &regions))
+}
+
+/// Each query without a region of its own, once in each of `regions`: offline as online, a
+/// read logged in another region is not a read of the secret asked.
+fn in_regions(queries: Vec<SecretQuery>, regions: &[String]) -> Vec<SecretQuery> {
     let mut placed = Vec::new();
     for query in queries {
-        if query.region.is_some() {
+        if query.region.is_some() || regions.is_empty() {
             placed.push(query);
             continue;
         }
-        for region in &regions {
+        for region in regions {
             let mut query = query.clone();
             query.region = Some(region.clone());
             placed.push(query);
         }
     }
-    Ok(placed)
+    placed
 }
 
 /// DescribeSecret for every secret asked. A failure is a note in the answer, never the end

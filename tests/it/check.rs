@@ -180,6 +180,29 @@ fn a_secret_read_by_name_partial_or_full_arn_is_in_use_and_the_exit_status_is_3(
 }
 
 #[test]
+fn offline_the_region_asked_filters_the_reads_as_online() {
+    let tree = tree();
+    let path = tree.path().to_str().unwrap();
+    let ask = |region: &str| {
+        let output = cli(&[
+            "check",
+            "prod/db",
+            "--offline",
+            "--source",
+            path,
+            "--region",
+            region,
+            "--json",
+        ]);
+        documents(&output)[0].clone()
+    };
+    assert_eq!(ask("us-east-1")["verdict"], "in_use");
+    let elsewhere = ask("eu-west-1");
+    assert_eq!(elsewhere["reads"], 0, "{elsewhere}");
+    assert_eq!(elsewhere["secret"]["region"], "eu-west-1");
+}
+
+#[test]
 fn a_secret_nothing_read_in_a_complete_source_is_no_reads_seen_and_the_exit_status_is_0() {
     let tree = tree();
     let path = tree.path().to_str().unwrap();
