@@ -118,6 +118,21 @@ enum CheckError {
     NoRegion,
     #[error("cannot write the JSON document")]
     Output(#[source] serde_json::Error),
+    #[error("cannot write to standard output")]
+    Stdout(#[source] std::io::Error),
+}
+
+/// One line of the answer on standard output. A reader that stopped reading
+/// (`check ... | head`) is no failure: the rest is not written, and the check still ends
+/// with its own status.
+fn print_line(text: &str) -> Result<(), CheckError> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CheckError::Stdout(error))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The rules of `--expected-readers FILE`, else of `EXPECTED_READERS`, else none.
@@ -326,7 +341,7 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
     let unlisted_status = if unlisted.is_empty() { 0 } else { 2 };
     if queries.is_empty() {
         if !args.json {
-            println!("No secret is scheduled for deletion in the regions and accounts listed.");
+            print_line("No secret is scheduled for deletion in the regions and accounts listed.")?;
         }
         return Ok(unlisted_status);
     }
@@ -440,9 +455,9 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
         if args.json {
             let line =
                 serde_json::to_string(&check_document(&outcome)).map_err(CheckError::Output)?;
-            println!("{line}");
+            print_line(&line)?;
         } else {
-            println!("{}", report::secret_block(&outcome, now));
+            print_line(&report::secret_block(&outcome, now))?;
         }
     }
     Ok(exit_status(verdicts).max(unlisted_status))

@@ -180,6 +180,32 @@ fn a_secret_read_by_name_partial_or_full_arn_is_in_use_and_the_exit_status_is_3(
 }
 
 #[test]
+fn a_reader_that_stops_reading_ends_the_check_quietly_with_its_status() {
+    let tree = tree();
+    let path = tree.path().to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_secret-deletion-alerts"))
+        .args([
+            "check",
+            "prod/db",
+            "legacy/ldap",
+            "--offline",
+            "--source",
+            path,
+        ])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("EXPECTED_READERS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `| head -0`: the reading end closes before anything is read.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+}
+
+#[test]
 fn offline_the_region_asked_filters_the_reads_as_online() {
     let tree = tree();
     let path = tree.path().to_str().unwrap();
