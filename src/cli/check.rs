@@ -210,6 +210,19 @@ impl Source {
     }
 }
 
+/// A source as the user types it (`event-history`, `s3://bucket/prefix`, `athena:db.table`,
+/// a path): what messages name it by.
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::EventHistory => f.write_str("event-history"),
+            Source::S3(location) => write!(f, "s3://{}/{}", location.bucket, location.prefix),
+            Source::Local(path) => write!(f, "{}", path.display()),
+            Source::Athena { table, .. } => write!(f, "athena:{table}"),
+        }
+    }
+}
+
 /// Where a secret lives, as far as `check` acts there: its region, and the member account
 /// when it is not the caller's own.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -296,7 +309,7 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
         }
         if let Some(source) = sources.iter().find(|s| s.needs_aws()) {
             return wrong(format!(
-                "--offline reads local files only, and {source:?} needs AWS: give --source \
+                "--offline reads local files only, and {source} needs AWS: give --source \
                  with a file or a directory"
             ));
         }

@@ -206,6 +206,17 @@ fn a_reader_that_stops_reading_ends_the_check_quietly_with_its_status() {
 }
 
 #[test]
+fn messages_name_sources_as_the_user_types_them() {
+    let output = cli(&["check", "prod/db", "--offline"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("and event-history needs AWS"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn offline_the_region_asked_filters_the_reads_as_online() {
     let tree = tree();
     let path = tree.path().to_str().unwrap();
