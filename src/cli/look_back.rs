@@ -72,8 +72,12 @@ impl Sources {
                 sources
                     .locations
                     .push(S3Location::parse(argument).map_err(|e| e.to_string())?);
-            } else {
+            } else if std::path::Path::new(argument).exists() {
                 sources.paths.push(PathBuf::from(argument));
+            } else {
+                // A path that is not there is a scan that cannot run (exit 1), not a file the
+                // scan could not read (exit 2).
+                return Err(format!("{argument:?}: no such file or directory"));
             }
         }
         if sources.locations.is_empty() && !(accounts.is_empty() && regions.is_empty()) {
@@ -174,15 +178,23 @@ pub(super) async fn look_back(
     if let Err(code) = alert_all(findings, &config, live, &batch_options, &context, json).await {
         return code;
     }
-    if report.skipped.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    if !report.skipped.is_empty() {
         eprintln!(
             "secret-deletion-alerts: {} files could not be read and were skipped (see the warnings above)",
             report.skipped.len()
         );
-        ExitCode::from(2)
     }
+    exit_status(findings.matched > 0, !report.skipped.is_empty())
+}
+
+/// `scan`'s exit status, `check`'s rule: 3 when reads of secrets pending deletion were found,
+/// else 2 when something could not be read, else 0.
+fn exit_status(reads_found: bool, something_unread: bool) -> ExitCode {
+    ExitCode::from(match (reads_found, something_unread) {
+        (true, _) => 3,
+        (false, true) => 2,
+        (false, false) => 0,
+    })
 }
 
 fn print_report(report: &ScanReport) -> std::io::Result<()> {
@@ -388,9 +400,5 @@ pub(super) async fn from_event_history(
     if let Err(code) = alert_all(&findings, &config, live, &batch_options, &context, json).await {
         return code;
     }
-    if failed_regions.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    }
+    exit_status(findings.matched > 0, !failed_regions.is_empty())
 }

@@ -102,7 +102,8 @@ fn finds_every_read_in_a_tree_and_skips_what_it_cannot_read() {
     let (_dir, root) = history();
     let root = root.to_str().unwrap();
     let output = cli(&["scan", "--json", root]);
-    assert_eq!(output.status.code(), Some(2), "a file was skipped");
+    // Reads were found (3), which a skipped file (2) does not hide.
+    assert_eq!(output.status.code(), Some(3), "reads found, a file skipped");
     let found = documents(&output.stdout);
     assert_eq!(
         reads_per_secret(&found),
@@ -177,7 +178,7 @@ fn cli(args: &[&str]) -> std::process::Output {
 fn the_exit_status_says_files_were_skipped_and_the_report_reads_like_the_email() {
     let (_dir, root) = history();
     let output = cli(&["scan", root.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(3), "reads found, a file skipped");
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.starts_with("Scanned 5 files"), "{stdout}");
     assert!(
@@ -198,7 +199,7 @@ fn json_output_is_the_functions_alert_documents_for_the_same_records() {
     let sample = sample.to_str().unwrap();
     let scanned = cli(&["scan", "--json", sample]);
     let invoked = cli(&["invoke", "--dry-run", sample]);
-    assert_eq!(scanned.status.code(), Some(0));
+    assert_eq!(scanned.status.code(), Some(3), "reads found");
     assert_eq!(invoked.status.code(), Some(0));
     let documents = |out: &[u8]| -> Vec<Value> {
         let mut docs: Vec<Value> = String::from_utf8_lossy(out)
@@ -365,8 +366,8 @@ fn event_history_gives_the_alerts_the_same_records_on_disk_give() {
         .unwrap();
     assert_eq!(
         output.status.code(),
-        Some(0),
-        "{}",
+        Some(3),
+        "reads found: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     let from_history = documents(&output.stdout);
@@ -427,8 +428,8 @@ fn a_file_larger_than_a_worker_holds_is_streamed_not_skipped() {
         let output = cli(&["scan", "--json", dir.path().join(name).to_str().unwrap()]);
         assert_eq!(
             output.status.code(),
-            Some(0),
-            "{name}: {}",
+            Some(3),
+            "{name}, reads found: {}",
             String::from_utf8_lossy(&output.stderr)
         );
         assert_eq!(
@@ -437,4 +438,24 @@ fn a_file_larger_than_a_worker_holds_is_streamed_not_skipped() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn scan_exits_as_check_does_2_when_something_unread_hides_nothing_found_and_1_when_it_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("corrupt.json.gz"), [0x1f, 0x8b, 0, 1, 2]).unwrap();
+    let unread = cli(&["scan", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        unread.status.code(),
+        Some(2),
+        "nothing found, a file unread"
+    );
+    let missing = dir.path().join("no-such-tree");
+    let output = cli(&["scan", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "a path that does not exist");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no such file or directory"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -199,14 +199,14 @@ async fn a_bucket_scan_gives_the_alerts_the_local_scan_of_the_same_files_gives()
     let stderr = String::from_utf8_lossy(&from_bucket.stderr);
     assert_eq!(
         from_bucket.status.code(),
-        Some(2),
-        "the corrupt object: {stderr}"
+        Some(3),
+        "reads found (a corrupt object unread too): {stderr}"
     );
     assert!(
         stderr.contains(&format!("skipped s3://{bucket}/{ORG}/222222222222/CloudTrail/us-east-1/2026/08/02/corrupt.json.gz: not a readable gzip file")),
         "{stderr}"
     );
-    assert_eq!(from_disk.status.code(), Some(2));
+    assert_eq!(from_disk.status.code(), Some(3));
     let alerts = essence(&from_bucket.stdout);
     assert_eq!(alerts, essence(&from_disk.stdout));
     let secrets: Vec<&str> = alerts.iter().map(|a| a.0.as_str().unwrap()).collect();
@@ -228,8 +228,8 @@ async fn a_bucket_scan_gives_the_alerts_the_local_scan_of_the_same_files_gives()
     ]);
     assert_eq!(
         mixed.status.code(),
-        Some(0),
-        "{}",
+        Some(3),
+        "reads found: {}",
         String::from_utf8_lossy(&mixed.stderr)
     );
     let secrets: Vec<Value> = essence(&mixed.stdout).into_iter().map(|a| a.0).collect();
@@ -260,8 +260,8 @@ async fn a_time_range_lists_only_its_days_and_the_filters_only_their_subtrees() 
     let report = String::from_utf8(output.stdout).unwrap();
     assert_eq!(
         output.status.code(),
-        Some(2),
-        "the corrupt object is in 08/02: {report}"
+        Some(3),
+        "reads found, and the corrupt object in 08/02 unread: {report}"
     );
     // Folders: the root, AWSLogs/, the organization, two accounts, two CloudTrail/ folders
     // (7); then the days 08/01, 08/02 and 08/03 (one day of delivery lag) of us-east-1 in
@@ -288,8 +288,8 @@ async fn a_time_range_lists_only_its_days_and_the_filters_only_their_subtrees() 
     let one_account = cli(&args);
     assert_eq!(
         one_account.status.code(),
-        Some(0),
-        "the corrupt object is in the other account"
+        Some(3),
+        "reads found, and nothing unread: the corrupt object is in the other account"
     );
     let secrets: Vec<Value> = essence(&one_account.stdout)
         .into_iter()
