@@ -22,10 +22,6 @@ use secret_deletion_alerts::config::{Config, DEFAULT_CONCURRENCY};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::handler::{Adapters, BatchOptions, handle_batch};
 use secret_deletion_alerts::logs::gzip_base64;
-use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::NoEventHistory;
-use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{AlertPublisher, SecretInspector, SecretRestorer};
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -128,15 +124,7 @@ where
         concurrency,
         ..BatchOptions::with_defaults(&policy, SystemTime::now())
     };
-    let ports = Adapters {
-        publisher,
-        inspector: secrets,
-        restorer: secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(publisher, secrets);
     let started = Instant::now();
     let summary = handle_batch(data, &ports, &options).await.unwrap();
     assert_eq!(summary.alerts_undelivered, 0);

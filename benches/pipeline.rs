@@ -18,10 +18,6 @@ use secret_deletion_alerts::logs::{
     Inflater, LogBatch, SubscriptionEvent, decode_base64, inflate_gzip, inflate_gzip_streaming,
 };
 use secret_deletion_alerts::ports::AlertPublisher;
-use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::NoEventHistory;
-use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::{RestoreDecision, RestorePolicy, SecretState, decide};
 
 const PAYLOADS: [&str; 6] = [
@@ -104,15 +100,7 @@ fn stages(c: &mut Criterion) {
     };
     let mut inflater = Inflater::default();
     let secrets = DryRunSecrets::default();
-    let ports = Adapters {
-        publisher: &DiscardPublisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&DiscardPublisher, &secrets);
     for name in PAYLOADS {
         let Ok(raw_event) = std::fs::read(dir.join(format!("{name}.json"))) else {
             eprintln!("skipping {name}: run `cargo run --release --example synthesize` first");

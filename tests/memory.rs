@@ -10,10 +10,6 @@ use cap::Cap;
 use common::hostile::{gzip_bomb, payload, pending_deletion_read};
 use common::{FakeSecrets, RecordingPublisher, options};
 use secret_deletion_alerts::handler::{Adapters, handle_batch};
-use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::NoEventHistory;
-use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 #[global_allocator]
@@ -41,15 +37,7 @@ async fn peak_memory_stays_bounded_on_hostile_payloads() {
     let policy = RestorePolicy::Off;
     let publisher = RecordingPublisher::default();
     let secrets = FakeSecrets::default();
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     // Built first: the inputs themselves are not what is measured.
     let bomb = gzip_bomb(256 << 20);
     let many = payload(&(0..10_000).map(small_read).collect::<Vec<_>>());

@@ -16,10 +16,6 @@ use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{Adapters, BatchOptions, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, SubscriptionEvent};
 use secret_deletion_alerts::ports::AlertPublisher;
-use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::NoEventHistory;
-use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 /// The machines' contract, every alert document is checked against.
@@ -112,15 +108,7 @@ fn handle(data: &(impl AsRef<[u8]> + ?Sized)) {
         ..BatchOptions::with_defaults(&policy, UNIX_EPOCH + Duration::from_secs(1_800_000_000))
     };
     let secrets = DryRunSecrets::default();
-    let ports = Adapters {
-        publisher: &CheckingPublisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&CheckingPublisher, &secrets);
     let _ = run_ready(handle_batch(data, &ports, &options));
 }
 

@@ -21,10 +21,6 @@ use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
 use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
-use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::NoEventHistory;
-use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 const ACCOUNT: &str = "123456789012";
@@ -134,15 +130,7 @@ async fn run(
 ) -> Result<BatchSummary, HandlerError> {
     let publisher = SnsPublisher::new(sdk, topic_arn);
     let secrets = SecretsManager::new(sdk);
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     let options = options(policy);
     handle_batch(data, &ports, &options).await
 }
@@ -282,15 +270,7 @@ async fn secrets_manager_unreachable_still_alerts() {
     let dead = dead_endpoint().await;
     let publisher = SnsPublisher::new(&sdk, &inbox.topic_arn);
     let secrets = SecretsManager::new(&dead);
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     let policy = RestorePolicy::All;
     let options = options(&policy);
     let summary = handle_batch(&event_naming("prod/db", &unique("event")), &ports, &options)

@@ -12,8 +12,6 @@ use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::expected::ExpectedReaders;
 use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::metrics::emf_line;
-use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::{NoAccountNames, NoEventHistory, NoWindows};
 use secret_deletion_alerts::restore::RestorePolicy;
 
 /// A read of `prod/db` by `role`'s session, with its own event id.
@@ -43,15 +41,7 @@ async fn run(
 ) -> (BatchSummary, RecordingPublisher, FakeSecrets) {
     let publisher = RecordingPublisher::default();
     let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     let mut options = options(policy);
     options.expected_readers = rules;
     let summary = handle_batch(data, &ports, &options).await.unwrap();

@@ -22,15 +22,7 @@ async fn run(
     secrets: &FakeSecrets,
     policy: &RestorePolicy,
 ) -> Result<BatchSummary, HandlerError> {
-    let ports = Adapters {
-        publisher,
-        inspector: secrets,
-        restorer: secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(publisher, secrets);
     handle_batch(data, &ports, &options(policy)).await
 }
 
@@ -475,15 +467,7 @@ async fn a_secret_in_another_account_is_reported_not_looked_up() {
     let policy = RestorePolicy::All;
     let mut opts = options(&policy);
     opts.account_id = Some("999999999999");
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     handle_batch(&sample("iam-user-pending-deletion.json"), &ports, &opts)
         .await
         .unwrap();
@@ -542,15 +526,7 @@ async fn dry_run_looks_up_and_restores_nothing_and_says_what_it_would_do() {
     let publisher = RecordingPublisher::default();
     let secrets = DryRunSecrets::default();
     let policy = RestorePolicy::All;
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     handle_batch(
         &sample("iam-user-pending-deletion.json"),
         &ports,
@@ -855,15 +831,7 @@ async fn without_a_lookup_a_name_and_the_full_arn_that_holds_it_are_one_alert() 
     let data = reads_of_secrets(&["prod/db", arn]);
     let secrets = DryRunSecrets::default();
     let publisher = RecordingPublisher::default();
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     let policy = RestorePolicy::All;
     let summary = handle_batch(&data, &ports, &options(&policy))
         .await
@@ -886,15 +854,7 @@ async fn the_canarys_reads_are_counted_and_alert_no_one() {
         .data;
     let secrets = FakeSecrets::default();
     let publisher = RecordingPublisher::default();
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     let policy = RestorePolicy::All;
     let mut options = options(&policy);
     options.canary_secret = Some("stack-canary");

@@ -10,10 +10,6 @@ use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::error::{DecodeError, HandlerError};
 use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::{DEFAULT_MAX_DECODED_BYTES, gzip_base64};
-use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::NoEventHistory;
-use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::LookupFailure;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
@@ -41,15 +37,7 @@ async fn run_capped(
     max_decoded_bytes: usize,
 ) -> (Result<BatchSummary, HandlerError>, RecordingPublisher) {
     let publisher = RecordingPublisher::default();
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: secrets,
-        restorer: secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, secrets);
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);
     options.max_decoded_bytes = max_decoded_bytes;

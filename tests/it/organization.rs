@@ -18,7 +18,6 @@ use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::aws::SecretsManager;
 use secret_deletion_alerts::handler::{Adapters, BatchOptions, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
-use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::{NoWindows, SecretInspector, SecretRestorer};
@@ -59,15 +58,7 @@ async fn run<'a, S: SecretInspector + SecretRestorer + Sync>(
     policy: &'a RestorePolicy,
     change: impl FnOnce(&mut BatchOptions<'a>),
 ) -> BatchSummary {
-    let ports = Adapters {
-        publisher,
-        inspector: secrets,
-        restorer: secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(publisher, secrets);
     let mut options = options(policy);
     options.account_id = Some(MANAGEMENT);
     options.member_role = Some(ROLE);

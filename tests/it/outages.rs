@@ -19,10 +19,6 @@ use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::HandlerError;
 use secret_deletion_alerts::handler::{Adapters, handle_batch};
 use secret_deletion_alerts::logs::SubscriptionEvent;
-use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::NoEventHistory;
-use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 /// How the fake service behaves.
@@ -153,15 +149,7 @@ async fn publish_sample(sdk: &SdkConfig) -> HandlerError {
     let data = SubscriptionEvent::from_json(&bytes).unwrap().awslogs.data;
     let publisher = SnsPublisher::new(sdk, "arn:aws:sns:us-east-1:123456789012:alerts");
     let secrets = FakeSecrets::default();
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     let policy = RestorePolicy::Off;
     handle_batch(&data, &ports, &options(&policy))
         .await

@@ -13,10 +13,7 @@ use secret_deletion_alerts::error::WindowStateError;
 use secret_deletion_alerts::handler::{Adapters, handle_batch};
 use secret_deletion_alerts::logs::encode_records;
 use secret_deletion_alerts::memory_windows::MemoryWindows;
-use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::NoEventHistory;
-use secret_deletion_alerts::ports::{AlertWindows, NoWindows};
+use secret_deletion_alerts::ports::AlertWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 use secret_deletion_alerts::window::{WindowClaim, WindowKey, WindowVerdict};
 
@@ -96,15 +93,7 @@ async fn without_a_window_every_batch_alerts_once_per_secret() {
     let publisher = RecordingPublisher::default();
     let secrets = FakeSecrets::with(&[("prod/db", pending("prod/db", 6, &[]))]);
     let policy = RestorePolicy::Off;
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     let mut records = records_by("alice", "prod/db", &["e1"]);
     let bob = records_by("bob", "prod/db", &["e2"]);
     records["Records"]

@@ -12,10 +12,6 @@ use common::{FakeSecrets, RecordingPublisher, events_dir, options, pending};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::handler::{Adapters, handle_batch};
 use secret_deletion_alerts::logs::Base64Text;
-use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::NoEventHistory;
-use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::ports::{SecretInspector, SecretRestorer};
 use secret_deletion_alerts::restore::LookupFailure;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
@@ -32,15 +28,7 @@ async fn documents<S: SecretInspector + SecretRestorer + Sync>(
     policy: &RestorePolicy,
 ) -> Vec<serde_json::Value> {
     let publisher = RecordingPublisher::default();
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: secrets,
-        restorer: secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, secrets);
     handle_batch(data, &ports, &options(policy)).await.unwrap();
     publisher
         .alerts()

@@ -20,8 +20,6 @@ use secret_deletion_alerts::metrics::emf_line;
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::ports::NoAccountNames;
 use secret_deletion_alerts::ports::NoCopies;
-use secret_deletion_alerts::ports::NoEventHistory;
-use secret_deletion_alerts::ports::NoWindows;
 use secret_deletion_alerts::restore::RestorePolicy;
 
 const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
@@ -32,15 +30,7 @@ async fn run(
     policy: &RestorePolicy,
 ) -> (Result<BatchSummary, HandlerError>, Vec<Alert>) {
     let publisher = RecordingPublisher::default();
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: secrets,
-        restorer: secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, secrets);
     let result = handle_batch(data, &ports, &options(policy)).await;
     (result, publisher.alerts())
 }
@@ -176,15 +166,7 @@ async fn a_restore_refused_as_not_scheduled_reports_no_longer_pending() {
 async fn a_failed_batch_still_carries_its_summary_for_the_metric_line() {
     let publisher = RecordingPublisher::failing_for(&["prod/db"]);
     let secrets = FakeSecrets::default();
-    let ports = Adapters {
-        publisher: &publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(&publisher, &secrets);
     let records = [
         pending_deletion_read("prod/db", "ua", "s").to_string(),
         "not json".to_owned(),
@@ -313,15 +295,7 @@ async fn run_slow(
     change: impl FnOnce(&mut BatchOptions<'_>),
 ) -> Result<BatchSummary, HandlerError> {
     let secrets = FakeSecrets::default();
-    let ports = Adapters {
-        publisher,
-        inspector: &secrets,
-        restorer: &secrets,
-        windows: &NoWindows,
-        history: &NoEventHistory,
-        accounts: &NoAccountNames,
-        copies: &NoCopies,
-    };
+    let ports = Adapters::new(publisher, &secrets);
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);
     change(&mut options);
