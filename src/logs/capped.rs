@@ -45,7 +45,8 @@ pub fn read_up_to_cap(
 ) -> Result<CappedBatch, DecodeError> {
     let compressed = decode_base64(data)?;
     let mut stream = flate2::read::GzDecoder::new(compressed.as_slice());
-    let mut prefix = Vec::with_capacity(max_decoded_bytes);
+    // Grown as read: `invoke`'s cap is 1 GiB, and a batch rarely comes near any cap.
+    let mut prefix = Vec::with_capacity(max_decoded_bytes.min(super::DEFAULT_MAX_DECODED_BYTES));
     (&mut stream)
         .take(max_decoded_bytes as u64)
         .read_to_end(&mut prefix)
