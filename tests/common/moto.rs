@@ -39,12 +39,23 @@ fn test_loader() -> aws_config::ConfigLoader {
     sdk_config_loader(&config)
 }
 
-/// An endpoint on loopback where nothing listens: bind a port, then close it.
+/// An endpoint on loopback that answers nothing: every connection is closed unread.
 pub async fn dead_endpoint() -> SdkConfig {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    at_endpoint(&format!("http://127.0.0.1:{port}")).await
+    at_endpoint(&hang_up_endpoint()).await
+}
+
+/// `http://127.0.0.1:PORT` where a listener this process keeps closes every connection at
+/// once. Held, not bound and dropped: a freed port can be taken by the next server a
+/// parallel test starts (moto among them), which would then answer for the dead one.
+pub fn hang_up_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            drop(connection);
+        }
+    });
+    format!("http://{address}")
 }
 
 pub fn unique(prefix: &str) -> String {

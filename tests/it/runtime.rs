@@ -110,9 +110,7 @@ fn start_function(runtime_api: &str, extra_env: &[(&str, &str)]) -> Child {
 }
 
 fn start_binary(binary: &str, runtime_api: &str, extra_env: &[(&str, &str)]) -> Child {
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead_endpoint = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let dead_endpoint = common::moto::hang_up_endpoint();
     let mut command = Command::new(binary);
     command
         .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
