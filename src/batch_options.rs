@@ -15,6 +15,7 @@ use crate::detection::SecretTarget;
 use crate::expected::{ExpectedReaders, NO_EXPECTED_READERS};
 use crate::logs::Inflater;
 use crate::restore::RestorePolicy;
+use crate::scheduled::OnSchedule;
 use crate::verification::VerifyReads;
 
 /// What is kept back before the deadline to return the error instead of being killed.
@@ -81,6 +82,9 @@ pub struct BatchOptions<'a> {
     pub verify_retry: Duration,
     /// `INTENDED_DELETERS`: whose deletions no read cancels.
     pub intended_deleters: &'a [glob::Pattern],
+    /// `ON_SCHEDULE` and `SCHEDULE_CHECK_DAYS`: what a scheduled deletion gets.
+    pub on_schedule: OnSchedule,
+    pub schedule_check_days: u64,
     /// `CANARY_SECRET_NAME`: the stack's canary, whose reads are counted, not alerted.
     pub canary_secret: Option<&'a str>,
     /// `EXPECTED_READERS`: readers counted and logged, never alerted.
@@ -106,6 +110,8 @@ impl<'a> BatchOptions<'a> {
             verify_reads: config.verify_reads,
             verify_wait: config.verify_wait,
             intended_deleters: &config.intended_deleters,
+            on_schedule: config.on_schedule,
+            schedule_check_days: config.schedule_check_days,
             canary_secret: config.canary_secret_name.as_deref(),
             expected_readers: &config.expected_readers,
             ..Self::with_defaults(&config.restore_policy, now)
@@ -138,6 +144,8 @@ impl<'a> BatchOptions<'a> {
             verify_wait: crate::config::DEFAULT_VERIFY_WAIT,
             verify_retry: Duration::from_secs(2),
             intended_deleters: &[],
+            on_schedule: OnSchedule::Alert,
+            schedule_check_days: crate::scheduled::DEFAULT_CHECK_DAYS,
             canary_secret: None,
             expected_readers: &NO_EXPECTED_READERS,
         }

@@ -50,6 +50,12 @@ pub struct BatchSummary {
     pub member_role_failures: usize,
     /// Reads of the stack's canary secret: counted (`CanaryReadsSeen`), never alerted.
     pub canary_reads: usize,
+    /// Successful `DeleteSecret` records: deletions scheduled (`ON_SCHEDULE`).
+    pub deletions_scheduled: usize,
+    /// Alerts of scheduled deletions published.
+    pub scheduled_alerts_published: usize,
+    /// Scheduled deletions the guard cancelled (`ON_SCHEDULE=guard`).
+    pub deletions_cancelled: usize,
     /// Reads a rule of `EXPECTED_READERS` marked: counted (`ReadsExpected`), never alerted.
     pub reads_expected: usize,
     /// Security Hub findings and chat messages of delivered alerts that did not go out

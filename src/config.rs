@@ -8,6 +8,7 @@ use crate::error::ConfigError;
 use crate::expected::ExpectedReaders;
 use crate::logs::DEFAULT_MAX_DECODED_BYTES;
 use crate::restore::RestorePolicy;
+use crate::scheduled::{DEFAULT_CHECK_DAYS, MAX_CHECK_DAYS, OnSchedule};
 use crate::verification::VerifyReads;
 
 pub const DEFAULT_RESTORE_TAG_KEY: &str = "secret-deletion-alerts:restore-on-access";
@@ -70,6 +71,11 @@ pub struct Config {
     /// `VERIFY_WAIT`: how long to wait for Event history to have a read before giving up on
     /// confirming it (it can lag the log group); bounded by the invocation's deadline too.
     pub verify_wait: Duration,
+    /// `ON_SCHEDULE`: what a scheduled deletion (a `DeleteSecret` in a batch) gets: nothing,
+    /// an alert naming who read the secret, or that and a guard that cancels it.
+    pub on_schedule: OnSchedule,
+    /// `SCHEDULE_CHECK_DAYS`: how many days before a scheduled deletion are looked back on.
+    pub schedule_check_days: u64,
     /// `INTENDED_DELETERS`: principal ARN globs (`*` any run of characters) whose deletions
     /// are meant to stick: no read cancels them, whatever `RESTORE_MODE` says.
     pub intended_deleters: Vec<glob::Pattern>,
@@ -127,6 +133,28 @@ impl Config {
                     accepted: "off (default), tagged, all",
                 });
             }
+        };
+
+        let on_schedule = match get("ON_SCHEDULE") {
+            None => OnSchedule::Alert,
+            Some(text) => OnSchedule::parse(&text).ok_or_else(|| ConfigError::Invalid {
+                variable: "ON_SCHEDULE",
+                value: text.clone(),
+                accepted: "off, alert (default), guard",
+            })?,
+        };
+        let schedule_check_days = match get("SCHEDULE_CHECK_DAYS") {
+            None => DEFAULT_CHECK_DAYS,
+            Some(text) => text
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|days| (1..=MAX_CHECK_DAYS).contains(days))
+                .ok_or_else(|| ConfigError::Invalid {
+                    variable: "SCHEDULE_CHECK_DAYS",
+                    value: text.clone(),
+                    accepted: "a whole number of days from 1 to 90 (Event history keeps 90)",
+                })?,
         };
 
         let account_id = match get("ACCOUNT_ID") {
@@ -300,6 +328,8 @@ impl Config {
 
         Ok(Config {
             alert_topic_arn,
+            on_schedule,
+            schedule_check_days,
             expected_readers,
             security_hub,
             chat_topic_arn,

@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
+use crate::caller::CallerKey;
 use crate::cloudtrail::CloudTrailRecord;
+use crate::ids::{AccountId, EventId};
 
 /// What the `DeleteSecret` event says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +66,7 @@ struct DeleteParameters {
 struct DeleteResponse {
     #[serde(alias = "aRN", alias = "ARN")]
     arn: Option<String>,
+    name: Option<String>,
     #[serde(rename = "deletionDate")]
     deletion_date: Option<serde_json::Value>,
 }
@@ -73,6 +76,83 @@ struct DeleteResponse {
 struct DeleteFields {
     request_parameters: Option<DeleteParameters>,
     response_elements: Option<DeleteResponse>,
+}
+
+/// A successful `DeleteSecret` seen in a batch: a deletion being scheduled (or, forced, done).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletionSeen {
+    /// The account and region that logged it: where the secret lives.
+    pub account_id: Option<AccountId>,
+    pub region: Option<String>,
+    /// As the caller named the secret (`requestParameters.secretId`).
+    pub secret_id: Option<String>,
+    /// As Secrets Manager answered (`responseElements`): the secret's full ARN and name.
+    pub arn: Option<String>,
+    pub name: Option<String>,
+    pub deletion: ScheduledDeletion,
+    /// Who scheduled it, short: `bob@example.com`, `deploy-role`.
+    pub deleter_name: String,
+    /// Who scheduled it, as reads are counted against callers: their own reads are named so.
+    pub deleter: CallerKey,
+    pub event_id: Option<EventId>,
+}
+
+impl DeletionSeen {
+    /// The secret as a person knows it: its name, else how the caller named it.
+    pub fn display_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.secret_id.as_deref())
+            .unwrap_or("(not named)")
+    }
+}
+
+/// The `DeleteSecret` that `text` (the record `record` was read from) is, when it is one that
+/// Secrets Manager carried out: from its own event source, with no error.
+pub fn seen_in(record: &CloudTrailRecord, text: &str) -> Option<DeletionSeen> {
+    if record.event_source.as_deref() != Some("secretsmanager.amazonaws.com")
+        || record.event_name.as_deref() != Some("DeleteSecret")
+        || record.error_code.is_some()
+        || record.error_message.is_some()
+    {
+        return None;
+    }
+    // Fields of another type than AWS writes are left out, never the record: the deletion is
+    // still seen, and confirmed or not by Event history.
+    let fields: DeleteFields = serde_json::from_str(text).unwrap_or_default();
+    let request = fields.request_parameters.unwrap_or_default();
+    let response = fields.response_elements.unwrap_or_default();
+    let who = record.attribution();
+    Some(DeletionSeen {
+        account_id: record
+            .recipient_account_id
+            .as_deref()
+            .or(record.account_id())
+            .map(AccountId::from),
+        region: record.aws_region.clone(),
+        secret_id: request.secret_id.clone(),
+        arn: response.arn.clone(),
+        name: response.name.clone(),
+        deletion: ScheduledDeletion {
+            by: who.principal.describe(),
+            by_arn: who.arn().map(str::to_owned),
+            at: record.event_time.clone(),
+            recovery_window_days: request.recovery_window_in_days.as_ref().and_then(whole),
+            force: is_forced(&request),
+            deletion_date: response.deletion_date.as_ref().and_then(date),
+            event_id: record.event_id.clone(),
+        },
+        deleter_name: who.principal.short_name().to_owned(),
+        deleter: CallerKey::of(&who),
+        event_id: record.event_id.as_deref().map(EventId::from),
+    })
+}
+
+fn is_forced(request: &DeleteParameters) -> bool {
+    request
+        .force_delete_without_recovery
+        .as_ref()
+        .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"))
 }
 
 /// The latest `DeleteSecret` among `records` (JSON texts) that names exactly the secret `arn`
@@ -100,10 +180,7 @@ fn read(text: &str, arn: &str, name: &str) -> Option<ScheduledDeletion> {
         by_arn: record.attribution().arn().map(str::to_owned),
         at: record.event_time.clone(),
         recovery_window_days: request.recovery_window_in_days.as_ref().and_then(whole),
-        force: request
-            .force_delete_without_recovery
-            .as_ref()
-            .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true")),
+        force: is_forced(&request),
         deletion_date: response.deletion_date.as_ref().and_then(date),
         event_id: record.event_id,
     })

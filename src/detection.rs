@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use memchr::memmem::Finder;
 
 use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_parts, arn_resource};
+use crate::deletion::{DeletionSeen, seen_in};
 use crate::ids::{AccountId, EventId, SecretId, is_account_id};
 use crate::logs::LogBatch;
 use crate::record_reading::read_record;
@@ -280,6 +281,8 @@ pub struct Findings {
     pub duplicates: usize,
     seen_event_ids: HashSet<(EventId, SecretTarget)>,
     seen_shared_event_ids: HashSet<(EventId, SecretTarget)>,
+    /// Deletions scheduled (successful `DeleteSecret` records), once per event id.
+    pub deletions: Vec<DeletionSeen>,
 }
 
 impl Findings {
@@ -292,6 +295,23 @@ impl Findings {
         for access in other.by_secret.into_values().flatten() {
             self.add(access);
         }
+        for deletion in other.deletions {
+            self.add_deletion(deletion);
+        }
+    }
+
+    /// Adds one scheduled deletion, unless one with the same event id is already here.
+    pub fn add_deletion(&mut self, deletion: DeletionSeen) {
+        let seen = |held: &DeletionSeen| {
+            held.event_id.is_some()
+                && held.event_id == deletion.event_id
+                && held.arn == deletion.arn
+        };
+        if self.deletions.iter().any(seen) {
+            self.duplicates += 1;
+            return;
+        }
+        self.deletions.push(deletion);
     }
 
     /// Puts the reads of a secret named by its name (or a partial ARN) with those of the one
@@ -371,7 +391,7 @@ impl Findings {
     /// or a candidate with fields of the wrong type that the rule does not accept either.
     pub fn examine(&mut self, json_text: &str, origin: impl Fn() -> Origin) -> Examined {
         self.records += 1;
-        if !may_match(json_text.as_bytes()) {
+        if !may_match(json_text.as_bytes()) && !may_schedule(json_text.as_bytes()) {
             return Examined::Skipped;
         }
         self.parsed += 1;
@@ -388,6 +408,10 @@ impl Findings {
                 access.unreadable_fields.extend(malformed);
                 self.add(access);
                 Examined::Matched
+            }
+            None if let Some(deletion) = seen_in(&read.record, json_text) => {
+                self.add_deletion(deletion);
+                Examined::Deletion
             }
             None if !read.unreadable.is_empty() => self.note_malformed(
                 origin(),
@@ -410,6 +434,8 @@ pub enum Examined {
     Skipped,
     NoMatch,
     Matched,
+    /// A successful `DeleteSecret`: a deletion scheduled.
+    Deletion,
     Malformed(&'static str),
 }
 
@@ -429,7 +455,7 @@ pub fn scan_log_events(batch: &LogBatch<'_>) -> Findings {
             findings.note_malformed(origin(), "the message is not a JSON object");
             continue;
         }
-        if !may_match(event.raw_message()) {
+        if !may_match(event.raw_message()) && !may_schedule(event.raw_message()) {
             findings.records += 1;
             continue;
         }
@@ -475,6 +501,14 @@ static PRECHECK: LazyLock<[Finder<'static>; 2]> = LazyLock::new(|| {
 /// it rejects.
 pub fn may_match(raw: &[u8]) -> bool {
     PRECHECK.iter().any(|finder| finder.find(raw).is_some())
+}
+
+static DELETE_SECRET: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"DeleteSecret"));
+
+/// [`may_match`]'s counterpart for a scheduled deletion ([`crate::deletion::seen_in`]): the
+/// event name in letters, or a `\u` escape that may spell it (see [`may_match`]).
+pub fn may_schedule(raw: &[u8]) -> bool {
+    DELETE_SECRET.find(raw).is_some() || PRECHECK[1].find(raw).is_some()
 }
 
 #[cfg(test)]

@@ -56,7 +56,9 @@ use crate::batch_options::DEADLINE_MARGIN;
 pub use crate::batch_options::{BatchOptions, secret_reserve};
 pub use crate::batch_summary::BatchSummary;
 use crate::caller::CallerKey;
-use crate::detection::{PendingDeletionAccess, SecretTarget, may_match, scan_log_events};
+use crate::detection::{
+    PendingDeletionAccess, SecretTarget, may_match, may_schedule, scan_log_events,
+};
 use crate::error::{
     Chain, DecodeError, HandlerError, PublishError, PublishFailure, WindowStateError,
 };
@@ -65,6 +67,7 @@ use crate::logs::{BatchHeader, Inflater, LogBatch, read_up_to_cap};
 pub use crate::ports::Adapters;
 use crate::ports::{AlertPublisher, CopiesReport};
 use crate::restore::{LookupFailure, RestoreOutcome, SecretState, Severity};
+use crate::schedule_check::handle_deletions;
 use crate::window::{Opened, ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
 
 /// Malformed log events named in the logs per batch; the summary line counts them all.
@@ -181,7 +184,7 @@ async fn handle_envelope(
     ports: &Adapters<'_>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError> {
-    let gated = !may_match(decoded);
+    let gated = !may_match(decoded) && !may_schedule(decoded);
     let read = |bytes| -> Result<LogBatch<'_>, DecodeError> {
         if gated {
             Ok(LogBatch {
@@ -241,6 +244,7 @@ async fn handle_envelope(
     summary.matched = findings.matched;
     summary.malformed = findings.malformed.len();
     summary.duplicates = findings.duplicates;
+    let deletions = std::mem::take(&mut findings.deletions);
     let (canary, named): (Vec<_>, Vec<_>) = findings
         .by_secret
         .into_iter()
@@ -321,6 +325,16 @@ async fn handle_envelope(
             }
         }
     }
+    let scheduled = Box::pin(handle_deletions(deletions, ports, options)).await;
+    summary.deletions_scheduled = scheduled.seen;
+    summary.scheduled_alerts_published = scheduled.delivered.len();
+    summary.deletions_cancelled = scheduled.cancelled;
+    summary.alerts_already_delivered += scheduled.already_delivered.len();
+    summary.delivered.extend(scheduled.already_delivered);
+    summary
+        .delivered
+        .extend(scheduled.delivered.iter().map(|a| a.dedup_key().to_owned()));
+    failures.extend(scheduled.failures);
     summary.alerts_undelivered = failures.len();
     if !delivered.is_empty() {
         // Boxed: the copies' futures (Security Hub, chat) would otherwise nest inside the
@@ -414,6 +428,9 @@ fn log_summary(summary: &BatchSummary) {
         lookup_failures = summary.lookup_failures,
         member_role_failures = summary.member_role_failures,
         canary_reads = summary.canary_reads,
+        deletions_scheduled = summary.deletions_scheduled,
+        scheduled_alerts_published = summary.scheduled_alerts_published,
+        deletions_cancelled = summary.deletions_cancelled,
         reads_expected = summary.reads_expected,
         findings_undelivered = summary.findings_undelivered,
         chat_undelivered = summary.chat_undelivered,
@@ -462,7 +479,7 @@ fn one_per_secret(
 
 /// Runs `work`, at most `options.concurrency` at a time, until done or until just before the
 /// deadline. `None` marks a piece cut off in flight; the flag says whether any was.
-async fn under_deadline<T, F: Future<Output = T>>(
+pub(crate) async fn under_deadline<T, F: Future<Output = T>>(
     work: impl Iterator<Item = F>,
     options: &BatchOptions<'_>,
 ) -> (Vec<Option<T>>, bool) {

@@ -48,6 +48,8 @@ pub mod record_reading;
 pub mod region;
 pub mod restore;
 pub mod sanitize;
+pub mod schedule_check;
+pub mod scheduled;
 #[cfg(feature = "testing")]
 pub mod synthetic;
 pub mod trail_layout;

@@ -22,12 +22,16 @@ use crate::error::{EventHistoryError, PublishError, RestoreError, WindowStateErr
 use crate::ids::AccountId;
 use crate::region::RegionName;
 use crate::restore::SecretState;
+use crate::scheduled::ScheduledAlert;
 use crate::window::{Carried, Opened, WindowClaim, WindowKey, WindowVerdict};
 
 /// Delivers one alert (SNS in production).
 #[async_trait]
 pub trait AlertPublisher: Send + Sync {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError>;
+
+    /// Delivers the alert of a deletion being scheduled, through the same topic.
+    async fn publish_scheduled(&self, alert: &ScheduledAlert) -> Result<(), PublishError>;
 }
 
 /// Copies of the delivered alerts where the team already works: Security Hub findings, chat.
@@ -125,6 +129,26 @@ pub trait EventHistory: Send + Sync {
         now: SystemTime,
         at: SecretAt<'_>,
     ) -> Result<Option<ScheduledDeletion>, EventHistoryError>;
+
+    /// Every event named `name` in `range`, newest first, a page of records at a time to
+    /// `each_page`: `Ok(true)` when the pages ran out (the range was read whole), `Ok(false)`
+    /// when `budget` did first.
+    async fn each_page_named(
+        &self,
+        name: &str,
+        range: (SystemTime, SystemTime),
+        budget: PageBudget,
+        at: SecretAt<'_>,
+        each_page: &mut (dyn FnMut(Vec<String>) + Send),
+    ) -> Result<bool, EventHistoryError>;
+}
+
+/// How much of Event history one look-back may read: pages, and time.
+#[derive(Debug, Clone, Copy)]
+pub struct PageBudget {
+    pub max_pages: usize,
+    /// No page is asked for after this.
+    pub until: tokio::time::Instant,
 }
 
 /// No Event history: nothing is confirmed, no deletion is found (dry runs, most tests).
@@ -148,6 +172,17 @@ impl EventHistory for NoEventHistory {
         _now: SystemTime,
         _at: SecretAt<'_>,
     ) -> Result<Option<ScheduledDeletion>, EventHistoryError> {
+        Err(EventHistoryError::NotConfigured)
+    }
+
+    async fn each_page_named(
+        &self,
+        _name: &str,
+        _range: (SystemTime, SystemTime),
+        _budget: PageBudget,
+        _at: SecretAt<'_>,
+        _each_page: &mut (dyn FnMut(Vec<String>) + Send),
+    ) -> Result<bool, EventHistoryError> {
         Err(EventHistoryError::NotConfigured)
     }
 }

@@ -478,6 +478,9 @@ fn identity_document(who: &Attribution) -> IdentityDocument {
     }
 }
 
+/// The `kind` attribute of a read alert.
+pub const READ_ALERT_KIND: &str = "pending_deletion_read";
+
 /// An SNS message attribute: its value and the data type it is published with, declared
 /// together so a filter policy's numeric match works on the numbers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -504,14 +507,14 @@ impl AttributeType {
 }
 
 impl MessageAttribute {
-    fn string(value: String) -> Self {
+    pub fn string(value: String) -> Self {
         MessageAttribute {
             data_type: AttributeType::String,
             value,
         }
     }
 
-    fn number(value: usize) -> Self {
+    pub fn number(value: usize) -> Self {
         MessageAttribute {
             data_type: AttributeType::Number,
             value: value.to_string(),
@@ -541,6 +544,9 @@ pub(super) fn attributes(document: &AlertDocument) -> BTreeMap<&'static str, Mes
         .as_ref()
         .map_or("", |_| &document.secret.display_name);
     BTreeMap::from([
+        // `deletion_scheduled` for the alerts of a deletion being scheduled: a filter policy
+        // can route the two apart.
+        ("kind", value(READ_ALERT_KIND)),
         ("secret", value(secret)),
         (
             "account",

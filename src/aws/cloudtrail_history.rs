@@ -18,7 +18,7 @@ use crate::aws::MemberCredentials;
 use crate::deletion::{ScheduledDeletion, find};
 use crate::error::Chain;
 use crate::error::EventHistoryError;
-use crate::ports::{EventHistory, SecretAt};
+use crate::ports::{EventHistory, PageBudget, SecretAt};
 
 /// CloudTrail allows 2 `LookupEvents` calls a second per account and region.
 const PACE: Duration = Duration::from_millis(500);
@@ -321,5 +321,39 @@ impl EventHistory for CloudTrailHistory {
             kept.insert(key, (found.clone(), Instant::now()));
         }
         Ok(found)
+    }
+
+    async fn each_page_named(
+        &self,
+        name: &str,
+        range: (SystemTime, SystemTime),
+        budget: PageBudget,
+        at: SecretAt<'_>,
+        each_page: &mut (dyn FnMut(Vec<String>) + Send),
+    ) -> Result<bool, EventHistoryError> {
+        let mut token = None;
+        let mut pages = 0;
+        loop {
+            if pages >= budget.max_pages || tokio::time::Instant::now() >= budget.until {
+                return Ok(false);
+            }
+            if pages > 0 {
+                tokio::time::sleep(PACE).await;
+            }
+            let (found, next) = self
+                .page(
+                    at,
+                    (LookupAttributeKey::EventName, name),
+                    Some(range),
+                    token,
+                )
+                .await?;
+            pages += 1;
+            each_page(found);
+            match next {
+                Some(next) => token = Some(next),
+                None => return Ok(true),
+            }
+        }
     }
 }

@@ -1,16 +1,17 @@
 //! [`AlertPublisher`] on SNS: one topic, `MessageStructure=json`, the alert's message
 //! attributes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use crate::alert::Alert;
+use crate::alert::{Alert, MessageAttribute};
 use crate::error::{PublishError, PublishFailure};
 use crate::ports::AlertPublisher;
+use crate::scheduled::ScheduledAlert;
 
 /// Publishes alerts to one SNS topic.
 pub struct SnsPublisher {
@@ -30,26 +31,59 @@ impl SnsPublisher {
 #[async_trait::async_trait]
 impl AlertPublisher for SnsPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
-        let failure = |cause: PublishFailure| PublishError {
+        let message = Message {
+            subject: &alert.subject,
+            body: alert.sns_message(),
+            attributes: &alert.attributes,
+            dedup_key: alert.dedup_key(),
+        };
+        self.send(message).await.map_err(|cause| PublishError {
             secret: alert.document.secret.display_name.clone(),
             event_ids: alert.event_ids(),
             cause,
+        })
+    }
+
+    async fn publish_scheduled(&self, alert: &ScheduledAlert) -> Result<(), PublishError> {
+        let message = Message {
+            subject: &alert.subject,
+            body: &alert.sns_message,
+            attributes: &alert.attributes,
+            dedup_key: alert.dedup_key(),
         };
+        self.send(message).await.map_err(|cause| PublishError {
+            secret: alert.document.secret.name.clone(),
+            event_ids: alert.document.deletion.event_id.clone().unwrap_or_default(),
+            cause,
+        })
+    }
+}
+
+/// One `Publish`, whichever alert it carries.
+struct Message<'a> {
+    subject: &'a str,
+    body: &'a str,
+    attributes: &'a BTreeMap<&'static str, MessageAttribute>,
+    dedup_key: &'a str,
+}
+
+impl SnsPublisher {
+    async fn send(&self, message: Message<'_>) -> Result<(), PublishFailure> {
         let mut attributes = HashMap::new();
-        for (name, attribute) in &alert.attributes {
+        for (name, attribute) in message.attributes {
             let value = MessageAttributeValue::builder()
                 .data_type(attribute.data_type.as_str())
                 .string_value(&attribute.value)
                 .build()
-                .map_err(|e| failure(PublishFailure::Invalid(e.to_string())))?;
+                .map_err(|e| PublishFailure::Invalid(e.to_string()))?;
             attributes.insert((*name).to_owned(), value);
         }
         let result = self
             .client
             .publish()
             .topic_arn(&self.topic_arn)
-            .subject(&alert.subject)
-            .message(alert.sns_message())
+            .subject(message.subject)
+            .message(message.body)
             .message_structure("json")
             .set_message_attributes(Some(attributes))
             .send()
@@ -58,18 +92,18 @@ impl AlertPublisher for SnsPublisher {
             Ok(output) => {
                 tracing::info!(
                     message_id = output.message_id().unwrap_or(""),
-                    dedup_key = alert.dedup_key(),
+                    dedup_key = message.dedup_key,
                     "alert published"
                 );
                 Ok(())
             }
-            Err(SdkError::ServiceError(service)) => Err(failure(PublishFailure::Rejected {
+            Err(SdkError::ServiceError(service)) => Err(PublishFailure::Rejected {
                 code: service.err().code().unwrap_or("error").to_owned(),
                 message: service.err().message().unwrap_or("no message").to_owned(),
-            })),
-            Err(error) => Err(failure(PublishFailure::Unreachable(
+            }),
+            Err(error) => Err(PublishFailure::Unreachable(
                 DisplayErrorContext(&error).to_string(),
-            ))),
+            )),
         }
     }
 }

@@ -10,6 +10,7 @@ use secret_deletion_alerts::alert::Alert;
 use secret_deletion_alerts::alert::finding::{FindingPlace, findings_of};
 use secret_deletion_alerts::error::{PublishError, PublishFailure};
 use secret_deletion_alerts::ports::AlertPublisher;
+use secret_deletion_alerts::scheduled::ScheduledAlert;
 
 use super::Format;
 
@@ -47,6 +48,28 @@ impl AlertPublisher for StdoutPublisher {
         written.map_err(|e| PublishError {
             secret: alert.document.secret.display_name.clone(),
             event_ids: alert.event_ids(),
+            cause: PublishFailure::Invalid(format!("cannot write to stdout: {e}")),
+        })
+    }
+
+    /// The scheduled alert has no chat or finding form yet: those formats print its document.
+    async fn publish_scheduled(&self, alert: &ScheduledAlert) -> Result<(), PublishError> {
+        let mut stdout = std::io::stdout().lock();
+        let written = match self.0 {
+            Format::Email => writeln!(
+                stdout,
+                "Subject: {}\n\n{}\n{}",
+                alert.subject,
+                alert.text,
+                "-".repeat(72)
+            ),
+            Format::Json | Format::Chat | Format::Finding => {
+                writeln!(stdout, "{}", alert.document_json())
+            }
+        };
+        written.map_err(|e| PublishError {
+            secret: alert.document.secret.name.clone(),
+            event_ids: alert.document.deletion.event_id.clone().unwrap_or_default(),
             cause: PublishFailure::Invalid(format!("cannot write to stdout: {e}")),
         })
     }

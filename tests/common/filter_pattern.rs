@@ -17,6 +17,8 @@ pub enum Expr {
         op: Op,
         value: Literal,
     },
+    /// `$.field NOT EXISTS`: the event has no such field.
+    NotExists(Vec<Step>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +63,20 @@ pub fn matches(expr: &Expr, event: &Value) -> bool {
     match expr {
         Expr::And(a, b) => matches(a, event) && matches(b, event),
         Expr::Or(a, b) => matches(a, event) || matches(b, event),
+        Expr::NotExists(path) => {
+            let mut node = event;
+            for step in path {
+                let next = match step {
+                    Step::Field(name) => node.get(name),
+                    Step::Index(i) => node.get(*i),
+                };
+                match next {
+                    Some(n) => node = n,
+                    None => return true,
+                }
+            }
+            false
+        }
         Expr::Compare { path, op, value } => {
             let mut node = event;
             for step in path {
@@ -292,6 +308,11 @@ impl Parser {
             return Err(format!("expected a selector, found {:?}", self.peek()));
         };
         self.at += 1;
+        if self.peek() == Some(&Token::Bare("NOT".into())) {
+            self.at += 1;
+            self.expect(&Token::Bare("EXISTS".into()))?;
+            return Ok(Expr::NotExists(path));
+        }
         let Some(Token::Op(op)) = self.peek().cloned() else {
             return Err(format!("expected an operator, found {:?}", self.peek()));
         };

@@ -44,6 +44,7 @@ pub fn options(policy: &RestorePolicy) -> BatchOptions<'_> {
 #[derive(Default)]
 pub struct RecordingPublisher {
     pub alerts: Mutex<Vec<Alert>>,
+    pub scheduled: Mutex<Vec<secret_deletion_alerts::scheduled::ScheduledAlert>>,
     pub fail_for: Vec<String>,
 }
 
@@ -51,12 +52,17 @@ impl RecordingPublisher {
     pub fn failing_for(secrets: &[&str]) -> Self {
         RecordingPublisher {
             alerts: Mutex::default(),
+            scheduled: Mutex::default(),
             fail_for: secrets.iter().map(|s| s.to_string()).collect(),
         }
     }
 
     pub fn alerts(&self) -> Vec<Alert> {
         self.alerts.lock().unwrap().clone()
+    }
+
+    pub fn scheduled(&self) -> Vec<secret_deletion_alerts::scheduled::ScheduledAlert> {
+        self.scheduled.lock().unwrap().clone()
     }
 }
 
@@ -74,6 +80,24 @@ impl AlertPublisher for RecordingPublisher {
             });
         }
         self.alerts.lock().unwrap().push(alert.clone());
+        Ok(())
+    }
+
+    async fn publish_scheduled(
+        &self,
+        alert: &secret_deletion_alerts::scheduled::ScheduledAlert,
+    ) -> Result<(), PublishError> {
+        if self.fail_for.contains(&alert.document.secret.name) {
+            return Err(PublishError {
+                secret: alert.document.secret.name.clone(),
+                event_ids: alert.document.deletion.event_id.clone().unwrap_or_default(),
+                cause: PublishFailure::Rejected {
+                    code: "InternalError".into(),
+                    message: "SNS is down".into(),
+                },
+            });
+        }
+        self.scheduled.lock().unwrap().push(alert.clone());
         Ok(())
     }
 }

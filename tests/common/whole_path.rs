@@ -86,6 +86,15 @@ impl AlertPublisher for CheckingPublisher {
         }
         Ok(())
     }
+
+    async fn publish_scheduled(
+        &self,
+        alert: &secret_deletion_alerts::scheduled::ScheduledAlert,
+    ) -> Result<(), PublishError> {
+        assert!(alert.subject.len() < 100, "{:?}", alert.subject);
+        assert!(alert.sns_message.len() <= MAX_SNS_BYTES);
+        Ok(())
+    }
 }
 
 /// The handler's futures never wait with these ports: poll once.

@@ -27,6 +27,7 @@ mod quiet_window;
 mod readme;
 mod runtime;
 mod scan;
+mod scheduled;
 mod schema;
 mod template;
 mod trail_bucket;

@@ -49,9 +49,12 @@ fn sample_records() -> Vec<(String, serde_json::Value)> {
     records
 }
 
+/// Whether the function acts on the record: a read of a secret pending deletion, or a
+/// deletion being scheduled.
 fn alerts(record: &serde_json::Value) -> bool {
     let parsed: CloudTrailRecord = serde_json::from_value(record.clone()).unwrap();
     is_pending_deletion_read(&parsed)
+        || secret_deletion_alerts::deletion::seen_in(&parsed, &record.to_string()).is_some()
 }
 
 #[test]
@@ -192,7 +195,8 @@ fn least_privilege_no_wildcard_actions_and_restore_only_under_its_policy() {
     assert_eq!(restores.len(), 3);
     for (condition, statement) in restores {
         match condition.as_deref() {
-            Some("RestoreAll") => {}
+            // RestoreMode=all, or OnSchedule=guard.
+            Some("RestoreAnySecret") => {}
             Some("RestoreTagged") => {
                 let key = format!("secretsmanager:ResourceTag/{DEFAULT_RESTORE_TAG_KEY}");
                 assert_eq!(

@@ -276,6 +276,13 @@ impl AlertPublisher for SlowPublisher {
             .push(alert.document.secret.display_name.clone());
         Ok(())
     }
+
+    async fn publish_scheduled(
+        &self,
+        _alert: &secret_deletion_alerts::scheduled::ScheduledAlert,
+    ) -> Result<(), PublishError> {
+        Ok(())
+    }
 }
 
 fn many_secrets(count: usize) -> String {
@@ -421,6 +428,17 @@ impl secret_deletion_alerts::ports::EventHistory for AtTheirWorst {
         Option<secret_deletion_alerts::deletion::ScheduledDeletion>,
         secret_deletion_alerts::error::EventHistoryError,
     > {
+        std::future::pending().await
+    }
+
+    async fn each_page_named(
+        &self,
+        _name: &str,
+        _range: (std::time::SystemTime, std::time::SystemTime),
+        _budget: secret_deletion_alerts::ports::PageBudget,
+        _at: secret_deletion_alerts::ports::SecretAt<'_>,
+        _each_page: &mut (dyn FnMut(Vec<String>) + Send),
+    ) -> Result<bool, secret_deletion_alerts::error::EventHistoryError> {
         std::future::pending().await
     }
 }
