@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 // tokio's clock, not std's: tests pause it (`start_paused`), so no test of a deadline waits
 // on, or races, real time.
+use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use crate::alert::AlertContext;
@@ -197,4 +198,36 @@ impl<'a> BatchOptions<'a> {
             now: self.now,
         }
     }
+}
+
+/// Runs `work`, at most `options.concurrency` at a time, until done or until just before the
+/// deadline. `None` marks a piece cut off in flight; the flag says whether any was.
+pub(crate) async fn under_deadline<T, F: Future<Output = T>>(
+    work: impl Iterator<Item = F>,
+    options: &BatchOptions<'_>,
+) -> (Vec<Option<T>>, bool) {
+    let work: Vec<F> = work.collect();
+    let mut results: Vec<Option<T>> = work.iter().map(|_| None).collect();
+    let indexed = work
+        .into_iter()
+        .enumerate()
+        .map(|(index, piece)| async move { (index, piece.await) });
+    let mut running =
+        futures_util::stream::iter(indexed).buffer_unordered(options.concurrency.max(1));
+    let collect = async {
+        while let Some((index, result)) = running.next().await {
+            results[index] = Some(result);
+        }
+    };
+    let cut_off = match options.deadline {
+        Some(deadline) => {
+            let stop = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
+            tokio::time::timeout_at(stop, collect).await.is_err()
+        }
+        None => {
+            collect.await;
+            false
+        }
+    };
+    (results, cut_off)
 }

@@ -479,6 +479,31 @@ mod tests {
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
 
     #[test]
+    fn on_schedule_alerts_by_default_and_an_invalid_value_stops_the_cold_start_naming_it() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (c.on_schedule, c.schedule_check_days),
+            (OnSchedule::Alert, 7)
+        );
+        let c = config(&[("ON_SCHEDULE", " Guard "), ("SCHEDULE_CHECK_DAYS", "30")]).unwrap();
+        assert_eq!(
+            (c.on_schedule, c.schedule_check_days),
+            (OnSchedule::Guard, 30)
+        );
+        let err = config(&[("ON_SCHEDULE", "cancel")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ON_SCHEDULE=\"cancel\""), "{err}");
+        assert!(err.contains("off, alert (default), guard"), "{err}");
+        for days in ["0", "91", "a week"] {
+            let err = config(&[("SCHEDULE_CHECK_DAYS", days)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("SCHEDULE_CHECK_DAYS"), "{err}");
+        }
+    }
+
+    #[test]
     fn defaults_are_safe() {
         let c = config(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap();
         assert_eq!(c.restore_policy, RestorePolicy::Off);

@@ -46,13 +46,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-
 use crate::alert::{
     Alert, AlertContext, ExpectedLeftOut, UNNAMED_SECRET, compose, dedup_key_of, event_id_list,
 };
 use crate::assess::{Assessment, LookupSkips, assess, look_up};
-use crate::batch_options::DEADLINE_MARGIN;
+use crate::batch_options::under_deadline;
 pub use crate::batch_options::{BatchOptions, secret_reserve};
 pub use crate::batch_summary::BatchSummary;
 use crate::caller::CallerKey;
@@ -475,38 +473,6 @@ fn one_per_secret(
         });
     }
     secrets
-}
-
-/// Runs `work`, at most `options.concurrency` at a time, until done or until just before the
-/// deadline. `None` marks a piece cut off in flight; the flag says whether any was.
-pub(crate) async fn under_deadline<T, F: Future<Output = T>>(
-    work: impl Iterator<Item = F>,
-    options: &BatchOptions<'_>,
-) -> (Vec<Option<T>>, bool) {
-    let work: Vec<F> = work.collect();
-    let mut results: Vec<Option<T>> = work.iter().map(|_| None).collect();
-    let indexed = work
-        .into_iter()
-        .enumerate()
-        .map(|(index, piece)| async move { (index, piece.await) });
-    let mut running =
-        futures_util::stream::iter(indexed).buffer_unordered(options.concurrency.max(1));
-    let collect = async {
-        while let Some((index, result)) = running.next().await {
-            results[index] = Some(result);
-        }
-    };
-    let cut_off = match options.deadline {
-        Some(deadline) => {
-            let stop = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
-            tokio::time::timeout_at(stop, collect).await.is_err()
-        }
-        None => {
-            collect.await;
-            false
-        }
-    };
-    (results, cut_off)
 }
 
 /// One secret, start to end: unless the deadline is too near, the policy applied to its

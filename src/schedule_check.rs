@@ -117,7 +117,7 @@ pub async fn handle_deletions(
         .iter()
         .zip(&places)
         .map(|(seen, place)| confirm_and_look_up(seen, place, ports, options));
-    let (checked, _) = crate::handler::under_deadline(checks, options).await;
+    let (checked, _) = crate::batch_options::under_deadline(checks, options).await;
 
     // One look-back per place.
     let mut by_place: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -142,7 +142,7 @@ pub async fn handle_deletions(
             .collect();
         look_back(place, secrets, ports, options)
     });
-    let (read_back, _) = crate::handler::under_deadline(look_backs, options).await;
+    let (read_back, _) = crate::batch_options::under_deadline(look_backs, options).await;
     let mut look_back_of: Vec<Option<LookBack>> = vec![None; deletions.len()];
     for (indices, result) in by_place.values().zip(read_back) {
         if let Some(results) = result {
@@ -183,7 +183,7 @@ pub async fn handle_deletions(
             options,
         )
     });
-    let (finished, _) = crate::handler::under_deadline(finishing, options).await;
+    let (finished, _) = crate::batch_options::under_deadline(finishing, options).await;
     for (seen, result) in deletions.iter().zip(finished) {
         match result {
             Some(Finished::Delivered(alert, cancelled)) => {

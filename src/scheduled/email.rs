@@ -42,18 +42,18 @@ pub(super) fn text(
         secret.account_id.as_deref().unwrap_or("unknown"),
         secret.region.as_deref().unwrap_or("unknown region")
     );
-    let by = match &deletion.scheduled_by_arn {
-        Some(arn) if *arn != deletion.scheduled_by => format!("{} ({arn})", deletion.scheduled_by),
-        _ => deletion.scheduled_by.clone(),
-    };
     let _ = writeln!(
         out,
-        "Scheduled:    by {by} at {}",
+        "Scheduled:    at {} by {}",
         deletion
             .scheduled_at
             .as_deref()
-            .unwrap_or("an unknown time")
+            .unwrap_or("an unknown time"),
+        deletion.scheduled_by
     );
+    if let Some(arn) = &deletion.scheduled_by_arn {
+        let _ = writeln!(out, "Deleter:      {arn}");
+    }
     match (deletion.force, deletion.recovery_window_days) {
         (true, _) => {
             let _ = writeln!(out, "Recovery:     none (ForceDeleteWithoutRecovery)");

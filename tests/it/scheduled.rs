@@ -1,6 +1,7 @@
 //! A deletion being scheduled (`ON_SCHEDULE`): the `DeleteSecret` in a batch, confirmed by
 //! Event history, and who read the secret in the days before, told at once; under `guard`,
 //! the deletion cancelled for a reader that is neither expected nor the deleter.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +19,7 @@ use crate::common::hostile::payload;
 use crate::common::{FakeSecrets, RecordingPublisher, events_dir, options, pending};
 
 const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders/db-AbCdEf";
-const DELETER_ROLE: &str = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PlatformAdmin_0123456789abcdef";
+const DELETER_ROLE: &str = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_PlatformAdmin_0123456789abcdef as bob@example.com";
 
 /// The sample's successful `DeleteSecret` (bob, 2026-11-20T10:02:00Z, 7-day window).
 fn deletion() -> Value {
@@ -214,6 +215,24 @@ fn validate(alert: &ScheduledAlert) {
     );
 }
 
+/// docs/scheduled.md shows this very alert (the README points there): subject and email.
+fn the_docs_sample_is(alert: &ScheduledAlert) {
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scheduled.md"))
+            .unwrap();
+    let start = docs
+        .find("```\nSubject: ")
+        .expect("a sample email in docs/scheduled.md")
+        + 4;
+    let end = start + docs[start..].find("\n```").unwrap();
+    let produced = format!("Subject: {}\n\n{}", alert.subject, alert.text);
+    assert_eq!(
+        &docs[start..end],
+        produced.trim_end_matches('\n'),
+        "docs/scheduled.md's sample is stale; the alert now reads:\n{produced}"
+    );
+}
+
 fn reads_in_the_window() -> Vec<Value> {
     let mut records = vec![deletion()];
     for (i, hour) in (10..20).enumerate() {
@@ -268,7 +287,9 @@ async fn a_deletion_of_a_secret_read_in_the_window_alerts_high_naming_its_reader
         readers[1].2,
         "the deleter's own read is named so: {readers:?}"
     );
+    assert_eq!(document.usage.readers[1].caller, DELETER_ROLE);
     assert_eq!(document.restore_outcome.kind, "guard_off");
+    the_docs_sample_is(&alert);
     assert!(
         alert.text.contains("restore-secret --secret-id="),
         "{}",
