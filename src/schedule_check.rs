@@ -251,19 +251,23 @@ async fn confirm(
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         wait = wait.min(left.saturating_sub(options.deadline_reserve));
     }
+    // Asked once before any timer: Event history usually has it, and where none is
+    // configured (a dry run, the fuzzer's executor) no timer is ever started.
+    match ports.history.event(event_id, at(place)).await {
+        Ok(Some(record)) => return confirmed_by(seen, event_id, &record),
+        Err(EventHistoryError::NotConfigured) => {
+            return Confirmation::NotChecked(
+                "no CloudTrail Event history is configured here".into(),
+            );
+        }
+        _ => {}
+    }
     let started = tokio::time::Instant::now();
     let mut last_failure = None;
     let tries = async {
         loop {
             match ports.history.event(event_id, at(place)).await {
-                Ok(Some(record)) => {
-                    return match confirms(seen, &record) {
-                        Ok(()) => Confirmation::Confirmed {
-                            event_id: event_id.to_owned(),
-                        },
-                        Err(what) => Confirmation::NotConfirmed(what),
-                    };
-                }
+                Ok(Some(record)) => return confirmed_by(seen, event_id, &record),
                 Ok(None) => {}
                 Err(EventHistoryError::NotConfigured) => {
                     return Confirmation::NotChecked(
@@ -283,6 +287,15 @@ async fn confirm(
         Ok(Confirmation::NotConfirmed(why)) if why.is_empty() => not_found(last_failure, wait),
         Ok(confirmation) => confirmation,
         Err(_) => not_found(last_failure, wait),
+    }
+}
+
+fn confirmed_by(seen: &DeletionSeen, event_id: &str, record: &str) -> Confirmation {
+    match confirms(seen, record) {
+        Ok(()) => Confirmation::Confirmed {
+            event_id: event_id.to_owned(),
+        },
+        Err(what) => Confirmation::NotConfirmed(what),
     }
 }
 
@@ -348,17 +361,19 @@ async fn look_back(
             });
         }
     };
-    let result = tokio::time::timeout_at(
-        until,
-        ports.history.each_page_named(
-            "GetSecretValue",
-            (from, to),
-            budget,
-            at(place),
-            &mut each_page,
-        ),
-    )
-    .await;
+    let pages = ports.history.each_page_named(
+        "GetSecretValue",
+        (from, to),
+        budget,
+        at(place),
+        &mut each_page,
+    );
+    // The adapter keeps to the budget between pages; the deadline also bounds a slow page.
+    // Without a deadline (the command line) no timer is started.
+    let result = match options.deadline {
+        Some(_) => tokio::time::timeout_at(until, pages).await,
+        None => Ok(pages.await),
+    };
     let (complete, stopped) = match result {
         Ok(Ok(true)) => (true, None),
         Ok(Ok(false)) | Err(_) => (
