@@ -302,11 +302,9 @@ impl Findings {
 
     /// Adds one scheduled deletion, unless one with the same event id is already here.
     pub fn add_deletion(&mut self, deletion: DeletionSeen) {
-        let seen = |held: &DeletionSeen| {
-            held.event_id.is_some()
-                && held.event_id == deletion.event_id
-                && held.arn == deletion.arn
-        };
+        // The same record seen twice (overlapping history), never another record under a
+        // reused event id: a forged record must not hide the genuine one.
+        let seen = |held: &DeletionSeen| held.event_id.is_some() && *held == deletion;
         if self.deletions.iter().any(seen) {
             self.duplicates += 1;
             return;

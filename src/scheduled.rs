@@ -19,6 +19,7 @@ use crate::cloudtrail::CloudTrailRecord;
 use crate::deletion::{DeletionSeen, seen_in};
 use crate::restore::{Intent, SecretState};
 use crate::usage::{ReaderKey, SecretReads, Verdict};
+use crate::workload::WorkloadKind;
 
 pub use compose::{ScheduledAlert, ScheduledFacts, compose_scheduled};
 pub use document::{SCHEDULED_SCHEMA, ScheduledDocument};
@@ -110,16 +111,16 @@ impl LookBack {
         self.reads
             .readers
             .iter()
-            .filter(move |(key, _)| key.expected.is_none() && !is_deleter(key, deleter))
+            .filter(move |(key, _)| key.expected.is_none() && !is_excused_deleter(key, deleter))
             .map(|(key, reads)| (key, reads.reads))
     }
 
-    /// Reads by anyone but the deleter (expected readers included: they break too).
+    /// Reads by anyone but the deleter themselves (expected readers included: they break too).
     pub fn reads_by_others(&self, deleter: &str) -> u64 {
         self.reads
             .readers
             .iter()
-            .filter(|(key, _)| !is_deleter(key, deleter))
+            .filter(|(key, _)| !is_excused_deleter(key, deleter))
             .map(|(_, reads)| reads.reads)
             .sum()
     }
@@ -128,6 +129,22 @@ impl LookBack {
 /// Whether `reader` is who scheduled the deletion (by caller key: the role, not the session).
 pub fn is_deleter(reader: &ReaderKey, deleter: &str) -> bool {
     !deleter.is_empty() && reader.caller == deleter
+}
+
+/// Whether the deleter's reads are left out of what makes the alert loud and the guard act:
+/// only a person's (a user, an Identity Center or federated session, the console). A
+/// workload's role that deleted its own secret still breaks when it reads it, and someone who
+/// deletes through a workload's role must not have that workload's reads excused.
+pub fn is_excused_deleter(reader: &ReaderKey, deleter: &str) -> bool {
+    is_deleter(reader, deleter)
+        && matches!(
+            reader.kind,
+            WorkloadKind::Person
+                | WorkloadKind::Console
+                | WorkloadKind::Cloudshell
+                | WorkloadKind::IamUser
+                | WorkloadKind::Root
+        )
 }
 
 /// Whether CloudTrail Event history holds the deletion as the batch gave it.

@@ -81,22 +81,22 @@ pub fn compose_scheduled(facts: &ScheduledFacts<'_>) -> ScheduledAlert {
     }
 }
 
-/// The digest of the deletion's event id (else of where and what it named): the same on
-/// every try, so a delivered alert is not sent again.
+/// The digest of the deletion's event id and what its record says: the same on every try, so
+/// a delivered alert is not sent again.
 pub fn scheduled_dedup_key(seen: &DeletionSeen) -> String {
-    let identity = match &seen.event_id {
-        Some(id) => format!("event:{id}"),
-        None => format!(
-            "record:{}/{}/{}/{}",
-            seen.account_id.as_deref().unwrap_or("-"),
-            seen.region.as_deref().unwrap_or("-"),
-            seen.arn
-                .as_deref()
-                .or(seen.secret_id.as_deref())
-                .unwrap_or("-"),
-            seen.deletion.at.as_deref().unwrap_or("-")
-        ),
-    };
+    // The event id with what the record says of the deletion: a record forged under a genuine
+    // deletion's event id has another key, so it can never claim the genuine one's alert.
+    let identity = [
+        seen.event_id.as_deref(),
+        seen.account_id.as_deref(),
+        seen.region.as_deref(),
+        seen.arn.as_deref(),
+        seen.secret_id.as_deref(),
+        Some(seen.deleter.as_str()),
+        seen.deletion.at.as_deref(),
+    ]
+    .map(|part| part.unwrap_or("-"))
+    .join("\0");
     let digest = Sha256::digest(format!("{SCHEDULED_KIND}\0{identity}").as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }

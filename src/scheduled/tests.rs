@@ -46,7 +46,11 @@ fn reader(
 ) -> (ReaderKey, crate::usage::ReaderReads) {
     (
         ReaderKey {
-            kind: WorkloadKind::Lambda,
+            kind: if caller.contains(":user/") {
+                WorkloadKind::IamUser
+            } else {
+                WorkloadKind::Lambda
+            },
             name: caller.rsplit('/').next().unwrap().to_owned(),
             confidence: Confidence::Certain,
             caller: caller.to_owned(),
@@ -225,4 +229,43 @@ fn on_schedule_reads_its_three_values() {
     assert_eq!(OnSchedule::parse(" ALERT"), Some(OnSchedule::Alert));
     assert_eq!(OnSchedule::parse("guard"), Some(OnSchedule::Guard));
     assert_eq!(OnSchedule::parse("yes"), None);
+}
+
+#[test]
+fn a_workload_role_that_deleted_its_secret_is_not_excused_for_its_reads() {
+    // Someone who deletes through orders-api's role must not have orders-api's reads excused.
+    let mut through_the_role = record();
+    through_the_role["userIdentity"] = json!({
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::123456789012:assumed-role/orders-api-role/orders-api",
+        "accountId": "123456789012",
+        "sessionContext": { "sessionIssuer": {
+            "type": "Role",
+            "arn": OTHER,
+            "accountId": "123456789012",
+            "userName": "orders-api-role"
+        }}
+    });
+    let deletion = seen(&through_the_role);
+    assert_eq!(deletion.deleter.as_str(), OTHER);
+    let read = look_back(&[reader(OTHER, None, 3)], true);
+    assert_eq!(
+        ScheduledSeverity::of(&deletion, &read),
+        ScheduledSeverity::High
+    );
+    let confirmed = Confirmation::Confirmed {
+        event_id: "e".into(),
+    };
+    assert!(
+        guard_decision(
+            OnSchedule::Guard,
+            &deletion,
+            &confirmed,
+            &read,
+            &pending(),
+            &[],
+            SystemTime::UNIX_EPOCH
+        )
+        .is_ok()
+    );
 }

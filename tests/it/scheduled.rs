@@ -617,3 +617,25 @@ async fn two_hundred_deletions_read_event_history_once_and_alert_each() {
         "one look-back"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_record_forged_under_a_genuine_event_id_cannot_take_its_alert() {
+    // The forgery comes first in the batch, with the genuine deletion's event id.
+    let mut forged = deletion();
+    forged["userIdentity"]["arn"] = json!("arn:aws:sts::123456789012:assumed-role/deploy/ci");
+    let mut run = Run::new(reads_in_the_window());
+    run.windows = Some(MemoryWindows::new());
+    run.batch(&[forged, deletion()], |options| {
+        options.on_schedule = OnSchedule::Guard;
+    })
+    .await
+    .unwrap();
+    let alerts = run.publisher.scheduled();
+    assert_eq!(alerts.len(), 2, "{alerts:#?}");
+    let genuine: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.document.verification.kind == "confirmed")
+        .collect();
+    assert_eq!(genuine.len(), 1);
+    assert_eq!(genuine[0].document.restore_outcome.kind, "restored");
+}
