@@ -333,6 +333,17 @@ async fn handle_envelope(
         .delivered
         .extend(scheduled.delivered.iter().map(|a| a.dedup_key().to_owned()));
     failures.extend(scheduled.failures);
+    if !scheduled.delivered.is_empty() {
+        let copies = Box::pin(ports.copies.deliver_scheduled(&scheduled.delivered));
+        let (copied, _) = under_deadline(std::iter::once(copies), options).await;
+        let report = copied.into_iter().flatten().next().unwrap_or_else(|| {
+            tracing::error!(
+                "the invocation's deadline is near: the scheduled alerts' copies were cut off"
+            );
+            ports.copies.undelivered(scheduled.delivered.len())
+        });
+        summary.chat_undelivered += report.chat_undelivered;
+    }
     summary.alerts_undelivered = failures.len();
     if !delivered.is_empty() {
         // Boxed: the copies' futures (Security Hub, chat) would otherwise nest inside the
@@ -344,7 +355,7 @@ async fn handle_envelope(
             ports.copies.undelivered(delivered.len())
         });
         summary.findings_undelivered = report.findings_undelivered;
-        summary.chat_undelivered = report.chat_undelivered;
+        summary.chat_undelivered += report.chat_undelivered;
     }
 
     let failed = failures.len();

@@ -45,6 +45,10 @@ pub trait AlertCopies: Send + Sync {
 
     /// What a delivery of `alerts` cut off by the deadline left undelivered.
     fn undelivered(&self, alerts: usize) -> CopiesReport;
+
+    /// Copies of the batch's delivered alerts of scheduled deletions: chat only (their
+    /// Security Hub findings are not made yet).
+    async fn deliver_scheduled(&self, alerts: &[ScheduledAlert]) -> CopiesReport;
 }
 
 /// What the copies of a batch's alerts did not deliver.
@@ -64,6 +68,10 @@ impl AlertCopies for NoCopies {
     }
 
     fn undelivered(&self, _alerts: usize) -> CopiesReport {
+        CopiesReport::default()
+    }
+
+    async fn deliver_scheduled(&self, _alerts: &[ScheduledAlert]) -> CopiesReport {
         CopiesReport::default()
     }
 }

@@ -9,6 +9,7 @@
 //! and reads Event history holds, by a caller that is neither the deleter nor a reader the
 //! operator's rules expect (matched on what the caller cannot choose, [`crate::expected`]).
 
+mod chat;
 mod compose;
 mod document;
 mod email;
@@ -21,6 +22,7 @@ use crate::restore::{Intent, SecretState};
 use crate::usage::{ReaderKey, SecretReads, Verdict};
 use crate::workload::WorkloadKind;
 
+pub use chat::SCHEDULED_CHAT_EVENT_TYPE;
 pub use compose::{ScheduledAlert, ScheduledFacts, compose_scheduled};
 pub use document::{SCHEDULED_SCHEMA, ScheduledDocument};
 

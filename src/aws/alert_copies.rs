@@ -7,6 +7,7 @@ use crate::alert::Alert;
 use crate::aws::security_hub::SecurityHubFindings;
 use crate::aws::sns::ChatTopic;
 use crate::ports::{AlertCopies, CopiesReport};
+use crate::scheduled::ScheduledAlert;
 
 pub struct AwsCopies {
     pub findings: Option<SecurityHubFindings>,
@@ -38,6 +39,21 @@ impl AlertCopies for AwsCopies {
         let (findings_undelivered, chat_undelivered) = futures_util::join!(findings, chat);
         CopiesReport {
             findings_undelivered,
+            chat_undelivered,
+        }
+    }
+
+    async fn deliver_scheduled(&self, alerts: &[ScheduledAlert]) -> CopiesReport {
+        let mut chat_undelivered = 0;
+        if let Some(chat) = &self.chat {
+            for alert in alerts {
+                if !Box::pin(chat.post_scheduled(alert)).await {
+                    chat_undelivered += 1;
+                }
+            }
+        }
+        CopiesReport {
+            findings_undelivered: 0,
             chat_undelivered,
         }
     }

@@ -129,18 +129,28 @@ impl ChatTopic {
     /// Publishes `alert`'s chat message; whether it went out.
     pub async fn post(&self, alert: &Alert) -> bool {
         let body = serde_json::to_string(&alert.chat_notification()).unwrap_or_default();
+        self.post_body(&body, alert.dedup_key()).await
+    }
+
+    /// Publishes a scheduled deletion's chat message; whether it went out.
+    pub async fn post_scheduled(&self, alert: &ScheduledAlert) -> bool {
+        let body = serde_json::to_string(&alert.chat_notification()).unwrap_or_default();
+        self.post_body(&body, alert.dedup_key()).await
+    }
+
+    async fn post_body(&self, body: &str, dedup_key: &str) -> bool {
         for attempt in 1..=CHAT_TRIES {
             match self
                 .client
                 .publish()
                 .topic_arn(&self.topic_arn)
-                .message(&body)
+                .message(body)
                 .send()
                 .await
             {
                 Ok(_) => return true,
                 Err(error) => tracing::warn!(
-                    dedup_key = alert.dedup_key(),
+                    dedup_key,
                     error = %DisplayErrorContext(&error),
                     attempt,
                     "the chat message was not published"
@@ -148,7 +158,7 @@ impl ChatTopic {
             }
         }
         tracing::error!(
-            dedup_key = alert.dedup_key(),
+            dedup_key,
             "chat message not delivered (ChatUndelivered); the email went out"
         );
         false

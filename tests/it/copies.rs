@@ -34,6 +34,13 @@ impl AlertCopies for RecordingCopies {
         self.undelivered
     }
 
+    async fn deliver_scheduled(
+        &self,
+        _alerts: &[secret_deletion_alerts::scheduled::ScheduledAlert],
+    ) -> CopiesReport {
+        CopiesReport::default()
+    }
+
     fn undelivered(&self, alerts: usize) -> CopiesReport {
         CopiesReport {
             findings_undelivered: alerts,

@@ -639,3 +639,74 @@ async fn a_record_forged_under_a_genuine_event_id_cannot_take_its_alert() {
     assert_eq!(genuine.len(), 1);
     assert_eq!(genuine[0].document.restore_outcome.kind, "restored");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_chat_message_threads_per_deletion_and_pings_no_one() {
+    let mut hostile = reads_in_the_window();
+    hostile.push(lambda_read(
+        "<!channel>",
+        "prod/orders/db",
+        "2026-11-19T21:00:00Z",
+        60,
+    ));
+    let run = Run::new(hostile);
+    run.batch(&[deletion()], |_| {}).await.unwrap();
+    let alert = run.only_alert();
+    let chat = alert.chat_notification();
+    let text = serde_json::to_string(&chat).unwrap();
+    assert!(!text.contains("<!channel>"), "{text}");
+    assert!(
+        chat.content
+            .title
+            .starts_with(":warning: HIGH: prod/orders/db")
+    );
+    assert_eq!(chat.metadata.thread_id, alert.dedup_key());
+    assert_eq!(chat.metadata.event_type, "SecretDeletionScheduled");
+    assert!(
+        chat.content.next_steps[0].contains("`aws secretsmanager restore-secret"),
+        "{:?}",
+        chat.content.next_steps
+    );
+}
+
+#[tokio::test]
+async fn through_the_sdk_event_history_confirms_and_answers_who_read_it() {
+    use crate::common::fake_cloudtrail::{FakeCloudTrail, HistoryEvent};
+    use crate::common::moto::fake_endpoint;
+    use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
+
+    let fake = FakeCloudTrail::start(
+        reads_in_the_window()
+            .into_iter()
+            .map(HistoryEvent::of)
+            .collect(),
+    );
+    let history = CloudTrailHistory::new(&fake_endpoint(&fake.endpoint).await, None);
+    let publisher = RecordingPublisher::default();
+    let secrets = FakeSecrets::with(&[(ARN, pending("prod/orders/db", 7, &[]))]);
+    let mut ports = Adapters::new(&publisher, &secrets);
+    ports.history = &history;
+    let mut options = options(&OFF);
+    options.verify_wait = Duration::from_secs(2);
+    let data = payload(&[deletion().to_string()]);
+    handle_batch(&data, &ports, &options).await.unwrap();
+    let alerts = publisher.scheduled();
+    assert_eq!(alerts.len(), 1);
+    let document = &alerts[0].document;
+    assert_eq!(document.verification.kind, "confirmed");
+    assert_eq!(document.severity, "high");
+    assert!(document.usage.complete);
+    assert_eq!(document.usage.readers[0].reads, 10);
+    let asked: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| {
+            r["LookupAttributes"][0]["AttributeKey"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert!(asked.contains(&"EventId".to_owned()), "{asked:?}");
+    assert!(asked.contains(&"EventName".to_owned()), "{asked:?}");
+}
