@@ -33,6 +33,11 @@ pub const RESTORES_FAILED: &str = "RestoresFailed";
 pub const CANARY_READS_SEEN: &str = "CanaryReadsSeen";
 /// Reads a rule of `EXPECTED_READERS` marked as expected: counted, never alerted.
 pub const READS_EXPECTED: &str = "ReadsExpected";
+/// Deletions scheduled (`DeleteSecret`) the function saw, their alerts delivered, and the
+/// deletions the guard cancelled (`ON_SCHEDULE`).
+pub const DELETIONS_SCHEDULED: &str = "DeletionsScheduled";
+pub const SCHEDULED_ALERTS_DELIVERED: &str = "ScheduledAlertsDelivered";
+pub const DELETIONS_CANCELLED: &str = "DeletionsCancelled";
 /// Copies of delivered alerts that did not go out: Security Hub findings, chat messages.
 pub const FINDINGS_UNDELIVERED: &str = "FindingsUndelivered";
 pub const CHAT_UNDELIVERED: &str = "ChatUndelivered";
@@ -57,6 +62,12 @@ pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
         (READS_EXPECTED, summary.reads_expected),
         (FINDINGS_UNDELIVERED, summary.findings_undelivered),
         (CHAT_UNDELIVERED, summary.chat_undelivered),
+        (DELETIONS_SCHEDULED, summary.deletions_scheduled),
+        (
+            SCHEDULED_ALERTS_DELIVERED,
+            summary.scheduled_alerts_published,
+        ),
+        (DELETIONS_CANCELLED, summary.deletions_cancelled),
     ];
     let mut line = serde_json::json!({
         "_aws": {
@@ -127,6 +138,9 @@ mod tests {
             reads_expected: 6,
             findings_undelivered: 7,
             chat_undelivered: 8,
+            deletions_scheduled: 9,
+            scheduled_alerts_published: 8,
+            deletions_cancelled: 1,
             ..BatchSummary::default()
         };
         let line: serde_json::Value =
@@ -143,6 +157,9 @@ mod tests {
         assert_eq!(line["ReadsExpected"], 6);
         assert_eq!(line["FindingsUndelivered"], 7);
         assert_eq!(line["ChatUndelivered"], 8);
+        assert_eq!(line["DeletionsScheduled"], 9);
+        assert_eq!(line["ScheduledAlertsDelivered"], 8);
+        assert_eq!(line["DeletionsCancelled"], 1);
         let declared = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "CloudTrailLogMetrics");
         let names: Vec<&str> = declared["Metrics"]
@@ -170,7 +187,10 @@ mod tests {
                 "CanaryReadsSeen",
                 "ReadsExpected",
                 "FindingsUndelivered",
-                "ChatUndelivered"
+                "ChatUndelivered",
+                "DeletionsScheduled",
+                "ScheduledAlertsDelivered",
+                "DeletionsCancelled",
             ]
         );
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_u64);
