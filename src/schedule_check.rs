@@ -222,12 +222,14 @@ async fn confirm_and_look_up(
         }
     };
     let id = seen.arn.as_deref().or(seen.secret_id.as_deref());
-    let (confirmation, state) = futures_util::join!(confirm(seen, place, ports, options), async {
+    let look_up = async {
         match id {
             Some(id) => ports.inspector.inspect(id, at(place)).await,
             None => SecretState::NotNamed,
         }
-    });
+    };
+    let (confirmation, state) =
+        futures_util::future::join(confirm(seen, place, ports, options), look_up).await;
     let mut notes = Vec::new();
     if let SecretState::LookupFailed { reason, .. } = &state {
         notes.push(format!("DescribeSecret failed: {reason}"));
