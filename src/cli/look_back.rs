@@ -2,6 +2,8 @@
 //! function's own detection and alert text. A look-back never restores anything.
 
 use std::io::Write;
+
+use super::input_error::SourcesError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -65,40 +67,28 @@ impl Sources {
         accounts: Vec<String>,
         regions: Vec<String>,
         options: &ScanOptions,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SourcesError> {
         let mut sources = Sources::default();
         for argument in arguments {
             if S3Location::is_s3(argument) {
-                sources
-                    .locations
-                    .push(S3Location::parse(argument).map_err(|e| e.to_string())?);
+                sources.locations.push(S3Location::parse(argument)?);
             } else if std::path::Path::new(argument).exists() {
                 sources.paths.push(PathBuf::from(argument));
             } else {
-                // A path that is not there is a scan that cannot run (exit 1), not a file the
-                // scan could not read (exit 2).
-                return Err(format!("{argument:?}: no such file or directory"));
+                return Err(SourcesError::NoSuchPath(argument.clone()));
             }
         }
         if sources.locations.is_empty() && !(accounts.is_empty() && regions.is_empty()) {
-            return Err(
-                "--account and --region choose the subtrees of s3:// locations \
-                        (--region also the regions of --event-history)"
-                    .to_owned(),
-            );
+            return Err(SourcesError::FilterWithoutS3);
         }
         if let Some(account) = accounts
             .iter()
             .find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
         {
-            return Err(format!(
-                "--account {account:?} is not a 12-digit account id"
-            ));
+            return Err(SourcesError::Account(account.clone()));
         }
         if let Some(region) = regions.iter().find(|r| RegionName::parse(r).is_none()) {
-            return Err(format!(
-                "--region {region:?} is not a region name (`all` is for --event-history)"
-            ));
+            return Err(SourcesError::Region(region.clone()));
         }
         sources.filter = ListingFilter {
             accounts,

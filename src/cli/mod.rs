@@ -7,9 +7,12 @@
 mod bucket_walk;
 mod check;
 mod dry_run;
+mod input_error;
 mod look_back;
 mod scan_report;
 mod walk;
+
+use input_error::InputError;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -203,7 +206,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
             let sources = match look_back::Sources::parse(&paths, accounts, regions, &options) {
                 Ok(sources) => sources,
-                Err(error) => return fail(error),
+                Err(error) => return fail(Chain(&error)),
             };
             look_back(&sources, &options, json, publish).await
         }
@@ -215,15 +218,18 @@ fn parse_time(text: &str) -> Result<SystemTime, String> {
         .map_err(|e| format!("{e} (expected e.g. 2026-08-01T00:00:00Z)"))
 }
 
-pub(crate) fn read_input(path: &std::path::Path) -> Result<Vec<u8>, String> {
+pub(crate) fn read_input(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
     if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
             .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
+            .map_err(InputError::Stdin)?;
         return Ok(bytes);
     }
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    std::fs::read(path).map_err(|source| InputError::File {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Says why the command stops (an error with its causes: [`Chain`]) and fails.
@@ -242,7 +248,7 @@ async fn invoke(path: &std::path::Path, dry_run: bool, format: Format) -> ExitCo
     };
     let bytes = match read_input(path) {
         Ok(bytes) => bytes,
-        Err(e) => return fail(e),
+        Err(e) => return fail(Chain(&e)),
     };
     // Read as the function reads it, so the local mode runs the function's path.
     let event = match SubscriptionEvent::from_json(&bytes) {
@@ -294,8 +300,11 @@ fn encode(path: Option<&std::path::Path>, log_group: &str, control: bool) -> Exi
         };
         read_input(path)
             .and_then(|bytes| {
-                String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8", path.display()))
+                String::from_utf8(bytes).map_err(|_| InputError::NotUtf8 {
+                    path: path.display().to_string(),
+                })
             })
+            .map_err(|e| Chain(&e).to_string())
             .and_then(|text| encode_records(&text, log_group).map_err(|e| Chain(&e).to_string()))
     };
     let event = match event {
