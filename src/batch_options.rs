@@ -2,7 +2,6 @@
 //! (the deadline and its reserve, the clock, the restore and verification policies).
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 // tokio's clock, not std's: tests pause it (`start_paused`), so no test of a deadline waits
@@ -14,7 +13,6 @@ use crate::alert::AlertContext;
 use crate::config::Config;
 use crate::detection::SecretTarget;
 use crate::expected::{ExpectedReaders, NO_EXPECTED_READERS};
-use crate::logs::Inflater;
 use crate::restore::RestorePolicy;
 use crate::scheduled::OnSchedule;
 use crate::verification::VerifyReads;
@@ -62,8 +60,6 @@ pub struct BatchOptions<'a> {
     /// The SDK's operation timeout: what one call may take. A secret whose lookup is done
     /// needs one less of them to finish.
     pub operation_timeout: Duration,
-    /// The buffers one batch after another reuses, lent by `main`; `None`: the batch's own.
-    pub inflater: Option<&'a Mutex<Inflater>>,
     /// One alert per secret and caller per this long, kept in the quiet window's store; `None`:
     /// one alert per secret per batch.
     pub alert_window: Option<Duration>,
@@ -136,7 +132,6 @@ impl<'a> BatchOptions<'a> {
             deadline_reserve: Duration::ZERO,
             deletion_lookup_limit: crate::config::DEFAULT_DELETION_LOOKUP_LIMIT,
             operation_timeout: crate::config::DEFAULT_OPERATION_TIMEOUT,
-            inflater: None,
             alert_window: None,
             claim_grace: Duration::from_secs(30),
             member_role: None,

@@ -492,11 +492,8 @@ static PRECHECK: LazyLock<[Finder<'static>; 2]> = LazyLock::new(|| {
 /// spaces. In JSON text a letter or space can only be written as itself or as a `\uXXXX`
 /// escape (the short escapes `\n`, `\"`, ... stand for other characters), at either level of
 /// escaping. So a record that matches either has that text literally in its raw form, or has
-/// a `\u` in it; then it is parsed and the real rule decides.
-///
-/// The same holds for any text that contains the record's raw text, such as a whole
-/// inflated batch: the handler asks it of the batch first, and reads no log event of a batch
-/// it rejects.
+/// a `\u` in it; then it is parsed and the real rule decides. (The same holds for any text
+/// that contains the record's raw text, such as a whole file of history.)
 pub fn may_match(raw: &[u8]) -> bool {
     PRECHECK.iter().any(|finder| finder.find(raw).is_some())
 }

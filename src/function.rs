@@ -15,7 +15,7 @@ use crate::aws::Wiring;
 use crate::config::Config;
 use crate::error::{Chain, HandlerError};
 use crate::handler::{BatchOptions, handle_batch};
-use crate::logs::{Inflater, SubscriptionEvent};
+use crate::logs::SubscriptionEvent;
 use crate::metrics::{canary_line, emf_line};
 
 /// Whether the clients may be built while the first event is fetched: on an on-demand cold
@@ -64,10 +64,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         None
     };
     let building = std::sync::Mutex::new(building);
-    // The decode buffers of one batch, kept for the next one in this sandbox.
-    let inflater = std::sync::Mutex::new(Inflater::default());
-    let (config, topic, clients, inflater, building) =
-        (&config, topic.as_str(), &clients, &inflater, &building);
+    let (config, topic, clients, building) = (&config, topic.as_str(), &clients, &building);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<SubscriptionEvent>| async move {
             let clients = clients
@@ -93,7 +90,6 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             let mut options = BatchOptions::from_config(config, now);
             options.account_id = options.account_id.or(own_account);
             options.deadline = Some(deadline_instant(event.context.deadline, now));
-            options.inflater = Some(inflater);
             let result = handle_batch(&event.payload.awslogs.data, &ports, &options).await;
             // Embedded Metric Format is read from the function's stdout; a failed batch is
             // measured too (its undelivered alerts are what the metric is for).

@@ -42,8 +42,8 @@
 //!   `no_longer_pending` rather than "not restored".
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::alert::{
@@ -54,14 +54,12 @@ use crate::batch_options::under_deadline;
 pub use crate::batch_options::{BatchOptions, secret_reserve};
 pub use crate::batch_summary::BatchSummary;
 use crate::caller::CallerKey;
-use crate::detection::{
-    PendingDeletionAccess, SecretTarget, may_match, may_schedule, scan_log_events,
-};
+use crate::detection::{PendingDeletionAccess, SecretTarget, scan_log_events};
 use crate::error::{
     Chain, DecodeError, HandlerError, PublishError, PublishFailure, WindowStateError,
 };
 use crate::expected::SecretNames;
-use crate::logs::{BatchHeader, Inflater, LogBatch, read_up_to_cap};
+use crate::logs::{Inflater, LogBatch, read_up_to_cap};
 pub use crate::ports::Adapters;
 use crate::ports::{AlertPublisher, CopiesReport};
 use crate::restore::{LookupFailure, RestoreOutcome, SecretState, Severity};
@@ -140,13 +138,8 @@ pub async fn handle_batch(
     ports: &Adapters<'_>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError> {
-    let mut own_inflater = None;
-    let inflater = match options.inflater {
-        Some(lent) => lent,
-        None => own_inflater.insert(Mutex::new(Inflater::default())),
-    };
     let limit = options.max_decoded_bytes;
-    let inflated = lock(inflater).inflate_payload(data, limit);
+    let inflated = Inflater::default().inflate_payload(data, limit);
     let (decoded, cut) = match inflated {
         Ok(decoded) => (decoded, None),
         // Read up to the cap: a batch inflated past it (by anyone who can make large
@@ -161,7 +154,6 @@ pub async fn handle_batch(
         Err(error) => return Err(error.into()),
     };
     let mut result = handle_envelope(&decoded, ports, options).await;
-    lock(inflater).recycle(decoded);
     if let Some((unread, lower_bound)) = cut {
         past_the_cap(&mut result, limit, unread, lower_bound);
     }
@@ -175,34 +167,22 @@ pub async fn handle_batch(
     result
 }
 
-/// One inflated batch. The whole batch goes through the pre-check first: where no message
-/// can match, only its header is read.
+/// One inflated batch.
 async fn handle_envelope(
     decoded: &[u8],
     ports: &Adapters<'_>,
     options: &BatchOptions<'_>,
 ) -> Result<BatchSummary, HandlerError> {
-    let gated = !may_match(decoded) && !may_schedule(decoded);
-    let read = |bytes| -> Result<LogBatch<'_>, DecodeError> {
-        if gated {
-            Ok(LogBatch {
-                header: BatchHeader::read(bytes)?,
-                log_events: None,
-            })
-        } else {
-            LogBatch::parse(bytes)
-        }
-    };
     // CloudWatch Logs delivers UTF-8. Should a batch hold bytes that are not, they are read
     // as U+FFFD rather than let one bad byte keep every other read of the batch from alerting.
     let replaced: String;
-    let batch = match read(decoded) {
+    let batch = match LogBatch::parse(decoded) {
         Err(DecodeError::Envelope(_)) if std::str::from_utf8(decoded).is_err() => {
             tracing::warn!(
                 "the batch is not valid UTF-8: reading it with the invalid bytes replaced"
             );
             replaced = String::from_utf8_lossy(decoded).into_owned();
-            read(replaced.as_bytes())?
+            LogBatch::parse(replaced.as_bytes())?
         }
         read => read?,
     };
@@ -210,7 +190,7 @@ async fn handle_envelope(
     let mut summary = BatchSummary {
         message_type: header.message_type.to_string(),
         log_group: header.log_group.to_string(),
-        records: (!gated).then(|| batch.events().len()),
+        records: Some(batch.events().len()),
         ..BatchSummary::default()
     };
     if header.is_control() {
@@ -220,10 +200,6 @@ async fn handle_envelope(
     if !header.is_data() {
         tracing::warn!(message_type = %header.message_type, "unknown messageType; reading its log events as data");
     }
-    if gated {
-        return Ok(summary);
-    }
-
     let mut findings = scan_log_events(&batch);
     findings.merge_namings();
     // Named one by one up to a point: a broken producer must not flood the function's logs.
@@ -417,7 +393,6 @@ fn log_summary(summary: &BatchSummary) {
     tracing::info!(
         message_type = %summary.message_type,
         log_group = %summary.log_group,
-        log_events_read = summary.records.is_some(),
         records = summary.records.unwrap_or_default(),
         records_unread = summary.records_unread,
         parsed = summary.parsed,
@@ -761,15 +736,6 @@ fn not_delivered(
         event_ids: event_id_list(ids.iter().map(String::as_str)),
         cause,
     }
-}
-
-/// The lent inflater; a panic while it was held leaves only buffers behind, which are reset.
-fn lock(inflater: &Mutex<Inflater>) -> MutexGuard<'_, Inflater> {
-    inflater.lock().unwrap_or_else(|poisoned| {
-        let mut guard = poisoned.into_inner();
-        *guard = Inflater::default();
-        guard
-    })
 }
 
 /// `a, b, c and 4 more`.

@@ -2,10 +2,9 @@
 //! [`LogBatch`] with its [`RawLogEvent`]s, and [`BatchHeader`], the header alone.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de;
 use serde_json::value::RawValue;
 
 use super::{CONTROL_MESSAGE, DATA_MESSAGE};
@@ -110,85 +109,13 @@ impl<'a> LogBatch<'a> {
     }
 }
 
-impl<'a> BatchHeader<'a> {
-    /// Reads the header of an envelope and stops at `logEvents`, which CloudWatch Logs writes
-    /// last: the cheap read for a batch whose log events need not be read (no message in it
-    /// can match). A key written after `logEvents` (another layout) is not read; a batch that
-    /// is not a JSON object, or whose header is broken, is an error as in [`LogBatch::parse`].
-    pub fn read(decoded: &'a [u8]) -> Result<Self, DecodeError> {
-        let mut header = BatchHeader::default();
-        let mut deserializer = serde_json::Deserializer::from_slice(decoded);
-        let mut reached_events = false;
-        let read = HeaderSeed {
-            header: &mut header,
-            reached_events: &mut reached_events,
-        }
-        .deserialize(&mut deserializer);
-        match read {
-            // The seed stops the read with an error once it has what it needs.
-            Err(_) if reached_events => {}
-            Err(error) => return Err(DecodeError::Envelope(error)),
-            Ok(()) => deserializer.end().map_err(DecodeError::Envelope)?,
-        }
-        if header.message_type.is_empty() && !reached_events {
-            return Err(DecodeError::Envelope(de::Error::missing_field(
-                "messageType",
-            )));
-        }
-        if header.is_data() && !reached_events {
-            return Err(DecodeError::MissingLogEvents);
-        }
-        Ok(header)
-    }
-
+impl BatchHeader<'_> {
     pub fn is_control(&self) -> bool {
         self.message_type == CONTROL_MESSAGE
     }
 
     pub fn is_data(&self) -> bool {
         self.message_type == DATA_MESSAGE
-    }
-}
-
-/// Fills a [`BatchHeader`] key by key and stops at `logEvents`.
-struct HeaderSeed<'h, 'a> {
-    header: &'h mut BatchHeader<'a>,
-    reached_events: &'h mut bool,
-}
-
-impl<'de, 'h> DeserializeSeed<'de> for HeaderSeed<'h, 'de> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, 'h> Visitor<'de> for HeaderSeed<'h, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a CloudWatch Logs envelope")
-    }
-
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match key.as_ref() {
-                "messageType" => self.header.message_type = map.next_value()?,
-                "owner" => self.header.owner = map.next_value()?,
-                "logGroup" => self.header.log_group = map.next_value()?,
-                "logStream" => self.header.log_stream = map.next_value()?,
-                "subscriptionFilters" => self.header.subscription_filters = map.next_value()?,
-                "logEvents" => {
-                    *self.reached_events = true;
-                    return Err(de::Error::custom("the header ends here"));
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
     }
 }
 

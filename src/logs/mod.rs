@@ -3,9 +3,8 @@
 //! Decoding is split in two steps so that the hot path never copies a record it cannot use:
 //! [`inflate_payload`] turns the base64 text into the decompressed envelope bytes (size-capped),
 //! and [`LogBatch::parse`] reads the envelope from those bytes with serde_json, borrowing each
-//! log event's `message` as raw JSON text. A batch in which no message can match the rule
-//! (see [`crate::detection::may_match`], applied to the whole batch) is never read past its
-//! header ([`BatchHeader::read`]).
+//! log event's `message` as raw JSON text; only the messages that may match
+//! ([`crate::detection::may_match`]) are unescaped and parsed.
 //!
 //! - [`event`]: the Lambda event and [`Base64Text`], read alike by the function and the
 //!   command line;

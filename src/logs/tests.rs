@@ -272,19 +272,7 @@ fn reads_any_layout_serde_reads_and_refuses_a_message_that_is_not_a_string() {
 }
 
 #[test]
-fn the_header_alone_is_what_the_whole_read_says_up_to_the_log_events() {
-    let data = encoded(r#"{"eventName":"A"}"#);
-    let bytes = inflate_payload(&data, DEFAULT_MAX_DECODED_BYTES).unwrap();
-    let header = BatchHeader::read(&bytes).unwrap();
-    assert_eq!(header, LogBatch::parse(&bytes).unwrap().header);
-    assert!(header.is_data());
-    let control = control_message_event("g").unwrap().awslogs.data;
-    let bytes = inflate_payload(&control, DEFAULT_MAX_DECODED_BYTES).unwrap();
-    assert!(BatchHeader::read(&bytes).unwrap().is_control());
-}
-
-#[test]
-fn the_header_read_refuses_what_is_not_an_envelope() {
+fn what_is_not_an_envelope_is_refused() {
     for broken in [
         &b"not json"[..],
         b"[1,2]",
@@ -293,7 +281,7 @@ fn the_header_read_refuses_what_is_not_an_envelope() {
         br#"{"messageType":"DATA_MESSAGE","owner":"1"} trailing"#,
     ] {
         assert!(
-            matches!(BatchHeader::read(broken), Err(DecodeError::Envelope(_))),
+            matches!(LogBatch::parse(broken), Err(DecodeError::Envelope(_))),
             "{}",
             String::from_utf8_lossy(broken)
         );
