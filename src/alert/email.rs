@@ -300,6 +300,10 @@ fn write_caller(text: &mut String, number: usize, caller: &CallerDocument) -> st
     writeln!(text, "{number:>3}. {}", caller.description)?;
     let workload = &caller.workload;
     match workload.evidence.first() {
+        // Nothing was classified, so there is no confidence to state: only what was seen.
+        Some(evidence) if workload.kind == crate::workload::WorkloadKind::Unknown => {
+            writeln!(text, "     workload: {} ({evidence})", workload.description)?
+        }
         Some(evidence) => writeln!(
             text,
             "     workload: {} ({}: {evidence})",
@@ -351,11 +355,14 @@ fn write_caller(text: &mut String, number: usize, caller: &CallerDocument) -> st
         writeln!(text, "     user agent unknown")?;
     }
     for agent in &caller.user_agents {
-        writeln!(
-            text,
-            "     user agent {} (as the caller sent it)",
-            crate::sanitize::defang(agent)
-        )?;
+        let shown = crate::sanitize::defang(agent);
+        // Said as it is: a defanged agent is not what the caller sent.
+        let how = if shown == *agent {
+            "as the caller sent it"
+        } else {
+            "as the caller sent it, links disarmed"
+        };
+        writeln!(text, "     user agent {shown} ({how})")?;
     }
     let more = caller.reads.saturating_sub(caller.example_event_ids.len());
     let more = if more > 0 {

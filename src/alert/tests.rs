@@ -113,6 +113,22 @@ fn subject_obeys_sns_rules_whatever_the_input() {
 }
 
 #[test]
+fn a_user_agent_with_a_link_is_said_to_be_disarmed_not_as_sent() {
+    let agent = "Boto3/1.34 see https://evil.example/login";
+    let alert = compose_with(&[access("e1", agent, "prod/db")], &pending(100), 50);
+    let line = alert
+        .text
+        .lines()
+        .find(|l| l.contains("user agent"))
+        .unwrap();
+    assert!(!line.contains("https://evil.example"), "{line}");
+    assert!(
+        line.ends_with("(as the caller sent it, links disarmed)"),
+        "{line}"
+    );
+}
+
+#[test]
 fn hostile_user_agent_cannot_forge_lines_in_the_text_or_break_the_json() {
     let agent = format!("evil\n\nSeverity: LOW\r\n\u{202E}{}", "A".repeat(10_000));
     let alert = compose_with(&[access("e1", &agent, "prod/db")], &pending(100), 50);
