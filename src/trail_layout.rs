@@ -236,5 +236,40 @@ fn is_organization_id(name: &str) -> bool {
     })
 }
 
+/// The account, region and UTC day (`YYYY/MM/DD`) a trail file's path says it holds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TrailDay {
+    pub account: String,
+    pub region: String,
+    pub day: String,
+}
+
+/// Where a file sits in a trail's layout (`.../AWSLogs/[o-ORGID/]ACCOUNT/CloudTrail/REGION/
+/// YYYY/MM/DD/FILE`, a local path or an S3 key); `None` for a file outside it, whose days
+/// cannot be named without reading every record.
+pub fn trail_day(path: &str) -> Option<TrailDay> {
+    let parts: Vec<&str> = path.split(['/', '\\']).collect();
+    let logs = parts.iter().rposition(|p| *p == "AWSLogs")?;
+    let mut rest = &parts[logs + 1..];
+    if rest.first().is_some_and(|p| p.starts_with("o-")) {
+        rest = &rest[1..];
+    }
+    let [account, "CloudTrail", region, year, month, day, _file, ..] = rest else {
+        return None;
+    };
+    let digits =
+        |text: &str, len: usize| text.len() == len && text.bytes().all(|b| b.is_ascii_digit());
+    let well_formed = digits(account, 12)
+        && crate::region::RegionName::parse(region).is_some()
+        && digits(year, 4)
+        && digits(month, 2)
+        && digits(day, 2);
+    well_formed.then(|| TrailDay {
+        account: (*account).to_owned(),
+        region: (*region).to_owned(),
+        day: format!("{year}/{month}/{day}"),
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -25,7 +25,8 @@ use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::ids::AccountId;
 use secret_deletion_alerts::ports::SecretAt;
 use secret_deletion_alerts::region::RegionName;
-use secret_deletion_alerts::trail_layout::{ListingFilter, S3Location};
+use secret_deletion_alerts::trail_layout::{ListingFilter, S3Location, TrailDay, days_between};
+use secret_deletion_alerts::usage::report::counted;
 use secret_deletion_alerts::usage::{
     CheckOutcome, ReadsOfSecrets, SecretQuery, SourceCoverage, SourceKind, UsageTally,
     check_document, exit_status, report,
@@ -68,6 +69,10 @@ pub struct CheckArgs {
     /// region. An ARN is checked in its own region.
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
+    /// Offline: the account a secret named by name lives in (an ARN names its own). Without
+    /// it, a name matches reads in any account, and no source can vouch it was not read.
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub account: Option<String>,
     /// One JSON document per secret (docs/check-v1.schema.json) instead of the report.
     #[arg(long)]
     pub json: bool,
@@ -337,6 +342,20 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
     let mut unlisted: Vec<String> = Vec::new();
     if aws.is_none() {
         queries = in_regions(queries, &args.regions);
+        if let Some(account) = &args.account {
+            if !secret_deletion_alerts::ids::is_account_id(account) {
+                return Err(CheckError::Arguments(format!(
+                    "--account {account:?} is not a 12-digit account id"
+                )));
+            }
+            for query in &mut queries {
+                query.account_id.get_or_insert_with(|| account.clone());
+            }
+        }
+    } else if args.account.is_some() {
+        return Err(CheckError::Arguments(
+            "--account is for --offline: online, a secret's account is looked up".to_owned(),
+        ));
     }
     if let Some(aws) = &aws {
         queries = place_queries(queries, &args.regions, aws)?;
@@ -381,11 +400,16 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
                     &mut report,
                     READS_ASKED,
                 );
-                shared_sources.push(coverage_of_files(
-                    SourceKind::Local,
-                    path.display().to_string(),
-                    &report,
-                ));
+                let location = path.display().to_string();
+                for (query, own) in queries.iter().zip(per_secret_sources.iter_mut()) {
+                    own.push(coverage_of_files(
+                        SourceKind::Local,
+                        location.clone(),
+                        &report,
+                        query,
+                        (from, now),
+                    ));
+                }
                 tally.merge(report.findings);
             }
             Source::S3(location) => {
@@ -408,16 +432,23 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
                 )
                 .await;
                 let url = location.url_of(&location.prefix);
-                let coverage = match listed {
-                    Ok(()) => coverage_of_files(SourceKind::S3, url, &report),
-                    Err(error) => SourceCoverage {
-                        kind: SourceKind::S3,
-                        location: url,
-                        complete: false,
-                        detail: Chain(&error).to_string(),
-                    },
-                };
-                shared_sources.push(coverage);
+                for (query, own) in queries.iter().zip(per_secret_sources.iter_mut()) {
+                    own.push(match &listed {
+                        Ok(()) => coverage_of_files(
+                            SourceKind::S3,
+                            url.clone(),
+                            &report,
+                            query,
+                            (from, now),
+                        ),
+                        Err(error) => SourceCoverage {
+                            kind: SourceKind::S3,
+                            location: url.clone(),
+                            complete: false,
+                            detail: Chain(error).to_string(),
+                        },
+                    });
+                }
                 tally.merge(report.findings);
             }
             Source::Athena { database, table } => {
@@ -763,22 +794,33 @@ async fn athena(
     }
 }
 
-/// A tree or a bucket is complete when every file in it was read.
+/// A tree or a bucket vouches for a secret only when every file in it was read, it held
+/// records, and its files (in a trail's layout) hold every day of the window for the secret's
+/// account and region. Anything less is said, and is not complete: `no_reads_seen` is never
+/// said of days, accounts or regions no file covered.
 fn coverage_of_files(
     kind: SourceKind,
     location: String,
     report: &ScanReport<UsageTally>,
+    secret: &SecretQuery,
+    window: (SystemTime, SystemTime),
 ) -> SourceCoverage {
     let read = report.files_read;
     let skipped = report.skipped.len();
+    let records = report.findings.records;
     let mut detail = format!(
-        "{read} {} read ({:.1} MB), {} records examined",
-        if read == 1 { "file" } else { "files" },
+        "{} read ({:.1} MB), {} examined",
+        counted(read as u64, "file", "files"),
         report.bytes_read as f64 / 1e6,
-        report.findings.records
+        counted(records, "record", "records")
     );
+    let mut gaps = Vec::new();
     if report.findings.malformed > 0 {
-        detail.push_str(&format!(", {} records not JSON", report.findings.malformed));
+        // A record that is not JSON might have been a read: the source cannot vouch for it.
+        gaps.push(format!(
+            "{} not JSON",
+            counted(report.findings.malformed, "record", "records")
+        ));
     }
     if skipped > 0 {
         let first = report
@@ -786,18 +828,68 @@ fn coverage_of_files(
             .first()
             .map(|(name, error)| format!("{name}: {error}"))
             .unwrap_or_default();
-        detail.push_str(&format!(
-            "; {skipped} files could not be read (first: {first})"
+        gaps.push(format!(
+            "{} could not be read (first: {first})",
+            counted(skipped as u64, "file", "files")
         ));
     }
     if read == 0 && skipped == 0 {
-        detail.push_str("; no files found");
+        gaps.push("no files found".to_owned());
+    } else if records == 0 && report.files_without_candidates == 0 {
+        // (A file the pre-check passed over whole is not counted record by record.)
+        gaps.push("no records: nothing here can say the secret was not read".to_owned());
     }
-    // A record that is not JSON might have been a read: the source cannot vouch for it.
+    if report.files_outside_layout > 0 {
+        gaps.push(format!(
+            "{} outside a trail's layout (AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/): the \
+             days they hold cannot be named",
+            counted(report.files_outside_layout as u64, "file is", "files are")
+        ));
+    }
+    match (&secret.account_id, &secret.region) {
+        (Some(account), Some(region)) => {
+            let mut days = days_between(window.0, window.1);
+            // `days_between` adds the day after the window for late deliveries: not needed.
+            days.pop();
+            let missing: Vec<&String> = days
+                .iter()
+                .filter(|day| {
+                    !report.days.contains(&TrailDay {
+                        account: account.clone(),
+                        region: region.clone(),
+                        day: (*day).clone(),
+                    })
+                })
+                .collect();
+            if !missing.is_empty() {
+                let shown: Vec<&str> = missing.iter().take(3).map(|d| d.as_str()).collect();
+                gaps.push(format!(
+                    "no file of account {account} in {region} for {} of the window's {} ({}{})",
+                    missing.len(),
+                    counted(days.len() as u64, "day", "days"),
+                    shown.join(", "),
+                    if missing.len() > shown.len() {
+                        ", ..."
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+        _ => gaps.push(
+            "the secret is named without its account and region: give its full ARN, or \
+             --account and --region, to know which files must be there"
+                .to_owned(),
+        ),
+    }
+    if !gaps.is_empty() {
+        detail.push_str("; ");
+        detail.push_str(&gaps.join("; "));
+    }
     SourceCoverage {
         kind,
         location,
-        complete: skipped == 0 && read > 0 && report.findings.malformed == 0,
+        complete: gaps.is_empty(),
         detail,
     }
 }

@@ -1,12 +1,14 @@
 //! What a scan found and what it cost, summed over files and objects as they finish, with the
 //! progress bar that shows it on a terminal.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use secret_deletion_alerts::aws::s3_trail::TrailBucketError;
 use secret_deletion_alerts::detection::Findings;
 use secret_deletion_alerts::error::HistoryError;
 use secret_deletion_alerts::history::{FileAnswer, Question};
+use secret_deletion_alerts::trail_layout::{TrailDay, trail_day};
 
 /// What a look-back read and found: `A` is its question's answer (`scan`'s [`Findings`],
 /// `check`'s tally).
@@ -28,6 +30,11 @@ pub(super) struct ScanReport<A = Findings> {
     pub elapsed: Duration,
     /// Set when some inputs were S3 locations.
     pub bucket: Option<BucketCost>,
+    /// The account, region and day of every file read that sits in a trail's layout: what
+    /// the files can vouch for ([`trail_day`]).
+    pub days: BTreeSet<TrailDay>,
+    /// Files read outside a trail's layout: the days they hold cannot be named.
+    pub files_outside_layout: usize,
 }
 
 /// What reading S3 took: requests, and where the time went.
@@ -71,6 +78,12 @@ impl<A> ScanReport<A> {
         match result {
             Ok(part) => {
                 self.files_read += 1;
+                match trail_day(&name) {
+                    Some(day) => {
+                        self.days.insert(day);
+                    }
+                    None => self.files_outside_layout += 1,
+                }
                 self.files_without_candidates += usize::from(part.no_candidates);
                 self.outside_time_range += part.outside_time_range;
                 if self.log_group.is_none() {

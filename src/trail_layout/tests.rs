@@ -162,3 +162,31 @@ fn digests_insights_and_the_writability_check_hold_no_records() {
         assert!(!is_log_object(key), "{key}");
     }
 }
+
+#[test]
+fn a_trail_files_path_names_its_account_region_and_day() {
+    let day = |account: &str, region: &str, day: &str| {
+        Some(TrailDay {
+            account: account.into(),
+            region: region.into(),
+            day: day.into(),
+        })
+    };
+    assert_eq!(
+        trail_day("/tmp/x/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/01/a.json.gz"),
+        day("123456789012", "us-east-1", "2026/11/01")
+    );
+    assert_eq!(
+        trail_day("prefix/AWSLogs/o-abc123/210987654321/CloudTrail/eu-west-1/2026/12/05/f.json.gz"),
+        day("210987654321", "eu-west-1", "2026/12/05")
+    );
+    for outside in [
+        "exports/records.json",
+        "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/01",
+        "AWSLogs/12345/CloudTrail/us-east-1/2026/11/01/a.json.gz",
+        "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/01/a.json.gz",
+        "AWSLogs/123456789012/CloudTrail/not a region/2026/11/01/a.json.gz",
+    ] {
+        assert_eq!(trail_day(outside), None, "{outside}");
+    }
+}

@@ -160,6 +160,6 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
 }
 
 /// `1 read`, `3 reads`.
-fn counted(count: u64, one: &str, many: &str) -> String {
+pub fn counted(count: u64, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }

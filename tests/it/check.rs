@@ -175,7 +175,8 @@ fn a_secret_read_by_name_partial_or_full_arn_is_in_use_and_the_exit_status_is_3(
         assert_eq!(readers[0]["source_ips"], json!(["10.0.0.7"]));
         assert_eq!(readers[1]["refused_reads"], 1);
         assert_eq!(document["sources"][0]["kind"], "local");
-        assert_eq!(document["sources"][0]["complete"], true);
+        // Two days of files cannot vouch for a 90-day window (the reads are in use anyway).
+        assert_eq!(document["sources"][0]["complete"], false);
     }
 }
 
@@ -239,22 +240,76 @@ fn offline_the_region_asked_filters_the_reads_as_online() {
     assert_eq!(elsewhere["secret"]["region"], "eu-west-1");
 }
 
+/// A trail's tree holding a file for each of the last `days` days and today, in `ACCOUNT`'s
+/// us-east-1, each with one read of another secret.
+fn tree_of_days(days: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for ago in 0..=days {
+        let day = &days_ago(ago)[..10].replace('-', "/");
+        write_gzip(
+            &dir.path().join(format!(
+                "AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/{day}/f{ago}.json.gz"
+            )),
+            json!({ "Records": [read("other/secret", &format!("o-{ago}"), ago, "app", None)] })
+                .to_string()
+                .as_bytes(),
+        );
+    }
+    dir
+}
+
 #[test]
 fn a_secret_nothing_read_in_a_complete_source_is_no_reads_seen_and_the_exit_status_is_0() {
+    let covered = tree_of_days(3);
+    let ask = |tree: &tempfile::TempDir, extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "legacy/ldap",
+            "--days",
+            "2",
+            "--offline",
+            "--source",
+            tree.path().to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        cli(&args)
+    };
+    let output = ask(&covered, &["--account", ACCOUNT, "--region", "us-east-1"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stderr(&output),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let documents = documents(&output);
+    assert_eq!(documents[0]["verdict"], "no_reads_seen", "{}", documents[0]);
+    assert_eq!(documents[0]["readers"], json!([]));
+    assert_eq!(documents[0]["sources"][0]["complete"], true);
+    // Named by name alone, it could live in any account: nothing vouches for it.
+    let output = ask(&covered, &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let detail = documents_of(&output)[0]["sources"][0]["detail"].clone();
+    assert!(
+        detail.as_str().unwrap().contains("--account and --region"),
+        "{detail}"
+    );
+    // Files for other days, another region, or none at all: unknown, the gap named.
+    let output = ask(&tree(), &["--account", ACCOUNT, "--region", "us-east-1"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let detail = documents_of(&output)[0]["sources"][0]["detail"].clone();
+    assert!(
+        detail.as_str().unwrap().contains("no file of account"),
+        "{detail}"
+    );
+    let output = ask(&covered, &["--account", ACCOUNT, "--region", "eu-west-1"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let empty = tempfile::tempdir().unwrap();
+    let output = ask(&empty, &["--account", ACCOUNT, "--region", "us-east-1"]);
+    assert_eq!(output.status.code(), Some(2), "an empty tree is unknown");
     let tree = tree();
     let path = tree.path().to_str().unwrap();
-    let output = cli(&[
-        "check",
-        "legacy/ldap",
-        "--offline",
-        "--source",
-        path,
-        "--json",
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let documents = documents(&output);
-    assert_eq!(documents[0]["verdict"], "no_reads_seen");
-    assert_eq!(documents[0]["readers"], json!([]));
     // A window longer than CloudTrail's life starts at its launch (November 2013).
     let output = cli(&[
         "check",
@@ -311,7 +366,7 @@ fn a_file_that_cannot_be_read_makes_the_source_incomplete_and_the_answer_unknown
     assert_eq!(document["sources"][0]["complete"], false);
     let detail = document["sources"][0]["detail"].as_str().unwrap();
     assert!(
-        detail.contains("1 files could not be read") && detail.contains("c.json.gz"),
+        detail.contains("1 file could not be read") && detail.contains("c.json.gz"),
         "{detail}"
     );
     // A read seen elsewhere still says in use: 3 beats 2.
@@ -804,7 +859,11 @@ async fn a_trail_bucket_is_read_in_place_for_the_days_of_the_window() {
     let document = &documents(&output)[0];
     assert_eq!(document["reads"], 1);
     assert_eq!(document["sources"][0]["kind"], "s3");
-    assert_eq!(document["sources"][0]["complete"], true);
+    // Files on two days of the thirty (of a secret whose account the lookup did not find):
+    // the bucket cannot vouch for the rest.
+    assert_eq!(document["sources"][0]["complete"], false);
+    let detail = document["sources"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("account"), "{detail}");
     assert!(
         fake.requests().is_empty(),
         "Event history is not asked unless named"
