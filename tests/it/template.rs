@@ -615,7 +615,7 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
                 "securityhub:BatchImportFindings".to_owned()
             ),
             (
-                Some("RestoreAll".to_owned()),
+                Some("RestoreAnySecret".to_owned()),
                 "secretsmanager:RestoreSecret".to_owned()
             ),
             (
