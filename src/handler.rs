@@ -318,6 +318,7 @@ async fn handle_envelope(
             );
             ports.copies.undelivered(scheduled.delivered.len())
         });
+        summary.findings_undelivered += report.findings_undelivered;
         summary.chat_undelivered += report.chat_undelivered;
     }
     summary.alerts_undelivered = failures.len();
@@ -330,7 +331,7 @@ async fn handle_envelope(
             tracing::error!("the invocation's deadline is near: the alerts' copies were cut off");
             ports.copies.undelivered(delivered.len())
         });
-        summary.findings_undelivered = report.findings_undelivered;
+        summary.findings_undelivered += report.findings_undelivered;
         summary.chat_undelivered += report.chat_undelivered;
     }
 

@@ -46,8 +46,7 @@ pub trait AlertCopies: Send + Sync {
     /// What a delivery of `alerts` cut off by the deadline left undelivered.
     fn undelivered(&self, alerts: usize) -> CopiesReport;
 
-    /// Copies of the batch's delivered alerts of scheduled deletions: chat only (their
-    /// Security Hub findings are not made yet).
+    /// Copies of the batch's delivered alerts of scheduled deletions: a finding each, and chat.
     async fn deliver_scheduled(&self, alerts: &[ScheduledAlert]) -> CopiesReport;
 }
 

@@ -13,6 +13,7 @@ mod chat;
 mod compose;
 mod document;
 mod email;
+mod finding;
 
 use std::time::{Duration, SystemTime};
 
@@ -25,6 +26,7 @@ use crate::workload::WorkloadKind;
 pub use chat::SCHEDULED_CHAT_EVENT_TYPE;
 pub use compose::{ScheduledAlert, ScheduledFacts, compose_scheduled};
 pub use document::{SCHEDULED_SCHEMA, ScheduledDocument};
+pub use finding::{SCHEDULED_FINDING_TYPE, SCHEDULED_GENERATOR_ID};
 
 /// `SCHEDULE_CHECK_DAYS`: how far back the look-back goes unless told otherwise.
 pub const DEFAULT_CHECK_DAYS: u64 = 7;

@@ -44,16 +44,29 @@ impl AlertCopies for AwsCopies {
     }
 
     async fn deliver_scheduled(&self, alerts: &[ScheduledAlert]) -> CopiesReport {
-        let mut chat_undelivered = 0;
-        if let Some(chat) = &self.chat {
+        let findings = async {
+            match &self.findings {
+                Some(findings) => {
+                    Box::pin(findings.import_scheduled(alerts, SystemTime::now())).await
+                }
+                None => 0,
+            }
+        };
+        let chat = async {
+            let Some(chat) = &self.chat else {
+                return 0;
+            };
+            let mut undelivered = 0;
             for alert in alerts {
                 if !Box::pin(chat.post_scheduled(alert)).await {
-                    chat_undelivered += 1;
+                    undelivered += 1;
                 }
             }
-        }
+            undelivered
+        };
+        let (findings_undelivered, chat_undelivered) = futures_util::join!(findings, chat);
         CopiesReport {
-            findings_undelivered: 0,
+            findings_undelivered,
             chat_undelivered,
         }
     }

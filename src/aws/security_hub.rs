@@ -23,6 +23,7 @@ use crate::aws::clients::partition_of;
 use crate::config::SecurityHubMode;
 use crate::ids::AccountId;
 use crate::region::RegionName;
+use crate::scheduled::ScheduledAlert;
 
 /// Tries of one call: a throttled or refused batch is sent again once.
 const TRIES: usize = 2;
@@ -70,7 +71,8 @@ impl SecurityHubFindings {
         let mut by_place: BTreeMap<(String, String), (FindingPlace, Vec<Finding>)> =
             BTreeMap::new();
         for alert in alerts {
-            let place = self.place_of(alert);
+            let secret = &alert.document.secret;
+            let place = self.place_of(secret.account_id.as_deref(), secret.region.as_deref());
             let findings = findings_of(alert, &place, now);
             by_place
                 .entry((place.account_id.clone(), place.region.clone()))
@@ -78,6 +80,30 @@ impl SecurityHubFindings {
                 .1
                 .extend(findings);
         }
+        self.import_at(by_place).await
+    }
+
+    /// Imports the findings of scheduled deletions' alerts; returns how many did not go in.
+    pub async fn import_scheduled(&self, alerts: &[ScheduledAlert], now: SystemTime) -> usize {
+        let mut by_place: BTreeMap<(String, String), (FindingPlace, Vec<Finding>)> =
+            BTreeMap::new();
+        for alert in alerts {
+            let secret = &alert.document.secret;
+            let place = self.place_of(secret.account_id.as_deref(), secret.region.as_deref());
+            let finding = alert.finding(&place, now);
+            by_place
+                .entry((place.account_id.clone(), place.region.clone()))
+                .or_insert_with(|| (place, Vec::new()))
+                .1
+                .push(finding);
+        }
+        self.import_at(by_place).await
+    }
+
+    async fn import_at(
+        &self,
+        by_place: BTreeMap<(String, String), (FindingPlace, Vec<Finding>)>,
+    ) -> usize {
         let mut undelivered = 0;
         for (place, findings) in by_place.into_values() {
             let client = match self.client(&place).await {
@@ -97,15 +123,12 @@ impl SecurityHubFindings {
 
     /// Where an alert's findings go: home, or (`member`) the secret's account and region
     /// when the records name them well-formed.
-    fn place_of(&self, alert: &Alert) -> FindingPlace {
-        let secret = &alert.document.secret;
+    fn place_of(&self, account: Option<&str>, region: Option<&str>) -> FindingPlace {
         if self.mode != SecurityHubMode::Member {
             return self.home.clone();
         }
         // Only an account the function may act in (`ACCOUNTS`), named as CloudTrail writes ids.
-        let account = secret
-            .account_id
-            .as_deref()
+        let account = account
             .filter(|id| crate::ids::is_account_id(id))
             .filter(|id| {
                 self.accounts
@@ -113,7 +136,7 @@ impl SecurityHubFindings {
                     .is_none_or(|allowed| allowed.contains(*id))
             })
             .map(AccountId::from);
-        let region = secret.region.as_deref().and_then(RegionName::parse);
+        let region = region.and_then(RegionName::parse);
         match (account, region) {
             (Some(account), Some(region)) => FindingPlace {
                 partition: partition_of(Some(region.as_str())).to_owned(),

@@ -580,6 +580,89 @@ mod emulated {
         assert_eq!(received.messages().len(), 1, "one chat message");
     }
 
+    /// A scheduled deletion's alert as the core composes it (guard as given).
+    fn scheduled_alert(
+        guard: secret_deletion_alerts::scheduled::Guard,
+    ) -> secret_deletion_alerts::scheduled::ScheduledAlert {
+        use secret_deletion_alerts::scheduled::{
+            Confirmation, LookBack, ScheduledFacts, compose_scheduled,
+        };
+        let record = serde_json::json!({
+            "eventTime": "2026-11-20T10:02:00Z",
+            "eventSource": "secretsmanager.amazonaws.com",
+            "eventName": "DeleteSecret",
+            "awsRegion": "us-east-1",
+            "eventID": unique("deletion"),
+            "recipientAccountId": "123456789012",
+            "requestParameters": { "secretId": "prod/db" },
+            "responseElements": {
+                "arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+                "name": "prod/db"
+            },
+            "userIdentity": { "type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/bob",
+                              "accountId": "123456789012", "userName": "bob" }
+        })
+        .to_string();
+        let read = secret_deletion_alerts::record_reading::read_record(&record).unwrap();
+        let seen = secret_deletion_alerts::deletion::seen_in(&read.record, &record).unwrap();
+        let now = std::time::SystemTime::now();
+        compose_scheduled(&ScheduledFacts {
+            seen: &seen,
+            confirmation: &Confirmation::Confirmed {
+                event_id: "e".into(),
+            },
+            look_back: &LookBack::unread(now, now, "not read".into()),
+            state: &secret_deletion_alerts::restore::SecretState::DryRun,
+            guard: &guard,
+            notes: &[],
+            now,
+        })
+    }
+
+    #[test]
+    #[ignore = "needs moto's server: scripts/test starts it"]
+    fn a_scheduled_deletion_is_one_finding_archived_once_the_guard_cancelled_it() {
+        on_a_large_stack(a_scheduled_deletion_is_one_finding_archived());
+    }
+
+    async fn a_scheduled_deletion_is_one_finding_archived() {
+        use secret_deletion_alerts::scheduled::Guard;
+        let Some(sdk) = emulator().await else { return };
+        let copies = AwsCopies {
+            findings: Some(SecurityHubFindings::new(
+                &sdk,
+                SecurityHubMode::Own,
+                "123456789012",
+                None,
+                None,
+            )),
+            chat: None,
+        };
+        let alert = scheduled_alert(Guard::Off);
+        let report = copies.deliver_scheduled(std::slice::from_ref(&alert)).await;
+        assert_eq!(report.findings_undelivered, 0);
+        let id = format!(
+            "{}/{}",
+            secret_deletion_alerts::scheduled::SCHEDULED_GENERATOR_ID,
+            alert.dedup_key()
+        );
+        let found = findings_with_id(&sdk, &id).await;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0]["RecordState"], "ACTIVE");
+        assert_eq!(found[0]["ResourceType"], "AwsSecretsManagerSecret");
+        let cancelled = {
+            let mut again = scheduled_alert(Guard::Cancelled {
+                because: "orders-api read it".into(),
+            });
+            again.document.dedup_key = alert.dedup_key().to_owned();
+            again
+        };
+        copies.deliver_scheduled(&[cancelled]).await;
+        let found = findings_with_id(&sdk, &id).await;
+        assert_eq!(found.len(), 1, "one finding, updated: {found:?}");
+        assert_eq!(found[0]["RecordState"], "ARCHIVED");
+    }
+
     #[test]
     #[ignore = "needs moto's server: scripts/test starts it"]
     fn member_mode_imports_into_the_secrets_account_through_the_member_role() {
