@@ -385,7 +385,17 @@ async fn look_back(
                  invocation's deadline leaves)"
             )),
         ),
-        Ok(Err(error)) => (false, Some(format!("Event history: {}", Chain(&error)))),
+        Ok(Err(EventHistoryError::NotConfigured)) => (
+            false,
+            Some("no CloudTrail Event history is configured here".to_owned()),
+        ),
+        Ok(Err(error)) => (
+            false,
+            Some(format!(
+                "CloudTrail Event history could not be read: {}",
+                Chain(&error)
+            )),
+        ),
     };
     let tally: UsageTally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
     let reached = oldest.into_inner().unwrap_or_else(|p| p.into_inner());

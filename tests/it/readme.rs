@@ -67,3 +67,20 @@ fn the_readmes_finding_is_what_security_hub_gets_but_for_when_it_was_made() {
     shown[0]["UpdatedAt"] = made[0]["UpdatedAt"].clone();
     assert_eq!(shown, made);
 }
+
+#[test]
+fn the_readmes_scheduled_subject_is_the_sample_alerts() {
+    // docs/scheduled.md's sample is the code's own output (tests/it/scheduled.rs holds it);
+    // the README shows its subject line.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_to_string(root.join("docs/scheduled.md")).unwrap();
+    let subject = docs
+        .lines()
+        .find(|line| line.starts_with("Subject: "))
+        .expect("a subject in docs/scheduled.md");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```\n{subject}\n```")),
+        "README.md should show {subject:?}"
+    );
+}
