@@ -520,3 +520,97 @@ async fn the_default_configuration_reaches_the_emulator_through_aws_endpoint_url
     assert!(topics.is_ok(), "{topics:?}");
     let _ = BehaviorVersion::latest();
 }
+
+/// A deletion scheduled (ON_SCHEDULE=guard) end to end: moto's Secrets Manager, SNS (an SQS
+/// inbox), DynamoDB (the alert-state table), and the fake Event history. The alert arrives
+/// with `kind=deletion_scheduled`, the guard cancels the deletion, and a retry sends nothing.
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_scheduled_deletion_of_a_secret_in_use_alerts_once_and_the_guard_cancels_it() {
+    use common::fake_cloudtrail::{FakeCloudTrail, HistoryEvent};
+    use common::moto::fake_endpoint;
+    use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
+    use secret_deletion_alerts::aws::dynamodb_windows::{AlertStateTable, create_table};
+    use secret_deletion_alerts::scheduled::OnSchedule;
+
+    let Some(sdk) = emulator().await else { return };
+    let name = unique("scheduled/db");
+    let arn = secret_pending_deletion(&sdk, &name, false).await;
+    let inbox = Inbox::new(&sdk).await;
+    let table = unique("alert-state");
+    create_table(&sdk, &table).await.unwrap();
+    let windows = AlertStateTable::new(&sdk, &table);
+
+    let records =
+        std::fs::read_to_string(events_dir().join("records/deletion-scheduled.json")).unwrap();
+    let mut deletion: serde_json::Value = serde_json::from_str(&records).unwrap();
+    let mut deletion = deletion["Records"][0].take();
+    deletion["eventID"] = unique("deletion").into();
+    deletion["requestParameters"]["secretId"] = name.clone().into();
+    deletion["responseElements"]["arn"] = arn.clone().into();
+    deletion["responseElements"]["name"] = name.clone().into();
+    let mut read = deletion.clone();
+    read["eventName"] = "GetSecretValue".into();
+    read["eventID"] = unique("read").into();
+    read["eventTime"] = "2026-11-19T08:00:00Z".into();
+    read["requestParameters"] = serde_json::json!({ "secretId": name });
+    read["responseElements"] = serde_json::Value::Null;
+    read["userIdentity"] = serde_json::json!({
+        "type": "AssumedRole",
+        "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/orders-api-role/orders-api"),
+        "accountId": ACCOUNT,
+        "sessionContext": { "sessionIssuer": {
+            "type": "Role", "arn": format!("arn:aws:iam::{ACCOUNT}:role/orders-api-role"),
+            "accountId": ACCOUNT, "userName": "orders-api-role" } }
+    });
+    let fake = FakeCloudTrail::start(vec![
+        HistoryEvent::of(deletion.clone()),
+        HistoryEvent::of(read),
+    ]);
+    let history = CloudTrailHistory::new(&fake_endpoint(&fake.endpoint).await, None);
+
+    let publisher = SnsPublisher::new(&sdk, &inbox.topic_arn);
+    let secrets = SecretsManager::new(&sdk);
+    let mut ports = Adapters::new(&publisher, &secrets);
+    ports.history = &history;
+    ports.windows = &windows;
+    let policy = RestorePolicy::Off;
+    let mut options = options(&policy);
+    options.on_schedule = OnSchedule::Guard;
+    options.alert_window = Some(Duration::from_secs(3600));
+    options.verify_wait = Duration::from_secs(2);
+    let data = encode_records(
+        &serde_json::json!({ "Records": [deletion] }).to_string(),
+        "aws-cloudtrail-logs",
+    )
+    .unwrap()
+    .awslogs
+    .data;
+
+    let summary = handle_batch(&data, &ports, &options).await.unwrap();
+    assert_eq!(summary.scheduled_alerts_published, 1, "{summary:?}");
+    assert_eq!(summary.deletions_cancelled, 1, "{summary:?}");
+    assert!(
+        !is_pending_deletion(&sdk, &arn).await,
+        "the guard cancelled it"
+    );
+    let notifications = inbox.notifications(1).await;
+    assert_eq!(notifications.len(), 1);
+    assert_eq!(
+        notifications[0]["MessageAttributes"]["kind"]["Value"],
+        "deletion_scheduled"
+    );
+    let alert = document(&notifications[0]);
+    assert_eq!(alert["kind"], "deletion_scheduled");
+    assert_eq!(alert["severity"], "high");
+    assert_eq!(alert["restore_outcome"]["kind"], "restored");
+    assert_eq!(
+        alert["usage"]["readers"][0]["workload"]["name"],
+        "orders-api"
+    );
+
+    // Lambda's retry of the same batch: the table says it was delivered.
+    let again = handle_batch(&data, &ports, &options).await.unwrap();
+    assert_eq!(again.alerts_already_delivered, 1, "{again:?}");
+    assert!(inbox.notifications(1).await.is_empty(), "not sent twice");
+}
