@@ -108,196 +108,135 @@ pub enum SecurityHubMode {
 impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-
-        let alert_topic_arn = match get("ALERT_TOPIC_ARN") {
-            Some(arn) if is_topic_arn(&arn) => Some(arn),
-            Some(arn) => {
-                return Err(ConfigError::Invalid {
-                    variable: "ALERT_TOPIC_ARN",
-                    value: arn,
-                    accepted: "an SNS topic ARN, arn:PARTITION:sns:REGION:ACCOUNT:NAME",
-                });
-            }
-            None => None,
+        // Each variable once: its name, what it accepts (said when a value is refused), how it
+        // is read, and what it is when unset.
+        let text = |name: &str| get(name).map(|v| v.trim().to_owned());
+        let var = |name, accepted, parse: &dyn Fn(&str) -> Option<_>| {
+            declared(&get, name, accepted, parse)
         };
 
-        let tag_key = get("RESTORE_TAG_KEY").unwrap_or_else(|| DEFAULT_RESTORE_TAG_KEY.to_owned());
-        let restore_policy = match get("RESTORE_MODE").as_deref().map(str::trim) {
-            None | Some("off") => RestorePolicy::Off,
-            Some("tagged") => RestorePolicy::Tagged { tag_key },
-            Some("all") => RestorePolicy::All,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    variable: "RESTORE_MODE",
-                    value: other.to_owned(),
-                    accepted: "off (default), tagged, all",
-                });
-            }
-        };
-
-        let on_schedule = match get("ON_SCHEDULE") {
-            None => OnSchedule::Alert,
-            Some(text) => OnSchedule::parse(&text).ok_or_else(|| ConfigError::Invalid {
-                variable: "ON_SCHEDULE",
-                value: text.clone(),
-                accepted: "off, alert (default), guard",
-            })?,
-        };
-        let schedule_check_days = match get("SCHEDULE_CHECK_DAYS") {
-            None => DEFAULT_CHECK_DAYS,
-            Some(text) => text
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|days| (1..=MAX_CHECK_DAYS).contains(days))
-                .ok_or_else(|| ConfigError::Invalid {
-                    variable: "SCHEDULE_CHECK_DAYS",
-                    value: text.clone(),
-                    accepted: "a whole number of days from 1 to 90 (Event history keeps 90)",
-                })?,
-        };
-
-        let account_id = match get("ACCOUNT_ID") {
-            Some(id) if is_account_id(&id) => Some(id),
-            Some(id) => {
-                return Err(ConfigError::Invalid {
-                    variable: "ACCOUNT_ID",
-                    value: id,
-                    accepted: "a 12-digit AWS account id",
-                });
-            }
-            None => None,
-        };
-
-        let athena_table = match get("ATHENA_TABLE") {
-            Some(table)
-                if table
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') =>
-            {
-                table
-            }
-            Some(table) => {
-                return Err(ConfigError::Invalid {
-                    variable: "ATHENA_TABLE",
-                    value: table,
-                    accepted: "a table name of letters, digits, '_' and '.' (database.table)",
-                });
-            }
-            None => DEFAULT_ATHENA_TABLE.to_owned(),
-        };
-
-        let alert_state_table = match get("ALERT_STATE_TABLE") {
-            Some(table) if is_table_name(table.trim()) => Some(table.trim().to_owned()),
-            Some(table) => {
-                return Err(ConfigError::Invalid {
-                    variable: "ALERT_STATE_TABLE",
-                    value: table,
-                    accepted: "a DynamoDB table name: 3 to 255 letters, digits, '_', '-' and '.'",
-                });
-            }
-            None => None,
-        };
-        let alert_window = match get("ALERT_WINDOW") {
-            None => DEFAULT_ALERT_WINDOW,
-            Some(text) => match parse_window(text.trim()) {
-                Some(window) => window,
-                None => {
-                    return Err(ConfigError::Invalid {
-                        variable: "ALERT_WINDOW",
-                        value: text,
-                        accepted: "a duration up to 7 days such as 1h (default), 15m or 30s; 0 turns the window off",
-                    });
-                }
+        let alert_topic_arn = var("ALERT_TOPIC_ARN", TOPIC_ARN, &|v| {
+            is_topic_arn(v).then(|| v.to_owned())
+        })?;
+        let tag_key = text("RESTORE_TAG_KEY").unwrap_or_else(|| DEFAULT_RESTORE_TAG_KEY.to_owned());
+        let restore_policy =
+            declared(
+                &get,
+                "RESTORE_MODE",
+                "off (default), tagged, all",
+                &|v| match v {
+                    "off" => Some(RestorePolicy::Off),
+                    "tagged" => Some(RestorePolicy::Tagged {
+                        tag_key: tag_key.clone(),
+                    }),
+                    "all" => Some(RestorePolicy::All),
+                    _ => None,
+                },
+            )?
+            .unwrap_or(RestorePolicy::Off);
+        let on_schedule = declared(
+            &get,
+            "ON_SCHEDULE",
+            "off, alert (default), guard",
+            &OnSchedule::parse,
+        )?
+        .unwrap_or(OnSchedule::Alert);
+        let schedule_check_days = declared(
+            &get,
+            "SCHEDULE_CHECK_DAYS",
+            "a whole number of days from 1 to 90 (Event history keeps 90)",
+            &|v| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|days| (1..=MAX_CHECK_DAYS).contains(days))
             },
-        };
-
-        let member_role_name = match get("MEMBER_ROLE_NAME") {
-            Some(name) if is_role_name(name.trim()) => Some(name.trim().to_owned()),
-            Some(name) => {
-                return Err(ConfigError::Invalid {
-                    variable: "MEMBER_ROLE_NAME",
-                    value: name,
-                    accepted: "an IAM role name: 1 to 64 letters, digits and +=,.@_-",
-                });
-            }
-            None => None,
-        };
-        let accounts = match get("ACCOUNTS") {
-            None => None,
-            Some(list) => {
-                let ids: BTreeSet<String> = list
-                    .split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|id| !id.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                if ids.is_empty() || !ids.iter().all(|id| is_account_id(id)) {
-                    return Err(ConfigError::Invalid {
-                        variable: "ACCOUNTS",
-                        value: list,
-                        accepted: "12-digit AWS account ids, separated by commas or spaces",
-                    });
-                }
-                Some(ids)
-            }
-        };
-
-        let intended_deleters = match get("INTENDED_DELETERS") {
-            None => Vec::new(),
-            Some(list) => list
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|glob| !glob.is_empty())
-                .map(|glob| {
-                    glob::Pattern::new(glob)
-                        .ok()
-                        .filter(|_| glob.starts_with("arn:"))
-                        .ok_or_else(|| ConfigError::Invalid {
-                            variable: "INTENDED_DELETERS",
-                            value: glob.to_owned(),
-                            accepted: "principal ARN globs such as arn:aws:iam::123456789012:role/incident-*, separated by commas or spaces",
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-
-        let verify_reads = match get("VERIFY_READS").as_deref().map(str::trim) {
-            None | Some("restore") => VerifyReads::Restore,
-            Some("always") => VerifyReads::Always,
-            Some("off") => VerifyReads::Off,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    variable: "VERIFY_READS",
-                    value: other.to_owned(),
-                    accepted: "restore (default: confirm before a restore), always, off",
-                });
-            }
-        };
-        let verify_wait = match get("VERIFY_WAIT") {
-            None => DEFAULT_VERIFY_WAIT,
-            Some(text) => match humantime::parse_duration(text.trim()) {
-                Ok(wait) if wait <= MAX_VERIFY_WAIT => wait,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        variable: "VERIFY_WAIT",
-                        value: text,
-                        accepted: "a duration up to 60s such as 20s (default) or 5s",
-                    });
-                }
+        )?
+        .unwrap_or(DEFAULT_CHECK_DAYS);
+        let account_id = var("ACCOUNT_ID", "a 12-digit AWS account id", &|v| {
+            is_account_id(v).then(|| v.to_owned())
+        })?;
+        let athena_table = var(
+            "ATHENA_TABLE",
+            "a table name of letters, digits, '_' and '.' (database.table)",
+            &|v| {
+                v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+                    .then(|| v.to_owned())
             },
-        };
-
-        let security_hub = match get("SECURITY_HUB").as_deref().map(str::trim) {
-            None | Some("off") => SecurityHubMode::Off,
-            Some("own") => SecurityHubMode::Own,
-            Some("member") => SecurityHubMode::Member,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    variable: "SECURITY_HUB",
-                    value: other.to_owned(),
-                    accepted: "off (default), own (the function's account), member (the secret's account, through MEMBER_ROLE_NAME)",
-                });
-            }
-        };
+        )?
+        .unwrap_or_else(|| DEFAULT_ATHENA_TABLE.to_owned());
+        let alert_state_table = var(
+            "ALERT_STATE_TABLE",
+            "a DynamoDB table name: 3 to 255 letters, digits, '_', '-' and '.'",
+            &|v| is_table_name(v).then(|| v.to_owned()),
+        )?;
+        let alert_window = declared(
+            &get,
+            "ALERT_WINDOW",
+            "a duration up to 7 days such as 1h (default), 15m or 30s; 0 turns the window off",
+            &parse_window,
+        )?
+        .unwrap_or(DEFAULT_ALERT_WINDOW);
+        let member_role_name = var(
+            "MEMBER_ROLE_NAME",
+            "an IAM role name: 1 to 64 letters, digits and +=,.@_-",
+            &|v| is_role_name(v).then(|| v.to_owned()),
+        )?;
+        let accounts = declared(
+            &get,
+            "ACCOUNTS",
+            "12-digit AWS account ids, separated by commas or spaces",
+            &|v| {
+                let ids: BTreeSet<String> = list_items(v).map(str::to_owned).collect();
+                (!ids.is_empty() && ids.iter().all(|id| is_account_id(id))).then_some(ids)
+            },
+        )?;
+        let intended_deleters = declared(
+            &get,
+            "INTENDED_DELETERS",
+            "principal ARN globs such as arn:aws:iam::123456789012:role/incident-*, separated by commas or spaces",
+            &|v| {
+                list_items(v)
+                    .map(|glob| glob::Pattern::new(glob).ok().filter(|_| glob.starts_with("arn:")))
+                    .collect::<Option<Vec<_>>>()
+            },
+        )?
+        .unwrap_or_default();
+        let verify_reads = declared(
+            &get,
+            "VERIFY_READS",
+            "restore (default: confirm before a restore), always, off",
+            &|v| match v {
+                "restore" => Some(VerifyReads::Restore),
+                "always" => Some(VerifyReads::Always),
+                "off" => Some(VerifyReads::Off),
+                _ => None,
+            },
+        )?
+        .unwrap_or(VerifyReads::Restore);
+        let verify_wait = declared(
+            &get,
+            "VERIFY_WAIT",
+            "a duration up to 60s such as 20s (default) or 5s",
+            &|v| {
+                humantime::parse_duration(v)
+                    .ok()
+                    .filter(|wait| *wait <= MAX_VERIFY_WAIT)
+            },
+        )?
+        .unwrap_or(DEFAULT_VERIFY_WAIT);
+        let security_hub = declared(
+            &get,
+            "SECURITY_HUB",
+            "off (default), own (the function's account), member (the secret's account, through MEMBER_ROLE_NAME)",
+            &|v| match v {
+                "off" => Some(SecurityHubMode::Off),
+                "own" => Some(SecurityHubMode::Own),
+                "member" => Some(SecurityHubMode::Member),
+                _ => None,
+            },
+        )?
+        .unwrap_or(SecurityHubMode::Off);
         if security_hub == SecurityHubMode::Own && account_id.is_none() {
             return Err(ConfigError::Missing {
                 variable: "ACCOUNT_ID",
@@ -310,21 +249,18 @@ impl Config {
                 hint: "SECURITY_HUB=member imports findings into each secret's account through this role",
             });
         }
-        let chat_topic_arn = match get("CHAT_TOPIC_ARN") {
-            Some(arn) if is_topic_arn(arn.trim()) => Some(arn.trim().to_owned()),
-            Some(arn) => {
-                return Err(ConfigError::Invalid {
-                    variable: "CHAT_TOPIC_ARN",
-                    value: arn,
-                    accepted: "an SNS topic ARN, arn:PARTITION:sns:REGION:ACCOUNT:NAME",
-                });
-            }
-            None => None,
-        };
+        let chat_topic_arn = var("CHAT_TOPIC_ARN", TOPIC_ARN, &|v| {
+            is_topic_arn(v).then(|| v.to_owned())
+        })?;
         let expected_readers = match get("EXPECTED_READERS") {
             None => ExpectedReaders::default(),
             Some(json) => ExpectedReaders::parse(&json)?,
         };
+        let milliseconds =
+            |name, default: Duration, range: std::ops::RangeInclusive<usize>, accepted| {
+                number(&get, name, default.as_millis() as usize, range, accepted)
+                    .map(|ms| Duration::from_millis(ms as u64))
+            };
 
         Ok(Config {
             alert_topic_arn,
@@ -336,13 +272,9 @@ impl Config {
             verify_reads,
             verify_wait,
             intended_deleters,
-            canary_secret_name: get("CANARY_SECRET_NAME").map(|n| n.trim().to_owned()),
-            stack_name: get("STACK_NAME")
-                .map(|n| n.trim().to_owned())
-                .filter(|n| !n.is_empty()),
-            region: get("AWS_REGION")
-                .map(|r| r.trim().to_owned())
-                .filter(|r| !r.is_empty()),
+            canary_secret_name: text("CANARY_SECRET_NAME"),
+            stack_name: text("STACK_NAME"),
+            region: text("AWS_REGION"),
             member_role_name,
             accounts,
             alert_state_table,
@@ -364,20 +296,18 @@ impl Config {
                 1024 * 1024..=64 * 1024 * 1024,
                 "a byte count from 1048576 (1 MiB) to 67108864 (64 MiB)",
             )?,
-            connect_timeout: Duration::from_millis(number(
-                &get,
+            connect_timeout: milliseconds(
                 "SDK_CONNECT_TIMEOUT_MS",
-                3_000,
+                Duration::from_secs(3),
                 100..=60_000,
                 "milliseconds from 100 to 60000",
-            )? as u64),
-            operation_timeout: Duration::from_millis(number(
-                &get,
+            )?,
+            operation_timeout: milliseconds(
                 "SDK_OPERATION_TIMEOUT_MS",
-                DEFAULT_OPERATION_TIMEOUT.as_millis() as usize,
+                DEFAULT_OPERATION_TIMEOUT,
                 500..=300_000,
                 "milliseconds from 500 to 300000",
-            )? as u64),
+            )?,
             concurrency: number(
                 &get,
                 "MAX_CONCURRENT_SECRETS",
@@ -441,6 +371,37 @@ fn parse_window(text: &str) -> Option<Duration> {
     humantime::parse_duration(text)
         .ok()
         .filter(|window| *window <= MAX_ALERT_WINDOW)
+}
+
+/// What `ALERT_TOPIC_ARN` and `CHAT_TOPIC_ARN` accept.
+const TOPIC_ARN: &str = "an SNS topic ARN, arn:PARTITION:sns:REGION:ACCOUNT:NAME";
+
+/// The variable `name` read through `parse` (spaces around it ignored); `None` when unset or
+/// blank. A value `parse` refuses stops the cold start, naming the variable and what it
+/// accepts.
+fn declared<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    accepted: &'static str,
+    parse: &dyn Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ConfigError> {
+    match get(variable) {
+        None => Ok(None),
+        Some(value) => match parse(value.trim()) {
+            Some(parsed) => Ok(Some(parsed)),
+            None => Err(ConfigError::Invalid {
+                variable,
+                value,
+                accepted,
+            }),
+        },
+    }
+}
+
+/// The items of a list written with commas or spaces between them.
+fn list_items(list: &str) -> impl Iterator<Item = &str> {
+    list.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|item| !item.is_empty())
 }
 
 fn number(
