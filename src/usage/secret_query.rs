@@ -149,10 +149,16 @@ impl SecretQuery {
         let named = |name: &str| name == self.name || self.unsuffixed_name.as_deref() == Some(name);
         match target.naming() {
             crate::detection::Naming::FullArn => {
-                if let Some(arn) = &self.arn
-                    && self.unsuffixed_name.is_none()
-                {
-                    return arn == secret_id;
+                // A full ARN names one secret: another suffix is another secret of the same
+                // name (deleted and made again). Asked by a full ARN, or once looked up, only
+                // its own counts; should the asked ARN end in a name that only looks like a
+                // suffix, the secret's own ARN is it plus its suffix.
+                if let Some(arn) = &self.arn {
+                    let suffixed = self.unsuffixed_name.is_some()
+                        && secret_id
+                            .strip_prefix(arn.as_str())
+                            .is_some_and(|rest| rest.len() == 7 && rest.starts_with('-'));
+                    return arn == secret_id || suffixed;
                 }
                 target.name_held().is_some_and(named) || target.display_name().is_some_and(named)
             }

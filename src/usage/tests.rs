@@ -67,6 +67,21 @@ fn a_read_counts_whether_it_names_the_secret_by_name_partial_or_full_arn() {
 }
 
 #[test]
+fn asked_by_full_arn_offline_another_suffix_is_another_secret() {
+    let other = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-ZzZzZz";
+    let records = [
+        read(ARN, "e-1", "2026-10-01T00:00:00Z", None),
+        read(other, "e-2", "2026-10-02T00:00:00Z", None),
+    ];
+    assert_eq!(tally_of(ARN, &records).reads(), 1, "only its own suffix");
+    assert_eq!(
+        tally_of("prod/db", &records).reads(),
+        2,
+        "by name: any suffix"
+    );
+}
+
+#[test]
 fn once_looked_up_a_full_arn_must_be_the_secrets_own() {
     let mut query = SecretQuery::parse("prod/db").unwrap();
     query.looked_up(SecretDescription {
