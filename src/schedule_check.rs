@@ -453,18 +453,7 @@ fn query_of(seen: &DeletionSeen, state: Option<&SecretState>) -> SecretQuery {
         ),
         _ => {
             let id = seen.secret_id.as_deref().unwrap_or("(not named)");
-            let mut query = SecretQuery::parse(id).unwrap_or_else(|_| SecretQuery {
-                as_named: id.to_owned(),
-                arn: None,
-                name: id.to_owned(),
-                unsuffixed_name: None,
-                account_id: None,
-                region: None,
-                deletion_date: None,
-                last_accessed_date: None,
-                lookup_note: None,
-                looked_up: false,
-            });
+            let mut query = SecretQuery::parse(id).unwrap_or_else(|_| SecretQuery::named(id, id));
             query.account_id = query
                 .account_id
                 .or(seen.account_id.as_deref().map(str::to_owned));

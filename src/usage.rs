@@ -16,7 +16,7 @@ pub mod report;
 mod secret_query;
 mod verdict;
 
-pub use document::{CheckDocument, check_document};
+pub use document::{CheckDocument, WindowPart, WorkloadPart, check_document};
 pub use question::ReadsOfSecrets;
 pub use reads::{ReaderKey, ReaderReads, SecretReads, UsageTally};
 pub use secret_query::{QueryError, SecretDescription, SecretQuery};

@@ -126,19 +126,9 @@ impl ChatTopic {
         }
     }
 
-    /// Publishes `alert`'s chat message; whether it went out.
-    pub async fn post(&self, alert: &Alert) -> bool {
-        let body = serde_json::to_string(&alert.chat_notification()).unwrap_or_default();
-        self.post_body(&body, alert.dedup_key()).await
-    }
-
-    /// Publishes a scheduled deletion's chat message; whether it went out.
-    pub async fn post_scheduled(&self, alert: &ScheduledAlert) -> bool {
-        let body = serde_json::to_string(&alert.chat_notification()).unwrap_or_default();
-        self.post_body(&body, alert.dedup_key()).await
-    }
-
-    async fn post_body(&self, body: &str, dedup_key: &str) -> bool {
+    /// Publishes a chat message (Chatbot's JSON, `body`) of the alert keyed `dedup_key`;
+    /// whether it went out.
+    pub async fn post(&self, body: &str, dedup_key: &str) -> bool {
         for attempt in 1..=CHAT_TRIES {
             match self
                 .client

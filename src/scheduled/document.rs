@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::usage::Verdict;
-use crate::workload::{Confidence, WorkloadKind};
+pub use crate::usage::{WindowPart, WorkloadPart};
 
 pub const SCHEDULED_SCHEMA: &str = "secret-deletion-alerts/scheduled/v1";
 
@@ -72,12 +72,6 @@ pub struct UsagePart {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct WindowPart {
-    pub from: String,
-    pub to: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct ReaderPart {
     pub workload: WorkloadPart,
     pub caller: String,
@@ -89,13 +83,6 @@ pub struct ReaderPart {
     pub expected: Option<String>,
     /// The reader is who scheduled the deletion.
     pub deleter: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WorkloadPart {
-    pub kind: WorkloadKind,
-    pub name: String,
-    pub confidence: Confidence,
 }
 
 /// A stable machine name and a sentence for a person.

@@ -61,18 +61,7 @@ impl SecretQuery {
             region: None,
             secret_id: Some(SecretId::from(as_named)),
         };
-        let mut query = SecretQuery {
-            as_named: as_named.to_owned(),
-            arn: None,
-            name: target.name_held().unwrap_or(as_named).to_owned(),
-            unsuffixed_name: None,
-            account_id: None,
-            region: None,
-            deletion_date: None,
-            last_accessed_date: None,
-            lookup_note: None,
-            looked_up: false,
-        };
+        let mut query = SecretQuery::named(as_named, target.name_held().unwrap_or(as_named));
         if as_named.starts_with("arn:") {
             let (region, account) = arn_place(as_named)
                 .ok_or_else(|| QueryError::NotASecretArn(as_named.to_owned()))?;
@@ -88,19 +77,27 @@ impl SecretQuery {
         Ok(query)
     }
 
-    /// A secret as ListSecrets found it (`--pending`).
-    pub fn listed(description: SecretDescription, region: &str) -> Self {
-        let mut query = SecretQuery::parse(&description.arn).unwrap_or_else(|_| SecretQuery {
-            as_named: description.arn.clone(),
+    /// A secret asked as `as_named`, known by `name`, nothing else known of it yet.
+    pub fn named(as_named: &str, name: &str) -> Self {
+        SecretQuery {
+            as_named: as_named.to_owned(),
             arn: None,
-            name: description.name.clone(),
+            name: name.to_owned(),
             unsuffixed_name: None,
             account_id: None,
-            region: Some(region.to_owned()),
+            region: None,
             deletion_date: None,
             last_accessed_date: None,
             lookup_note: None,
             looked_up: false,
+        }
+    }
+
+    /// A secret as ListSecrets found it (`--pending`).
+    pub fn listed(description: SecretDescription, region: &str) -> Self {
+        let mut query = SecretQuery::parse(&description.arn).unwrap_or_else(|_| SecretQuery {
+            region: Some(region.to_owned()),
+            ..SecretQuery::named(&description.arn, &description.name)
         });
         query.as_named = description.name.clone();
         query.looked_up(description);
