@@ -63,35 +63,24 @@ pub fn matches(expr: &Expr, event: &Value) -> bool {
     match expr {
         Expr::And(a, b) => matches(a, event) && matches(b, event),
         Expr::Or(a, b) => matches(a, event) || matches(b, event),
-        Expr::NotExists(path) => {
-            let mut node = event;
-            for step in path {
-                let next = match step {
-                    Step::Field(name) => node.get(name),
-                    Step::Index(i) => node.get(*i),
-                };
-                match next {
-                    Some(n) => node = n,
-                    None => return true,
-                }
-            }
-            false
-        }
-        Expr::Compare { path, op, value } => {
-            let mut node = event;
-            for step in path {
-                let next = match step {
-                    Step::Field(name) => node.get(name),
-                    Step::Index(i) => node.get(*i),
-                };
-                match next {
-                    Some(n) => node = n,
-                    None => return false,
-                }
-            }
-            compare(node, *op, value)
-        }
+        Expr::NotExists(path) => node_at(path, event).is_none(),
+        Expr::Compare { path, op, value } => match node_at(path, event) {
+            Some(node) => compare(node, *op, value),
+            None => false,
+        },
     }
+}
+
+/// The value a selector's steps lead to, if the event has it.
+fn node_at<'v>(path: &[Step], event: &'v Value) -> Option<&'v Value> {
+    let mut node = event;
+    for step in path {
+        node = match step {
+            Step::Field(name) => node.get(name)?,
+            Step::Index(i) => node.get(*i)?,
+        };
+    }
+    Some(node)
 }
 
 fn compare(node: &Value, op: Op, value: &Literal) -> bool {
@@ -349,6 +338,8 @@ mod rules {
             r#"{ $.a != "Other" }"#,
             r#"{ ($.a = "x") || ($.a = "GetSecretValue" && $.n = 5) }"#,
             r#"{ $.a = "x" && $.n = 1 || $.n = 5 }"#,
+            r#"{ $.missing NOT EXISTS }"#,
+            r#"{ $.e.gone NOT EXISTS && $.a = "GetSecretValue" }"#,
         ];
         for pattern in yes {
             assert!(matches(&parse(pattern).unwrap(), &event), "{pattern}");
@@ -359,6 +350,8 @@ mod rules {
             r#"{ $.missing = "*" }"#,
             r#"{ $.missing != "x" }"#,
             r#"{ $.a = "x" && ($.n = 1 || $.n = 5) }"#,
+            r#"{ $.a NOT EXISTS }"#,
+            r#"{ $.e.m NOT EXISTS }"#,
         ];
         for pattern in no {
             assert!(!matches(&parse(pattern).unwrap(), &event), "{pattern}");
