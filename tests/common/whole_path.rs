@@ -1,7 +1,8 @@
 //! The whole path from raw bytes to composed alerts, for the fuzzer (`fuzz/`) and for the
 //! regression tests that replay what it found. Panics on any broken invariant: a panic, an
 //! alert SNS would refuse or a person could be misled by, an alert document outside
-//! `docs/alert-v1.schema.json`, or a batch the gate turned away that held a match.
+//! `docs/alert-v1.schema.json`, or a record the pre-checks would turn away that the rules
+//! accept.
 
 use std::future::Future;
 use std::pin::pin;
@@ -10,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use secret_deletion_alerts::alert::{Alert, MAX_SNS_BYTES};
-use secret_deletion_alerts::detection::{may_match, scan_log_events};
+use secret_deletion_alerts::detection::{may_match, may_schedule, scan_log_events};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{Adapters, BatchOptions, handle_batch};
@@ -22,6 +23,13 @@ use secret_deletion_alerts::restore::RestorePolicy;
 static ALERT_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../../docs/alert-v1.schema.json")).expect("JSON");
+    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+});
+
+/// The scheduled alerts' contract.
+static SCHEDULED_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/scheduled-v1.schema.json")).expect("JSON");
     jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
 });
 
@@ -92,7 +100,27 @@ impl AlertPublisher for CheckingPublisher {
         alert: &secret_deletion_alerts::scheduled::ScheduledAlert,
     ) -> Result<(), PublishError> {
         assert!(alert.subject.len() < 100, "{:?}", alert.subject);
+        assert!(
+            alert
+                .subject
+                .bytes()
+                .all(|b| b == b' ' || b.is_ascii_graphic())
+        );
         assert!(alert.sns_message.len() <= MAX_SNS_BYTES);
+        assert!(alert.text.lines().all(|l| !l.chars().any(char::is_control)));
+        let document: serde_json::Value =
+            serde_json::from_str(&alert.document_json()).expect("the document is JSON");
+        if let Err(error) = SCHEDULED_SCHEMA.validate(&document) {
+            panic!("the scheduled document breaks the schema: {error}: {document}");
+        }
+        let chat = alert.chat_notification();
+        for text in [&chat.content.title, &chat.content.description] {
+            assert!(
+                !text.contains(CHAT_MARKUP),
+                "chat markup reached chat: {text}"
+            );
+        }
+        assert!(chat.content.title.chars().count() <= 250);
         Ok(())
     }
 }
@@ -133,11 +161,15 @@ pub fn whole_path(bytes: &[u8]) {
         assert!(findings.matched <= findings.records);
         assert!(findings.parsed <= findings.records);
         assert_eq!(findings.records, batch.events().len());
-        if findings.matched > 0 || findings.parsed > 0 {
+        if findings.matched > 0 || findings.parsed > 0 || !findings.deletions.is_empty() {
+            // What holds for each record holds for the text of the whole batch.
             assert!(
-                may_match(bytes),
-                "the gate would turn away a batch with candidates"
+                may_match(bytes) || may_schedule(bytes),
+                "the pre-checks would turn away a batch with candidates"
             );
+        }
+        if !findings.deletions.is_empty() {
+            assert!(may_schedule(bytes), "a deletion the pre-check turns away");
         }
     }
 }
