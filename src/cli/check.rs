@@ -772,12 +772,17 @@ async fn athena(
         eprintln!();
     }
     match result {
+        // A table answers for what its location and partitions hold, which is not checked
+        // (one account's prefix, some regions, missing days): its reads count, but it cannot
+        // vouch that a secret was not read.
         Ok(run) => SourceCoverage {
             kind: SourceKind::Athena,
             location,
-            complete: true,
+            complete: false,
             detail: format!(
-                "{} rows in {} pages, {} scanned (query {})",
+                "{} rows in {} pages, {} scanned (query {}); the table's accounts, regions and \
+                 days are not checked, so it shows reads but cannot vouch for none: for that, \
+                 ask the trail's bucket (s3://...) instead",
                 run.rows,
                 run.pages,
                 run.bytes_scanned

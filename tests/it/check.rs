@@ -944,7 +944,8 @@ async fn athena_rows_are_read_page_by_page_and_matched_as_records_are() {
     let source = &document["sources"][0];
     assert_eq!(
         (source["kind"].clone(), source["complete"].clone()),
-        (json!("athena"), json!(true))
+        (json!("athena"), json!(false)),
+        "a table shows reads, and cannot vouch for none"
     );
     assert!(
         source["detail"]
