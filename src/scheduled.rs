@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime};
 use crate::cloudtrail::CloudTrailRecord;
 use crate::deletion::{DeletionSeen, seen_in};
 use crate::restore::{Intent, SecretState};
+use crate::usage::report::label;
 use crate::usage::{ReaderKey, SecretReads, Verdict};
 use crate::workload::WorkloadKind;
 
@@ -378,14 +379,6 @@ pub fn guard_decision(
             if reads == 1 { "" } else { "s" }
         )),
     }
-}
-
-/// How the JSON documents name a value (`lambda`, `likely`).
-pub(crate) fn label<T: serde::Serialize>(value: T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// How loud the alert is.

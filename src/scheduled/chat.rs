@@ -3,9 +3,9 @@
 //! the records crosses [`for_chat`] (a session named `<!channel>` never pings a channel).
 
 use super::compose::ScheduledAlert;
-use super::label;
 use crate::alert::chat::{AdditionalContext, ChatContent, ChatMetadata, ChatNotification};
 use crate::sanitize::{for_chat, for_chat_code};
+use crate::usage::report::label;
 
 /// Chatbot's event type for these messages (`metadata.eventType`).
 pub const SCHEDULED_CHAT_EVENT_TYPE: &str = "SecretDeletionScheduled";

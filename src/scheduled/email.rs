@@ -3,12 +3,13 @@
 
 use std::fmt::Write;
 
+use super::ScheduledSeverity;
 use super::compose::ScheduledFacts;
 use super::document::ScheduledDocument;
-use super::{ScheduledSeverity, label};
 use crate::restore::time_left;
 use crate::sanitize::shell_quote;
 use crate::usage::Verdict;
+use crate::usage::report::label;
 
 pub(super) fn text(
     facts: &ScheduledFacts<'_>,

@@ -11,6 +11,7 @@ use crate::alert::finding::{
     Remediation, ResourceDetails, SCHEMA_VERSION,
 };
 use crate::sanitize::clean_text;
+use crate::usage::report::label;
 
 /// The generator of these findings, beside the read alerts' `pending-deletion-read`.
 pub const SCHEDULED_GENERATOR_ID: &str = "secret-deletion-alerts/deletion-scheduled";
@@ -46,7 +47,7 @@ impl ScheduledAlert {
         let description = format!(
             "{} Verdict: {}{}. Readers: {}. {}. {}.",
             document.summary,
-            super::label(usage.verdict),
+            label(usage.verdict),
             if usage.complete {
                 ""
             } else {
@@ -75,7 +76,7 @@ impl ScheduledAlert {
             "ScheduledByArn",
             document.deletion.scheduled_by_arn.as_deref().unwrap_or(""),
         );
-        put("Verdict", &super::label(usage.verdict));
+        put("Verdict", &label(usage.verdict));
         put("Reads", &usage.reads.to_string());
         put("Readers", &readers.join(", "));
         put("Verification", document.verification.kind);

@@ -8,7 +8,7 @@ use super::document::{check_document, rfc3339};
 use super::verdict::{CheckOutcome, Verdict};
 
 /// How the JSON document names a value (`event-history`, `lambda`, `likely`).
-fn label<T: serde::Serialize>(value: T) -> String {
+pub fn label<T: serde::Serialize>(value: T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
