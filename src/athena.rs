@@ -58,16 +58,15 @@ pub fn athena_sql(
         .iter()
         .map(|w| format!("errormessage LIKE '%{}%'", w.replace('\'', "''")))
         .collect();
+    // The columns a record is rebuilt from (`record_of_row`): the rows `scan --source
+    // athena:` reads are put to the rule as any record is.
     let mut sql = format!(
-        "SELECT eventtime, recipientaccountid, awsregion,\n       \
-         json_extract_scalar(requestparameters, '$.secretId') AS secret_id,\n       \
-         useridentity.type, useridentity.arn, useridentity.accesskeyid,\n       \
-         useridentity.sessioncontext.sessionissuer.arn AS role_arn,\n       \
-         sourceipaddress, useragent, vpcendpointid, eventid, errormessage\n\
+        "SELECT {}\n\
          FROM {table}\n\
          WHERE eventsource = '{EVENT_SOURCE}'\n  \
          AND eventname = '{EVENT_NAME}'\n  \
          AND ({})",
+        record_columns().join(",\n       "),
         wordings.join("\n       OR ")
     );
     if partitioned && (since.is_some() || until.is_some()) {
@@ -102,7 +101,7 @@ pub fn athena_sql(
     sql
 }
 
-/// The columns `check` reads from a CloudTrail table, as `(expression, alias)`: what
+/// The columns `check` and `scan` read from a CloudTrail table, as `(expression, alias)`: what
 /// [`record_of_row`] needs to rebuild the fields of a record the reads are classified by.
 pub const CHECK_COLUMNS: [(&str, &str); 25] = [
     ("eventid", "eventID"),
@@ -144,6 +143,14 @@ pub const CHECK_COLUMNS: [(&str, &str); 25] = [
     ),
 ];
 
+/// [`CHECK_COLUMNS`] as a SELECT list: each expression named as the record's field.
+fn record_columns() -> Vec<String> {
+    CHECK_COLUMNS
+        .iter()
+        .map(|(expression, alias)| format!("{expression} AS \"{alias}\""))
+        .collect()
+}
+
 /// `check`'s question as Athena SQL over `table`: every `GetSecretValue` (successful or
 /// refused) between `from` and `to` whose parameters or resources name one of `names`
 /// (the exact match, by name, partial or full ARN and account, is made on the rows, as on
@@ -156,10 +163,7 @@ pub fn check_sql(
     to: SystemTime,
     partitioned: bool,
 ) -> String {
-    let columns: Vec<String> = CHECK_COLUMNS
-        .iter()
-        .map(|(expression, alias)| format!("{expression} AS \"{alias}\""))
-        .collect();
+    let columns = record_columns();
     let quoted = |text: &str| text.replace('\'', "''");
     let named: Vec<String> = names
         .iter()

@@ -11,12 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
-use aws_sdk_secretsmanager::config::ProvideCredentials;
-use secret_deletion_alerts::athena::{check_sql, record_of_row};
-use secret_deletion_alerts::aws::athena_queries::AthenaQueries;
+use secret_deletion_alerts::athena::check_sql;
 use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
 use secret_deletion_alerts::aws::s3_trail::TrailBucket;
-use secret_deletion_alerts::aws::{MemberCredentials, SecretsManager, load_sdk_config};
+use secret_deletion_alerts::aws::{MemberCredentials, SecretsManager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::detection::Origin;
 use secret_deletion_alerts::error::Chain;
@@ -25,26 +23,31 @@ use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::ids::AccountId;
 use secret_deletion_alerts::ports::SecretAt;
 use secret_deletion_alerts::region::RegionName;
-use secret_deletion_alerts::trail_layout::{ListingFilter, S3Location, TrailDay, days_between};
+use secret_deletion_alerts::trail_layout::{ListingFilter, TrailDay, days_between};
 use secret_deletion_alerts::usage::report::counted;
 use secret_deletion_alerts::usage::{
     CheckOutcome, ReadsOfSecrets, SecretQuery, SourceCoverage, SourceKind, UsageTally,
     check_document, exit_status, report,
 };
 
-use super::bucket_walk::scan_locations;
-use super::fail;
-use super::scan_report::ScanReport;
-use super::walk::{ScanOptions, scan_paths};
 use secret_deletion_alerts::error::ConfigError;
 use secret_deletion_alerts::usage::QueryError;
+
+use super::bucket_walk::scan_locations;
+use super::fail;
+use super::input_error::SourcesError;
+use super::scan_report::ScanReport;
+use super::sources::{
+    AwsUnreachable, EVENT_HISTORY_DAYS, Source, SourceArgs, connected, read_athena,
+    read_event_history,
+};
+use super::stdout::print_line;
+use super::walk::{ScanOptions, scan_paths};
 
 /// What the progress bar counts.
 const READS_ASKED: &str = "reads of the secrets asked";
 /// CloudTrail's launch (2013-11-13), in seconds since the epoch: the oldest a window starts.
 const CLOUDTRAIL_LAUNCH_SECONDS: u64 = 1_384_300_800;
-/// How far back CloudTrail Event history reaches.
-const EVENT_HISTORY_DAYS: u64 = 90;
 
 /// `check`'s arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -60,11 +63,8 @@ pub struct CheckArgs {
     /// The window to look back over, in days (Event history keeps 90).
     #[arg(long, default_value_t = 90)]
     pub days: u64,
-    /// Where to look (repeatable): event-history (the default), s3://BUCKET[/PREFIX] (a
-    /// trail's bucket, listed only for the days of the window), athena:DATABASE.TABLE (a
-    /// CloudTrail table: the query runs in Athena), or a file or directory of trail files.
-    #[arg(long = "source", value_name = "SOURCE")]
-    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub sources: SourceArgs,
     /// A region to check names in and to list (repeatable); default: the configured
     /// region. An ARN is checked in its own region.
     #[arg(long = "region", value_name = "REGION")]
@@ -79,17 +79,6 @@ pub struct CheckArgs {
     /// Make no AWS call: no lookup, local sources only.
     #[arg(long)]
     pub offline: bool,
-    /// With an athena: source, the workgroup the query runs in.
-    #[arg(long, default_value = "primary")]
-    pub athena_workgroup: String,
-    /// With an athena: source, where Athena writes the results (s3://...); default: the
-    /// workgroup's own location.
-    #[arg(long, value_name = "S3_PREFIX")]
-    pub athena_output: Option<String>,
-    /// With an athena: source, the table is projected by day (scan --athena-table-ddl):
-    /// only the days of the window are read.
-    #[arg(long)]
-    pub athena_partitioned: bool,
     /// A file of EXPECTED_READERS rules (the function's JSON list): the readers they mark
     /// are told as expected (still counted: they still read the secret). Default: the
     /// EXPECTED_READERS variable, if set.
@@ -117,27 +106,14 @@ enum CheckError {
     Configuration(ConfigError),
     #[error(transparent)]
     Secret(#[from] QueryError),
-    #[error("no AWS credentials ({0}): set them up, or give --offline with local sources")]
-    NoCredentials(String),
-    #[error("no region: set AWS_REGION, or give --region")]
-    NoRegion,
+    #[error(transparent)]
+    Sources(#[from] SourcesError),
+    #[error(transparent)]
+    Aws(#[from] AwsUnreachable),
     #[error("cannot write the JSON document")]
     Output(#[source] serde_json::Error),
     #[error("cannot write to standard output")]
-    Stdout(#[source] std::io::Error),
-}
-
-/// One line of the answer on standard output. A reader that stopped reading
-/// (`check ... | head`) is no failure: the rest is not written, and the check still ends
-/// with its own status.
-fn print_line(text: &str) -> Result<(), CheckError> {
-    use std::io::Write;
-    match writeln!(std::io::stdout().lock(), "{text}") {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(CheckError::Stdout(error))
-        }
-        _ => Ok(()),
-    }
+    Stdout(#[from] std::io::Error),
 }
 
 /// The rules of `--expected-readers FILE`, else of `EXPECTED_READERS`, else none.
@@ -155,77 +131,6 @@ fn expected_readers(file: Option<&Path>) -> Result<ExpectedReaders, CheckError> 
         },
     };
     ExpectedReaders::parse(&text).map_err(CheckError::Configuration)
-}
-
-/// One place the reads are looked for.
-#[derive(Debug, Clone)]
-enum Source {
-    EventHistory,
-    S3(S3Location),
-    Local(PathBuf),
-    /// `athena:DATABASE.TABLE`.
-    Athena {
-        database: String,
-        table: String,
-    },
-}
-
-/// How long an Athena query may run before the check gives up on it.
-const ATHENA_WAIT: Duration = Duration::from_secs(30 * 60);
-
-impl Source {
-    fn parse(text: &str) -> Result<Self, CheckError> {
-        if text == "event-history" {
-            Ok(Source::EventHistory)
-        } else if S3Location::is_s3(text) {
-            S3Location::parse(text)
-                .map(Source::S3)
-                .map_err(|e| CheckError::Arguments(e.to_string()))
-        } else if let Some(table) = text.strip_prefix("athena:") {
-            let valid = |part: &str| {
-                !part.is_empty()
-                    && part
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            };
-            match table.split_once('.') {
-                Some((database, name)) if valid(database) && valid(name) => Ok(Source::Athena {
-                    database: database.to_owned(),
-                    table: table.to_owned(),
-                }),
-                _ => Err(CheckError::Arguments(format!(
-                    "--source {text}: give athena:DATABASE.TABLE (letters, digits, _ and -)"
-                ))),
-            }
-        } else {
-            let path = PathBuf::from(text);
-            if path.exists() {
-                Ok(Source::Local(path))
-            } else {
-                Err(CheckError::Arguments(format!(
-                    "--source {text:?}: no such file or directory (sources: event-history, \
-                     s3://BUCKET[/PREFIX], a file or a directory)"
-                )))
-            }
-        }
-    }
-
-    fn needs_aws(&self) -> bool {
-        !matches!(self, Source::Local(_))
-    }
-}
-
-/// A source as the user types it (`event-history`, `s3://bucket/prefix`, `athena:db.table`,
-/// a path): what messages name it by.
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Source::EventHistory => f.write_str("event-history"),
-            Source::S3(location) => write!(f, "s3://{}/{}", location.bucket, location.prefix),
-            Source::Local(path) => write!(f, "{}", path.display()),
-            Source::Athena { table, .. } => write!(f, "athena:{table}"),
-        }
-    }
 }
 
 /// Where a secret lives, as far as `check` acts there: its region, and the member account
@@ -296,10 +201,10 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
     if args.days == 0 {
         return wrong("--days must be at least 1".into());
     }
-    let source_texts = if args.sources.is_empty() {
+    let source_texts = if args.sources.sources.is_empty() {
         vec!["event-history".to_owned()]
     } else {
-        args.sources.clone()
+        args.sources.sources.clone()
     };
     let sources = source_texts
         .iter()
@@ -499,9 +404,9 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
         if args.json {
             let line =
                 serde_json::to_string(&check_document(&outcome)).map_err(CheckError::Output)?;
-            print_line(&line)?;
+            print_line(line)?;
         } else {
-            print_line(&report::secret_block(&outcome, now))?;
+            print_line(report::secret_block(&outcome, now))?;
         }
     }
     Ok(exit_status(verdicts).max(unlisted_status))
@@ -512,18 +417,7 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
 async fn connect() -> Result<Aws, CheckError> {
     let config =
         Config::from_lookup(|k| std::env::var(k).ok()).map_err(CheckError::Configuration)?;
-    let sdk_config = load_sdk_config(&config).await;
-    let credentials = match sdk_config.credentials_provider() {
-        Some(provider) => provider
-            .provide_credentials()
-            .await
-            .map(|_| ())
-            .map_err(|error| Chain(&error).to_string()),
-        None => Err("no credentials provider".to_owned()),
-    };
-    if let Err(why) = credentials {
-        return Err(CheckError::NoCredentials(why));
-    }
+    let sdk_config = connected(&config).await?;
     let secrets = secret_deletion_alerts::aws::secrets_manager(&sdk_config, &config);
     let member = secrets.member_credentials();
     let own_account = config.account_id.clone();
@@ -546,7 +440,7 @@ fn place_queries(
     let regions: Vec<String> = if regions.is_empty() {
         match aws.sdk_config.region() {
             Some(region) => vec![region.to_string()],
-            None => return Err(CheckError::NoRegion),
+            None => return Err(AwsUnreachable::NoRegion.into()),
         }
     } else {
         regions.to_vec()
@@ -608,7 +502,7 @@ async fn pending(
         aws.sdk_config
             .region()
             .map(|r| vec![r.to_string()])
-            .ok_or(CheckError::NoRegion)?
+            .ok_or(AwsUnreachable::NoRegion)?
     } else {
         regions.to_vec()
     };
@@ -678,27 +572,21 @@ async fn event_history(
     for (place, indices) in places {
         let location = place.describe(aws.own_account.as_deref());
         let history = &histories[&place.member.is_some()];
-        let mut events = 0usize;
         let name = format!("event-history/{location}");
-        let result = history
-            .each_page_of_events_named("GetSecretValue", window, place.at(), None, |pages, records| {
-                for record in &records {
-                    events += 1;
-                    question.examine_record(tally, record, || Origin::File {
-                        path: name.clone(),
-                        index: events,
-                    });
-                }
-                if progress {
-                    eprint!(
-                        "\revent history {location}: {pages} pages, {events} reads (paced: 2 calls a second)   "
-                    );
-                }
-            })
-            .await;
-        if progress {
-            eprintln!();
-        }
+        let (events, result) = read_event_history(
+            history,
+            place.at(),
+            window,
+            &location,
+            progress,
+            |record, index| {
+                question.examine_record(tally, record, || Origin::File {
+                    path: name.clone(),
+                    index,
+                });
+            },
+        )
+        .await;
         let (complete, detail) = match result {
             Ok(()) if days > EVENT_HISTORY_DAYS => (
                 false,
@@ -742,35 +630,22 @@ async fn athena(
         .iter()
         .flat_map(SecretQuery::needles)
         .collect();
-    let sql = check_sql(table, &names, from, to, args.athena_partitioned);
-    let queries = AthenaQueries::new(&aws.sdk_config);
-    let mut index = 0usize;
+    let sql = check_sql(table, &names, from, to, args.sources.athena_partitioned);
     let location = format!("athena:{table}");
-    let result = queries
-        .run(
-            &sql,
-            database,
-            &args.athena_workgroup,
-            args.athena_output.as_deref(),
-            ATHENA_WAIT,
-            |columns, rows| {
-                for row in rows {
-                    let record = record_of_row(columns, &row);
-                    question.examine_record(tally, &record, || Origin::File {
-                        path: location.clone(),
-                        index,
-                    });
-                    index += 1;
-                }
-                if args.progress {
-                    eprint!("\rathena {location}: {index} rows   ");
-                }
-            },
-        )
-        .await;
-    if args.progress {
-        eprintln!();
-    }
+    let (index, result) = read_athena(
+        &aws.sdk_config,
+        (database, table),
+        &sql,
+        &args.sources,
+        args.progress,
+        |record, index| {
+            question.examine_record(tally, record, || Origin::File {
+                path: location.clone(),
+                index,
+            });
+        },
+    )
+    .await;
     match result {
         // A table answers for what its location and partitions hold, which is not checked
         // (one account's prefix, some regions, missing days): its reads count, but it cannot

@@ -2,8 +2,6 @@
 //! or its copies (the chat message, the Security Hub findings) as they would be sent.
 //! (Its Secrets Manager is the library's [`secret_deletion_alerts::dry_run::DryRunSecrets`].)
 
-use std::io::Write;
-
 use std::time::SystemTime;
 
 use secret_deletion_alerts::alert::Alert;
@@ -13,6 +11,7 @@ use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::scheduled::ScheduledAlert;
 
 use super::Format;
+use super::stdout::print_line;
 
 /// Prints each alert instead of publishing it.
 pub struct StdoutPublisher(pub Format);
@@ -20,17 +19,15 @@ pub struct StdoutPublisher(pub Format);
 #[async_trait::async_trait]
 impl AlertPublisher for StdoutPublisher {
     async fn publish(&self, alert: &Alert) -> Result<(), PublishError> {
-        let mut stdout = std::io::stdout().lock();
         let written = match self.0 {
-            Format::Json => writeln!(stdout, "{}", alert.document_json()),
-            Format::Email => writeln!(
-                stdout,
+            Format::Json => print_line(alert.document_json()),
+            Format::Email => print_line(format_args!(
                 "Subject: {}\n\n{}\n{}",
                 alert.subject,
                 alert.text,
                 "-".repeat(72)
-            ),
-            Format::Chat => writeln!(stdout, "{}", pretty(&alert.chat_notification())),
+            )),
+            Format::Chat => print_line(pretty(&alert.chat_notification())),
             Format::Finding => {
                 let secret = &alert.document.secret;
                 let place = FindingPlace {
@@ -42,7 +39,7 @@ impl AlertPublisher for StdoutPublisher {
                     region: secret.region.clone().unwrap_or_else(|| "us-east-1".into()),
                 };
                 let findings = findings_of(alert, &place, SystemTime::now());
-                writeln!(stdout, "{}", pretty(&findings))
+                print_line(pretty(&findings))
             }
         };
         written.map_err(|e| PublishError {
@@ -54,18 +51,14 @@ impl AlertPublisher for StdoutPublisher {
 
     /// The scheduled alert has no chat or finding form yet: those formats print its document.
     async fn publish_scheduled(&self, alert: &ScheduledAlert) -> Result<(), PublishError> {
-        let mut stdout = std::io::stdout().lock();
         let written = match self.0 {
-            Format::Email => writeln!(
-                stdout,
+            Format::Email => print_line(format_args!(
                 "Subject: {}\n\n{}\n{}",
                 alert.subject,
                 alert.text,
                 "-".repeat(72)
-            ),
-            Format::Json | Format::Chat | Format::Finding => {
-                writeln!(stdout, "{}", alert.document_json())
-            }
+            )),
+            Format::Json | Format::Chat | Format::Finding => print_line(alert.document_json()),
         };
         written.map_err(|e| PublishError {
             secret: alert.document.secret.name.clone(),

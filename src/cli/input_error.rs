@@ -18,22 +18,27 @@ pub(crate) enum InputError {
     NotUtf8 { path: String },
 }
 
-/// `scan`'s sources and filters that cannot make a scan.
+/// Sources and filters that cannot make a `scan` or a `check`.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SourcesError {
     #[error(transparent)]
     Location(#[from] LocationError),
     /// A path that is not there is a scan that cannot run (exit 1), not a file the scan could
     /// not read (exit 2).
-    #[error("{0:?}: no such file or directory")]
+    #[error(
+        "{0:?}: no such file or directory (sources: event-history, s3://BUCKET[/PREFIX], \
+         athena:DATABASE.TABLE, a file or a directory)"
+    )]
     NoSuchPath(String),
+    #[error("{0}: give athena:DATABASE.TABLE (letters, digits, _ and -)")]
+    AthenaTable(String),
     #[error(
         "--account and --region choose the subtrees of s3:// locations (--region also the \
-         regions of --event-history)"
+         regions of the event-history source)"
     )]
     FilterWithoutS3,
     #[error("--account {0:?} is not a 12-digit account id")]
     Account(String),
-    #[error("--region {0:?} is not a region name (`all` is for --event-history)")]
+    #[error("--region {0:?} is not a region name (`all` is for the event-history source)")]
     Region(String),
 }

@@ -8,30 +8,28 @@ mod bucket_walk;
 mod check;
 mod dry_run;
 mod input_error;
-mod look_back;
+mod scan;
 mod scan_report;
+mod sources;
+mod stdout;
 mod walk;
 
 use input_error::InputError;
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
-use secret_deletion_alerts::athena::{DEFAULT_REGIONS, athena_sql, table_ddl};
 use secret_deletion_alerts::aws::Wiring;
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::Chain;
 use secret_deletion_alerts::handler::{Adapters, BatchOptions, handle_batch};
-use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::logs::{SubscriptionEvent, control_message_event, encode_records};
 
 use dry_run::StdoutPublisher;
-use look_back::look_back;
-use walk::ScanOptions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,60 +70,15 @@ pub enum Command {
         /// The event file, or - for standard input.
         file: PathBuf,
     },
-    /// Look back: find the reads of secrets pending deletion in CloudTrail history (a trail's
-    /// bucket in place, s3://BUCKET[/PREFIX]; CloudTrail Event history, --event-history; local
+    /// Look back: find the reads of secrets pending deletion in CloudTrail history (local
     /// files: the trail's log files, .json.gz or .json, whole directory trees of them, Event
-    /// history exports, lookup-events output, JSON lines, subscription events) and report them
-    /// with the function's detection and alert text. Exit status 2 when some files or objects
-    /// were skipped, 1 when the scan could not run.
-    Scan {
-        /// Print one JSON document per alert (the function's documents) instead of the report.
-        #[arg(long)]
-        json: bool,
-        /// Only reads at or after this time (RFC 3339, e.g. 2026-08-01T00:00:00Z).
-        #[arg(long, value_parser = parse_time)]
-        since: Option<SystemTime>,
-        /// Only reads before this time.
-        #[arg(long, value_parser = parse_time)]
-        until: Option<SystemTime>,
-        /// Send the alerts to ALERT_TOPIC_ARN as the function would (with the Secrets Manager
-        /// lookup; a look-back never restores anything).
-        #[arg(long)]
-        publish: bool,
-        /// Print the same search as Athena SQL over this CloudTrail table, and scan nothing.
-        #[arg(long, value_name = "TABLE")]
-        athena: Option<String>,
-        /// With --athena: the table is the one --athena-table-ddl creates (projected by region
-        /// and day), so the time range also prunes its day partitions.
-        #[arg(long, requires = "athena")]
-        partitioned: bool,
-        /// Print the CREATE TABLE, with partition projection, of a trail's logs under this
-        /// account prefix (s3://BUCKET/[PREFIX/]AWSLogs/[o-ORGID/]ACCOUNT/), named --athena's
-        /// table (default cloudtrail_logs); scan nothing.
-        #[arg(long, value_name = "S3_PREFIX", conflicts_with = "partitioned")]
-        athena_table_ddl: Option<String>,
-        /// Ask CloudTrail Event history instead of files: the last 90 days of GetSecretValue
-        /// events of every account and region asked, no trail needed (LookupEvents, paced to
-        /// 2 calls a second).
-        #[arg(long, conflicts_with = "paths")]
-        event_history: bool,
-        /// With --event-history: a region to ask (repeatable); `all` for every commercial
-        /// region; default: the configured region. With s3:// locations: only this region's
-        /// logs (repeatable); default: every region in the bucket.
-        #[arg(long = "region", value_name = "REGION")]
-        regions: Vec<String>,
-        /// With s3:// locations: only this account's logs (repeatable); default: every
-        /// account in the bucket (an organization trail's bucket holds all of them).
-        #[arg(long = "account", value_name = "ACCOUNT_ID")]
-        accounts: Vec<String>,
-        /// s3://BUCKET[/PREFIX] locations (a trail's bucket, listed only where --since,
-        /// --until, --account and --region point), files or directories, mixed freely.
-        #[arg(
-            value_name = "LOCATION",
-            required_unless_present_any = ["athena", "athena_table_ddl", "event_history"]
-        )]
-        paths: Vec<String>,
-    },
+    /// history exports, lookup-events output, JSON lines, subscription events; a trail's
+    /// bucket in place, s3://BUCKET[/PREFIX]; CloudTrail Event history, --source
+    /// event-history; a CloudTrail table, --source athena:DATABASE.TABLE) and report them with
+    /// the function's detection and alert text. Exit status 0 when none was found and every
+    /// source was read, 3 when reads were found, 2 when none was found but something could
+    /// not be read, 1 when the scan could not run.
+    Scan(scan::ScanArgs),
     /// Before a deletion: whether anything still reads these secrets, and who. Every
     /// GetSecretValue of the secret counts, successful or refused (BatchGetSecretValue logs
     /// one per secret). Exit status 0 when no secret asked was read in the window and every
@@ -170,50 +123,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             args.progress = std::io::stderr().is_terminal();
             check::check(args).await
         }
-        Command::Scan {
-            json,
-            since,
-            until,
-            publish,
-            athena,
-            partitioned,
-            athena_table_ddl,
-            event_history,
-            regions,
-            accounts,
-            paths,
-        } => {
-            if let Some(location) = athena_table_ddl {
-                let table = athena.as_deref().unwrap_or("cloudtrail_logs");
-                return match table_ddl(table, &location, &DEFAULT_REGIONS) {
-                    Ok(ddl) => {
-                        println!("{ddl}");
-                        ExitCode::SUCCESS
-                    }
-                    Err(error) => fail(error),
-                };
-            }
-            if let Some(table) = athena {
-                println!("{}", athena_sql(&table, since, until, partitioned));
-                return ExitCode::SUCCESS;
-            }
-            let options = ScanOptions {
-                range: TimeRange { since, until },
-                progress: std::io::stderr().is_terminal(),
-            };
-            if event_history {
-                return look_back::from_event_history(&regions, &options, json, publish).await;
-            }
-            let sources = match look_back::Sources::parse(&paths, accounts, regions, &options) {
-                Ok(sources) => sources,
-                Err(error) => return fail(Chain(&error)),
-            };
-            look_back(&sources, &options, json, publish).await
+        Command::Scan(mut args) => {
+            args.progress = std::io::stderr().is_terminal();
+            scan::scan(args).await
         }
     }
 }
 
-fn parse_time(text: &str) -> Result<SystemTime, String> {
+pub(crate) fn parse_time(text: &str) -> Result<SystemTime, String> {
     humantime::parse_rfc3339_weak(text)
         .map_err(|e| format!("{e} (expected e.g. 2026-08-01T00:00:00Z)"))
 }
@@ -315,8 +232,7 @@ fn encode(path: Option<&std::path::Path>, log_group: &str, control: bool) -> Exi
         Ok(json) => json,
         Err(e) => return fail(e),
     };
-    let mut stdout = std::io::stdout().lock();
-    match writeln!(stdout, "{json}") {
+    match stdout::print_line(json) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }

@@ -134,7 +134,7 @@ fn finds_every_read_in_a_tree_and_skips_what_it_cannot_read() {
         report.contains("(1 seen twice)"),
         "e-2 is in two files: {report}"
     );
-    assert!(report.contains(", 1 skipped files."), "{report}");
+    assert!(report.contains(", 1 file skipped."), "{report}");
 }
 
 #[test]
@@ -215,11 +215,12 @@ fn json_output_is_the_functions_alert_documents_for_the_same_records() {
 }
 
 #[test]
-fn athena_prints_the_sql_and_scans_nothing() {
+fn print_sql_prints_the_athena_sources_sql_and_scans_nothing() {
     let output = cli(&[
         "scan",
-        "--athena",
-        "my_db.cloudtrail",
+        "--print-sql",
+        "--source",
+        "athena:my_db.cloudtrail",
         "--since",
         "2026-08-01T00:00:00Z",
     ]);
@@ -309,9 +310,8 @@ fn athena_table_ddl_prints_the_projected_table_of_a_trail_bucket() {
     // The projected table's search prunes the days of the range.
     let output = cli(&[
         "scan",
-        "--athena",
-        "cloudtrail_logs",
-        "--partitioned",
+        "--print-sql",
+        "--athena-partitioned",
         "--since",
         "2026-08-01T00:00:00Z",
         "--until",
@@ -346,7 +346,8 @@ fn event_history_gives_the_alerts_the_same_records_on_disk_give() {
         .args([
             "scan",
             "--json",
-            "--event-history",
+            "--source",
+            "event-history",
             "--region",
             "us-east-1",
             "--since",
@@ -457,5 +458,117 @@ fn scan_exits_as_check_does_2_when_something_unread_hides_nothing_found_and_1_wh
         String::from_utf8_lossy(&output.stderr).contains("no such file or directory"),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn an_empty_tree_is_not_a_clean_answer_and_a_closed_stdout_ends_quietly_with_the_answers_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = cli(&["scan", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        empty.status.code(),
+        Some(2),
+        "nothing read is not nothing found"
+    );
+    assert!(
+        String::from_utf8_lossy(&empty.stderr).contains("not read: no history file"),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
+
+    // `scan ... | head`: the reader is gone before the first line.
+    let (_tree, root) = history();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_secret-deletion-alerts"))
+        .args(["scan", root.to_str().unwrap()])
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("ALERT_TOPIC_ARN")
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "reads found, as with a reader"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("Broken pipe") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_athena_source_runs_the_query_and_its_rows_are_put_to_the_rule_as_records() {
+    use common::fake_athena::FakeAthena;
+    let columns: Vec<String> = secret_deletion_alerts::athena::CHECK_COLUMNS
+        .iter()
+        .map(|(_, alias)| (*alias).to_owned())
+        .collect();
+    let row = |record: &Value| -> Vec<Option<String>> {
+        secret_deletion_alerts::athena::CHECK_COLUMNS
+            .iter()
+            .map(|(_, alias)| {
+                let mut value = record;
+                for part in alias.split('.') {
+                    value = &value[part];
+                }
+                match value {
+                    Value::Null => None,
+                    Value::String(text) => Some(text.clone()),
+                    other => Some(other.to_string()),
+                }
+            })
+            .collect()
+    };
+    let read = read_with("prod/db", "e-athena", "2026-08-01T10:00:00Z");
+    let athena = FakeAthena::start(columns, vec![row(&read)]);
+    let scan = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_secret-deletion-alerts"))
+            .args([
+                "scan",
+                "--json",
+                "--source",
+                "athena:trail_db.cloudtrail_logs",
+            ])
+            .args(extra)
+            .env_remove("AWS_LAMBDA_RUNTIME_API")
+            .env_remove("ALERT_TOPIC_ARN")
+            .env("AWS_ENDPOINT_URL_ATHENA", &athena.endpoint)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    };
+    let output = scan(&["--athena-output", "s3://athena-results/scan/"]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        reads_per_secret(&documents(&output.stdout)),
+        [("prod/db".into(), 1)]
+    );
+    let sql = &athena.queries()[0];
+    assert!(sql.contains("FROM trail_db.cloudtrail_logs"), "{sql}");
+    assert!(sql.contains("AS \"userIdentity.arn\""), "{sql}");
+
+    // A query that fails is a source not read: nothing found is then not a clean answer.
+    athena.fail_with("HIVE_BAD_DATA: malformed JSON");
+    let output = scan(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("not read: athena:trail_db.cloudtrail_logs")
+            && stderr.contains("HIVE_BAD_DATA"),
+        "{stderr}"
     );
 }

@@ -272,7 +272,7 @@ async fn a_time_range_lists_only_its_days_and_the_filters_only_their_subtrees() 
         "{report}"
     );
     assert!(
-        report.contains("1 reads were outside --since/--until."),
+        report.contains("1 read was outside --since/--until."),
         "e-4 (08/02 00:01) was listed for lag, then dropped by its time: {report}"
     );
     assert!(
@@ -320,9 +320,5 @@ async fn a_missing_bucket_or_no_credentials_stops_the_scan_with_exit_status_1() 
         .unwrap();
     assert_eq!(no_credentials.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&no_credentials.stderr);
-    assert!(
-        stderr.contains(&format!("cannot list s3://{bucket}/")),
-        "{stderr}"
-    );
-    assert!(stderr.to_lowercase().contains("credentials"), "{stderr}");
+    assert!(stderr.contains("no AWS credentials"), "{stderr}");
 }
