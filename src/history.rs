@@ -10,6 +10,7 @@
 //! [`scan_stream`] reads the same formats from a stream, for what does not fit. Both put a
 //! [`Question`] to every record: `scan`'s ([`PendingReads`]) or `check`'s.
 
+mod escapes;
 mod question;
 mod reader;
 mod stream;
