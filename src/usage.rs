@@ -10,6 +10,7 @@
 //! secret, so it is counted too.
 
 mod document;
+mod file_coverage;
 mod question;
 mod reads;
 pub mod report;
@@ -17,6 +18,7 @@ mod secret_query;
 mod verdict;
 
 pub use document::{CheckDocument, WindowPart, WorkloadPart, check_document};
+pub use file_coverage::{FilesRead, coverage_of_files};
 pub use question::ReadsOfSecrets;
 pub use reads::{ReaderKey, ReaderReads, SecretReads, UsageTally};
 pub use secret_query::{QueryError, SecretDescription, SecretQuery};

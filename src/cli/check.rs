@@ -23,11 +23,10 @@ use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::ids::AccountId;
 use secret_deletion_alerts::ports::SecretAt;
 use secret_deletion_alerts::region::RegionName;
-use secret_deletion_alerts::trail_layout::{ListingFilter, TrailDay, days_between};
-use secret_deletion_alerts::usage::report::counted;
+use secret_deletion_alerts::trail_layout::ListingFilter;
 use secret_deletion_alerts::usage::{
-    CheckOutcome, ReadsOfSecrets, SecretQuery, SourceCoverage, SourceKind, UsageTally,
-    check_document, exit_status, report,
+    CheckOutcome, FilesRead, ReadsOfSecrets, SecretQuery, SourceCoverage, SourceKind, UsageTally,
+    check_document, coverage_of_files, exit_status, report,
 };
 
 use secret_deletion_alerts::error::ConfigError;
@@ -310,7 +309,7 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
                     own.push(coverage_of_files(
                         SourceKind::Local,
                         location.clone(),
-                        &report,
+                        &files_read(&report),
                         query,
                         (from, now),
                     ));
@@ -342,7 +341,7 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
                         Ok(()) => coverage_of_files(
                             SourceKind::S3,
                             url.clone(),
-                            &report,
+                            &files_read(&report),
                             query,
                             (from, now),
                         ),
@@ -674,102 +673,20 @@ async fn athena(
     }
 }
 
-/// A tree or a bucket vouches for a secret only when every file in it was read, it held
-/// records, and its files (in a trail's layout) hold every day of the window for the secret's
-/// account and region. Anything less is said, and is not complete: `no_reads_seen` is never
-/// said of days, accounts or regions no file covered.
-fn coverage_of_files(
-    kind: SourceKind,
-    location: String,
-    report: &ScanReport<UsageTally>,
-    secret: &SecretQuery,
-    window: (SystemTime, SystemTime),
-) -> SourceCoverage {
-    let read = report.files_read;
-    let skipped = report.skipped.len();
-    let records = report.findings.records;
-    let mut detail = format!(
-        "{} read ({:.1} MB), {} examined",
-        counted(read as u64, "file", "files"),
-        report.bytes_read as f64 / 1e6,
-        counted(records, "record", "records")
-    );
-    let mut gaps = Vec::new();
-    if report.findings.malformed > 0 {
-        // A record that is not JSON might have been a read: the source cannot vouch for it.
-        gaps.push(format!(
-            "{} not JSON",
-            counted(report.findings.malformed, "record", "records")
-        ));
-    }
-    if skipped > 0 {
-        let first = report
+/// What a tree or a bucket read, as [`coverage_of_files`] weighs it.
+fn files_read(report: &ScanReport<UsageTally>) -> FilesRead<'_> {
+    FilesRead {
+        files_read: report.files_read,
+        bytes_read: report.bytes_read,
+        skipped: report.skipped.len(),
+        first_skipped: report
             .skipped
             .first()
-            .map(|(name, error)| format!("{name}: {error}"))
-            .unwrap_or_default();
-        gaps.push(format!(
-            "{} could not be read (first: {first})",
-            counted(skipped as u64, "file", "files")
-        ));
-    }
-    if read == 0 && skipped == 0 {
-        gaps.push("no files found".to_owned());
-    } else if records == 0 && report.files_without_candidates == 0 {
-        // (A file the pre-check passed over whole is not counted record by record.)
-        gaps.push("no records: nothing here can say the secret was not read".to_owned());
-    }
-    if report.files_outside_layout > 0 {
-        gaps.push(format!(
-            "{} outside a trail's layout (AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/): the \
-             days they hold cannot be named",
-            counted(report.files_outside_layout as u64, "file is", "files are")
-        ));
-    }
-    match (&secret.account_id, &secret.region) {
-        (Some(account), Some(region)) => {
-            let mut days = days_between(window.0, window.1);
-            // `days_between` adds the day after the window for late deliveries: not needed.
-            days.pop();
-            let missing: Vec<&String> = days
-                .iter()
-                .filter(|day| {
-                    !report.days.contains(&TrailDay {
-                        account: account.clone(),
-                        region: region.clone(),
-                        day: (*day).clone(),
-                    })
-                })
-                .collect();
-            if !missing.is_empty() {
-                let shown: Vec<&str> = missing.iter().take(3).map(|d| d.as_str()).collect();
-                gaps.push(format!(
-                    "no file of account {account} in {region} for {} of the window's {} ({}{})",
-                    missing.len(),
-                    counted(days.len() as u64, "day", "days"),
-                    shown.join(", "),
-                    if missing.len() > shown.len() {
-                        ", ..."
-                    } else {
-                        ""
-                    }
-                ));
-            }
-        }
-        _ => gaps.push(
-            "the secret is named without its account and region: give its full ARN, or \
-             --account and --region, to know which files must be there"
-                .to_owned(),
-        ),
-    }
-    if !gaps.is_empty() {
-        detail.push_str("; ");
-        detail.push_str(&gaps.join("; "));
-    }
-    SourceCoverage {
-        kind,
-        location,
-        complete: gaps.is_empty(),
-        detail,
+            .map(|(name, error)| format!("{name}: {error}")),
+        records: report.findings.records,
+        malformed: report.findings.malformed,
+        files_without_candidates: report.files_without_candidates,
+        files_outside_layout: report.files_outside_layout,
+        days: &report.days,
     }
 }

@@ -323,3 +323,65 @@ fn an_offline_report_states_no_deletion_fact_it_never_looked_up() {
     let text = report::secret_block(&outcome, to);
     assert!(!text.contains("not scheduled for deletion"), "{text}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+    /// Verdict soundness: a tree vouches for a secret only when its files hold every day of
+    /// the window for the secret's account and region. Any day missing (or held only in
+    /// another account or region) leaves it incomplete, naming how many days are missing.
+    #[test]
+    fn a_tree_missing_any_day_of_the_window_never_vouches(
+        held in proptest::collection::vec((0usize..95, 0u8..4), 0..120)
+    ) {
+        use std::collections::BTreeSet;
+        use crate::trail_layout::TrailDay;
+        let (from, to) = window();
+        let mut window_days = crate::trail_layout::days_between(from, to);
+        window_days.pop();
+        let mut days = BTreeSet::new();
+        for (index, place) in &held {
+            let Some(day) = window_days.get(*index) else { continue };
+            // 0 and 1: the secret's own account and region; 2: another region; 3: another
+            // account.
+            let (account, region) = match place {
+                2 => ("123456789012", "eu-west-1"),
+                3 => ("210987654321", "us-east-1"),
+                _ => ("123456789012", "us-east-1"),
+            };
+            days.insert(TrailDay { account: account.into(), region: region.into(), day: day.clone() });
+        }
+        let own = |day: &String| days.contains(&TrailDay {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            day: day.clone(),
+        });
+        let missing = window_days.iter().filter(|d| !own(d)).count();
+        let read = FilesRead {
+            files_read: days.len().max(1),
+            bytes_read: 1,
+            skipped: 0,
+            first_skipped: None,
+            records: 10,
+            malformed: 0,
+            files_without_candidates: 0,
+            files_outside_layout: 0,
+            days: &days,
+        };
+        let secret = SecretQuery::parse(ARN).unwrap();
+        let coverage = coverage_of_files(SourceKind::Local, "tree".into(), &read, &secret, (from, to));
+        proptest::prop_assert_eq!(coverage.complete, missing == 0, "{}", coverage.detail);
+        if missing > 0 {
+            let said = format!("for {missing} of the window's {} days", window_days.len());
+            proptest::prop_assert!(coverage.detail.contains(&said), "{}", coverage.detail);
+            let verdict = CheckOutcome {
+                secret,
+                from,
+                to,
+                sources: vec![coverage],
+                reads: SecretReads::default(),
+            }
+            .verdict();
+            proptest::prop_assert_eq!(verdict, Verdict::Unknown);
+        }
+    }
+}
