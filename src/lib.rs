@@ -40,6 +40,7 @@ pub mod function;
 pub mod handler;
 pub mod history;
 pub mod ids;
+pub mod key_use;
 pub mod logs;
 pub mod memory_windows;
 pub mod metrics;
