@@ -25,6 +25,7 @@ mod packaging;
 mod properties;
 mod quiet_window;
 mod readme;
+mod real_records;
 mod runtime;
 mod scan;
 mod scheduled;
