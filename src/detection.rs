@@ -14,6 +14,7 @@ use memchr::memmem::Finder;
 use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_parts, arn_resource};
 use crate::deletion::{DeletionSeen, seen_in};
 use crate::ids::{AccountId, EventId, SecretId, is_account_id};
+use crate::key_use::{KeyUse, key_use_in};
 use crate::logs::LogBatch;
 use crate::record_reading::read_record;
 use crate::region::RegionName;
@@ -283,6 +284,9 @@ pub struct Findings {
     seen_shared_event_ids: HashSet<(EventId, SecretTarget)>,
     /// Deletions scheduled (successful `DeleteSecret` records), once per event id.
     pub deletions: Vec<DeletionSeen>,
+    /// Uses of KMS keys pending deletion ([`crate::key_use`]), each record once, with where
+    /// it was found. (#45: reported by the look-back; the function does not alert on them yet.)
+    pub key_uses: Vec<(KeyUse, Origin)>,
 }
 
 impl Findings {
@@ -298,6 +302,20 @@ impl Findings {
         for deletion in other.deletions {
             self.add_deletion(deletion);
         }
+        for (key_use, origin) in other.key_uses {
+            self.add_key_use(key_use, origin);
+        }
+    }
+
+    /// Adds one use of a key pending deletion, unless the same record is already here (a
+    /// record under a reused event id that says anything else is another use).
+    pub fn add_key_use(&mut self, key_use: KeyUse, origin: Origin) {
+        let seen = |(held, _): &(KeyUse, Origin)| held.event_id.is_some() && *held == key_use;
+        if self.key_uses.iter().any(seen) {
+            self.duplicates += 1;
+            return;
+        }
+        self.key_uses.push((key_use, origin));
     }
 
     /// Adds one scheduled deletion, unless one with the same event id is already here.
@@ -389,7 +407,8 @@ impl Findings {
     /// or a candidate with fields of the wrong type that the rule does not accept either.
     pub fn examine(&mut self, json_text: &str, origin: impl Fn() -> Origin) -> Examined {
         self.records += 1;
-        if !may_match(json_text.as_bytes()) && !may_schedule(json_text.as_bytes()) {
+        let raw = json_text.as_bytes();
+        if !may_match(raw) && !may_schedule(raw) && !may_use_key(raw) {
             return Examined::Skipped;
         }
         self.parsed += 1;
@@ -410,6 +429,10 @@ impl Findings {
             None if let Some(deletion) = seen_in(&read.record, json_text) => {
                 self.add_deletion(deletion);
                 Examined::Deletion
+            }
+            None if let Some(key_use) = key_use_in(&read.record, json_text) => {
+                self.add_key_use(key_use, origin());
+                Examined::KeyUse
             }
             None if !read.unreadable.is_empty() => self.note_malformed(
                 origin(),
@@ -434,6 +457,8 @@ pub enum Examined {
     Matched,
     /// A successful `DeleteSecret`: a deletion scheduled.
     Deletion,
+    /// A cryptographic operation on a KMS key pending deletion.
+    KeyUse,
     Malformed(&'static str),
 }
 
@@ -453,7 +478,8 @@ pub fn scan_log_events(batch: &LogBatch<'_>) -> Findings {
             findings.note_malformed(origin(), "the message is not a JSON object");
             continue;
         }
-        if !may_match(event.raw_message()) && !may_schedule(event.raw_message()) {
+        let raw = event.raw_message();
+        if !may_match(raw) && !may_schedule(raw) && !may_use_key(raw) {
             findings.records += 1;
             continue;
         }
@@ -499,6 +525,20 @@ pub fn may_match(raw: &[u8]) -> bool {
 }
 
 static DELETE_SECRET: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"DeleteSecret"));
+
+/// What both refusals of a key pending deletion say ([`crate::key_use::KEY_PENDING_WORDINGS`]):
+/// letters and spaces, as [`PRECHECK_WORDING`] is.
+pub const KEY_PRECHECK_WORDING: &str = " is pending ";
+
+static KEY_PENDING: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(KEY_PRECHECK_WORDING.as_bytes()));
+
+/// [`may_match`]'s counterpart for a use of a key pending deletion
+/// ([`crate::key_use::key_use_in`]): the common wording, or a `\u` escape that may spell it
+/// (see [`may_match`]).
+pub fn may_use_key(raw: &[u8]) -> bool {
+    KEY_PENDING.find(raw).is_some() || PRECHECK[1].find(raw).is_some()
+}
 
 /// [`may_match`]'s counterpart for a scheduled deletion ([`crate::deletion::seen_in`]): the
 /// event name in letters, or a `\u` escape that may spell it (see [`may_match`]).
@@ -668,6 +708,12 @@ mod tests {
     fn every_wording_contains_the_precheck_text() {
         for wording in PENDING_DELETION_WORDINGS {
             assert!(wording.contains(PRECHECK_WORDING), "{wording}");
+        }
+        for wording in crate::key_use::KEY_PENDING_WORDINGS {
+            assert!(
+                format!("{wording} ").contains(KEY_PRECHECK_WORDING),
+                "{wording}"
+            );
         }
     }
 

@@ -261,6 +261,19 @@ pub fn keep_time_range(part: &mut FileFindings, range: &TimeRange) {
         .by_secret
         .retain(|_, accesses| !accesses.is_empty());
     findings.matched -= outside;
+    let uses = findings.key_uses.len();
+    findings.key_uses.retain(|(key_use, _)| {
+        // A time that cannot be read keeps the use, as it keeps a read.
+        key_use
+            .event_time
+            .as_deref()
+            .and_then(|t| humantime::parse_rfc3339_weak(t.trim()).ok())
+            .is_none_or(|time| {
+                range.since.is_none_or(|since| time >= since)
+                    && range.until.is_none_or(|until| time < until)
+            })
+    });
+    outside += uses - findings.key_uses.len();
     part.outside_time_range += outside;
 }
 

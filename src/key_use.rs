@@ -1,6 +1,7 @@
-//! The rule for KMS keys (#45, being built: detection only, not yet alerted on): a
-//! cryptographic operation KMS refused because its key is pending deletion. Pure: a record in,
-//! what it says of the key, the operation and the caller out.
+//! The rule for KMS keys (#45, being built: found by the look-back, `scan`, and reported
+//! there; the function does not alert on them yet): a cryptographic operation KMS refused
+//! because its key is pending deletion. Pure: a record in, what it says of the key, the
+//! operation and the caller out ([`report`]: the look-back's words for them).
 //!
 //! The shape, from the KMS Developer Guide ("Create an alarm that detects use of a KMS key
 //! pending deletion", and "Key states of AWS KMS keys"): the call's `eventSource` is
@@ -16,6 +17,12 @@
 //! Everything here but the message's wording and the event source is the caller's to choose
 //! or AWS's to leave out: a field that is missing or odd is named, never a reason to drop the
 //! use.
+
+mod report;
+
+pub use report::{
+    KEY_USE_SCHEMA, KeyResource, KeyUseDocument, UseDocument, key_use_documents, key_use_report,
+};
 
 use serde::Deserialize;
 

@@ -21,6 +21,7 @@ use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::{Chain, ConfigError, EventHistoryError, PublishError};
 use secret_deletion_alerts::handler::{Adapters, BatchOptions, alert_for};
 use secret_deletion_alerts::history::{PendingReads, TimeRange, examine_one};
+use secret_deletion_alerts::key_use::{key_use_documents, key_use_report};
 use secret_deletion_alerts::ports::{
     AlertPublisher, NoAccountNames, NoEventHistory, SecretAt, SecretInspector,
 };
@@ -126,6 +127,8 @@ enum ScanError {
     Bucket(BucketScanError),
     #[error(transparent)]
     Print(#[from] PublishError),
+    #[error("cannot write a key use's JSON document")]
+    Document(#[source] serde_json::Error),
     #[error("{0} alerts were not published")]
     NotPublished(usize),
     #[error("cannot write to standard output")]
@@ -342,6 +345,7 @@ async fn run(args: ScanArgs) -> Result<u8, ScanError> {
     }
     let live = sdk_config.as_ref().filter(|_| args.publish);
     alert_all(findings, &config, live, &batch_options, &context, args.json).await?;
+    print_key_uses(findings, args.json)?;
     if !report.skipped.is_empty() {
         unread.push(format!(
             "{} could not be read and {} skipped (see the warnings above)",
@@ -356,7 +360,8 @@ async fn run(args: ScanArgs) -> Result<u8, ScanError> {
     for why in &unread {
         eprintln!("secret-deletion-alerts: not read: {why}");
     }
-    Ok(exit_status(findings.matched > 0, !unread.is_empty()))
+    let found = findings.matched > 0 || !findings.key_uses.is_empty();
+    Ok(exit_status(found, !unread.is_empty()))
 }
 
 /// The table `--print-sql` and `--athena-table-ddl` name: the athena: source's, else
@@ -370,8 +375,8 @@ fn athena_table_named(args: &ScanArgs) -> Result<String, SourcesError> {
     Ok("cloudtrail_logs".to_owned())
 }
 
-/// `scan`'s exit status, `check`'s rule: 3 when reads of secrets pending deletion were found,
-/// else 2 when something could not be read, else 0.
+/// `scan`'s exit status, `check`'s rule: 3 when reads of secrets pending deletion (or uses of
+/// keys pending deletion) were found, else 2 when something could not be read, else 0.
 fn exit_status(reads_found: bool, something_unread: bool) -> u8 {
     match (reads_found, something_unread) {
         (true, _) => 3,
@@ -424,10 +429,32 @@ fn print_report(report: &ScanReport) -> std::io::Result<()> {
     if report.outside_time_range > 0 {
         print_line(format_args!(
             "{} outside --since/--until.",
-            counted(report.outside_time_range as u64, "read was", "reads were")
+            counted(report.outside_time_range as u64, "find was", "finds were")
         ))?;
     }
     print_line("")
+}
+
+/// The uses of KMS keys pending deletion found (#45: reported here; not yet published): one
+/// block a key, or one JSON document (`secret-deletion-alerts/key-use/v1`) a key.
+fn print_key_uses(findings: &Findings, json: bool) -> Result<(), ScanError> {
+    if findings.key_uses.is_empty() {
+        return Ok(());
+    }
+    let documents = key_use_documents(
+        findings
+            .key_uses
+            .iter()
+            .map(|(key_use, origin)| (key_use, origin.location())),
+    );
+    if json {
+        for document in &documents {
+            print_line(serde_json::to_string(document).map_err(ScanError::Document)?)?;
+        }
+    } else {
+        print_line(key_use_report(&documents))?;
+    }
+    Ok(())
 }
 
 /// Composes (and prints, and with `live` AWS sends) the alert of every secret found.

@@ -8,7 +8,8 @@ use std::sync::LazyLock;
 use memchr::memmem::Finder;
 
 use crate::detection::{
-    Findings, Origin, PRECHECK_WORDING, UNICODE_ESCAPE, may_match, scan_log_events,
+    Findings, KEY_PRECHECK_WORDING, Origin, PRECHECK_WORDING, UNICODE_ESCAPE, may_match,
+    may_use_key, scan_log_events,
 };
 use crate::logs::LogBatch;
 
@@ -68,8 +69,8 @@ pub trait Question: Sync {
     fn kept(answer: &Self::Answer) -> usize;
 }
 
-/// `scan`'s question: the reads of secrets pending deletion (the function's rule), in
-/// `range`.
+/// `scan`'s question: the reads of secrets pending deletion (the function's rule), and the
+/// uses of KMS keys pending deletion ([`crate::key_use`]), in `range`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PendingReads {
     pub range: TimeRange,
@@ -89,10 +90,12 @@ pub fn places_of(finders: &[Finder<'_>], raw: &[u8]) -> Vec<usize> {
     places
 }
 
-/// What [`may_match`] looks for: the wording every pending-deletion message holds, and `\u`.
-static PENDING_ANCHORS: LazyLock<[Finder<'static>; 2]> = LazyLock::new(|| {
+/// What [`may_match`] and [`may_use_key`] look for: the wording every pending-deletion
+/// message holds (a secret's, a key's), and `\u`.
+static PENDING_ANCHORS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
     [
         Finder::new(PRECHECK_WORDING.as_bytes()),
+        Finder::new(KEY_PRECHECK_WORDING.as_bytes()),
         Finder::new(UNICODE_ESCAPE.as_bytes()),
     ]
 });
@@ -101,11 +104,11 @@ impl Question for PendingReads {
     type Answer = Findings;
 
     fn may_concern(&self, raw: &[u8]) -> bool {
-        may_match(raw)
+        may_match(raw) || may_use_key(raw)
     }
 
-    /// A record the rule accepts holds [`PRECHECK_WORDING`] or a `\u` ([`may_match`]'s
-    /// argument), so the places of those are where it can be.
+    /// A record the rules accept holds [`PRECHECK_WORDING`], [`KEY_PRECHECK_WORDING`] or a
+    /// `\u` ([`may_match`]'s argument), so the places of those are where it can be.
     fn anchors(&self, raw: &[u8]) -> Option<Vec<usize>> {
         Some(places_of(&*PENDING_ANCHORS, raw))
     }

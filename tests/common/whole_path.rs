@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use secret_deletion_alerts::alert::{Alert, MAX_SNS_BYTES};
-use secret_deletion_alerts::detection::{may_match, may_schedule, scan_log_events};
+use secret_deletion_alerts::detection::{may_match, may_schedule, may_use_key, scan_log_events};
 use secret_deletion_alerts::dry_run::DryRunSecrets;
 use secret_deletion_alerts::error::PublishError;
 use secret_deletion_alerts::handler::{Adapters, BatchOptions, handle_batch};
@@ -164,12 +164,15 @@ pub fn whole_path(bytes: &[u8]) {
         if findings.matched > 0 || findings.parsed > 0 || !findings.deletions.is_empty() {
             // What holds for each record holds for the text of the whole batch.
             assert!(
-                may_match(bytes) || may_schedule(bytes),
+                may_match(bytes) || may_schedule(bytes) || may_use_key(bytes),
                 "the pre-checks would turn away a batch with candidates"
             );
         }
         if !findings.deletions.is_empty() {
             assert!(may_schedule(bytes), "a deletion the pre-check turns away");
+        }
+        if !findings.key_uses.is_empty() {
+            assert!(may_use_key(bytes), "a key use the pre-check turns away");
         }
     }
 }

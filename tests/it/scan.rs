@@ -79,6 +79,8 @@ fn history() -> (tempfile::TempDir, PathBuf) {
 fn reads_per_secret(documents: &[Value]) -> Vec<(String, u64)> {
     let mut reads: Vec<(String, u64)> = documents
         .iter()
+        // The alerts of reads; a KMS key use (the near misses hold one) has its own document.
+        .filter(|d| d["schema"] != "secret-deletion-alerts/key-use/v1")
         .map(|d| {
             (
                 d["secret"]["id_as_named"].as_str().unwrap().to_owned(),
@@ -159,7 +161,7 @@ fn since_and_until_limit_the_time_range() {
     let text: Vec<&str> = ["scan"].into_iter().chain(range).chain([root]).collect();
     let report = String::from_utf8(cli(&text).stdout).unwrap();
     assert!(
-        report.contains("3 reads were outside --since/--until."),
+        report.contains("4 finds were outside --since/--until."),
         "{report}"
     );
 }
@@ -570,5 +572,90 @@ fn an_athena_source_runs_the_query_and_its_rows_are_put_to_the_rule_as_records()
         stderr.contains("not read: athena:trail_db.cloudtrail_logs")
             && stderr.contains("HIVE_BAD_DATA"),
         "{stderr}"
+    );
+}
+
+/// #45, the look-back's part: a cryptographic operation KMS refused because its key is
+/// pending deletion (the KMS guide's message), directly and through Secrets Manager.
+#[test]
+fn uses_of_a_kms_key_pending_deletion_are_reported_per_key_and_validate_against_their_schema() {
+    let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let direct = json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice",
+                         "accountId": "111122223333", "userName": "alice"},
+        "eventTime": "2026-12-01T10:00:00Z",
+        "eventSource": "kms.amazonaws.com",
+        "eventName": "Decrypt",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "192.0.2.10",
+        "userAgent": "aws-cli/2 <!channel> http://evil.example",
+        "errorCode": "KMSInvalidStateException",
+        "errorMessage": format!("{key} is pending deletion."),
+        "eventID": "e-direct",
+        "resources": [{"accountId": "111122223333", "type": "AWS::KMS::Key", "ARN": key}],
+        "recipientAccountId": "111122223333"
+    });
+    let mut through = direct.clone();
+    through["eventID"] = "e-through".into();
+    through["eventTime"] = "2026-12-01T09:00:00Z".into();
+    through["userIdentity"]["invokedBy"] = "secretsmanager.amazonaws.com".into();
+    through["sourceIPAddress"] = "secretsmanager.amazonaws.com".into();
+    through["requestParameters"] = json!({"encryptionContext": {
+        "SecretARN": "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf"}});
+    // A refusal for another reason is no use of a key pending deletion.
+    let mut disabled = direct.clone();
+    disabled["eventID"] = "e-disabled".into();
+    disabled["errorMessage"] = format!("{key} is disabled.").into();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kms.json");
+    std::fs::write(
+        &file,
+        json!({"Records": [direct, through, disabled, direct]}).to_string(),
+    )
+    .unwrap();
+
+    let output = cli(&["scan", "--json", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(3), "a use found");
+    let found = documents(&output.stdout);
+    assert_eq!(found.len(), 1, "one document for the key");
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/key-use-v1.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(validator.is_valid(&found[0]), "{}", found[0]);
+    assert_eq!(found[0]["resource"]["arn"], key);
+    let ids: Vec<&str> = found[0]["uses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["e-through", "e-direct"],
+        "in time order, the copy once"
+    );
+    assert_eq!(
+        found[0]["uses"][0]["secret_arn"],
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf"
+    );
+    assert!(
+        !found[0].to_string().contains("http://evil"),
+        "links in user agents are disarmed"
+    );
+
+    let report = String::from_utf8(cli(&["scan", file.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        report.contains("Uses of KMS keys pending deletion: 2 of 1 key."),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "aws kms cancel-key-deletion --key-id {key} --region us-east-1"
+        )),
+        "{report}"
     );
 }
