@@ -151,3 +151,29 @@ impl FakeAthena {
         }
     }
 }
+
+/// The columns `check`'s and `scan`'s SQL select, in their order.
+pub fn record_columns() -> Vec<String> {
+    secret_deletion_alerts::athena::CHECK_COLUMNS
+        .iter()
+        .map(|(_, alias)| (*alias).to_owned())
+        .collect()
+}
+
+/// One result row of those columns for `record`, as Athena returns it (`None`: NULL).
+pub fn athena_row(record: &serde_json::Value) -> Vec<Option<String>> {
+    secret_deletion_alerts::athena::CHECK_COLUMNS
+        .iter()
+        .map(|(_, alias)| {
+            let mut value = record;
+            for part in alias.split('.') {
+                value = &value[part];
+            }
+            match value {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(text) => Some(text.clone()),
+                other => Some(other.to_string()),
+            }
+        })
+        .collect()
+}

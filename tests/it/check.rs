@@ -870,32 +870,11 @@ async fn a_trail_bucket_is_read_in_place_for_the_days_of_the_window() {
     );
 }
 
-/// The columns `check`'s SQL selects, in its order, and one row of them for `record`.
-fn athena_row(record: &Value) -> Vec<Option<String>> {
-    secret_deletion_alerts::athena::CHECK_COLUMNS
-        .iter()
-        .map(|(_, alias)| {
-            let mut value = record;
-            for part in alias.split('.') {
-                value = &value[part];
-            }
-            match value {
-                Value::Null => None,
-                Value::String(text) => Some(text.clone()),
-                other => Some(other.to_string()),
-            }
-        })
-        .collect()
-}
-
 #[tokio::test]
 #[ignore = "needs moto's server: scripts/test runs it"]
 async fn athena_rows_are_read_page_by_page_and_matched_as_records_are() {
-    use common::fake_athena::FakeAthena;
-    let columns: Vec<String> = secret_deletion_alerts::athena::CHECK_COLUMNS
-        .iter()
-        .map(|(_, alias)| (*alias).to_owned())
-        .collect();
+    use common::fake_athena::{FakeAthena, athena_row, record_columns};
+    let columns = record_columns();
     // 2,500 rows: 1,200 reads of prod/db by one role (by name and by ARN), and 1,300 of a
     // secret whose name only contains it (the SQL's strpos lets them through; the match does
     // not).

@@ -505,29 +505,9 @@ fn an_empty_tree_is_not_a_clean_answer_and_a_closed_stdout_ends_quietly_with_the
 
 #[test]
 fn an_athena_source_runs_the_query_and_its_rows_are_put_to_the_rule_as_records() {
-    use common::fake_athena::FakeAthena;
-    let columns: Vec<String> = secret_deletion_alerts::athena::CHECK_COLUMNS
-        .iter()
-        .map(|(_, alias)| (*alias).to_owned())
-        .collect();
-    let row = |record: &Value| -> Vec<Option<String>> {
-        secret_deletion_alerts::athena::CHECK_COLUMNS
-            .iter()
-            .map(|(_, alias)| {
-                let mut value = record;
-                for part in alias.split('.') {
-                    value = &value[part];
-                }
-                match value {
-                    Value::Null => None,
-                    Value::String(text) => Some(text.clone()),
-                    other => Some(other.to_string()),
-                }
-            })
-            .collect()
-    };
+    use common::fake_athena::{FakeAthena, athena_row, record_columns};
     let read = read_with("prod/db", "e-athena", "2026-08-01T10:00:00Z");
-    let athena = FakeAthena::start(columns, vec![row(&read)]);
+    let athena = FakeAthena::start(record_columns(), vec![athena_row(&read)]);
     let scan = |extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_secret-deletion-alerts"))
             .args([
