@@ -41,6 +41,19 @@ pub struct TimeRange {
     pub until: Option<SystemTime>,
 }
 
+impl TimeRange {
+    /// Whether a record written at `event_time` (as CloudTrail wrote it) is in the range. A
+    /// time that cannot be read keeps the record: nothing is dropped for an odd field.
+    pub fn holds(&self, event_time: Option<&str>) -> bool {
+        event_time
+            .and_then(|t| humantime::parse_rfc3339_weak(t.trim()).ok())
+            .is_none_or(|time| {
+                self.since.is_none_or(|since| time >= since)
+                    && self.until.is_none_or(|until| time < until)
+            })
+    }
+}
+
 /// What one file held for a question.
 #[derive(Debug, Default)]
 pub struct FileAnswer<A> {
@@ -244,17 +257,7 @@ pub fn keep_time_range(part: &mut FileFindings, range: &TimeRange) {
     let mut outside = 0;
     for accesses in findings.by_secret.values_mut() {
         let before = accesses.len();
-        accesses.retain(|access| {
-            let Some(time) = access
-                .event_time
-                .as_deref()
-                .and_then(|t| humantime::parse_rfc3339_weak(t.trim()).ok())
-            else {
-                return true;
-            };
-            range.since.is_none_or(|since| time >= since)
-                && range.until.is_none_or(|until| time < until)
-        });
+        accesses.retain(|access| range.holds(access.event_time.as_deref()));
         outside += before - accesses.len();
     }
     findings
@@ -262,17 +265,9 @@ pub fn keep_time_range(part: &mut FileFindings, range: &TimeRange) {
         .retain(|_, accesses| !accesses.is_empty());
     findings.matched -= outside;
     let uses = findings.key_uses.len();
-    findings.key_uses.retain(|(key_use, _)| {
-        // A time that cannot be read keeps the use, as it keeps a read.
-        key_use
-            .event_time
-            .as_deref()
-            .and_then(|t| humantime::parse_rfc3339_weak(t.trim()).ok())
-            .is_none_or(|time| {
-                range.since.is_none_or(|since| time >= since)
-                    && range.until.is_none_or(|until| time < until)
-            })
-    });
+    findings
+        .key_uses
+        .retain(|(key_use, _)| range.holds(key_use.event_time.as_deref()));
     outside += uses - findings.key_uses.len();
     part.outside_time_range += outside;
 }
