@@ -46,6 +46,14 @@ impl AlertPublisher for DiscardPublisher {
         black_box(&alert.sns_message);
         Ok(())
     }
+
+    async fn publish_key_use(
+        &self,
+        alert: &secret_deletion_alerts::key_alert::KeyAlert,
+    ) -> Result<(), PublishError> {
+        black_box(&alert.sns_message);
+        Ok(())
+    }
 }
 
 /// flate2's default backend, miniz_oxide, at its fastest: one call into a buffer of the size

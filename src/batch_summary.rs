@@ -56,6 +56,10 @@ pub struct BatchSummary {
     pub scheduled_alerts_published: usize,
     /// Scheduled deletions the guard cancelled (`ON_SCHEDULE=guard`).
     pub deletions_cancelled: usize,
+    /// Uses of KMS keys pending deletion found (`KeyUsesSeen`), and their alerts published
+    /// (`KeyAlertsDelivered`).
+    pub key_uses: usize,
+    pub key_alerts_published: usize,
     /// Reads a rule of `EXPECTED_READERS` marked: counted (`ReadsExpected`), never alerted.
     pub reads_expected: usize,
     /// Security Hub findings and chat messages of delivered alerts that did not go out

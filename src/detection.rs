@@ -285,7 +285,8 @@ pub struct Findings {
     /// Deletions scheduled (successful `DeleteSecret` records), once per event id.
     pub deletions: Vec<DeletionSeen>,
     /// Uses of KMS keys pending deletion ([`crate::key_use`]), each record once, with where
-    /// it was found. (#45: reported by the look-back; the function does not alert on them yet.)
+    /// it was found: the look-back reports them, the function alerts on them
+    /// ([`crate::key_check`]).
     pub key_uses: Vec<(KeyUse, Origin)>,
 }
 

@@ -59,6 +59,7 @@ use crate::error::{
     Chain, DecodeError, HandlerError, PublishError, PublishFailure, WindowStateError,
 };
 use crate::expected::SecretNames;
+use crate::key_check::handle_key_uses;
 use crate::logs::{Inflater, LogBatch, read_up_to_cap};
 pub use crate::ports::Adapters;
 use crate::ports::{AlertPublisher, CopiesReport};
@@ -219,6 +220,7 @@ async fn handle_envelope(
     summary.malformed = findings.malformed.len();
     summary.duplicates = findings.duplicates;
     let deletions = std::mem::take(&mut findings.deletions);
+    let key_uses = std::mem::take(&mut findings.key_uses);
     let (canary, named): (Vec<_>, Vec<_>) = findings
         .by_secret
         .into_iter()
@@ -309,6 +311,16 @@ async fn handle_envelope(
         .delivered
         .extend(scheduled.delivered.iter().map(|a| a.dedup_key().to_owned()));
     failures.extend(scheduled.failures);
+    let keys = Box::pin(handle_key_uses(key_uses, ports, options)).await;
+    summary.key_uses = keys.seen;
+    summary.key_alerts_published = keys.delivered.len();
+    summary.alerts_suppressed += keys.held;
+    summary.alerts_already_delivered += keys.already_delivered.len();
+    summary.delivered.extend(keys.already_delivered);
+    summary
+        .delivered
+        .extend(keys.delivered.iter().map(|a| a.dedup_key().to_owned()));
+    failures.extend(keys.failures);
     if !scheduled.delivered.is_empty() {
         let copies = Box::pin(ports.copies.deliver_scheduled(&scheduled.delivered));
         let (copied, _) = under_deadline(std::iter::once(copies), options).await;
@@ -416,6 +428,8 @@ fn log_summary(summary: &BatchSummary) {
         deletions_scheduled = summary.deletions_scheduled,
         scheduled_alerts_published = summary.scheduled_alerts_published,
         deletions_cancelled = summary.deletions_cancelled,
+        key_uses = summary.key_uses,
+        key_alerts_published = summary.key_alerts_published,
         reads_expected = summary.reads_expected,
         findings_undelivered = summary.findings_undelivered,
         chat_undelivered = summary.chat_undelivered,

@@ -1,5 +1,5 @@
-//! The rule for KMS keys (#45, being built: found by the look-back, `scan`, and reported
-//! there; the function does not alert on them yet): a cryptographic operation KMS refused
+//! The rule for KMS keys (#45: the look-back, `scan`, reports what it finds; the function
+//! alerts on it through [`crate::key_check`]): a cryptographic operation KMS refused
 //! because its key is pending deletion. Pure: a record in, what it says of the key, the
 //! operation and the caller out ([`report`]: the look-back's words for them).
 //!
@@ -54,6 +54,9 @@ pub struct KeyUse {
     /// encryption context's `SecretARN` (`None` when the context does not name it).
     pub through_secrets_manager: Option<ThroughSecretsManager>,
     pub event_id: Option<String>,
+    /// `sharedEventID`: a use of a key in another account is logged in both accounts, with one
+    /// of these.
+    pub shared_event_id: Option<String>,
     pub event_time: Option<String>,
     pub aws_region: Option<String>,
     pub recipient_account_id: Option<String>,
@@ -153,6 +156,7 @@ pub fn key_use_in(record: &CloudTrailRecord, json_text: &str) -> Option<KeyUse> 
         error_message: message.to_owned(),
         through_secrets_manager,
         event_id: record.event_id.clone(),
+        shared_event_id: record.shared_event_id.clone(),
         event_time: record.event_time.clone(),
         aws_region: record.aws_region.clone(),
         recipient_account_id: record.recipient_account_id.clone(),

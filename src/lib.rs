@@ -40,6 +40,8 @@ pub mod function;
 pub mod handler;
 pub mod history;
 pub mod ids;
+pub mod key_alert;
+pub mod key_check;
 pub mod key_use;
 pub mod logs;
 pub mod memory_windows;

@@ -38,6 +38,9 @@ pub const READS_EXPECTED: &str = "ReadsExpected";
 pub const DELETIONS_SCHEDULED: &str = "DeletionsScheduled";
 pub const SCHEDULED_ALERTS_DELIVERED: &str = "ScheduledAlertsDelivered";
 pub const DELETIONS_CANCELLED: &str = "DeletionsCancelled";
+/// Uses of KMS keys pending deletion the function saw, and their alerts delivered.
+pub const KEY_USES_SEEN: &str = "KeyUsesSeen";
+pub const KEY_ALERTS_DELIVERED: &str = "KeyAlertsDelivered";
 /// Copies of delivered alerts that did not go out: Security Hub findings, chat messages.
 pub const FINDINGS_UNDELIVERED: &str = "FindingsUndelivered";
 pub const CHAT_UNDELIVERED: &str = "ChatUndelivered";
@@ -68,6 +71,8 @@ pub fn emf_line(summary: &BatchSummary, timestamp_ms: u128) -> String {
             summary.scheduled_alerts_published,
         ),
         (DELETIONS_CANCELLED, summary.deletions_cancelled),
+        (KEY_USES_SEEN, summary.key_uses),
+        (KEY_ALERTS_DELIVERED, summary.key_alerts_published),
     ];
     let mut line = serde_json::json!({
         "_aws": {
@@ -141,6 +146,8 @@ mod tests {
             deletions_scheduled: 9,
             scheduled_alerts_published: 8,
             deletions_cancelled: 1,
+            key_uses: 3,
+            key_alerts_published: 2,
             ..BatchSummary::default()
         };
         let line: serde_json::Value =
@@ -160,6 +167,8 @@ mod tests {
         assert_eq!(line["DeletionsScheduled"], 9);
         assert_eq!(line["ScheduledAlertsDelivered"], 8);
         assert_eq!(line["DeletionsCancelled"], 1);
+        assert_eq!(line["KeyUsesSeen"], 3);
+        assert_eq!(line["KeyAlertsDelivered"], 2);
         let declared = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "CloudTrailLogMetrics");
         let names: Vec<&str> = declared["Metrics"]
@@ -191,6 +200,8 @@ mod tests {
                 "DeletionsScheduled",
                 "ScheduledAlertsDelivered",
                 "DeletionsCancelled",
+                "KeyUsesSeen",
+                "KeyAlertsDelivered",
             ]
         );
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_u64);

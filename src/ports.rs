@@ -20,6 +20,7 @@ use crate::deletion::ScheduledDeletion;
 use crate::error::CanaryError;
 use crate::error::{EventHistoryError, PublishError, RestoreError, WindowStateError};
 use crate::ids::AccountId;
+use crate::key_alert::{KeyAlert, KeyDescription, KeyLookup, ListedSecret};
 use crate::region::RegionName;
 use crate::restore::SecretState;
 use crate::scheduled::ScheduledAlert;
@@ -32,6 +33,9 @@ pub trait AlertPublisher: Send + Sync {
 
     /// Delivers the alert of a deletion being scheduled, through the same topic.
     async fn publish_scheduled(&self, alert: &ScheduledAlert) -> Result<(), PublishError>;
+
+    /// Delivers the alert of uses of a KMS key pending deletion, through the same topic.
+    async fn publish_key_use(&self, alert: &KeyAlert) -> Result<(), PublishError>;
 }
 
 /// Copies of the delivered alerts where the team already works: Security Hub findings, chat.
@@ -99,6 +103,46 @@ impl<'a> SecretAt<'a> {
 #[async_trait]
 pub trait SecretInspector: Send + Sync {
     async fn inspect(&self, secret_id: &str, at: SecretAt<'_>) -> SecretState;
+}
+
+/// Tells what a KMS key is (`DescribeKey` and `ListAliases` in production). Never fails: a
+/// failed lookup is a state the alert reports.
+#[async_trait]
+pub trait KeyInspector: Send + Sync {
+    /// `key`: the key's ARN, or what a caller passed (an id, `alias/...`, an alias ARN).
+    async fn describe_key(&self, key: &str, at: SecretAt<'_>) -> KeyLookup;
+}
+
+/// The secrets encrypted under a key (`ListSecrets` in production): those whose `KmsKeyId`
+/// is the key, by id, ARN or one of its aliases. `Err`: why they could not be listed.
+#[async_trait]
+pub trait KeySecrets: Send + Sync {
+    async fn secrets_under_key(
+        &self,
+        key: &KeyDescription,
+        at: SecretAt<'_>,
+    ) -> Result<Vec<ListedSecret>, String>;
+}
+
+/// No KMS client here (dry runs, most tests): keys are not looked up, and the alert says so.
+pub struct NoKeys;
+
+#[async_trait]
+impl KeyInspector for NoKeys {
+    async fn describe_key(&self, _key: &str, _at: SecretAt<'_>) -> KeyLookup {
+        KeyLookup::NotLookedUp("no KMS client is configured here".to_owned())
+    }
+}
+
+#[async_trait]
+impl KeySecrets for NoKeys {
+    async fn secrets_under_key(
+        &self,
+        _key: &KeyDescription,
+        _at: SecretAt<'_>,
+    ) -> Result<Vec<ListedSecret>, String> {
+        Err("no Secrets Manager client is configured here".to_owned())
+    }
 }
 
 /// Cancels a scheduled deletion (`RestoreSecret` in production).
@@ -273,11 +317,14 @@ pub struct Adapters<'a> {
     pub accounts: &'a dyn AccountNames,
     /// Where delivered alerts are copied: Security Hub, chat.
     pub copies: &'a dyn AlertCopies,
+    /// KMS keys pending deletion: what they are, and the secrets they encrypt.
+    pub keys: &'a dyn KeyInspector,
+    pub key_secrets: &'a dyn KeySecrets,
 }
 
 impl<'a> Adapters<'a> {
     /// `publisher` and the secrets' `inspector` and `restorer`, with nothing else: no quiet
-    /// windows, no Event history, no account names, no copies.
+    /// windows, no Event history, no account names, no copies, no KMS.
     pub fn new<S: SecretInspector + SecretRestorer>(
         publisher: &'a dyn AlertPublisher,
         secrets: &'a S,
@@ -290,6 +337,8 @@ impl<'a> Adapters<'a> {
             history: &NoEventHistory,
             accounts: &NoAccountNames,
             copies: &NoCopies,
+            keys: &NoKeys,
+            key_secrets: &NoKeys,
         }
     }
 }

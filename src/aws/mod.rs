@@ -8,6 +8,7 @@ pub mod canary_secret;
 pub mod clients;
 pub mod cloudtrail_history;
 pub mod dynamodb_windows;
+pub mod kms;
 pub mod organizations;
 // `check --source athena:...` and `scan s3://...` only: the command line's (feature `cli`),
 // never the function's.
@@ -31,6 +32,7 @@ pub use canary_secret::CanarySecret;
 pub use clients::{MEMBER_SESSION_NAME, MemberCredentials, MemberRole};
 pub use cloudtrail_history::CloudTrailHistory;
 pub use dynamodb_windows::AlertStateTable;
+pub use kms::KmsKeys;
 pub use organizations::OrganizationAccounts;
 pub use secrets_manager::{SecretsManager, secrets_manager};
 pub use security_hub::SecurityHubFindings;

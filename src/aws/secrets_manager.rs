@@ -255,6 +255,20 @@ impl SecretsManager {
         &self,
         at: SecretAt<'_>,
     ) -> Result<Vec<SecretDescription>, String> {
+        let listed = self.list_all(at).await?;
+        Ok(listed
+            .into_iter()
+            .filter(|(_, _, pending)| *pending)
+            .map(|(secret, _, _)| secret)
+            .collect())
+    }
+
+    /// Every secret at `at`, those scheduled for deletion included: each with its `KmsKeyId`
+    /// (`None`: the account's `aws/secretsmanager` key) and whether it is pending deletion.
+    pub(crate) async fn list_all(
+        &self,
+        at: SecretAt<'_>,
+    ) -> Result<Vec<(SecretDescription, Option<String>, bool)>, String> {
         let (client, member) = self.client_at(at).await?;
         // A paginator takes no per-call configuration: a member account's client is rebuilt
         // for the region.
@@ -273,27 +287,28 @@ impl SecretsManager {
             .include_planned_deletion(true)
             .into_paginator()
             .send();
-        let mut pending = Vec::new();
+        let mut listed = Vec::new();
         while let Some(page) = pages.next().await {
             let page = match page {
                 Ok(page) => page,
                 Err(error) => return Err(describe_failure(&error, member.as_ref()).await),
             };
             for secret in page.secret_list() {
-                let Some(deleted) = secret.deleted_date() else {
-                    continue;
-                };
-                pending.push(SecretDescription {
+                let description = SecretDescription {
                     arn: secret.arn().unwrap_or_default().to_owned(),
                     name: secret.name().unwrap_or_default().to_owned(),
-                    deletion_date: SystemTime::try_from(*deleted).ok(),
+                    deletion_date: secret
+                        .deleted_date()
+                        .and_then(|d| SystemTime::try_from(*d).ok()),
                     last_accessed_date: secret
                         .last_accessed_date()
                         .and_then(|d| SystemTime::try_from(*d).ok()),
-                });
+                };
+                let pending = secret.deleted_date().is_some();
+                listed.push((description, secret.kms_key_id().map(str::to_owned), pending));
             }
         }
-        Ok(pending)
+        Ok(listed)
     }
 }
 

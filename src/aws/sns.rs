@@ -10,6 +10,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::alert::{Alert, MessageAttribute};
 use crate::error::{PublishError, PublishFailure};
+use crate::key_alert::KeyAlert;
 use crate::ports::AlertPublisher;
 use crate::scheduled::ScheduledAlert;
 
@@ -54,6 +55,20 @@ impl AlertPublisher for SnsPublisher {
         self.send(message).await.map_err(|cause| PublishError {
             secret: alert.document.secret.name.clone(),
             event_ids: alert.document.deletion.event_id.clone().unwrap_or_default(),
+            cause,
+        })
+    }
+
+    async fn publish_key_use(&self, alert: &KeyAlert) -> Result<(), PublishError> {
+        let message = Message {
+            subject: &alert.subject,
+            body: &alert.sns_message,
+            attributes: &alert.attributes,
+            dedup_key: alert.dedup_key(),
+        };
+        self.send(message).await.map_err(|cause| PublishError {
+            secret: format!("KMS key {}", alert.key_name()),
+            event_ids: alert.event_ids(),
             cause,
         })
     }

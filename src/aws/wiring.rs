@@ -5,8 +5,8 @@
 use aws_config::SdkConfig;
 
 use super::{
-    AlertStateTable, AwsCopies, ChatTopic, CloudTrailHistory, OrganizationAccounts, SecretsManager,
-    SecurityHubFindings, SnsPublisher, load_sdk_config, secrets_manager,
+    AlertStateTable, AwsCopies, ChatTopic, CloudTrailHistory, KmsKeys, OrganizationAccounts,
+    SecretsManager, SecurityHubFindings, SnsPublisher, load_sdk_config, secrets_manager,
 };
 use crate::config::{Config, SecurityHubMode};
 use crate::ports::{Adapters, NoAccountNames, NoWindows};
@@ -23,6 +23,8 @@ pub struct Wiring {
     accounts: Option<OrganizationAccounts>,
     /// Security Hub findings and chat messages of the delivered alerts, where configured.
     copies: AwsCopies,
+    /// KMS keys pending deletion: what they are (their secrets come from `secrets`).
+    keys: KmsKeys,
 }
 
 impl Wiring {
@@ -41,6 +43,7 @@ impl Wiring {
                 .as_deref()
                 .map(|table| AlertStateTable::new(sdk_config, table)),
             history: CloudTrailHistory::new(sdk_config, secrets.member_credentials()),
+            keys: KmsKeys::new(sdk_config, secrets.member_credentials()),
             accounts: config
                 .member_role_name
                 .as_ref()
@@ -81,6 +84,8 @@ impl Wiring {
                 None => &NoAccountNames,
             },
             copies: &self.copies,
+            keys: &self.keys,
+            key_secrets: &self.secrets,
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use secret_deletion_alerts::alert::Alert;
 use secret_deletion_alerts::alert::finding::{FindingPlace, findings_of};
 use secret_deletion_alerts::error::{PublishError, PublishFailure};
+use secret_deletion_alerts::key_alert::KeyAlert;
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::scheduled::ScheduledAlert;
 
@@ -63,6 +64,24 @@ impl AlertPublisher for StdoutPublisher {
         written.map_err(|e| PublishError {
             secret: alert.document.secret.name.clone(),
             event_ids: alert.document.deletion.event_id.clone().unwrap_or_default(),
+            cause: PublishFailure::Invalid(format!("cannot write to stdout: {e}")),
+        })
+    }
+
+    /// The key alert has no chat or finding form yet: those formats print its document.
+    async fn publish_key_use(&self, alert: &KeyAlert) -> Result<(), PublishError> {
+        let written = match self.0 {
+            Format::Email => print_line(format_args!(
+                "Subject: {}\n\n{}\n{}",
+                alert.subject,
+                alert.text,
+                "-".repeat(72)
+            )),
+            Format::Json | Format::Chat | Format::Finding => print_line(alert.document_json()),
+        };
+        written.map_err(|e| PublishError {
+            secret: format!("KMS key {}", alert.key_name()),
+            event_ids: alert.event_ids(),
             cause: PublishFailure::Invalid(format!("cannot write to stdout: {e}")),
         })
     }

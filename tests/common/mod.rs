@@ -45,6 +45,7 @@ pub fn options(policy: &RestorePolicy) -> BatchOptions<'_> {
 pub struct RecordingPublisher {
     pub alerts: Mutex<Vec<Alert>>,
     pub scheduled: Mutex<Vec<secret_deletion_alerts::scheduled::ScheduledAlert>>,
+    pub key_alerts: Mutex<Vec<secret_deletion_alerts::key_alert::KeyAlert>>,
     pub fail_for: Vec<String>,
 }
 
@@ -53,6 +54,7 @@ impl RecordingPublisher {
         RecordingPublisher {
             alerts: Mutex::default(),
             scheduled: Mutex::default(),
+            key_alerts: Mutex::default(),
             fail_for: secrets.iter().map(|s| s.to_string()).collect(),
         }
     }
@@ -63,6 +65,10 @@ impl RecordingPublisher {
 
     pub fn scheduled(&self) -> Vec<secret_deletion_alerts::scheduled::ScheduledAlert> {
         self.scheduled.lock().unwrap().clone()
+    }
+
+    pub fn key_alerts(&self) -> Vec<secret_deletion_alerts::key_alert::KeyAlert> {
+        self.key_alerts.lock().unwrap().clone()
     }
 }
 
@@ -98,6 +104,25 @@ impl AlertPublisher for RecordingPublisher {
             });
         }
         self.scheduled.lock().unwrap().push(alert.clone());
+        Ok(())
+    }
+
+    /// Fails for a key named (its first alias, id, or what was passed) in `fail_for`.
+    async fn publish_key_use(
+        &self,
+        alert: &secret_deletion_alerts::key_alert::KeyAlert,
+    ) -> Result<(), PublishError> {
+        if self.fail_for.iter().any(|name| name == alert.key_name()) {
+            return Err(PublishError {
+                secret: alert.key_name().to_owned(),
+                event_ids: alert.event_ids(),
+                cause: PublishFailure::Rejected {
+                    code: "InternalError".into(),
+                    message: "SNS is down".into(),
+                },
+            });
+        }
+        self.key_alerts.lock().unwrap().push(alert.clone());
         Ok(())
     }
 }

@@ -33,6 +33,12 @@ static SCHEDULED_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
 });
 
+static KEY_ALERT_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/key-alert-v1.schema.json")).expect("JSON");
+    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+});
+
 /// What any caller-controlled text must never carry into chat: a mention, a code span, a tag.
 const CHAT_MARKUP: [char; 4] = ['<', '>', '@', '`'];
 
@@ -121,6 +127,27 @@ impl AlertPublisher for CheckingPublisher {
             );
         }
         assert!(chat.content.title.chars().count() <= 250);
+        Ok(())
+    }
+
+    async fn publish_key_use(
+        &self,
+        alert: &secret_deletion_alerts::key_alert::KeyAlert,
+    ) -> Result<(), PublishError> {
+        assert!(alert.subject.len() < 100, "{:?}", alert.subject);
+        assert!(
+            alert
+                .subject
+                .bytes()
+                .all(|b| b == b' ' || b.is_ascii_graphic())
+        );
+        assert!(alert.sns_message.len() <= MAX_SNS_BYTES);
+        assert!(alert.text.lines().all(|l| !l.chars().any(char::is_control)));
+        let document: serde_json::Value =
+            serde_json::from_str(&alert.document_json()).expect("the document is JSON");
+        if let Err(error) = KEY_ALERT_SCHEMA.validate(&document) {
+            panic!("the key alert document breaks the schema: {error}: {document}");
+        }
         Ok(())
     }
 }

@@ -11,8 +11,8 @@ use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
 use secret_deletion_alerts::ports::AlertWindows;
 use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
+use secret_deletion_alerts::ports::{NoCopies, NoKeys};
 use secret_deletion_alerts::restore::RestorePolicy;
 
 use super::{FakeSecrets, RecordingPublisher, events_dir, now, options, pending};
@@ -65,6 +65,8 @@ pub async fn invoke<W: AlertWindows + Sync>(
         history: &NoEventHistory,
         accounts: &NoAccountNames,
         copies: &NoCopies,
+        keys: &NoKeys,
+        key_secrets: &NoKeys,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);

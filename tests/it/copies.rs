@@ -16,7 +16,7 @@ use secret_deletion_alerts::alert::Alert;
 use secret_deletion_alerts::alert::finding::{FindingPlace, calls_of, findings_of};
 use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::ports::{
-    AlertCopies, CopiesReport, NoAccountNames, NoEventHistory, NoWindows,
+    AlertCopies, CopiesReport, NoAccountNames, NoEventHistory, NoKeys, NoWindows,
 };
 use secret_deletion_alerts::restore::RestorePolicy;
 
@@ -71,6 +71,8 @@ async fn run_with<C: AlertCopies + Sync>(
         history: &NoEventHistory,
         accounts: &NoAccountNames,
         copies,
+        keys: &NoKeys,
+        key_secrets: &NoKeys,
     };
     match handle_batch(data, &ports, &options(policy)).await {
         Ok(summary) => summary,

@@ -15,8 +15,8 @@ use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
 use secret_deletion_alerts::handler::{Adapters, BatchOptions, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::encode_records;
 use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoWindows;
+use secret_deletion_alerts::ports::{NoCopies, NoKeys};
 use secret_deletion_alerts::restore::RestorePolicy;
 use secret_deletion_alerts::verification::VerifyReads;
 
@@ -74,6 +74,8 @@ async fn invoke_reads(
         history: &history,
         accounts: &NoAccountNames,
         copies: &NoCopies,
+        keys: &NoKeys,
+        key_secrets: &NoKeys,
     };
     let mut options = options(policy);
     options.verify_reads = VerifyReads::Restore;
@@ -604,6 +606,8 @@ async fn a_secret_tagged_deletion_intended_is_never_cancelled() {
         history: &history,
         accounts: &NoAccountNames,
         copies: &NoCopies,
+        keys: &NoKeys,
+        key_secrets: &NoKeys,
     };
     let policy = RestorePolicy::All;
     let mut options = options(&policy);

@@ -10,9 +10,9 @@ use secret_deletion_alerts::error::{DecodeError, HandlerError, RestoreError};
 use secret_deletion_alerts::handler::{Adapters, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::{LogBatch, encode_records, gzip_base64, inflate_payload};
 use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
 use secret_deletion_alerts::ports::NoWindows;
+use secret_deletion_alerts::ports::{NoCopies, NoKeys};
 use secret_deletion_alerts::restore::LookupFailure;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
 
@@ -751,6 +751,8 @@ async fn an_unreachable_region_degrades_only_its_own_secrets() {
         history: &NoEventHistory,
         accounts: &NoAccountNames,
         copies: &NoCopies,
+        keys: &NoKeys,
+        key_secrets: &NoKeys,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);

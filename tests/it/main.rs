@@ -19,6 +19,7 @@ mod expected_readers;
 mod fuzz_regressions;
 mod handler;
 mod hostile;
+mod key_alerts;
 mod organization;
 mod outages;
 mod packaging;

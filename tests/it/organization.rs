@@ -18,8 +18,8 @@ use common::{FakeSecrets, RecordingPublisher, options, pending};
 use secret_deletion_alerts::aws::SecretsManager;
 use secret_deletion_alerts::handler::{Adapters, BatchOptions, BatchSummary, handle_batch};
 use secret_deletion_alerts::logs::{Base64Text, encode_records};
-use secret_deletion_alerts::ports::NoCopies;
 use secret_deletion_alerts::ports::NoEventHistory;
+use secret_deletion_alerts::ports::{NoCopies, NoKeys};
 use secret_deletion_alerts::ports::{NoWindows, SecretInspector, SecretRestorer};
 use secret_deletion_alerts::restore::{LookupFailure, RestorePolicy, SecretState};
 
@@ -412,6 +412,8 @@ async fn a_member_accounts_alert_names_the_account() {
         history: &NoEventHistory,
         accounts: &names,
         copies: &NoCopies,
+        keys: &NoKeys,
+        key_secrets: &NoKeys,
     };
     let policy = RestorePolicy::Off;
     let mut options = options(&policy);

@@ -49,12 +49,14 @@ fn sample_records() -> Vec<(String, serde_json::Value)> {
     records
 }
 
-/// Whether the function acts on the record: a read of a secret pending deletion, or a
-/// deletion being scheduled.
+/// Whether the function acts on the record: a read of a secret pending deletion, a deletion
+/// being scheduled, or a use of a KMS key pending deletion.
 fn alerts(record: &serde_json::Value) -> bool {
     let parsed: CloudTrailRecord = serde_json::from_value(record.clone()).unwrap();
+    let text = record.to_string();
     is_pending_deletion_read(&parsed)
-        || secret_deletion_alerts::deletion::seen_in(&parsed, &record.to_string()).is_some()
+        || secret_deletion_alerts::deletion::seen_in(&parsed, &text).is_some()
+        || secret_deletion_alerts::key_use::key_use_in(&parsed, &text).is_some()
 }
 
 #[test]
@@ -103,6 +105,53 @@ fn the_filter_also_passes_the_apostrophe_variants_and_the_older_wording() {
         assert!(alerts(&record));
         assert!(filter_pattern::matches(&filter, &record), "{message}");
     }
+}
+
+/// #45: both refusals the KMS key-states table has, whatever the operation and code; and a
+/// message that only mentions a key pending deletion further on does not pass.
+#[test]
+fn the_filter_passes_uses_of_kms_keys_pending_deletion() {
+    let template = template();
+    let filter = filter_pattern::parse(
+        template["Parameters"]["FilterPattern"]["Default"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    for (operation, code, message) in [
+        (
+            "Decrypt",
+            "KMSInvalidStateException",
+            format!("{key} is pending deletion."),
+        ),
+        (
+            "GenerateDataKey",
+            "DisabledException",
+            format!("{key} is pending deletion."),
+        ),
+        (
+            "Sign",
+            "KMSInvalidStateException",
+            format!("{key} is pending replica deletion."),
+        ),
+    ] {
+        let record = serde_json::json!({
+            "eventSource": "kms.amazonaws.com",
+            "eventName": operation,
+            "errorCode": code,
+            "errorMessage": message,
+        });
+        assert!(alerts(&record), "{message}");
+        assert!(filter_pattern::matches(&filter, &record), "{message}");
+    }
+    let elsewhere = serde_json::json!({
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject",
+        "errorMessage": format!("{key} is pending deletion."),
+    });
+    assert!(!alerts(&elsewhere));
+    assert!(!filter_pattern::matches(&filter, &elsewhere));
 }
 
 /// Every IAM statement in the template, with the condition (if any) under which it exists.
@@ -579,8 +628,20 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
     for (condition, statement) in &found {
         assert_eq!(statement["Effect"].as_str(), Some("Allow"));
         let resource = statement["Resource"].as_str().unwrap();
-        if actions(statement) == ["cloudtrail:LookupEvents"] {
-            assert_eq!(resource, "*", "LookupEvents takes no other resource");
+        let only_star = [
+            "cloudtrail:LookupEvents",
+            "kms:ListAliases",
+            "secretsmanager:ListSecrets",
+        ];
+        if let [action] = actions(statement).as_slice()
+            && only_star.contains(&action.as_str())
+        {
+            assert_eq!(resource, "*", "{action} takes no other resource");
+        } else if actions(statement) == ["kms:DescribeKey"] {
+            assert_eq!(
+                resource, "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*",
+                "the member's own keys only"
+            );
         } else if actions(statement) == ["securityhub:BatchImportFindings"] {
             assert_eq!(
                 resource,
@@ -609,7 +670,10 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
         granted,
         [
             (None, "cloudtrail:LookupEvents".to_owned()),
+            (None, "kms:DescribeKey".to_owned()),
+            (None, "kms:ListAliases".to_owned()),
             (None, "secretsmanager:DescribeSecret".to_owned()),
+            (None, "secretsmanager:ListSecrets".to_owned()),
             (
                 Some("ImportsFindings".to_owned()),
                 "securityhub:BatchImportFindings".to_owned()

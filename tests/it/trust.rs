@@ -19,7 +19,7 @@ use secret_deletion_alerts::handler::{Adapters, BatchOptions, BatchSummary, hand
 use secret_deletion_alerts::metrics::emf_line;
 use secret_deletion_alerts::ports::AlertPublisher;
 use secret_deletion_alerts::ports::NoAccountNames;
-use secret_deletion_alerts::ports::NoCopies;
+use secret_deletion_alerts::ports::{NoCopies, NoKeys};
 use secret_deletion_alerts::restore::RestorePolicy;
 
 const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
@@ -283,6 +283,13 @@ impl AlertPublisher for SlowPublisher {
     ) -> Result<(), PublishError> {
         Ok(())
     }
+
+    async fn publish_key_use(
+        &self,
+        _alert: &secret_deletion_alerts::key_alert::KeyAlert,
+    ) -> Result<(), PublishError> {
+        Ok(())
+    }
 }
 
 fn many_secrets(count: usize) -> String {
@@ -491,6 +498,8 @@ async fn a_secret_started_just_inside_the_reserve_completes_with_every_call_at_i
         history: &worst,
         accounts: &NoAccountNames,
         copies: &NoCopies,
+        keys: &NoKeys,
+        key_secrets: &NoKeys,
     };
     let policy = RestorePolicy::All;
     let mut options = options(&policy);

@@ -1,0 +1,426 @@
+//! One alert for uses of one KMS key pending deletion (#45): the key (its ARN, id, aliases,
+//! state and purge date as `DescribeKey` and `ListAliases` answered), the operations refused,
+//! who made them and which workload that is, the secrets the key encrypts, who scheduled its
+//! deletion, and what to do. Pure: the facts the handler's side learnt in, the alert out
+//! ([`crate::key_check`] learns them).
+//!
+//! The key's deletion is never cancelled here: this alert says so, and gives the commands.
+//! A fact that could not be learnt (a lookup refused, an account the function may not act
+//! in, Event history unread) is a line of the alert, never a reason to drop it.
+
+mod document;
+mod email;
+mod key_deletion;
+
+pub use document::{
+    EncryptedSecretPart, KEY_ALERT_SCHEMA, KeyAlertDocument, KeyPart, LookupPart, ReaderPart,
+    ScheduledByPart,
+};
+pub use key_deletion::{KeyDeletionSeen, key_deletion_in};
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+
+use crate::alert::{MAX_SUBJECT_CHARS, MessageAttribute};
+use crate::detection::{Origin, PendingDeletionAccess, SecretTarget};
+use crate::ids::{AccountId, EventId};
+use crate::key_use::{KeyNamed, KeyUse, key_use_documents};
+use crate::restore::{CRITICAL_WITHIN, Severity};
+use crate::sanitize::{clean_ascii, clean_text, shell_quote};
+use crate::window::WindowNote;
+use crate::workload::classify;
+
+/// The `kind` of a key alert, in its document and its message attribute.
+pub const KEY_ALERT_KIND: &str = "pending_deletion_key_use";
+/// Uses the document lists one by one; the rest are counted (SNS takes 256 KB).
+pub const USES_IN_DOCUMENT: usize = 50;
+/// Callers the document lists; the rest are counted.
+pub const READERS_IN_DOCUMENT: usize = 50;
+/// Secrets the document lists; the rest are counted.
+pub const SECRETS_IN_DOCUMENT: usize = 100;
+const FIELD_CHARS: usize = 256;
+const ID_CHARS: usize = 2048;
+
+/// What `DescribeKey` and `ListAliases` said of the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyLookup {
+    Described(KeyDescription),
+    /// Not asked: why (no name to ask with, an account the function may not act in, no KMS
+    /// client here).
+    NotLookedUp(String),
+    /// Asked, and the call failed: why.
+    Failed(String),
+}
+
+impl KeyLookup {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KeyLookup::Described(_) => "described",
+            KeyLookup::NotLookedUp(_) => "not_looked_up",
+            KeyLookup::Failed(_) => "lookup_failed",
+        }
+    }
+
+    pub fn description(&self) -> Option<&KeyDescription> {
+        match self {
+            KeyLookup::Described(description) => Some(description),
+            _ => None,
+        }
+    }
+
+    pub fn deletion_date(&self) -> Option<SystemTime> {
+        self.description().and_then(|d| d.deletion_date)
+    }
+}
+
+/// `DescribeKey`'s answer, with the key's aliases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyDescription {
+    pub arn: String,
+    pub key_id: String,
+    /// `KeyState`: `PendingDeletion`, `PendingReplicaDeletion`, `Disabled`, `Enabled`, ...
+    pub state: String,
+    pub deletion_date: Option<SystemTime>,
+    /// The key's own description (its owner's words: cleaned like any caller's).
+    pub description: Option<String>,
+    pub multi_region: bool,
+    /// `alias/...` names; `Err`: why `ListAliases` could not tell.
+    pub aliases: Result<Vec<String>, String>,
+}
+
+/// The secrets the key encrypts, as far as they could be learnt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncryptedSecrets {
+    /// Secrets Manager's calls name them (the encryption context's `SecretARN`).
+    pub from_uses: Vec<String>,
+    /// `ListSecrets` in the key's account and region: the secrets whose `KmsKeyId` is this
+    /// key (by id, ARN or alias); `Err`: why it could not be listed.
+    pub listed: Option<Result<Vec<ListedSecret>, String>>,
+}
+
+/// A secret `ListSecrets` shows under the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedSecret {
+    pub arn: String,
+    pub name: String,
+    /// The secret is itself scheduled for deletion.
+    pub pending_deletion: bool,
+}
+
+/// Who scheduled the key's deletion, as Event history tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduledBy {
+    Found(KeyDeletionSeen),
+    /// Not found, or not asked: why.
+    Unknown(String),
+}
+
+/// Where the key lives: its ARN's account and region, else the record's.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeyPlace {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+}
+
+impl KeyPlace {
+    /// The key's place: the ARN's, else where the use was logged.
+    pub fn of(key_use: &KeyUse) -> Self {
+        match &key_use.key {
+            KeyNamed::Arn { arn, .. } => {
+                let parts = crate::cloudtrail::arn_parts(arn);
+                KeyPlace {
+                    account_id: parts.as_ref().map(|p| p.account.to_owned()),
+                    region: parts.as_ref().map(|p| p.region.to_owned()),
+                }
+            }
+            _ => KeyPlace {
+                account_id: key_use.recipient_account_id.clone(),
+                region: key_use.aws_region.clone(),
+            },
+        }
+    }
+
+    /// As a secret's target, for the checks a place goes through (the member account, the
+    /// region's name).
+    pub fn as_target(&self) -> SecretTarget {
+        SecretTarget {
+            account_id: self.account_id.as_deref().map(AccountId::from),
+            region: self.region.clone(),
+            secret_id: None,
+        }
+    }
+}
+
+/// The name a key's uses are grouped under, and its window kept by: its ARN, else what the
+/// caller passed (or nothing) in its account and region.
+pub fn key_identity(key: &KeyNamed, place: &KeyPlace) -> String {
+    match key {
+        KeyNamed::Arn { arn, .. } => arn.clone(),
+        KeyNamed::AsPassed(passed) => format!(
+            "{}/{}/{passed}",
+            place.account_id.as_deref().unwrap_or("-"),
+            place.region.as_deref().unwrap_or("-")
+        ),
+        KeyNamed::Unknown => format!(
+            "(not named)/{}/{}",
+            place.account_id.as_deref().unwrap_or("-"),
+            place.region.as_deref().unwrap_or("-")
+        ),
+    }
+}
+
+/// A key use, as the secrets' machinery reads a read: who made it (for [`classify`], the
+/// window's caller and read ids). A call Secrets Manager made for a caller is the caller's:
+/// the service's address and agent are left out, so the workload is the caller's.
+pub fn access_of(key_use: &KeyUse, origin: &Origin) -> PendingDeletionAccess {
+    let through = key_use.through_secrets_manager.is_some();
+    let mut who = key_use.who.clone();
+    if through {
+        who.invoked_by = None;
+    }
+    PendingDeletionAccess {
+        target: SecretTarget {
+            account_id: key_use.recipient_account_id.as_deref().map(AccountId::from),
+            region: key_use.aws_region.clone(),
+            secret_id: None,
+        },
+        event_id: key_use.event_id.as_deref().map(EventId::from),
+        shared_event_id: key_use.shared_event_id.as_deref().map(EventId::from),
+        request_id: None,
+        event_time: key_use.event_time.clone(),
+        aws_region: key_use.aws_region.clone(),
+        recipient_account_id: key_use.recipient_account_id.clone(),
+        origin: origin.clone(),
+        who,
+        source_ip_address: (!through)
+            .then(|| key_use.source_ip_address.clone())
+            .flatten(),
+        user_agent: (!through).then(|| key_use.user_agent.clone()).flatten(),
+        vpc_endpoint_id: None,
+        error_code: key_use.error_code.clone(),
+        error_message: key_use.error_message.clone(),
+        session_credential_from_console: false,
+        unreadable_fields: Vec::new(),
+    }
+}
+
+/// Everything the alert says, learnt by the handler's side.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyFacts<'a> {
+    pub key: &'a KeyNamed,
+    pub place: &'a KeyPlace,
+    /// The uses this alert reports (one caller's, under a quiet window), with where each
+    /// record was found.
+    pub uses: &'a [(KeyUse, Origin)],
+    pub lookup: &'a KeyLookup,
+    pub secrets: &'a EncryptedSecrets,
+    pub scheduled_by: &'a ScheduledBy,
+    pub window: Option<&'a WindowNote>,
+    /// What went wrong on the way, a sentence each.
+    pub notes: &'a [String],
+    pub now: SystemTime,
+}
+
+/// One alert for uses of one key.
+#[derive(Debug, Clone)]
+pub struct KeyAlert {
+    pub subject: String,
+    pub text: String,
+    pub document: KeyAlertDocument,
+    pub attributes: BTreeMap<&'static str, MessageAttribute>,
+    /// The `Publish` message (`MessageStructure=json`): the text for email, the document for
+    /// every other protocol.
+    pub sns_message: String,
+}
+
+impl KeyAlert {
+    pub fn dedup_key(&self) -> &str {
+        &self.document.dedup_key
+    }
+
+    pub fn document_json(&self) -> String {
+        serde_json::to_string(&self.document).unwrap_or_default()
+    }
+
+    /// The key, for messages about the alert (an undelivered one).
+    pub fn key_name(&self) -> &str {
+        &self.document.key.name
+    }
+
+    /// The event ids of its uses, comma-separated.
+    pub fn event_ids(&self) -> String {
+        let ids: Vec<&str> = self
+            .document
+            .uses
+            .iter()
+            .filter_map(|u| u.event_id.as_deref())
+            .collect();
+        crate::alert::event_id_list(ids.into_iter())
+    }
+}
+
+/// `critical` when the key is gone within 48 hours (or is overdue); `high` otherwise,
+/// including when the date is unknown.
+pub fn key_severity(deletion_date: Option<SystemTime>, now: SystemTime) -> Severity {
+    match deletion_date {
+        Some(date)
+            if date
+                .duration_since(now)
+                .map_or(true, |left| left < CRITICAL_WITHIN) =>
+        {
+            Severity::Critical
+        }
+        _ => Severity::High,
+    }
+}
+
+/// The de-duplication key of an alert of `uses`: the same on every try of the same batch.
+pub fn key_dedup_key(identity: &str, uses: &[(KeyUse, Origin)]) -> String {
+    let mut ids: Vec<String> = uses
+        .iter()
+        .map(|(key_use, origin)| {
+            key_use
+                .event_id
+                .clone()
+                .unwrap_or_else(|| origin.location())
+        })
+        .collect();
+    ids.sort();
+    let digest = Sha256::digest(format!("{KEY_ALERT_KIND}\0{identity}\0{}", ids.join("\0")));
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The alert for `facts`.
+pub fn compose_key_alert(facts: &KeyFacts<'_>) -> KeyAlert {
+    let severity = key_severity(facts.lookup.deletion_date(), facts.now);
+    let document = document::document(facts, severity);
+    let subject = clean_ascii(&document.summary, MAX_SUBJECT_CHARS);
+    let text = email::text(facts, &document);
+    let attributes = attributes(&document);
+    let document_json = serde_json::to_string(&document).unwrap_or_default();
+    let sns_message = serde_json::json!({ "default": document_json, "email": text }).to_string();
+    KeyAlert {
+        subject,
+        text,
+        document,
+        attributes,
+        sns_message,
+    }
+}
+
+/// `HIGH: KMS key alias/orders (1234abcd-...) pending deletion used: Decrypt by orders-api`.
+fn summary(facts: &KeyFacts<'_>, key_name: &str, severity: Severity) -> String {
+    let mut operations: Vec<&str> = facts
+        .uses
+        .iter()
+        .map(|(u, _)| u.operation.as_str())
+        .collect();
+    operations.sort_unstable();
+    operations.dedup();
+    let mut workloads: Vec<String> = facts
+        .uses
+        .iter()
+        .map(|(u, origin)| classify(&access_of(u, origin)).short())
+        .collect();
+    workloads.sort();
+    workloads.dedup();
+    let by = match workloads.as_slice() {
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+        [] => "an unknown caller".to_owned(),
+    };
+    format!(
+        "{}: KMS key {} pending deletion used: {} by {}",
+        severity.as_str().to_ascii_uppercase(),
+        clean_text(key_name, 80),
+        clean_text(&operations.join(", "), 60),
+        clean_text(&by, 60)
+    )
+}
+
+/// Commands to paste: cancel the key's deletion, enable it, and look for its other users.
+fn next_steps(key: &KeyPart, secrets: &EncryptedSecrets) -> Vec<String> {
+    let region = key
+        .region
+        .as_deref()
+        .and_then(crate::region::RegionName::parse)
+        .map_or(String::new(), |r| format!(" --region {r}"));
+    let mut steps = Vec::new();
+    match key.key_id.as_deref().or(key.arn.as_deref()) {
+        Some(id) => {
+            let id = shell_quote(id);
+            steps.push(format!(
+                "If the key is still needed, cancel its deletion (this function does not): aws \
+                 kms cancel-key-deletion --key-id {id}{region}. The key is then disabled: aws \
+                 kms enable-key --key-id {id}{region}."
+            ));
+        }
+        None => steps.push(
+            "The record does not name the key: find it in the caller's configuration, then \
+             cancel its deletion with aws kms cancel-key-deletion."
+                .to_owned(),
+        ),
+    }
+    let secrets_named = !secrets.from_uses.is_empty()
+        || matches!(&secrets.listed, Some(Ok(listed)) if !listed.is_empty());
+    if secrets_named {
+        steps.push(
+            "The secrets listed are encrypted under this key: once it is deleted their values \
+             cannot be read. Cancel the key's deletion, not the secrets'; or re-encrypt each \
+             under another key first (aws secretsmanager update-secret --kms-key-id)."
+                .to_owned(),
+        );
+    }
+    if let Some(arn) = key.arn.as_deref() {
+        steps.push(format!(
+            "To see every use of the key in the trail: secret-deletion-alerts scan --source \
+             event-history (or a trail's bucket), which lists uses of keys pending deletion; \
+             the key is {}.",
+            shell_quote(arn)
+        ));
+    }
+    steps
+}
+
+fn attributes(document: &KeyAlertDocument) -> BTreeMap<&'static str, MessageAttribute> {
+    let value = |v: &str| {
+        let cleaned = clean_text(v, FIELD_CHARS);
+        MessageAttribute::string(if cleaned.is_empty() {
+            "unknown".to_owned()
+        } else {
+            cleaned
+        })
+    };
+    BTreeMap::from([
+        ("kind", value(KEY_ALERT_KIND)),
+        ("key", value(&document.key.name)),
+        (
+            "account",
+            value(document.key.account_id.as_deref().unwrap_or("")),
+        ),
+        (
+            "region",
+            value(document.key.region.as_deref().unwrap_or("")),
+        ),
+        ("severity", value(document.severity)),
+        ("dedup_key", value(&document.dedup_key)),
+        ("uses", MessageAttribute::number(document.use_count)),
+    ])
+}
+
+/// The uses as `scan` documents them (one key: the first document).
+fn use_documents(uses: &[(KeyUse, Origin)]) -> Vec<crate::key_use::UseDocument> {
+    key_use_documents(uses.iter().map(|(u, origin)| (u, origin.location())))
+        .into_iter()
+        .flat_map(|document| document.uses)
+        .collect()
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,101 @@
+//! Who scheduled a key's deletion: the `ScheduleKeyDeletion` record of exactly this key, as
+//! the KMS Developer Guide shows it ("ScheduleKeyDeletion" in "Logging AWS KMS API calls with
+//! AWS CloudTrail"): `resources[]` and `responseElements.keyId` hold the key's ARN,
+//! `requestParameters` what the caller passed and `pendingWindowInDays`. Pure.
+//!
+//! Only AWS's fields decide which key it is: the ARN in `resources[]` or the response, else a
+//! `keyId` passed as the key's very id or ARN. An alias passed is never enough (an alias can
+//! be pointed at another key), so whoever schedules the deletion of a key of their own cannot
+//! pass for the one who scheduled this one.
+
+use serde::Deserialize;
+
+use crate::cloudtrail::CloudTrailRecord;
+use crate::key_use::{KEY_RESOURCE_TYPE, KMS_EVENT_SOURCE};
+
+/// A successful `ScheduleKeyDeletion` of the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyDeletionSeen {
+    /// Who, in words: `IAM user alice (arn:...)`.
+    pub by: String,
+    pub by_arn: Option<String>,
+    /// When, as CloudTrail wrote it.
+    pub at: Option<String>,
+    pub pending_window_days: Option<u64>,
+    pub event_id: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ScheduleFields {
+    request_parameters: Option<ScheduleRequest>,
+    response_elements: Option<ScheduleResponse>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ScheduleRequest {
+    key_id: Option<serde_json::Value>,
+    pending_window_in_days: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ScheduleResponse {
+    key_id: Option<serde_json::Value>,
+}
+
+/// The latest `ScheduleKeyDeletion` among `records` (JSON texts) of exactly the key `arn`
+/// (whose id is `key_id`).
+pub fn key_deletion_in(records: &[String], arn: &str, key_id: &str) -> Option<KeyDeletionSeen> {
+    records
+        .iter()
+        .filter_map(|text| read(text, arn, key_id))
+        .max_by(|a, b| a.at.cmp(&b.at))
+}
+
+fn read(text: &str, arn: &str, key_id: &str) -> Option<KeyDeletionSeen> {
+    let record: CloudTrailRecord = serde_json::from_str(text).ok()?;
+    let is_schedule = record.event_source.as_deref() == Some(KMS_EVENT_SOURCE)
+        && record.event_name.as_deref() == Some("ScheduleKeyDeletion")
+        && record.error_code.is_none();
+    if !is_schedule {
+        return None;
+    }
+    let fields: ScheduleFields = serde_json::from_str(text).unwrap_or_default();
+    let request = fields.request_parameters.unwrap_or_default();
+    let response = fields.response_elements.unwrap_or_default();
+    let text_of = |value: &Option<serde_json::Value>| {
+        value
+            .as_ref()
+            .and_then(|v| v.as_str())
+            .map(|s| s.trim().to_owned())
+    };
+    let resource_arn = record
+        .resources
+        .iter()
+        .flatten()
+        .filter(|r| r.resource_type.as_deref() == Some(KEY_RESOURCE_TYPE))
+        .find_map(|r| r.arn.clone());
+    // AWS's word first: a record whose resources or response name another key is not this
+    // key's, whatever the caller passed.
+    let named_by_aws = resource_arn.or_else(|| text_of(&response.key_id));
+    let this_key = match named_by_aws {
+        Some(named) => named == arn,
+        None => text_of(&request.key_id).is_some_and(|passed| passed == arn || passed == key_id),
+    };
+    if !this_key {
+        return None;
+    }
+    let who = record.attribution();
+    Some(KeyDeletionSeen {
+        by: who.principal.describe(),
+        by_arn: who.arn().map(str::to_owned),
+        at: record.event_time.clone(),
+        pending_window_days: request.pending_window_in_days.as_ref().and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        }),
+        event_id: record.event_id.clone(),
+    })
+}
