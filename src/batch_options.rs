@@ -86,6 +86,9 @@ pub struct BatchOptions<'a> {
     pub canary_secret: Option<&'a str>,
     /// `EXPECTED_READERS`: readers counted and logged, never alerted.
     pub expected_readers: &'a ExpectedReaders,
+    /// `KMS_ENABLE_AFTER_CANCEL`: a key whose deletion is cancelled (left disabled by KMS) is
+    /// enabled too.
+    pub kms_enable_after_cancel: bool,
 }
 
 impl<'a> BatchOptions<'a> {
@@ -111,6 +114,7 @@ impl<'a> BatchOptions<'a> {
             schedule_check_days: config.schedule_check_days,
             canary_secret: config.canary_secret_name.as_deref(),
             expected_readers: &config.expected_readers,
+            kms_enable_after_cancel: config.kms_enable_after_cancel,
             ..Self::with_defaults(&config.restore_policy, now)
         }
     }
@@ -144,6 +148,7 @@ impl<'a> BatchOptions<'a> {
             schedule_check_days: crate::scheduled::DEFAULT_CHECK_DAYS,
             canary_secret: None,
             expected_readers: &NO_EXPECTED_READERS,
+            kms_enable_after_cancel: false,
         }
     }
 

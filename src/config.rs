@@ -78,6 +78,9 @@ pub struct Config {
     pub schedule_check_days: u64,
     /// `INTENDED_DELETERS`: principal ARN globs (`*` any run of characters) whose deletions
     /// are meant to stick: no read cancels them, whatever `RESTORE_MODE` says.
+    /// `KMS_ENABLE_AFTER_CANCEL`: enable a key whose deletion this function cancelled
+    /// (`CancelKeyDeletion` leaves it disabled). Default false.
+    pub kms_enable_after_cancel: bool,
     pub intended_deleters: Vec<glob::Pattern>,
     /// `CANARY_SECRET_NAME`: the stack's canary secret (`src/canary.rs`): its reads are
     /// counted as `CanaryReadsSeen`, never alerted on or restored.
@@ -249,6 +252,17 @@ impl Config {
                 hint: "SECURITY_HUB=member imports findings into each secret's account through this role",
             });
         }
+        let kms_enable_after_cancel = declared(
+            &get,
+            "KMS_ENABLE_AFTER_CANCEL",
+            "true, or false (default)",
+            &|v| match v.to_ascii_lowercase().as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
+        )?
+        .unwrap_or(false);
         let chat_topic_arn = var("CHAT_TOPIC_ARN", TOPIC_ARN, &|v| {
             is_topic_arn(v).then(|| v.to_owned())
         })?;
@@ -272,6 +286,7 @@ impl Config {
             verify_reads,
             verify_wait,
             intended_deleters,
+            kms_enable_after_cancel,
             canary_secret_name: text("CANARY_SECRET_NAME"),
             stack_name: text("STACK_NAME"),
             region: text("AWS_REGION"),
@@ -438,6 +453,17 @@ mod tests {
     }
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+
+    #[test]
+    fn a_cancelled_keys_deletion_leaves_it_disabled_unless_asked() {
+        assert!(!config(&[]).unwrap().kms_enable_after_cancel);
+        let c = config(&[("KMS_ENABLE_AFTER_CANCEL", " True ")]).unwrap();
+        assert!(c.kms_enable_after_cancel);
+        let err = config(&[("KMS_ENABLE_AFTER_CANCEL", "yes")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("KMS_ENABLE_AFTER_CANCEL"), "{err}");
+    }
 
     #[test]
     fn on_schedule_alerts_by_default_and_an_invalid_value_stops_the_cold_start_naming_it() {

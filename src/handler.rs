@@ -321,6 +321,18 @@ async fn handle_envelope(
         .delivered
         .extend(keys.delivered.iter().map(|a| a.dedup_key().to_owned()));
     failures.extend(keys.failures);
+    if !keys.delivered.is_empty() {
+        let copies = Box::pin(ports.copies.deliver_keys(&keys.delivered));
+        let (copied, _) = under_deadline(std::iter::once(copies), options).await;
+        let report = copied.into_iter().flatten().next().unwrap_or_else(|| {
+            tracing::error!(
+                "the invocation's deadline is near: the key alerts' copies were cut off"
+            );
+            ports.copies.undelivered(keys.delivered.len())
+        });
+        summary.findings_undelivered += report.findings_undelivered;
+        summary.chat_undelivered += report.chat_undelivered;
+    }
     if !scheduled.delivered.is_empty() {
         let copies = Box::pin(ports.copies.deliver_scheduled(&scheduled.delivered));
         let (copied, _) = under_deadline(std::iter::once(copies), options).await;

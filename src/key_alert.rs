@@ -4,19 +4,21 @@
 //! deletion, and what to do. Pure: the facts the handler's side learnt in, the alert out
 //! ([`crate::key_check`] learns them).
 //!
-//! The key's deletion is never cancelled here: this alert says so, and gives the commands.
-//! A fact that could not be learnt (a lookup refused, an account the function may not act
+//! Whether the key's deletion was cancelled is decided beside ([`crate::key_restore`]); the
+//! alert says what became of it, and gives the commands that remain. A fact that could not be learnt (a lookup refused, an account the function may not act
 //! in, Event history unread) is a line of the alert, never a reason to drop it.
 
+mod chat;
 mod document;
 mod email;
-mod key_deletion;
+mod finding;
 
+pub use chat::KEY_CHAT_EVENT_TYPE;
 pub use document::{
     EncryptedSecretPart, KEY_ALERT_SCHEMA, KeyAlertDocument, KeyPart, LookupPart, ReaderPart,
     ScheduledByPart,
 };
-pub use key_deletion::{KeyDeletionSeen, key_deletion_in};
+pub use finding::{KEY_FINDING_TYPE, KEY_GENERATOR_ID};
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -26,8 +28,10 @@ use sha2::{Digest, Sha256};
 use crate::alert::{MAX_SUBJECT_CHARS, MessageAttribute};
 use crate::detection::{Origin, PendingDeletionAccess, SecretTarget};
 use crate::ids::{AccountId, EventId};
+use crate::key_restore::KeyRestoreOutcome;
+use crate::key_state::{EncryptedSecrets, KeyLookup, ScheduledBy};
 use crate::key_use::{KeyNamed, KeyUse, key_use_documents};
-use crate::restore::{CRITICAL_WITHIN, Severity};
+use crate::restore::{CRITICAL_WITHIN, DELETION_INTENDED_TAG, Severity};
 use crate::sanitize::{clean_ascii, clean_text, shell_quote};
 use crate::window::WindowNote;
 use crate::workload::classify;
@@ -42,80 +46,6 @@ pub const READERS_IN_DOCUMENT: usize = 50;
 pub const SECRETS_IN_DOCUMENT: usize = 100;
 const FIELD_CHARS: usize = 256;
 const ID_CHARS: usize = 2048;
-
-/// What `DescribeKey` and `ListAliases` said of the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyLookup {
-    Described(KeyDescription),
-    /// Not asked: why (no name to ask with, an account the function may not act in, no KMS
-    /// client here).
-    NotLookedUp(String),
-    /// Asked, and the call failed: why.
-    Failed(String),
-}
-
-impl KeyLookup {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            KeyLookup::Described(_) => "described",
-            KeyLookup::NotLookedUp(_) => "not_looked_up",
-            KeyLookup::Failed(_) => "lookup_failed",
-        }
-    }
-
-    pub fn description(&self) -> Option<&KeyDescription> {
-        match self {
-            KeyLookup::Described(description) => Some(description),
-            _ => None,
-        }
-    }
-
-    pub fn deletion_date(&self) -> Option<SystemTime> {
-        self.description().and_then(|d| d.deletion_date)
-    }
-}
-
-/// `DescribeKey`'s answer, with the key's aliases.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyDescription {
-    pub arn: String,
-    pub key_id: String,
-    /// `KeyState`: `PendingDeletion`, `PendingReplicaDeletion`, `Disabled`, `Enabled`, ...
-    pub state: String,
-    pub deletion_date: Option<SystemTime>,
-    /// The key's own description (its owner's words: cleaned like any caller's).
-    pub description: Option<String>,
-    pub multi_region: bool,
-    /// `alias/...` names; `Err`: why `ListAliases` could not tell.
-    pub aliases: Result<Vec<String>, String>,
-}
-
-/// The secrets the key encrypts, as far as they could be learnt.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EncryptedSecrets {
-    /// Secrets Manager's calls name them (the encryption context's `SecretARN`).
-    pub from_uses: Vec<String>,
-    /// `ListSecrets` in the key's account and region: the secrets whose `KmsKeyId` is this
-    /// key (by id, ARN or alias); `Err`: why it could not be listed.
-    pub listed: Option<Result<Vec<ListedSecret>, String>>,
-}
-
-/// A secret `ListSecrets` shows under the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedSecret {
-    pub arn: String,
-    pub name: String,
-    /// The secret is itself scheduled for deletion.
-    pub pending_deletion: bool,
-}
-
-/// Who scheduled the key's deletion, as Event history tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScheduledBy {
-    Found(KeyDeletionSeen),
-    /// Not found, or not asked: why.
-    Unknown(String),
-}
 
 /// Where the key lives: its ARN's account and region, else the record's.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -217,6 +147,8 @@ pub struct KeyFacts<'a> {
     pub lookup: &'a KeyLookup,
     pub secrets: &'a EncryptedSecrets,
     pub scheduled_by: &'a ScheduledBy,
+    /// What became of the key's deletion.
+    pub restore: &'a KeyRestoreOutcome,
     pub window: Option<&'a WindowNote>,
     /// What went wrong on the way, a sentence each.
     pub notes: &'a [String],
@@ -242,6 +174,31 @@ impl KeyAlert {
 
     pub fn document_json(&self) -> String {
         serde_json::to_string(&self.document).unwrap_or_default()
+    }
+
+    /// The copies' thread: the key and the callers of this alert, so that the next alert of
+    /// the same key and callers joins the same chat thread and updates the same finding.
+    pub fn thread(&self) -> String {
+        let key = &self.document.key;
+        let identity = key
+            .arn
+            .as_deref()
+            .or(key.as_passed.as_deref())
+            .unwrap_or(&key.name);
+        let mut callers: Vec<&str> = self
+            .document
+            .readers
+            .iter()
+            .map(|r| r.caller.as_str())
+            .collect();
+        callers.sort_unstable();
+        let digest = Sha256::digest(format!(
+            "kms-key\0{}\0{}\0{identity}\0{}",
+            key.account_id.as_deref().unwrap_or("-"),
+            key.region.as_deref().unwrap_or("-"),
+            callers.join("\0")
+        ));
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// The key, for messages about the alert (an undelivered one).
@@ -340,29 +297,47 @@ fn summary(facts: &KeyFacts<'_>, key_name: &str, severity: Severity) -> String {
     )
 }
 
-/// Commands to paste: cancel the key's deletion, enable it, and look for its other users.
-fn next_steps(key: &KeyPart, secrets: &EncryptedSecrets) -> Vec<String> {
+/// Commands to paste: cancel the key's deletion (unless this function did), enable it, and
+/// look for its other users.
+fn next_steps(
+    key: &KeyPart,
+    secrets: &EncryptedSecrets,
+    restore: &KeyRestoreOutcome,
+) -> Vec<String> {
     let region = key
         .region
         .as_deref()
         .and_then(crate::region::RegionName::parse)
         .map_or(String::new(), |r| format!(" --region {r}"));
     let mut steps = Vec::new();
-    match key.key_id.as_deref().or(key.arn.as_deref()) {
-        Some(id) => {
-            let id = shell_quote(id);
+    match (key.key_id.as_deref().or(key.arn.as_deref()), restore) {
+        (Some(_), KeyRestoreOutcome::Cancelled { enabled: true }) => {}
+        (Some(id), KeyRestoreOutcome::Cancelled { enabled: false })
+        | (Some(id), KeyRestoreOutcome::CancelledNotEnabled(_)) => {
             steps.push(format!(
-                "If the key is still needed, cancel its deletion (this function does not): aws \
-                 kms cancel-key-deletion --key-id {id}{region}. The key is then disabled: aws \
-                 kms enable-key --key-id {id}{region}."
+                "The deletion is cancelled and the key is disabled: where it is still needed, \
+                 enable it: aws kms enable-key --key-id {}{region}.",
+                shell_quote(id)
             ));
         }
-        None => steps.push(
+        (Some(id), _) => {
+            let id = shell_quote(id);
+            steps.push(format!(
+                "If the key is still needed, cancel its deletion: aws kms cancel-key-deletion \
+                 --key-id {id}{region}. The key is then disabled: aws kms enable-key --key-id \
+                 {id}{region}."
+            ));
+        }
+        (None, _) => steps.push(
             "The record does not name the key: find it in the caller's configuration, then \
              cancel its deletion with aws kms cancel-key-deletion."
                 .to_owned(),
         ),
     }
+    steps.push(format!(
+        "To mark a key's deletion intended (never cancelled by this function): tag the key \
+         {DELETION_INTENDED_TAG}=true, or add the deleter's ARN to INTENDED_DELETERS."
+    ));
     let secrets_named = !secrets.from_uses.is_empty()
         || matches!(&secrets.listed, Some(Ok(listed)) if !listed.is_empty());
     if secrets_named {

@@ -10,7 +10,10 @@
 //!   released as the read alerts' are; a store that fails sends the alert.
 //! - A failed publish fails the invocation (Lambda retries; the on-failure destination keeps
 //!   the batch).
-//! - Nothing is cancelled: this version reports, and gives the commands.
+//! - A key's deletion is cancelled only as [`crate::key_restore`] decides, once per key and
+//!   batch, and only after Event history confirms one of its uses (unless `VERIFY_READS=off`):
+//!   a record in the log group alone never cancels anything. A retried batch finds the key no
+//!   longer pending deletion and says so.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,15 +22,20 @@ use crate::assess::member_account;
 use crate::batch_options::{BatchOptions, under_deadline};
 use crate::caller::CallerKey;
 use crate::detection::Origin;
-use crate::error::{Chain, EventHistoryError, PublishError, PublishFailure};
+use crate::error::{Chain, EventHistoryError, PublishError, PublishFailure, RestoreError};
 use crate::ids::AccountId;
 use crate::key_alert::{
-    EncryptedSecrets, KeyAlert, KeyDescription, KeyFacts, KeyLookup, KeyPlace, ScheduledBy,
-    access_of, compose_key_alert, key_dedup_key, key_deletion_in, key_identity, key_severity,
+    KeyAlert, KeyFacts, KeyPlace, access_of, compose_key_alert, key_dedup_key, key_identity,
+    key_severity,
 };
+use crate::key_restore::{
+    KeyDecision, KeyRestoreOutcome, confirms_key_use, decide_key, scheduled_after,
+};
+use crate::key_state::{EncryptedSecrets, KeyDescription, KeyLookup, ScheduledBy, key_deletion_in};
 use crate::key_use::{KeyNamed, KeyUse};
 use crate::ports::{Adapters, PageBudget, SecretAt};
 use crate::region::RegionName;
+use crate::verification::VerifyReads;
 use crate::window::{Opened, ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
 
 /// Pages of Event history read for a key's `ScheduleKeyDeletion` (50 records a page; such
@@ -211,6 +219,7 @@ async fn alert_key(
         ),
     };
     let secrets = EncryptedSecrets { from_uses, listed };
+    let restore = restore_key(group, &lookup, &scheduled_by, &place, ports, options).await;
     let facts = KeyFacts {
         key: &group.key,
         place: &group.place,
@@ -218,6 +227,7 @@ async fn alert_key(
         lookup: &lookup,
         secrets: &secrets,
         scheduled_by: &scheduled_by,
+        restore: &restore,
         window: None,
         notes: &notes,
         now: options.clock(),
@@ -265,7 +275,7 @@ async fn windowed(
         grace: options.claim_grace,
         severity: key_severity(facts.lookup.deletion_date(), options.now),
         deletion_date: facts.lookup.deletion_date(),
-        outcome: "not_cancelled",
+        outcome: facts.restore.kind(),
         reads: facts
             .uses
             .iter()
@@ -404,4 +414,142 @@ async fn who_scheduled(
             Chain(&error)
         )),
     }
+}
+
+/// The policy's decision on the key; when it says cancel, Event history's confirmation of a use,
+/// then `CancelKeyDeletion`, then `EnableKey` under `KMS_ENABLE_AFTER_CANCEL`.
+async fn restore_key(
+    group: &KeyGroup,
+    lookup: &KeyLookup,
+    scheduled_by: &ScheduledBy,
+    place: &Place,
+    ports: &Adapters<'_>,
+    options: &BatchOptions<'_>,
+) -> KeyRestoreOutcome {
+    let key_id = match decide_key(
+        options.restore_policy,
+        lookup,
+        scheduled_by,
+        options.intended_deleters,
+    ) {
+        KeyDecision::Skip(outcome) => return outcome,
+        KeyDecision::Cancel { key_id } => key_id,
+    };
+    let (Ok(place), Some(key)) = (place, lookup.description()) else {
+        return KeyRestoreOutcome::NotCancelled("the key was not looked up".to_owned());
+    };
+    if options.verify_reads != VerifyReads::Off {
+        let after = scheduled_after(lookup, scheduled_by);
+        if let Err(why) = confirm_a_use(group, key, after, place, ports, options).await {
+            return KeyRestoreOutcome::Unverified(why);
+        }
+    }
+    match ports
+        .key_restorer
+        .cancel_key_deletion(&key_id, at(place))
+        .await
+    {
+        Ok(()) => tracing::warn!(key_arn = %key.arn, "cancelled a KMS key's deletion"),
+        Err(RestoreError::NotPendingDeletion) => return KeyRestoreOutcome::NoLongerPending,
+        Err(error) => {
+            tracing::error!(key_arn = %key.arn, %error, "could not cancel a KMS key's deletion");
+            return KeyRestoreOutcome::Failed(error.to_string());
+        }
+    }
+    if !options.kms_enable_after_cancel {
+        return KeyRestoreOutcome::Cancelled { enabled: false };
+    }
+    match ports.key_restorer.enable_key(&key_id, at(place)).await {
+        Ok(()) => KeyRestoreOutcome::Cancelled { enabled: true },
+        Err(error) => KeyRestoreOutcome::CancelledNotEnabled(error.to_string()),
+    }
+}
+
+/// Asks Event history for the key's uses by event id until one is the use the log group gave,
+/// or the wait is over (Event history can lag the log group). A use it holds otherwise is
+/// passed over, never the end of the search: a forged record placed ahead of a genuine one
+/// must not keep it from confirming. `Err` says why nothing confirmed.
+async fn confirm_a_use(
+    group: &KeyGroup,
+    key: &KeyDescription,
+    scheduled_after: Option<std::time::SystemTime>,
+    place: &(Option<AccountId>, Option<RegionName>),
+    ports: &Adapters<'_>,
+    options: &BatchOptions<'_>,
+) -> Result<(), String> {
+    let mut candidates: Vec<(&KeyUse, &str)> = Vec::new();
+    for (key_use, _) in &group.uses {
+        if let Some(id) = key_use.event_id.as_deref()
+            && !candidates.iter().any(|(_, seen)| *seen == id)
+        {
+            candidates.push((key_use, id));
+        }
+    }
+    if candidates.is_empty() {
+        return Err("the records carry no event id to confirm".to_owned());
+    }
+    let mut wait = options.verify_wait;
+    if let Some(deadline) = options.deadline {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        wait = wait.min(left.saturating_sub(options.deadline_reserve));
+    }
+    let mut mismatched: Vec<Option<String>> = vec![None; candidates.len()];
+    let mut failed: Option<String> = None;
+    let started = tokio::time::Instant::now();
+    // Asked once before any timer: Event history usually has them, and where none is
+    // configured (a dry run, the fuzzer's executor) no timer is ever started.
+    let mut first_round = true;
+    loop {
+        for (index, (key_use, event_id)) in candidates.iter().enumerate() {
+            if mismatched[index].is_some() {
+                continue;
+            }
+            let asked = ports.history.event(event_id, at(place));
+            let answer = if first_round {
+                asked.await
+            } else {
+                match tokio::time::timeout(wait.saturating_sub(started.elapsed()), asked).await {
+                    Ok(answer) => answer,
+                    Err(_) => break,
+                }
+            };
+            match answer {
+                Ok(Some(record)) => {
+                    match confirms_key_use(
+                        key_use,
+                        &key.arn,
+                        &record,
+                        scheduled_after,
+                        options.clock(),
+                    ) {
+                        Ok(()) => return Ok(()),
+                        Err(what) => {
+                            mismatched[index] = Some(format!(
+                                "Event history holds event {event_id} otherwise: {what}"
+                            ));
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(EventHistoryError::NotConfigured) => {
+                    return Err("no CloudTrail Event history is configured here".to_owned());
+                }
+                Err(error) => failed = Some(Chain(&error).to_string()),
+            }
+        }
+        first_round = false;
+        let all_answered = mismatched.iter().all(Option::is_some);
+        if all_answered || started.elapsed() + options.verify_retry > wait {
+            break;
+        }
+        tokio::time::sleep(options.verify_retry).await;
+    }
+    Err(match (mismatched.into_iter().flatten().next(), failed) {
+        (Some(mismatch), _) => mismatch,
+        (None, Some(reason)) => format!("CloudTrail Event history could not be asked: {reason}"),
+        (None, None) => format!(
+            "CloudTrail Event history did not have a use after {}",
+            humantime::format_duration(Duration::from_secs(wait.as_secs()))
+        ),
+    })
 }

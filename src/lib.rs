@@ -42,6 +42,8 @@ pub mod history;
 pub mod ids;
 pub mod key_alert;
 pub mod key_check;
+pub mod key_restore;
+pub mod key_state;
 pub mod key_use;
 pub mod logs;
 pub mod memory_windows;

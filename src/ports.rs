@@ -20,7 +20,8 @@ use crate::deletion::ScheduledDeletion;
 use crate::error::CanaryError;
 use crate::error::{EventHistoryError, PublishError, RestoreError, WindowStateError};
 use crate::ids::AccountId;
-use crate::key_alert::{KeyAlert, KeyDescription, KeyLookup, ListedSecret};
+use crate::key_alert::KeyAlert;
+use crate::key_state::{KeyDescription, KeyLookup, ListedSecret};
 use crate::region::RegionName;
 use crate::restore::SecretState;
 use crate::scheduled::ScheduledAlert;
@@ -52,6 +53,9 @@ pub trait AlertCopies: Send + Sync {
 
     /// Copies of the batch's delivered alerts of scheduled deletions: a finding each, and chat.
     async fn deliver_scheduled(&self, alerts: &[ScheduledAlert]) -> CopiesReport;
+
+    /// Copies of the batch's delivered alerts of KMS keys used while pending deletion.
+    async fn deliver_keys(&self, alerts: &[KeyAlert]) -> CopiesReport;
 }
 
 /// What the copies of a batch's alerts did not deliver.
@@ -75,6 +79,10 @@ impl AlertCopies for NoCopies {
     }
 
     async fn deliver_scheduled(&self, _alerts: &[ScheduledAlert]) -> CopiesReport {
+        CopiesReport::default()
+    }
+
+    async fn deliver_keys(&self, _alerts: &[KeyAlert]) -> CopiesReport {
         CopiesReport::default()
     }
 }
@@ -124,6 +132,16 @@ pub trait KeySecrets: Send + Sync {
     ) -> Result<Vec<ListedSecret>, String>;
 }
 
+/// Cancels a KMS key's deletion (`CancelKeyDeletion`, which leaves the key disabled) and
+/// enables it (`EnableKey`), in the key's account and region.
+#[async_trait]
+pub trait KeyRestorer: Send + Sync {
+    async fn cancel_key_deletion(&self, key_id: &str, at: SecretAt<'_>)
+    -> Result<(), RestoreError>;
+
+    async fn enable_key(&self, key_id: &str, at: SecretAt<'_>) -> Result<(), RestoreError>;
+}
+
 /// No KMS client here (dry runs, most tests): keys are not looked up, and the alert says so.
 pub struct NoKeys;
 
@@ -131,6 +149,25 @@ pub struct NoKeys;
 impl KeyInspector for NoKeys {
     async fn describe_key(&self, _key: &str, _at: SecretAt<'_>) -> KeyLookup {
         KeyLookup::NotLookedUp("no KMS client is configured here".to_owned())
+    }
+}
+
+#[async_trait]
+impl KeyRestorer for NoKeys {
+    async fn cancel_key_deletion(
+        &self,
+        _key_id: &str,
+        _at: SecretAt<'_>,
+    ) -> Result<(), RestoreError> {
+        Err(RestoreError::NotAttempted(
+            "no KMS client is configured here",
+        ))
+    }
+
+    async fn enable_key(&self, _key_id: &str, _at: SecretAt<'_>) -> Result<(), RestoreError> {
+        Err(RestoreError::NotAttempted(
+            "no KMS client is configured here",
+        ))
     }
 }
 
@@ -319,6 +356,7 @@ pub struct Adapters<'a> {
     pub copies: &'a dyn AlertCopies,
     /// KMS keys pending deletion: what they are, and the secrets they encrypt.
     pub keys: &'a dyn KeyInspector,
+    pub key_restorer: &'a dyn KeyRestorer,
     pub key_secrets: &'a dyn KeySecrets,
 }
 
@@ -338,6 +376,7 @@ impl<'a> Adapters<'a> {
             accounts: &NoAccountNames,
             copies: &NoCopies,
             keys: &NoKeys,
+            key_restorer: &NoKeys,
             key_secrets: &NoKeys,
         }
     }

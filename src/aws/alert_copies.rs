@@ -7,6 +7,7 @@ use crate::alert::Alert;
 use crate::alert::chat::ChatNotification;
 use crate::aws::security_hub::SecurityHubFindings;
 use crate::aws::sns::ChatTopic;
+use crate::key_alert::KeyAlert;
 use crate::ports::{AlertCopies, CopiesReport};
 use crate::scheduled::ScheduledAlert;
 
@@ -39,6 +40,21 @@ impl AlertCopies for AwsCopies {
                 Some(findings) => {
                     Box::pin(findings.import_scheduled(alerts, SystemTime::now())).await
                 }
+                None => 0,
+            }
+        };
+        let messages = self.chat_messages(
+            alerts
+                .iter()
+                .map(|a| (a.chat_notification(), a.dedup_key())),
+        );
+        self.both(import, messages).await
+    }
+
+    async fn deliver_keys(&self, alerts: &[KeyAlert]) -> CopiesReport {
+        let import = async {
+            match &self.findings {
+                Some(findings) => Box::pin(findings.import_keys(alerts, SystemTime::now())).await,
                 None => 0,
             }
         };

@@ -1,5 +1,6 @@
-//! [`KeyInspector`] on KMS (`DescribeKey`, then `ListAliases` for the key through the SDK's
-//! paginator), and [`KeySecrets`] on Secrets Manager (`ListSecrets`, the secrets whose
+//! [`KeyInspector`] on KMS (`DescribeKey`, then `ListAliases` and `ListResourceTags` for the
+//! key through the SDK's paginators), [`KeyRestorer`] (`CancelKeyDeletion`, `EnableKey`), and
+//! [`KeySecrets`] on Secrets Manager (`ListSecrets`, the secrets whose
 //! `KmsKeyId` is the key): in the function's account, or in a member account through the
 //! member role the other adapters share.
 
@@ -12,8 +13,9 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::SecretsManager;
 use super::clients::MemberCredentials;
-use crate::key_alert::{KeyDescription, KeyLookup, ListedSecret};
-use crate::ports::{KeyInspector, KeySecrets, SecretAt};
+use crate::error::RestoreError;
+use crate::key_state::{KeyDescription, KeyLookup, ListedSecret};
+use crate::ports::{KeyInspector, KeyRestorer, KeySecrets, SecretAt};
 
 /// KMS, in the key's account and region.
 pub struct KmsKeys {
@@ -63,26 +65,41 @@ impl KeyInspector for KmsKeys {
             return KeyLookup::Failed("DescribeKey answered without the key's metadata".into());
         };
         let key_id = metadata.key_id().to_owned();
-        let mut aliases = Vec::new();
-        let mut pages = client
-            .list_aliases()
-            .key_id(&key_id)
-            .into_paginator()
-            .send();
-        let mut aliases_failed = None;
-        while let Some(page) = pages.next().await {
-            match page {
-                Ok(page) => aliases.extend(
+        let aliases = async {
+            let mut aliases = Vec::new();
+            let mut pages = client
+                .list_aliases()
+                .key_id(&key_id)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|error| failure(&error))?;
+                aliases.extend(
                     page.aliases()
                         .iter()
                         .filter_map(|alias| alias.alias_name().map(str::to_owned)),
-                ),
-                Err(error) => {
-                    aliases_failed = Some(failure(&error));
-                    break;
-                }
+                );
             }
-        }
+            Ok(aliases)
+        };
+        let tags = async {
+            let mut tags = Vec::new();
+            let mut pages = client
+                .list_resource_tags()
+                .key_id(&key_id)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|error| failure(&error))?;
+                tags.extend(
+                    page.tags()
+                        .iter()
+                        .map(|tag| (tag.tag_key().to_owned(), tag.tag_value().to_owned())),
+                );
+            }
+            Ok(tags)
+        };
+        let (aliases, tags) = futures_util::future::join(aliases, tags).await;
         KeyLookup::Described(KeyDescription {
             arn: metadata.arn().unwrap_or(key).to_owned(),
             key_id,
@@ -98,11 +115,53 @@ impl KeyInspector for KmsKeys {
                 .filter(|d| !d.is_empty())
                 .map(str::to_owned),
             multi_region: metadata.multi_region().unwrap_or(false),
-            aliases: match aliases_failed {
-                None => Ok(aliases),
-                Some(why) => Err(why),
-            },
+            aliases,
+            tags,
         })
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyRestorer for KmsKeys {
+    async fn cancel_key_deletion(
+        &self,
+        key_id: &str,
+        at: SecretAt<'_>,
+    ) -> Result<(), RestoreError> {
+        let client = self.client(at).await.map_err(RestoreError::Unreachable)?;
+        match client.cancel_key_deletion().key_id(key_id).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(restore_error(&error)),
+        }
+    }
+
+    async fn enable_key(&self, key_id: &str, at: SecretAt<'_>) -> Result<(), RestoreError> {
+        let client = self.client(at).await.map_err(RestoreError::Unreachable)?;
+        match client.enable_key().key_id(key_id).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(restore_error(&error)),
+        }
+    }
+}
+
+/// KMS's refusal as a restore error: `KMSInvalidStateException` on a cancel means the key is
+/// not pending deletion (any more).
+fn restore_error<E, R>(error: &SdkError<E, R>) -> RestoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match error {
+        SdkError::ServiceError(service)
+            if service.err().code() == Some("KMSInvalidStateException") =>
+        {
+            RestoreError::NotPendingDeletion
+        }
+        SdkError::ServiceError(service) => RestoreError::Rejected {
+            code: service.err().code().unwrap_or("error").to_owned(),
+            message: service.err().message().unwrap_or("no message").to_owned(),
+        },
+        other => RestoreError::Unreachable(DisplayErrorContext(other).to_string()),
     }
 }
 
@@ -172,6 +231,7 @@ mod tests {
             description: None,
             multi_region: false,
             aliases: Ok(aliases.iter().map(|a| (*a).to_owned()).collect()),
+            tags: Ok(vec![]),
         }
     }
 

@@ -22,6 +22,7 @@ use crate::aws::MemberCredentials;
 use crate::aws::clients::partition_of;
 use crate::config::SecurityHubMode;
 use crate::ids::AccountId;
+use crate::key_alert::KeyAlert;
 use crate::region::RegionName;
 use crate::scheduled::ScheduledAlert;
 
@@ -90,6 +91,24 @@ impl SecurityHubFindings {
         for alert in alerts {
             let secret = &alert.document.secret;
             let place = self.place_of(secret.account_id.as_deref(), secret.region.as_deref());
+            let finding = alert.finding(&place, now);
+            by_place
+                .entry((place.account_id.clone(), place.region.clone()))
+                .or_insert_with(|| (place, Vec::new()))
+                .1
+                .push(finding);
+        }
+        self.import_at(by_place).await
+    }
+
+    /// Imports the findings of KMS keys' alerts, each in the key's account and region
+    /// (`member`) or home; returns how many did not go in.
+    pub async fn import_keys(&self, alerts: &[KeyAlert], now: SystemTime) -> usize {
+        let mut by_place: BTreeMap<(String, String), (FindingPlace, Vec<Finding>)> =
+            BTreeMap::new();
+        for alert in alerts {
+            let key = &alert.document.key;
+            let place = self.place_of(key.account_id.as_deref(), key.region.as_deref());
             let finding = alert.finding(&place, now);
             by_place
                 .entry((place.account_id.clone(), place.region.clone()))

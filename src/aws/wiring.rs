@@ -85,6 +85,7 @@ impl Wiring {
             },
             copies: &self.copies,
             keys: &self.keys,
+            key_restorer: &self.keys,
             key_secrets: &self.secrets,
         }
     }

@@ -68,7 +68,6 @@ impl AlertPublisher for StdoutPublisher {
         })
     }
 
-    /// The key alert has no chat or finding form yet: those formats print its document.
     async fn publish_key_use(&self, alert: &KeyAlert) -> Result<(), PublishError> {
         let written = match self.0 {
             Format::Email => print_line(format_args!(
@@ -77,7 +76,20 @@ impl AlertPublisher for StdoutPublisher {
                 alert.text,
                 "-".repeat(72)
             )),
-            Format::Json | Format::Chat | Format::Finding => print_line(alert.document_json()),
+            Format::Json => print_line(alert.document_json()),
+            Format::Chat => print_line(pretty(&alert.chat_notification())),
+            Format::Finding => {
+                let key = &alert.document.key;
+                let place = FindingPlace {
+                    partition: "aws".to_owned(),
+                    account_id: key
+                        .account_id
+                        .clone()
+                        .unwrap_or_else(|| "123456789012".into()),
+                    region: key.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                };
+                print_line(pretty(&[alert.finding(&place, SystemTime::now())]))
+            }
         };
         written.map_err(|e| PublishError {
             secret: format!("KMS key {}", alert.key_name()),

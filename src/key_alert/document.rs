@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{
-    EncryptedSecrets, FIELD_CHARS, ID_CHARS, KEY_ALERT_KIND, KeyFacts, KeyLookup,
-    READERS_IN_DOCUMENT, SECRETS_IN_DOCUMENT, ScheduledBy, USES_IN_DOCUMENT, access_of,
-    key_dedup_key, key_identity, next_steps, rfc3339, summary, use_documents,
+    FIELD_CHARS, ID_CHARS, KEY_ALERT_KIND, KeyFacts, READERS_IN_DOCUMENT, SECRETS_IN_DOCUMENT,
+    USES_IN_DOCUMENT, access_of, key_dedup_key, key_identity, next_steps, rfc3339, summary,
+    use_documents,
 };
 use crate::caller::CallerKey;
+use crate::key_state::{EncryptedSecrets, KeyLookup, ScheduledBy};
 use crate::key_use::{KeyNamed, UseDocument};
 use crate::restore::{Severity, time_left};
 use crate::sanitize::clean_text;
@@ -50,9 +51,8 @@ pub struct KeyAlertDocument {
     pub scheduled_by: Option<ScheduledByPart>,
     pub scheduled_by_detail: String,
     pub lookup: LookupPart,
-    /// What became of the deletion: always `not_cancelled` (this version does not cancel a
-    /// key's deletion).
-    pub restore_outcome: &'static str,
+    /// What became of the key's deletion ([`crate::key_restore::KeyRestoreOutcome::kind`]).
+    pub restore_outcome: LookupPart,
     /// What went wrong on the way (a lookup that failed), one sentence each.
     pub notes: Vec<String>,
     pub next_steps: Vec<String>,
@@ -116,9 +116,10 @@ pub struct ScheduledByPart {
     pub event_id: Option<String>,
 }
 
+/// A stable machine name and a sentence for a person: the lookup (`described`,
+/// `not_looked_up`, `lookup_failed`), or the restore.
 #[derive(Debug, Clone, Serialize)]
 pub struct LookupPart {
-    /// `described`, `not_looked_up` or `lookup_failed`.
     pub kind: &'static str,
     pub detail: String,
 }
@@ -152,7 +153,7 @@ pub(super) fn document(facts: &KeyFacts<'_>, severity: Severity) -> KeyAlertDocu
         ),
         ScheduledBy::Unknown(why) => (None, clean_text(why, 1024)),
     };
-    let next_steps = next_steps(&key, facts.secrets);
+    let next_steps = next_steps(&key, facts.secrets, facts.restore);
     let mut readers = readers(facts);
     let readers_left_out = readers.len().saturating_sub(READERS_IN_DOCUMENT);
     readers.truncate(READERS_IN_DOCUMENT);
@@ -178,7 +179,10 @@ pub(super) fn document(facts: &KeyFacts<'_>, severity: Severity) -> KeyAlertDocu
             kind: facts.lookup.kind(),
             detail: clean_text(&lookup_detail(facts.lookup), 1024),
         },
-        restore_outcome: "not_cancelled",
+        restore_outcome: LookupPart {
+            kind: facts.restore.kind(),
+            detail: clean_text(&facts.restore.describe(), 1024),
+        },
         notes: facts.notes.iter().map(|n| clean_text(n, 1024)).collect(),
         next_steps,
         key,

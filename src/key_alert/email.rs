@@ -72,10 +72,7 @@ pub(super) fn text(facts: &KeyFacts<'_>, document: &KeyAlertDocument) -> String 
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "Deletion:     not cancelled (this function does not cancel a key's deletion)"
-    );
+    let _ = writeln!(out, "Deletion:     {}", document.restore_outcome.detail);
 
     let _ = writeln!(
         out,

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::cloudtrail::CloudTrailRecord;
+use crate::key_state::{KeyDeletionSeen, KeyDescription, ListedSecret};
 use crate::key_use::key_use_in;
 
 const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -76,6 +77,7 @@ fn described(deletion_in: Duration) -> KeyLookup {
         description: None,
         multi_region: false,
         aliases: Ok(vec!["alias/orders".into()]),
+        tags: Ok(vec![]),
     })
 }
 
@@ -103,6 +105,7 @@ fn compose(
         lookup,
         secrets,
         scheduled_by,
+        restore: &KeyRestoreOutcome::NotCancelled("policy: off".into()),
         window: None,
         notes: &[],
         now: now(),
@@ -150,7 +153,7 @@ fn the_alert_names_the_key_its_alias_the_operation_the_workload_the_purge_and_th
         &format!("ARN:          {KEY}"),
         "Deleted:      2026-11-23T15:00:00Z (in 3 days 0 hours)",
         "Scheduled:    at 2026-11-13T15:00:00Z by IAM user bob",
-        "Deletion:     not cancelled",
+        "Deletion:     not cancelled (policy: off)",
         &format!("aws kms cancel-key-deletion --key-id {KEY_ID} --region us-east-1"),
         &format!("aws kms enable-key --key-id {KEY_ID} --region us-east-1"),
     ] {
@@ -288,57 +291,90 @@ fn the_dedup_key_is_the_same_on_every_try_and_differs_with_the_uses() {
     assert_ne!(one, key_dedup_key("another key", &[a, b]));
 }
 
-fn schedule_record(key_in_resources: &str, passed: &str) -> String {
-    serde_json::json!({
-        "eventVersion": "1.08",
-        "userIdentity": {
-            "type": "IAMUser",
-            "arn": "arn:aws:iam::111122223333:user/Alice",
-            "accountId": "111122223333",
-            "userName": "Alice"
-        },
-        "eventTime": "2026-11-13T15:00:00Z",
-        "eventSource": "kms.amazonaws.com",
-        "eventName": "ScheduleKeyDeletion",
-        "awsRegion": "us-east-1",
-        "requestParameters": {"pendingWindowInDays": 20, "keyId": passed},
-        "responseElements": {
-            "keyId": key_in_resources,
-            "keyState": "PendingDeletion",
-            "deletionDate": "Dec 3, 2026 15:00:00 PM"
-        },
-        "eventID": "3c4226b0-1e81-48a8-a333-7fa5f3cbd118",
-        "resources": [{"accountId": "111122223333", "type": "AWS::KMS::Key", "ARN": key_in_resources}],
-        "recipientAccountId": "111122223333"
-    })
-    .to_string()
-}
-
 #[test]
-fn who_scheduled_the_key_is_read_from_its_own_schedule_key_deletion() {
-    let found = key_deletion_in(&[schedule_record(KEY, KEY_ID)], KEY, KEY_ID).unwrap();
-    assert_eq!(
-        found.by_arn.as_deref(),
-        Some("arn:aws:iam::111122223333:user/Alice")
+fn the_copies_are_on_the_key_one_thread_per_key_and_callers_and_archived_once_cancelled() {
+    let first = [use_of(&lambda_decrypt())];
+    let mut later_record = lambda_decrypt();
+    later_record["eventID"] = "22222222-0000-4000-8000-000000000099".into();
+    let later = [use_of(&later_record)];
+    let place = crate::alert::finding::FindingPlace {
+        partition: "aws".into(),
+        account_id: "111122223333".into(),
+        region: "us-east-1".into(),
+    };
+    let (one, two) = (
+        compose(
+            &first,
+            &described(5 * DAY),
+            &EncryptedSecrets::default(),
+            &scheduled_by_bob(),
+        ),
+        compose(
+            &later,
+            &described(5 * DAY),
+            &EncryptedSecrets::default(),
+            &scheduled_by_bob(),
+        ),
     );
-    assert_eq!(found.pending_window_days, Some(20));
-    assert_eq!(found.at.as_deref(), Some("2026-11-13T15:00:00Z"));
+    assert_ne!(one.dedup_key(), two.dedup_key());
+    assert_eq!(
+        one.thread(),
+        two.thread(),
+        "the same key and caller: one thread"
+    );
+    let finding = one.finding(&place, now());
+    assert_eq!(finding.resources[0].kind, "AwsKmsKey");
+    assert_eq!(finding.resources[0].id, KEY);
+    assert_eq!(finding.record_state, "ACTIVE");
+    assert_eq!(finding.id, two.finding(&place, now()).id);
+    let chat = one.chat_notification();
+    assert_eq!(chat.metadata.thread_id, one.thread());
+    assert_eq!(chat.metadata.event_type, "KmsKeyPendingDeletionUsed");
+    assert!(
+        chat.content.next_steps[0].contains(&format!(
+            "`aws kms cancel-key-deletion --key-id {KEY_ID} --region us-east-1`"
+        )),
+        "{:?}",
+        chat.content.next_steps
+    );
+
+    let place_of_key = KeyPlace::of(&first[0].0);
+    let cancelled = compose_key_alert(&KeyFacts {
+        key: &first[0].0.key,
+        place: &place_of_key,
+        uses: &first,
+        lookup: &described(5 * DAY),
+        secrets: &EncryptedSecrets::default(),
+        scheduled_by: &scheduled_by_bob(),
+        restore: &KeyRestoreOutcome::Cancelled { enabled: false },
+        window: None,
+        notes: &[],
+        now: now(),
+    });
+    assert_eq!(cancelled.finding(&place, now()).record_state, "ARCHIVED");
+    assert!(cancelled.text.contains("the key is now DISABLED"));
+    assert!(
+        !cancelled.text.contains("cancel-key-deletion"),
+        "nothing left to cancel: {}",
+        cancelled.text
+    );
 }
 
 #[test]
-fn another_keys_deletion_never_passes_for_this_ones_whatever_was_passed() {
-    let other = "arn:aws:kms:us-east-1:111122223333:key/ffffffff-0000-0000-0000-000000000000";
-    // The caller passed this key's id, but AWS says the deletion was of another key.
-    assert!(key_deletion_in(&[schedule_record(other, KEY_ID)], KEY, KEY_ID).is_none());
-    // A failed call scheduled nothing.
-    let mut failed: serde_json::Value =
-        serde_json::from_str(&schedule_record(KEY, KEY_ID)).unwrap();
-    failed["errorCode"] = "AccessDeniedException".into();
-    assert!(key_deletion_in(&[failed.to_string()], KEY, KEY_ID).is_none());
-    // Only an alias, with AWS's fields missing, is not enough: an alias can be re-pointed.
-    let mut alias_only: serde_json::Value =
-        serde_json::from_str(&schedule_record(KEY, "alias/orders")).unwrap();
-    alias_only["resources"] = serde_json::Value::Null;
-    alias_only["responseElements"] = serde_json::Value::Null;
-    assert!(key_deletion_in(&[alias_only.to_string()], KEY, KEY_ID).is_none());
+fn a_callers_chat_markup_never_reaches_chat() {
+    let mut record = lambda_decrypt();
+    record["userIdentity"]["arn"] =
+        "arn:aws:sts::111122223333:assumed-role/orders-api-role/<!channel>`@here`".into();
+    record["userAgent"] = "<!here> `x` @channel".into();
+    let uses = [use_of(&record)];
+    let alert = compose(
+        &uses,
+        &described(5 * DAY),
+        &EncryptedSecrets::default(),
+        &scheduled_by_bob(),
+    );
+    let chat = alert.chat_notification();
+    for text in [&chat.content.title, &chat.content.description] {
+        assert!(!text.contains(['<', '>', '@', '`']), "{text}");
+    }
 }

@@ -148,6 +148,31 @@ impl AlertPublisher for CheckingPublisher {
         if let Err(error) = KEY_ALERT_SCHEMA.validate(&document) {
             panic!("the key alert document breaks the schema: {error}: {document}");
         }
+        let chat = alert.chat_notification();
+        for text in [&chat.content.title, &chat.content.description] {
+            assert!(
+                !text.contains(CHAT_MARKUP),
+                "chat markup reached chat: {text}"
+            );
+        }
+        for step in &chat.content.next_steps {
+            // Our own code spans around commands; nothing else of a caller's marks up chat.
+            let outside: String = step.split('`').step_by(2).collect();
+            assert!(
+                !outside.contains(['<', '>', '@']),
+                "chat markup reached chat: {step}"
+            );
+        }
+        assert!(chat.content.title.chars().count() <= 250);
+        let place = secret_deletion_alerts::alert::finding::FindingPlace {
+            partition: "aws".into(),
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+        };
+        let finding = alert.finding(&place, std::time::SystemTime::UNIX_EPOCH);
+        assert!(finding.bytes() < secret_deletion_alerts::alert::finding::MAX_FINDING_BYTES);
+        assert!(finding.title.chars().count() <= 256);
+        assert!(finding.description.chars().count() <= 1024);
         Ok(())
     }
 }

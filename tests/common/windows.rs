@@ -66,6 +66,7 @@ pub async fn invoke<W: AlertWindows + Sync>(
         accounts: &NoAccountNames,
         copies: &NoCopies,
         keys: &NoKeys,
+        key_restorer: &NoKeys,
         key_secrets: &NoKeys,
     };
     let policy = RestorePolicy::Off;

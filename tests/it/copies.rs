@@ -41,6 +41,13 @@ impl AlertCopies for RecordingCopies {
         CopiesReport::default()
     }
 
+    async fn deliver_keys(
+        &self,
+        _alerts: &[secret_deletion_alerts::key_alert::KeyAlert],
+    ) -> CopiesReport {
+        CopiesReport::default()
+    }
+
     fn undelivered(&self, alerts: usize) -> CopiesReport {
         CopiesReport {
             findings_undelivered: alerts,
@@ -72,6 +79,7 @@ async fn run_with<C: AlertCopies + Sync>(
         accounts: &NoAccountNames,
         copies,
         keys: &NoKeys,
+        key_restorer: &NoKeys,
         key_secrets: &NoKeys,
     };
     match handle_batch(data, &ports, &options(policy)).await {

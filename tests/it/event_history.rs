@@ -75,6 +75,7 @@ async fn invoke_reads(
         accounts: &NoAccountNames,
         copies: &NoCopies,
         keys: &NoKeys,
+        key_restorer: &NoKeys,
         key_secrets: &NoKeys,
     };
     let mut options = options(policy);
@@ -607,6 +608,7 @@ async fn a_secret_tagged_deletion_intended_is_never_cancelled() {
         accounts: &NoAccountNames,
         copies: &NoCopies,
         keys: &NoKeys,
+        key_restorer: &NoKeys,
         key_secrets: &NoKeys,
     };
     let policy = RestorePolicy::All;

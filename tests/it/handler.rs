@@ -752,6 +752,7 @@ async fn an_unreachable_region_degrades_only_its_own_secrets() {
         accounts: &NoAccountNames,
         copies: &NoCopies,
         keys: &NoKeys,
+        key_restorer: &NoKeys,
         key_secrets: &NoKeys,
     };
     let policy = RestorePolicy::Off;

@@ -10,6 +10,7 @@ use crate::common;
 
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use common::fake_cloudtrail::{FakeCloudTrail, HistoryEvent};
 use common::moto::{emulator, fake_endpoint, unique};
 use common::windows::HOUR;
@@ -287,4 +288,211 @@ async fn with_kms_the_alert_gives_aliases_purge_date_secrets_under_the_key_and_w
         Some("arn:aws:iam::123456789012:user/Alice")
     );
     assert!(alert.text.contains(&format!("Aliases:      {alias}")));
+}
+
+/// A key's tags, as created.
+type Tags<'a> = &'a [(&'a str, &'a str)];
+
+/// A key created in moto and scheduled for deletion (7 days), tagged `tags`: its id and ARN.
+async fn key_pending_deletion(sdk: &SdkConfig, tags: &[(&str, &str)]) -> (String, String) {
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let created = kms.create_key().send().await.unwrap();
+    let metadata = created.key_metadata().unwrap();
+    let (key_id, key_arn) = (
+        metadata.key_id().to_owned(),
+        metadata.arn().unwrap().to_owned(),
+    );
+    for (key, value) in tags {
+        kms.tag_resource()
+            .key_id(&key_id)
+            .tags(
+                aws_sdk_kms::types::Tag::builder()
+                    .tag_key(*key)
+                    .tag_value(*value)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    // moto answers 500 to ScheduleKeyDeletion given an ARN (KMS takes either): the id.
+    kms.schedule_key_deletion()
+        .key_id(&key_id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    (key_id, key_arn)
+}
+
+async fn key_state(sdk: &SdkConfig, key_id: &str) -> String {
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let described = kms.describe_key().key_id(key_id).send().await.unwrap();
+    described
+        .key_metadata()
+        .unwrap()
+        .key_state()
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+/// The sample's Lambda use of `key_arn`, a few minutes ago (a use is confirmed only within a
+/// day of now), with a fresh event id.
+fn recent_use(key_arn: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(events_dir().join("records/kms-key-pending-deletion.json"))
+        .unwrap()
+        .replace(SAMPLE_KEY, key_arn);
+    let records: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut record = records["Records"][0].clone();
+    let minutes_ago = std::time::SystemTime::now() - Duration::from_secs(300);
+    record["eventTime"] = humantime::format_rfc3339_seconds(minutes_ago)
+        .to_string()
+        .into();
+    record["eventID"] = unique("use").into();
+    record
+}
+
+/// One batch holding `record`, with moto's KMS and Secrets Manager, Event history from
+/// `history_events`, under `policy`.
+async fn run_restore(
+    sdk: &SdkConfig,
+    record: &serde_json::Value,
+    history_events: Vec<serde_json::Value>,
+    policy: &RestorePolicy,
+    enable_after_cancel: bool,
+) -> secret_deletion_alerts::key_alert::KeyAlert {
+    let fake = FakeCloudTrail::start(history_events.into_iter().map(HistoryEvent::of).collect());
+    let history = CloudTrailHistory::new(&fake_endpoint(&fake.endpoint).await, None);
+    let publisher = RecordingPublisher::default();
+    let secrets = SecretsManager::new(sdk);
+    let keys = KmsKeys::new(sdk, None);
+    let mut ports = Adapters::new(&publisher, &secrets);
+    ports.keys = &keys;
+    ports.key_restorer = &keys;
+    ports.key_secrets = &secrets;
+    ports.history = &history;
+    let mut options = options(policy);
+    options.now = std::time::SystemTime::now();
+    options.verify_reads = secret_deletion_alerts::verification::VerifyReads::Restore;
+    options.verify_wait = Duration::from_secs(1);
+    options.verify_retry = Duration::from_millis(100);
+    options.kms_enable_after_cancel = enable_after_cancel;
+    let data = encode_records(
+        &serde_json::json!({ "Records": [record] }).to_string(),
+        "aws-cloudtrail-logs",
+    )
+    .unwrap()
+    .awslogs
+    .data;
+    let summary = handle_batch(&data, &ports, &options).await.unwrap();
+    assert_eq!(summary.key_alerts_published, 1, "{summary:?}");
+    publisher.key_alerts().remove(0)
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn restore_all_cancels_a_used_keys_deletion_once_event_history_confirms_the_use() {
+    let Some(sdk) = emulator().await else { return };
+    let (key_id, key_arn) = key_pending_deletion(&sdk, &[]).await;
+    let record = recent_use(&key_arn);
+    let alert = run_restore(
+        &sdk,
+        &record,
+        vec![record.clone()],
+        &RestorePolicy::All,
+        false,
+    )
+    .await;
+    assert_eq!(
+        alert.document.restore_outcome.kind, "cancelled",
+        "{}",
+        alert.text
+    );
+    // CancelKeyDeletion leaves the key disabled; the alert says so and gives the command.
+    assert_eq!(key_state(&sdk, &key_id).await, "Disabled");
+    assert!(alert.text.contains("DISABLED"), "{}", alert.text);
+    assert!(
+        alert
+            .text
+            .contains(&format!("aws kms enable-key --key-id {key_id}")),
+        "{}",
+        alert.text
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn kms_enable_after_cancel_enables_the_key_too() {
+    let Some(sdk) = emulator().await else { return };
+    let (key_id, key_arn) = key_pending_deletion(&sdk, &[]).await;
+    let record = recent_use(&key_arn);
+    let alert = run_restore(
+        &sdk,
+        &record,
+        vec![record.clone()],
+        &RestorePolicy::All,
+        true,
+    )
+    .await;
+    assert_eq!(alert.document.restore_outcome.kind, "cancelled_and_enabled");
+    assert_eq!(key_state(&sdk, &key_id).await, "Enabled");
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn a_use_event_history_does_not_hold_cancels_nothing() {
+    let Some(sdk) = emulator().await else { return };
+    let (key_id, key_arn) = key_pending_deletion(&sdk, &[]).await;
+    let record = recent_use(&key_arn);
+    let alert = run_restore(&sdk, &record, vec![], &RestorePolicy::All, true).await;
+    assert_eq!(
+        alert.document.restore_outcome.kind, "not_cancelled_unverified",
+        "{}",
+        alert.text
+    );
+    assert_eq!(key_state(&sdk, &key_id).await, "PendingDeletion");
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn an_intended_deletion_an_untagged_key_and_policy_off_cancel_nothing() {
+    let Some(sdk) = emulator().await else { return };
+    let tag = "secret-deletion-alerts:restore-on-access";
+    let cases: [(Tags, RestorePolicy, &str); 3] = [
+        (
+            &[("secret-deletion-alerts:deletion-intended", "true")],
+            RestorePolicy::All,
+            "deletion_intended",
+        ),
+        (
+            &[],
+            RestorePolicy::Tagged {
+                tag_key: tag.into(),
+            },
+            "not_cancelled",
+        ),
+        (&[(tag, "true")], RestorePolicy::Off, "not_cancelled"),
+    ];
+    for (tags, policy, outcome) in cases {
+        let (key_id, key_arn) = key_pending_deletion(&sdk, tags).await;
+        let record = recent_use(&key_arn);
+        let alert = run_restore(&sdk, &record, vec![record.clone()], &policy, true).await;
+        assert_eq!(
+            alert.document.restore_outcome.kind, outcome,
+            "{policy:?} {tags:?}: {}",
+            alert.text
+        );
+        assert_eq!(key_state(&sdk, &key_id).await, "PendingDeletion");
+    }
+    // The tag the tagged policy looks for, on the key: cancelled.
+    let (key_id, key_arn) = key_pending_deletion(&sdk, &[(tag, "true")]).await;
+    let record = recent_use(&key_arn);
+    let tagged = RestorePolicy::Tagged {
+        tag_key: tag.into(),
+    };
+    let alert = run_restore(&sdk, &record, vec![record.clone()], &tagged, false).await;
+    assert_eq!(alert.document.restore_outcome.kind, "cancelled");
+    assert_eq!(key_state(&sdk, &key_id).await, "Disabled");
 }

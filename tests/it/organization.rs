@@ -413,6 +413,7 @@ async fn a_member_accounts_alert_names_the_account() {
         accounts: &names,
         copies: &NoCopies,
         keys: &NoKeys,
+        key_restorer: &NoKeys,
         key_secrets: &NoKeys,
     };
     let policy = RestorePolicy::Off;

@@ -165,7 +165,21 @@ fn statements(
         Yaml::Hash(hash) => {
             if let Some(Yaml::Array(list)) = hash.get(&Yaml::String("Statement".into())) {
                 for statement in list {
-                    out.push((condition.map(str::to_owned), statement.clone()));
+                    match statement {
+                        // !If [Condition, Statement, !Ref AWS::NoValue]: a statement that
+                        // exists under its condition.
+                        Yaml::Array(branches) => {
+                            if let [Yaml::String(name), when_true, when_false] = branches.as_slice()
+                            {
+                                for branch in [when_true, when_false] {
+                                    if branch.as_hash().is_some() {
+                                        out.push((Some(name.clone()), branch.clone()));
+                                    }
+                                }
+                            }
+                        }
+                        _ => out.push((condition.map(str::to_owned), statement.clone())),
+                    }
                 }
             }
             for value in hash.values() {
@@ -637,7 +651,7 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
             && only_star.contains(&action.as_str())
         {
             assert_eq!(resource, "*", "{action} takes no other resource");
-        } else if actions(statement) == ["kms:DescribeKey"] {
+        } else if actions(statement).iter().all(|a| a.starts_with("kms:")) {
             assert_eq!(
                 resource, "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*",
                 "the member's own keys only"
@@ -657,8 +671,15 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
         for action in actions(statement) {
             granted.push((condition.clone(), action));
         }
-        if condition.as_deref() == Some("RestoreTagged") {
-            let key = format!("secretsmanager:ResourceTag/{DEFAULT_RESTORE_TAG_KEY}");
+        let tag_checked = condition.as_deref() == Some("RestoreTagged")
+            || statement["Sid"].as_str() == Some("EnableTaggedKeyAfterCancel");
+        if tag_checked {
+            let prefix = if actions(statement)[0].starts_with("kms:") {
+                "aws"
+            } else {
+                "secretsmanager"
+            };
+            let key = format!("{prefix}:ResourceTag/{DEFAULT_RESTORE_TAG_KEY}");
             assert_eq!(
                 statement["Condition"]["StringEquals"][key.as_str()].as_str(),
                 Some("true")
@@ -672,15 +693,32 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
             (None, "cloudtrail:LookupEvents".to_owned()),
             (None, "kms:DescribeKey".to_owned()),
             (None, "kms:ListAliases".to_owned()),
+            (None, "kms:ListResourceTags".to_owned()),
             (None, "secretsmanager:DescribeSecret".to_owned()),
             (None, "secretsmanager:ListSecrets".to_owned()),
+            (
+                Some("EnablesKeysAfterCancel".to_owned()),
+                "kms:EnableKey".to_owned()
+            ),
+            (
+                Some("EnablesKeysAfterCancel".to_owned()),
+                "kms:EnableKey".to_owned()
+            ),
             (
                 Some("ImportsFindings".to_owned()),
                 "securityhub:BatchImportFindings".to_owned()
             ),
             (
+                Some("RestoreAll".to_owned()),
+                "kms:CancelKeyDeletion".to_owned()
+            ),
+            (
                 Some("RestoreAnySecret".to_owned()),
                 "secretsmanager:RestoreSecret".to_owned()
+            ),
+            (
+                Some("RestoreTagged".to_owned()),
+                "kms:CancelKeyDeletion".to_owned()
             ),
             (
                 Some("RestoreTagged".to_owned()),

@@ -499,6 +499,7 @@ async fn a_secret_started_just_inside_the_reserve_completes_with_every_call_at_i
         accounts: &NoAccountNames,
         copies: &NoCopies,
         keys: &NoKeys,
+        key_restorer: &NoKeys,
         key_secrets: &NoKeys,
     };
     let policy = RestorePolicy::All;
