@@ -125,13 +125,20 @@ pub fn says_key_pending_deletion(message: &str) -> bool {
 /// KMS fields the secrets' model does not read (an odd one is left out, not a reason to drop
 /// the use).
 pub fn key_use_in(record: &CloudTrailRecord, json_text: &str) -> Option<KeyUse> {
-    if record.event_source.as_deref() != Some(KMS_EVENT_SOURCE) {
-        return None;
-    }
     let message = record.error_message.as_deref()?;
     if !says_key_pending_deletion(message) {
         return None;
     }
+    key_call_in(record, json_text)
+}
+
+/// Any KMS call `record` shows, refused or not, with the key it names as far as it names one
+/// (`check` of a key counts them all). `error_message` is empty for a call that succeeded.
+pub fn key_call_in(record: &CloudTrailRecord, json_text: &str) -> Option<KeyUse> {
+    if record.event_source.as_deref() != Some(KMS_EVENT_SOURCE) {
+        return None;
+    }
+    let message = record.error_message.as_deref().unwrap_or("");
     let fields: KmsFields = serde_json::from_str(json_text).unwrap_or_default();
     let parameters = fields.request_parameters.unwrap_or_default();
     let key = key_named(record, message, parameters.key_id.as_ref());

@@ -40,6 +40,7 @@ pub mod function;
 pub mod handler;
 pub mod history;
 pub mod ids;
+pub mod key_access;
 pub mod key_alert;
 pub mod key_check;
 pub mod key_restore;

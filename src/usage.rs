@@ -21,7 +21,7 @@ pub use document::{CheckDocument, WindowPart, WorkloadPart, check_document};
 pub use file_coverage::{FilesRead, coverage_of_files};
 pub use question::ReadsOfSecrets;
 pub use reads::{ReaderKey, ReaderReads, SecretReads, UsageTally};
-pub use secret_query::{QueryError, SecretDescription, SecretQuery};
+pub use secret_query::{QueryError, SecretDescription, SecretQuery, Subject};
 pub use verdict::{CheckOutcome, SourceCoverage, SourceKind, Verdict, exit_status};
 
 #[cfg(test)]

@@ -186,6 +186,30 @@ impl CloudTrailHistory {
         .await
     }
 
+    /// Every event on the resource `arn` (`ResourceName`: a KMS key's calls name it) in
+    /// `range`, a page at a time to `each_page(pages, records)`, as
+    /// [`CloudTrailHistory::each_page_of_events_named`].
+    pub async fn each_page_of_events_on(
+        &self,
+        arn: &str,
+        range: (SystemTime, SystemTime),
+        at: SecretAt<'_>,
+        max_pages: Option<usize>,
+        mut each_page: impl FnMut(usize, Vec<String>),
+    ) -> Result<(), EventHistoryError> {
+        self.each_page(
+            at,
+            (LookupAttributeKey::ResourceName, arn),
+            range,
+            max_pages,
+            |pages, records| {
+                each_page(pages, records);
+                ControlFlow::Continue(())
+            },
+        )
+        .await
+    }
+
     /// The pages of the events with one lookup attribute in `range`, newest first, paced to
     /// CloudTrail's rate, until `each_page` breaks, the pages run out, or `max_pages`.
     async fn each_page(

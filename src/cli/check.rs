@@ -1,8 +1,9 @@
-//! `check`: before a deletion, whether anything still reads a secret, and who. The secrets
-//! are looked up (DescribeSecret, or ListSecrets for `--pending`) unless `--offline`; every
-//! source is read with the same question ([`ReadsOfSecrets`]); the answer is one block (or
-//! one JSON document) per secret, and the exit status says in one number whether any is in
-//! use (3), unknown (2), or unread everywhere (0).
+//! `check`: before a deletion, whether anything still reads a secret (or uses a KMS key), and
+//! who. The secrets are looked up (DescribeSecret, or ListSecrets for `--pending`) and the
+//! keys resolved (DescribeKey, and ListSecrets for the secrets under each) unless
+//! `--offline`; every source is read with the same question ([`ReadsOfSecrets`]); the answer
+//! is one block (or one JSON document) per secret or key, and the exit status says in one
+//! number whether any is in use (3), unknown (2), or unread everywhere (0).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,19 +15,21 @@ use aws_config::SdkConfig;
 use secret_deletion_alerts::athena::check_sql;
 use secret_deletion_alerts::aws::cloudtrail_history::CloudTrailHistory;
 use secret_deletion_alerts::aws::s3_trail::TrailBucket;
-use secret_deletion_alerts::aws::{MemberCredentials, SecretsManager};
+use secret_deletion_alerts::aws::{KmsKeys, MemberCredentials, SecretsManager};
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::detection::Origin;
 use secret_deletion_alerts::error::Chain;
 use secret_deletion_alerts::expected::ExpectedReaders;
 use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::ids::AccountId;
+use secret_deletion_alerts::key_state::KeyLookup;
 use secret_deletion_alerts::ports::SecretAt;
+use secret_deletion_alerts::ports::{KeyInspector, KeySecrets};
 use secret_deletion_alerts::region::RegionName;
 use secret_deletion_alerts::trail_layout::ListingFilter;
 use secret_deletion_alerts::usage::{
-    CheckOutcome, FilesRead, ReadsOfSecrets, SecretQuery, SourceCoverage, SourceKind, UsageTally,
-    check_document, coverage_of_files, exit_status, report,
+    CheckOutcome, FilesRead, ReadsOfSecrets, SecretQuery, SourceCoverage, SourceKind, Subject,
+    UsageTally, check_document, coverage_of_files, exit_status, report,
 };
 
 use secret_deletion_alerts::error::ConfigError;
@@ -37,7 +40,7 @@ use super::fail;
 use super::input_error::SourcesError;
 use super::scan_report::ScanReport;
 use super::sources::{
-    AwsUnreachable, EVENT_HISTORY_DAYS, Source, SourceArgs, connected, read_athena,
+    AwsUnreachable, EVENT_HISTORY_DAYS, HistoryEvents, Source, SourceArgs, connected, read_athena,
     read_event_history,
 };
 use super::stdout::print_line;
@@ -51,9 +54,14 @@ const CLOUDTRAIL_LAUNCH_SECONDS: u64 = 1_384_300_800;
 /// `check`'s arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// A name, a partial ARN or a full ARN (as many as you like).
-    #[arg(value_name = "SECRET", required_unless_present = "pending")]
+    /// A name, a partial ARN or a full ARN (as many as you like); a KMS key's ARN checks the
+    /// key.
+    #[arg(value_name = "SECRET", required_unless_present_any = ["pending", "keys"])]
     pub secrets: Vec<String>,
+    /// A KMS key (repeatable): its ARN, id or alias/NAME. Every KMS call naming it is a use;
+    /// online, an id or alias is resolved with DescribeKey; offline, only its ARN names it.
+    #[arg(long = "key", value_name = "KEY")]
+    pub keys: Vec<String>,
     /// Check every secret already scheduled for deletion (ListSecrets with
     /// IncludePlannedDeletion) in every region asked, and in each of ACCOUNTS through
     /// MEMBER_ROLE_NAME.
@@ -165,6 +173,8 @@ impl Place {
 struct Aws {
     sdk_config: SdkConfig,
     secrets: SecretsManager,
+    /// KMS, for the keys asked about.
+    keys: KmsKeys,
     member: Option<Arc<MemberCredentials>>,
     config: Config,
     own_account: Option<String>,
@@ -194,8 +204,8 @@ pub(super) async fn check(args: CheckArgs) -> ExitCode {
 
 async fn run(args: CheckArgs) -> Result<u8, CheckError> {
     let wrong = |message: String| Err(CheckError::Arguments(message));
-    if args.secrets.is_empty() && !args.pending {
-        return wrong("name at least one secret, or give --pending".into());
+    if args.secrets.is_empty() && args.keys.is_empty() && !args.pending {
+        return wrong("name at least one secret or --key, or give --pending".into());
     }
     if args.days == 0 {
         return wrong("--days must be at least 1".into());
@@ -226,7 +236,21 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
     let expected = expected_readers(args.expected_readers.as_deref())?;
     let mut queries = Vec::new();
     for text in &args.secrets {
-        queries.push(SecretQuery::parse(text)?);
+        queries.push(if SecretQuery::is_key_arn(text) {
+            SecretQuery::key(text)?
+        } else {
+            SecretQuery::parse(text)?
+        });
+    }
+    for text in &args.keys {
+        let key = SecretQuery::key(text)?;
+        if args.offline && key.arn.is_none() {
+            return wrong(format!(
+                "--key {text:?}: offline, name a key by its ARN (arn:aws:kms:REGION:ACCOUNT:key/ID): \
+                 an id or alias can only be resolved with DescribeKey"
+            ));
+        }
+        queries.push(key);
     }
 
     let now = SystemTime::now();
@@ -391,7 +415,15 @@ async fn run(args: CheckArgs) -> Result<u8, CheckError> {
     let mut reads = tally.secrets.into_iter();
     for (secret, own_sources) in queries.into_iter().zip(per_secret_sources) {
         let mut sources = own_sources;
-        sources.extend(shared_sources.iter().cloned());
+        match secret.subject {
+            Subject::Secret => sources.extend(shared_sources.iter().cloned()),
+            // The Athena question is the secrets' (GetSecretValue rows): a key is not in it.
+            Subject::KmsKey => sources.extend(shared_sources.iter().map(|shared| SourceCoverage {
+                complete: false,
+                detail: "not asked: an Athena source answers for secrets only".to_owned(),
+                ..shared.clone()
+            })),
+        }
         let outcome = CheckOutcome {
             secret,
             from,
@@ -421,6 +453,7 @@ async fn connect() -> Result<Aws, CheckError> {
     let member = secrets.member_credentials();
     let own_account = config.account_id.clone();
     Ok(Aws {
+        keys: KmsKeys::new(&sdk_config, member.clone()),
         sdk_config,
         secrets,
         member,
@@ -470,6 +503,10 @@ fn in_regions(queries: Vec<SecretQuery>, regions: &[String]) -> Vec<SecretQuery>
 async fn look_up(queries: &mut [SecretQuery], aws: &Aws) {
     for query in queries.iter_mut() {
         let place = aws.place(query.account_id.as_deref(), query.region.as_deref());
+        if query.subject == Subject::KmsKey {
+            look_up_key(query, &place, aws).await;
+            continue;
+        }
         let id = query.arn.clone().unwrap_or_else(|| query.as_named.clone());
         match aws.secrets.describe(&id, place.at()).await {
             Ok(Some(description)) => query.looked_up(description),
@@ -486,6 +523,27 @@ async fn look_up(queries: &mut [SecretQuery], aws: &Aws) {
                     place.describe(aws.own_account.as_deref())
                 ));
             }
+        }
+    }
+}
+
+/// DescribeKey for a key asked about (which resolves an id or alias to its ARN), and the
+/// secrets ListSecrets shows under it. A failure is a note in the answer.
+async fn look_up_key(query: &mut SecretQuery, place: &Place, aws: &Aws) {
+    let id = query.arn.clone().unwrap_or_else(|| query.as_named.clone());
+    let where_ = place.describe(aws.own_account.as_deref());
+    match aws.keys.describe_key(&id, place.at()).await {
+        KeyLookup::Described(key) => {
+            query.key_described(&key.arn, &key.key_id, key.deletion_date);
+            query.secrets_under_key = Some(
+                aws.secrets
+                    .secrets_under_key(&key, place.at())
+                    .await
+                    .map(|secrets| secrets.into_iter().map(|s| s.name).collect()),
+            );
+        }
+        KeyLookup::NotLookedUp(why) | KeyLookup::Failed(why) => {
+            query.lookup_note = Some(format!("DescribeKey of {id:?} in {where_} failed: {why}"));
         }
     }
 }
@@ -542,7 +600,8 @@ async fn pending(
 }
 
 /// CloudTrail Event history of each place a secret lives, once per place: every
-/// `GetSecretValue` in the window, a page at a time, paced.
+/// `GetSecretValue` in the window, a page at a time, paced. A key's calls are read apart, by
+/// its ARN (`ResourceName`), in its own account and region.
 #[allow(clippy::too_many_arguments)]
 async fn event_history(
     question: &ReadsOfSecrets,
@@ -555,9 +614,13 @@ async fn event_history(
     per_secret: &mut [Vec<SourceCoverage>],
 ) {
     let mut places: BTreeMap<Place, Vec<usize>> = BTreeMap::new();
+    let mut keys: Vec<(usize, Place)> = Vec::new();
     for (index, query) in queries.iter().enumerate() {
         let place = aws.place(query.account_id.as_deref(), query.region.as_deref());
-        places.entry(place).or_default().push(index);
+        match query.subject {
+            Subject::Secret => places.entry(place).or_default().push(index),
+            Subject::KmsKey => keys.push((index, place)),
+        }
     }
     let histories: BTreeMap<bool, CloudTrailHistory> = [
         (false, CloudTrailHistory::new(&aws.sdk_config, None)),
@@ -576,7 +639,7 @@ async fn event_history(
             history,
             place.at(),
             window,
-            &location,
+            (&location, HistoryEvents::Reads),
             progress,
             |record, index| {
                 question.examine_record(tally, record, || Origin::File {
@@ -611,6 +674,54 @@ async fn event_history(
                 detail: detail.clone(),
             });
         }
+    }
+    for (index, place) in keys {
+        let location = place.describe(aws.own_account.as_deref());
+        let Some(arn) = queries[index].arn.clone() else {
+            per_secret[index].push(SourceCoverage {
+                kind: SourceKind::EventHistory,
+                location,
+                complete: false,
+                detail: "not read: the key was not resolved to its ARN (DescribeKey)".to_owned(),
+            });
+            continue;
+        };
+        let history = &histories[&place.member.is_some()];
+        let name = format!("event-history/{location}");
+        let (events, result) = read_event_history(
+            history,
+            place.at(),
+            window,
+            (&location, HistoryEvents::On(&arn)),
+            progress,
+            |record, event| {
+                question.examine_record(tally, record, || Origin::File {
+                    path: name.clone(),
+                    index: event,
+                });
+            },
+        )
+        .await;
+        let (complete, detail) = match result {
+            Ok(()) if days > EVENT_HISTORY_DAYS => (
+                false,
+                format!(
+                    "{events} events of the key read; Event history keeps {EVENT_HISTORY_DAYS} \
+                     days and the window is {days}: add the trail's bucket (s3://...) for the rest"
+                ),
+            ),
+            Ok(()) => (true, format!("{events} events of the key read")),
+            Err(error) => (
+                false,
+                format!("{events} events of the key read, then: {}", Chain(&error)),
+            ),
+        };
+        per_secret[index].push(SourceCoverage {
+            kind: SourceKind::EventHistory,
+            location,
+            complete,
+            detail,
+        });
     }
 }
 

@@ -35,7 +35,7 @@ use super::dry_run::StdoutPublisher;
 use super::input_error::SourcesError;
 use super::scan_report::ScanReport;
 use super::sources::{
-    AwsUnreachable, EVENT_HISTORY_DAYS, Source, SourceArgs, connected, read_athena,
+    AwsUnreachable, EVENT_HISTORY_DAYS, HistoryEvents, Source, SourceArgs, connected, read_athena,
     read_event_history,
 };
 use super::stdout::print_line;
@@ -560,7 +560,7 @@ async fn from_event_history(
             history,
             SecretAt::own(Some(region)),
             window,
-            region.as_str(),
+            (region.as_str(), HistoryEvents::Reads),
             options.progress,
             |record, index| examine_one(findings, record, &location, index),
         )

@@ -130,32 +130,51 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// Every `GetSecretValue` event of one account and region in `window`, newest first, a page
-/// at a time (paced: Event history answers 2 calls a second). `each` gets every record and
-/// its index; the answer is how many were read, or why the pages stopped (after `each` has
-/// had what came before).
+/// Which events of Event history a look-back reads.
+#[derive(Debug, Clone, Copy)]
+pub enum HistoryEvents<'a> {
+    /// Every `GetSecretValue` (a secret's reads).
+    Reads,
+    /// Every event on this resource (a KMS key's calls, by its ARN).
+    On(&'a str),
+}
+
+/// The events `wanted` of one account and region in `window`, newest first, a page at a time
+/// (paced: Event history answers 2 calls a second). `each` gets every record and its index;
+/// the answer is how many were read, or why the pages stopped (after `each` has had what came
+/// before).
 pub async fn read_event_history(
     history: &CloudTrailHistory,
     at: SecretAt<'_>,
     window: (SystemTime, SystemTime),
-    label: &str,
+    (label, wanted): (&str, HistoryEvents<'_>),
     progress: bool,
     mut each: impl FnMut(&str, usize),
 ) -> (usize, Result<(), EventHistoryError>) {
     let mut events = 0usize;
-    let result = history
-        .each_page_of_events_named("GetSecretValue", window, at, None, |pages, records| {
-            for record in &records {
-                each(record, events);
-                events += 1;
-            }
-            if progress {
-                eprint!(
-                    "\revent history {label}: {pages} pages, {events} events (paced: 2 calls a second)   "
-                );
-            }
-        })
-        .await;
+    let each_page = |pages: usize, records: Vec<String>| {
+        for record in &records {
+            each(record, events);
+            events += 1;
+        }
+        if progress {
+            eprint!(
+                "\revent history {label}: {pages} pages, {events} events (paced: 2 calls a second)   "
+            );
+        }
+    };
+    let result = match wanted {
+        HistoryEvents::Reads => {
+            history
+                .each_page_of_events_named("GetSecretValue", window, at, None, each_page)
+                .await
+        }
+        HistoryEvents::On(arn) => {
+            history
+                .each_page_of_events_on(arn, window, at, None, each_page)
+                .await
+        }
+    };
     if progress {
         eprintln!();
     }

@@ -1,5 +1,5 @@
-//! `check`'s question to every record of a look-back: is it a read of one of these secrets,
-//! within the window?
+//! `check`'s question to every record of a look-back: is it a read of one of these secrets
+//! (or a call naming one of these KMS keys), within the window?
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -13,7 +13,9 @@ use crate::logs::LogBatch;
 use crate::record_reading::read_record;
 
 use super::reads::UsageTally;
-use super::secret_query::SecretQuery;
+use super::secret_query::{SecretQuery, Subject};
+use crate::key_access::access_of;
+use crate::key_use::{KMS_EVENT_SOURCE, KeyUse, key_call_in};
 
 /// The escapes a read of a secret may hide behind: `\u` (any character) and `\/` (a `/`).
 const ESCAPED: &[u8] = b"u/";
@@ -30,8 +32,12 @@ struct Inner {
     to: SystemTime,
     /// `GetSecretValue` (the escapes, `\u` and `\/`, are found by their backslash).
     operation: Finder<'static>,
-    /// Every name a matching record must hold.
+    /// Every name a matching read must hold.
     names: Vec<Finder<'static>>,
+    /// `kms.amazonaws.com`, which every KMS call holds.
+    kms: Finder<'static>,
+    /// Every key id a call naming one of the keys must hold (its ARN holds it).
+    key_names: Vec<Finder<'static>>,
     /// `EXPECTED_READERS`: readers marked as expected (still counted), as of the window's end.
     expected: ExpectedReaders,
 }
@@ -56,12 +62,17 @@ impl ReadsOfSecrets {
         to: SystemTime,
         expected: ExpectedReaders,
     ) -> Self {
-        let names = secrets
-            .iter()
-            .flat_map(SecretQuery::needles)
-            .filter(|n| !n.is_empty())
-            .map(|n| Finder::new(n.as_bytes()).into_owned())
-            .collect();
+        let finders = |subject: Subject| -> Vec<Finder<'static>> {
+            secrets
+                .iter()
+                .filter(|s| s.subject == subject)
+                .flat_map(SecretQuery::needles)
+                .filter(|n| !n.is_empty())
+                .map(|n| Finder::new(n.as_bytes()).into_owned())
+                .collect()
+        };
+        let names = finders(Subject::Secret);
+        let key_names = finders(Subject::KmsKey);
         ReadsOfSecrets {
             inner: Arc::new(Inner {
                 secrets,
@@ -69,6 +80,8 @@ impl ReadsOfSecrets {
                 to,
                 operation: Finder::new(b"GetSecretValue").into_owned(),
                 names,
+                kms: Finder::new(KMS_EVENT_SOURCE.as_bytes()).into_owned(),
+                key_names,
                 expected,
             }),
         }
@@ -86,13 +99,15 @@ impl ReadsOfSecrets {
         }
     }
 
-    /// Keeps `record` if it reads a secret asked about, within the window.
+    /// Keeps `record` if it reads a secret asked about (or calls KMS on a key asked about),
+    /// within the window.
     pub fn examine_record(
         &self,
         tally: &mut UsageTally,
         record: &str,
         origin: impl Fn() -> Origin,
     ) {
+        let record_text = record;
         if tally.secrets.len() < self.inner.secrets.len() {
             tally
                 .secrets
@@ -104,6 +119,12 @@ impl ReadsOfSecrets {
             return;
         };
         let record = read.record;
+        if !self.inner.key_names.is_empty()
+            && let Some(call) = key_call_in(&record, record_text)
+        {
+            self.examine_key_call(tally, &call, &origin());
+            return;
+        }
         let Some(access) = read_of(&record, origin()) else {
             return;
         };
@@ -143,23 +164,53 @@ impl ReadsOfSecrets {
     }
 }
 
+impl ReadsOfSecrets {
+    /// A KMS call: counted for each key asked about whose ARN it names (`resources[]`, else the
+    /// ARN its message or request gives), within the window. A call that names the key only
+    /// by an alias or an id the caller passed is not counted: an alias can point elsewhere.
+    fn examine_key_call(&self, tally: &mut UsageTally, call: &KeyUse, origin: &Origin) {
+        let Some(arn) = call.key.arn() else {
+            return;
+        };
+        let time = call
+            .event_time
+            .as_deref()
+            .and_then(|t| humantime::parse_rfc3339_weak(t.trim()).ok());
+        for (index, key) in self.inner.secrets.iter().enumerate() {
+            if key.subject != Subject::KmsKey || key.arn.as_deref() != Some(arn) {
+                continue;
+            }
+            if time.is_some_and(|t| t < self.inner.from || t >= self.inner.to) {
+                tally.outside_window += 1;
+                continue;
+            }
+            tally.secrets[index].add(&access_of(call, origin), time, None);
+        }
+    }
+}
+
 impl Question for ReadsOfSecrets {
     type Answer = UsageTally;
 
-    /// Sound: a matching record holds `GetSecretValue` and the secret's name in its text,
-    /// each written literally unless the text escapes it (`\u` for any character, `\/` for
-    /// a `/`); a text with an escape is always read.
+    /// Sound: a matching read holds `GetSecretValue` and the secret's name in its text, and a
+    /// matching KMS call `kms.amazonaws.com` and the key's id (its ARN in `resources[]` holds
+    /// it), each written literally unless the text escapes it (`\u` for any character, `\/`
+    /// for a `/`); a text with an escape is always read.
     fn may_concern(&self, raw: &[u8]) -> bool {
         let inner = &self.inner;
         if escape_places(raw, ESCAPED).next().is_some() {
             return true;
         }
-        inner.operation.find(raw).is_some() && inner.names.iter().any(|f| f.find(raw).is_some())
+        let any = |finders: &[Finder<'_>]| finders.iter().any(|f| f.find(raw).is_some());
+        (inner.operation.find(raw).is_some() && any(&inner.names))
+            || (inner.kms.find(raw).is_some() && any(&inner.key_names))
     }
 
-    /// A record that names one of the secrets holds its name literally, or an escape.
+    /// A record that names one of the secrets (or keys) holds its name (or id) literally, or
+    /// an escape.
     fn anchors(&self, raw: &[u8]) -> Option<Vec<usize>> {
         let mut places = places_of(&self.inner.names, raw);
+        places.extend(places_of(&self.inner.key_names, raw));
         places.extend(escape_places(raw, ESCAPED));
         places.sort_unstable();
         Some(places)

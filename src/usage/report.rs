@@ -5,7 +5,9 @@
 use std::fmt::Write;
 
 use super::document::{check_document, rfc3339};
+use super::secret_query::Subject;
 use super::verdict::{CheckOutcome, Verdict};
+use crate::sanitize::clean_text;
 
 /// How the JSON document names a value (`event-history`, `lambda`, `likely`).
 pub fn label<T: serde::Serialize>(value: T) -> String {
@@ -38,18 +40,26 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
         &document.window.from[..10],
         &document.window.to[..10]
     );
+    // A key's calls are uses (any KMS operation naming it), by callers.
+    let key = outcome.secret.subject == Subject::KmsKey;
+    let (one, many, reader, readers) = if key {
+        ("use", "uses", "caller", "callers")
+    } else {
+        ("read", "reads", "reader", "readers")
+    };
     let verdict = match document.verdict {
         Verdict::InUse => format!(
             "IN USE: {} by {} in the last {days} days ({window}), {} refused",
-            counted(document.reads, "read", "reads"),
-            counted(document.readers.len() as u64, "reader", "readers"),
+            counted(document.reads, one, many),
+            counted(document.readers.len() as u64, reader, readers),
             document.refused_reads
         ),
-        Verdict::NoReadsSeen => {
-            format!("NO READS SEEN in the last {days} days ({window}), in every source")
-        }
+        Verdict::NoReadsSeen => format!(
+            "NO {} SEEN in the last {days} days ({window}), in every source",
+            many.to_uppercase()
+        ),
         Verdict::Unknown => format!(
-            "UNKNOWN: no reads seen in the last {days} days ({window}), but {}",
+            "UNKNOWN: no {many} seen in the last {days} days ({window}), but {}",
             outcome.unknown_because()
         ),
     };
@@ -70,6 +80,27 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
         // check states no deletion fact it never looked up.
         None if outcome.secret.looked_up => {
             let _ = writeln!(out, "  not scheduled for deletion");
+        }
+        None => {}
+    }
+    match &outcome.secret.secrets_under_key {
+        Some(Ok(secrets)) if secrets.is_empty() => {
+            let _ = writeln!(out, "  secrets under this key (ListSecrets): none");
+        }
+        Some(Ok(secrets)) => {
+            let names: Vec<String> = secrets.iter().map(|s| clean_text(s, 256)).collect();
+            let _ = writeln!(
+                out,
+                "  secrets under this key (ListSecrets): {}",
+                names.join(", ")
+            );
+        }
+        Some(Err(why)) => {
+            let _ = writeln!(
+                out,
+                "  secrets under this key: not listed ({})",
+                clean_text(why, 512)
+            );
         }
         None => {}
     }
@@ -96,7 +127,7 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
         );
     }
     if !document.readers.is_empty() {
-        let _ = writeln!(out, "  readers:");
+        let _ = writeln!(out, "  {readers}:");
     }
     for reader in document.readers.iter().take(READERS_LISTED) {
         let confidence = label(reader.workload.confidence);
@@ -113,7 +144,7 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
         let _ = writeln!(
             out,
             "      {} ({} refused){span}",
-            counted(reader.reads, "read", "reads"),
+            counted(reader.reads, one, many),
             reader.refused_reads
         );
         if let Some(Some(rule)) = &reader.expected {
@@ -132,24 +163,39 @@ pub fn secret_block(outcome: &CheckOutcome, now: std::time::SystemTime) -> Strin
     if document.readers.len() > READERS_LISTED {
         let _ = writeln!(
             out,
-            "    ... and {} more readers (--json lists them all)",
+            "    ... and {} more {readers} (--json lists them all)",
             document.readers.len() - READERS_LISTED
         );
     }
     for note in &document.notes {
         let _ = writeln!(out, "  note: {note}");
     }
-    let next = match document.verdict {
-        Verdict::InUse => {
+    let next = match (key, document.verdict) {
+        (true, Verdict::InUse) => {
+            "Do not delete the key yet: everything it encrypted is lost with it. Move each \
+             caller above (and each secret under it) to another key, then check again. A \
+             deletion already scheduled can be cancelled with `aws kms cancel-key-deletion` \
+             (then `aws kms enable-key`)."
+        }
+        (true, Verdict::NoReadsSeen) => {
+            "Nothing used it in the window. Schedule its deletion with the longest waiting \
+             period that suits you (up to 30 days) and keep the alerts running: a use during \
+             it alerts and can be undone."
+        }
+        (true, Verdict::Unknown) => {
+            "Not safe to say: resolve the key (its ARN), read the sources marked INCOMPLETE \
+             again (or add one that covers the window), then check again."
+        }
+        (false, Verdict::InUse) => {
             "Do not delete it yet: move each reader above off the secret (or give it the \
              replacement), then check again. A deletion already scheduled can be cancelled \
              with `aws secretsmanager restore-secret`."
         }
-        Verdict::NoReadsSeen => {
+        (false, Verdict::NoReadsSeen) => {
             "Nothing read it in the window. Delete it with a recovery window (7 to 30 days) and \
              keep the alerts running: a read during the window alerts and can be undone."
         }
-        Verdict::Unknown => {
+        (false, Verdict::Unknown) => {
             "Not safe to say: find the secret (its region and account, or its full ARN) and \
              read the sources marked INCOMPLETE again (or add one that covers the window), then \
              check again."

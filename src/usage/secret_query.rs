@@ -1,4 +1,5 @@
-//! A secret `check` was asked about, and whether a record's `secretId` names it.
+//! A secret (or a KMS key, #45) `check` was asked about, and whether a record's `secretId`
+//! names it.
 
 use std::time::SystemTime;
 
@@ -13,6 +14,8 @@ pub enum QueryError {
     Empty,
     #[error("{0:?} is an ARN, but not of a Secrets Manager secret")]
     NotASecretArn(String),
+    #[error("{0:?} is an ARN, but not of a KMS key (arn:PARTITION:kms:REGION:ACCOUNT:key/ID)")]
+    NotAKeyArn(String),
 }
 
 /// What DescribeSecret (or ListSecrets) says of a secret.
@@ -47,6 +50,20 @@ pub struct SecretQuery {
     pub lookup_note: Option<String>,
     /// Secrets Manager described it: its deletion facts are known, not assumed.
     pub looked_up: bool,
+    /// What was asked about: a secret, or a KMS key (its uses are every KMS call naming it).
+    pub subject: Subject,
+    /// For a key: the secrets `ListSecrets` shows under it, or why they could not be listed.
+    pub secrets_under_key: Option<Result<Vec<String>, String>>,
+}
+
+/// What a [`SecretQuery`] asks about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Subject {
+    #[default]
+    Secret,
+    /// A KMS key: `arn` is its key ARN once known, `name` its key id (or, until resolved, an
+    /// alias or id as given).
+    KmsKey,
 }
 
 impl SecretQuery {
@@ -90,7 +107,48 @@ impl SecretQuery {
             last_accessed_date: None,
             lookup_note: None,
             looked_up: false,
+            subject: Subject::Secret,
+            secrets_under_key: None,
         }
+    }
+
+    /// A KMS key as a person names it: its key ARN (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`,
+    /// the exact name, offline too), or an id or `alias/...` for a lookup to resolve.
+    pub fn key(as_named: &str) -> Result<Self, QueryError> {
+        let as_named = as_named.trim();
+        if as_named.is_empty() {
+            return Err(QueryError::Empty);
+        }
+        let mut query = SecretQuery::named(as_named, as_named);
+        query.subject = Subject::KmsKey;
+        if as_named.starts_with("arn:") {
+            let (region, account, key_id) = key_arn_parts(as_named)
+                .ok_or_else(|| QueryError::NotAKeyArn(as_named.to_owned()))?;
+            query.arn = Some(as_named.to_owned());
+            query.name = key_id.to_owned();
+            query.region = Some(region.to_owned());
+            query.account_id = Some(account.to_owned());
+        }
+        Ok(query)
+    }
+
+    /// Whether `text` is a KMS key's ARN (a positional argument of `check` that is one asks
+    /// about the key).
+    pub fn is_key_arn(text: &str) -> bool {
+        key_arn_parts(text.trim()).is_some()
+    }
+
+    /// What a lookup said of the key: its ARN and id, from now on its exact name.
+    pub fn key_described(&mut self, arn: &str, key_id: &str, deletion_date: Option<SystemTime>) {
+        if let Some((region, account, _)) = key_arn_parts(arn) {
+            self.region = Some(region.to_owned());
+            self.account_id = Some(account.to_owned());
+        }
+        self.arn = Some(arn.to_owned());
+        self.name = key_id.to_owned();
+        self.deletion_date = deletion_date;
+        self.lookup_note = None;
+        self.looked_up = true;
     }
 
     /// A secret as ListSecrets found it (`--pending`).
@@ -168,6 +226,7 @@ impl SecretQuery {
     /// The texts a record that names this secret must hold literally (unless escaped):
     /// its name, and the name with a suffix-like ending kept.
     pub fn needles(&self) -> Vec<String> {
+        // A key's calls name it by its ARN (in `resources[]`), which holds its id.
         let mut needles = vec![self.name.clone()];
         needles.extend(self.unsuffixed_name.clone());
         needles
@@ -184,4 +243,15 @@ fn arn_place(arn: &str) -> Option<(&str, &str)> {
                 .is_some_and(|name| !name.is_empty())
         })
         .map(|arn| (arn.region, arn.account))
+}
+
+/// `(region, account, key id)` of a KMS key's ARN; `None` for anything else.
+fn key_arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
+    let parts = arn_parts(arn).filter(|parts| parts.service == "kms")?;
+    let key_id = parts.resource?.strip_prefix("key/")?;
+    let well_formed = !parts.region.is_empty()
+        && !parts.account.is_empty()
+        && !key_id.is_empty()
+        && !key_id.contains('/');
+    well_formed.then_some((parts.region, parts.account, key_id))
 }

@@ -385,3 +385,98 @@ proptest::proptest! {
         }
     }
 }
+
+const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/// A KMS `Decrypt` naming `key` in `resources[]` (refused as pending deletion when `refused`).
+fn key_call(key: &str, id: &str, time: &str, refused: bool) -> String {
+    let refusal = if refused {
+        format!(
+            r#","errorCode":"KMSInvalidStateException","errorMessage":"{key} is pending deletion.""#
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        r#"{{"eventVersion":"1.09","eventTime":"{time}","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-east-1","recipientAccountId":"123456789012","sourceIPAddress":"10.0.0.7","userAgent":"aws-sdk-rust/1.0","eventID":"{id}","resources":[{{"accountId":"123456789012","type":"AWS::KMS::Key","ARN":"{key}"}}],"userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/orders-api/orders-api","accountId":"123456789012","sessionContext":{{"sessionIssuer":{{"type":"Role","arn":"arn:aws:iam::123456789012:role/orders-api","userName":"orders-api"}}}}}}{refusal}}}"#
+    )
+}
+
+fn key_tally(records: &[String]) -> (SecretReads, u64) {
+    let (from, to) = window();
+    let question = ReadsOfSecrets::new(vec![SecretQuery::key(KEY).unwrap()], from, to);
+    let file = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+    let part = scan_content(&question, file.as_bytes(), "f").unwrap();
+    let outside = part.answer.outside_window;
+    (
+        part.answer.secrets.into_iter().next().unwrap_or_default(),
+        outside,
+    )
+}
+
+#[test]
+fn a_keys_uses_are_the_kms_calls_whose_resources_name_its_arn() {
+    let other = "arn:aws:kms:us-east-1:123456789012:key/ffffffff-0000-0000-0000-000000000000";
+    let mut by_alias = key_call(KEY, "k-5", "2026-10-05T00:00:00Z", false);
+    by_alias = by_alias.replace(
+        &format!(
+            r#""resources":[{{"accountId":"123456789012","type":"AWS::KMS::Key","ARN":"{KEY}"}}],"#
+        ),
+        r#""requestParameters":{"keyId":"alias/orders"},"#,
+    );
+    let records = [
+        key_call(KEY, "k-1", "2026-10-01T00:00:00Z", false),
+        key_call(KEY, "k-2", "2026-10-02T00:00:00Z", true),
+        key_call(
+            &KEY.replace('/', "\\/"),
+            "k-3",
+            "2026-10-03T00:00:00Z",
+            false,
+        ),
+        key_call(other, "k-4", "2026-10-04T00:00:00Z", false),
+        by_alias,
+        key_call(KEY, "k-6", "2026-08-01T00:00:00Z", false),
+        read("prod/db", "e-1", "2026-10-01T00:00:00Z", None),
+    ];
+    let (uses, outside) = key_tally(&records);
+    // Its ARN, refused or not, escaped or not; never another key, never an alias the caller
+    // passed (an alias can point elsewhere), never a secret's read.
+    assert_eq!(uses.reads(), 3);
+    assert_eq!(uses.refused_reads(), 1);
+    assert_eq!(outside, 1);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100))]
+    /// A key's calls are found by the file's anchors as by reading it whole, in any mix.
+    #[test]
+    fn read_by_its_candidates_a_trail_file_tallies_a_keys_uses_as_the_whole_read_does(
+        kinds in proptest::collection::vec(0u8..5, 0..30)
+    ) {
+        let other = "arn:aws:kms:us-east-1:123456789012:key/ffffffff-0000-0000-0000-000000000000";
+        let records: Vec<String> = kinds
+            .iter()
+            .enumerate()
+            .map(|(n, kind)| {
+                let id = format!("k-{n}");
+                match kind {
+                    0 => key_call(KEY, &id, "2026-10-01T00:00:00Z", false),
+                    1 => key_call(KEY, &id, "2026-10-02T00:00:00Z", true),
+                    2 => key_call(&KEY.replace('/', "\\/"), &id, "2026-10-03T00:00:00Z", false),
+                    3 => key_call(other, &id, "2026-10-03T00:00:00Z", true),
+                    _ => read("prod/db", &id, "2026-10-03T00:00:00Z", None),
+                }
+            })
+            .collect();
+        let (from, to) = window();
+        let question = ReadsOfSecrets::new(vec![SecretQuery::key(KEY).unwrap()], from, to);
+        let file = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+        let array = format!("[{}]", records.join(","));
+        let fast = scan_content(&question, file.as_bytes(), "f").unwrap().answer;
+        let whole = scan_content(&question, array.as_bytes(), "f").unwrap().answer;
+        proptest::prop_assert_eq!(&fast.secrets, &whole.secrets);
+        let expected = kinds.iter().filter(|k| **k < 3).count() as u64;
+        let found = fast.secrets.first().map_or(0, SecretReads::reads);
+        proptest::prop_assert_eq!(found, expected);
+    }
+}

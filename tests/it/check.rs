@@ -964,3 +964,170 @@ async fn athena_rows_are_read_page_by_page_and_matched_as_records_are() {
         "{detail}"
     );
 }
+
+// ---- KMS keys (#45) ----
+
+const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn key_arn() -> String {
+    format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}")
+}
+
+/// A KMS call on the key `key_arn` by the role `role`, `days` ago, as the KMS guide shows
+/// `Decrypt` (the key in `resources[]`); refused as pending deletion when `refused`.
+fn key_call(key_arn: &str, event_id: &str, days: u64, role: &str, refused: bool) -> Value {
+    let mut record = read("unused", event_id, days, role, None);
+    record["eventSource"] = "kms.amazonaws.com".into();
+    record["eventName"] = "Decrypt".into();
+    record["requestParameters"] = json!({ "encryptionAlgorithm": "SYMMETRIC_DEFAULT" });
+    record["resources"] =
+        json!([{ "accountId": ACCOUNT, "type": "AWS::KMS::Key", "ARN": key_arn }]);
+    if refused {
+        record["errorCode"] = "KMSInvalidStateException".into();
+        record["errorMessage"] = format!("{key_arn} is pending deletion.").into();
+    }
+    record
+}
+
+#[test]
+fn a_key_is_checked_by_its_arn_every_call_naming_it_a_use_by_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/ffffffff-0000-0000-0000-000000000000");
+    write_gzip(
+        &dir.path().join(format!(
+            "AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2026/11/01/k.json.gz"
+        )),
+        json!({ "Records": [
+            key_call(&key_arn(), "k-1", 2, "orders-api", false),
+            key_call(&key_arn(), "k-2", 1, "orders-api", true),
+            key_call(&key_arn(), "k-3", 1, "billing", false),
+            key_call(&other, "k-4", 1, "reports", false),
+            read("prod/db", "e-1", 1, "orders-api", None),
+        ]})
+        .to_string()
+        .as_bytes(),
+    );
+    let path = dir.path().to_str().unwrap();
+    let arn = key_arn();
+    for args in [
+        vec!["check", "--key", arn.as_str()],
+        // A positional key ARN is a key too.
+        vec!["check", arn.as_str()],
+    ] {
+        let mut args = args;
+        args.extend(["--offline", "--days", "30", "--source", path, "--json"]);
+        let output = cli(&args);
+        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+        let document = &documents(&output)[0];
+        assert_eq!(document["verdict"], "in_use");
+        assert_eq!(document["secret"]["arn"], arn.as_str());
+        assert_eq!(document["reads"], 3, "{document}");
+        assert_eq!(document["refused_reads"], 1);
+        let callers: Vec<&str> = document["readers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["caller"].as_str().unwrap())
+            .collect();
+        assert_eq!(callers.len(), 2, "{callers:?}");
+        assert!(!callers.iter().any(|c| c.contains("reports")));
+    }
+    let output = cli(&[
+        "check",
+        "--key",
+        &arn,
+        "--offline",
+        "--days",
+        "30",
+        "--source",
+        path,
+    ]);
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(report.contains("IN USE: 3 uses by 2 callers"), "{report}");
+    assert!(report.contains("Do not delete the key yet"), "{report}");
+    // Offline, an alias or id cannot be resolved: the check cannot run.
+    let output = cli(&[
+        "check",
+        "--key",
+        "alias/orders",
+        "--offline",
+        "--source",
+        path,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("name a key by its ARN"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_key_nothing_used_in_a_complete_source_is_no_uses_seen() {
+    let covered = tree_of_days(3);
+    let output = cli(&[
+        "check",
+        "--key",
+        &key_arn(),
+        "--days",
+        "2",
+        "--offline",
+        "--source",
+        covered.path().to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(report.contains("NO USES SEEN"), "{report}");
+}
+
+/// moto's KMS resolves an alias to the key, moto's Secrets Manager lists the secrets under it,
+/// and Event history is read by the key's ARN.
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn online_an_alias_is_resolved_and_event_history_is_read_by_the_keys_arn() {
+    let sdk = emulator().await.expect("the emulator");
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let created = kms.create_key().send().await.unwrap();
+    let metadata = created.key_metadata().unwrap();
+    let (key_id, arn) = (
+        metadata.key_id().to_owned(),
+        metadata.arn().unwrap().to_owned(),
+    );
+    let alias = format!("alias/{}", unique("check-key"));
+    kms.create_alias()
+        .alias_name(&alias)
+        .target_key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    let secret = unique("check/under-key");
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(&secret)
+        .kms_key_id(&key_id)
+        .secret_string("s3cr3t")
+        .send()
+        .await
+        .unwrap();
+    let fake = FakeCloudTrail::start(vec![
+        HistoryEvent::of(key_call(&arn, "k-1", 1, "orders-api", false)),
+        HistoryEvent::of(read("other/secret", "o-1", 1, "app", None)),
+    ]);
+    let output = against_moto(&["check", "--key", &alias], &fake, &[]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(report.contains(&arn), "{report}");
+    assert!(report.contains("IN USE: 1 use by 1 caller"), "{report}");
+    assert!(
+        report.contains(&format!("secrets under this key (ListSecrets): {secret}")),
+        "{report}"
+    );
+    let lookups = fake.requests();
+    assert!(
+        lookups.iter().any(
+            |r| r["LookupAttributes"][0]["AttributeKey"] == "ResourceName"
+                && r["LookupAttributes"][0]["AttributeValue"] == arn.as_str()
+        ),
+        "{lookups:?}"
+    );
+}
