@@ -50,7 +50,8 @@ pub struct BatchSummary {
     pub member_role_failures: usize,
     /// Reads of the stack's canary secret: counted (`CanaryReadsSeen`), never alerted.
     pub canary_reads: usize,
-    /// Successful `DeleteSecret` records: deletions scheduled (`ON_SCHEDULE`).
+    /// Successful `DeleteSecret` (and a KMS key's `ScheduleKeyDeletion`) records: deletions
+    /// scheduled (`ON_SCHEDULE`).
     pub deletions_scheduled: usize,
     /// Alerts of scheduled deletions published.
     pub scheduled_alerts_published: usize,

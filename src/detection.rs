@@ -14,6 +14,7 @@ use memchr::memmem::Finder;
 use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_parts, arn_resource};
 use crate::deletion::{DeletionSeen, seen_in};
 use crate::ids::{AccountId, EventId, SecretId, is_account_id};
+use crate::key_state::{KeyScheduled, key_scheduled_in};
 use crate::key_use::{KeyUse, key_use_in};
 use crate::logs::LogBatch;
 use crate::record_reading::read_record;
@@ -288,6 +289,9 @@ pub struct Findings {
     /// it was found: the look-back reports them, the function alerts on them
     /// ([`crate::key_check`]).
     pub key_uses: Vec<(KeyUse, Origin)>,
+    /// KMS keys' deletions scheduled (successful `ScheduleKeyDeletion` records), once per
+    /// record ([`crate::key_schedule_check`]).
+    pub key_deletions: Vec<KeyScheduled>,
 }
 
 impl Findings {
@@ -306,6 +310,19 @@ impl Findings {
         for (key_use, origin) in other.key_uses {
             self.add_key_use(key_use, origin);
         }
+        for scheduled in other.key_deletions {
+            self.add_key_deletion(scheduled);
+        }
+    }
+
+    /// Adds one key deletion scheduled, unless the same record is already here.
+    pub fn add_key_deletion(&mut self, scheduled: KeyScheduled) {
+        let seen = |held: &KeyScheduled| held.seen.event_id.is_some() && *held == scheduled;
+        if self.key_deletions.iter().any(seen) {
+            self.duplicates += 1;
+            return;
+        }
+        self.key_deletions.push(scheduled);
     }
 
     /// Adds one use of a key pending deletion, unless the same record is already here (a
@@ -435,6 +452,10 @@ impl Findings {
                 self.add_key_use(key_use, origin());
                 Examined::KeyUse
             }
+            None if let Some(scheduled) = key_scheduled_in(&read.record, json_text) => {
+                self.add_key_deletion(scheduled);
+                Examined::KeyDeletion
+            }
             None if !read.unreadable.is_empty() => self.note_malformed(
                 origin(),
                 "not a CloudTrail record (fields of the wrong type)",
@@ -460,6 +481,8 @@ pub enum Examined {
     Deletion,
     /// A cryptographic operation on a KMS key pending deletion.
     KeyUse,
+    /// A successful `ScheduleKeyDeletion`.
+    KeyDeletion,
     Malformed(&'static str),
 }
 
@@ -526,6 +549,8 @@ pub fn may_match(raw: &[u8]) -> bool {
 }
 
 static DELETE_SECRET: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"DeleteSecret"));
+static SCHEDULE_KEY_DELETION: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(b"ScheduleKeyDeletion"));
 
 /// What both refusals of a key pending deletion say ([`crate::key_use::KEY_PENDING_WORDINGS`]):
 /// letters and spaces, as [`PRECHECK_WORDING`] is.
@@ -541,10 +566,13 @@ pub fn may_use_key(raw: &[u8]) -> bool {
     KEY_PENDING.find(raw).is_some() || PRECHECK[1].find(raw).is_some()
 }
 
-/// [`may_match`]'s counterpart for a scheduled deletion ([`crate::deletion::seen_in`]): the
+/// [`may_match`]'s counterpart for a scheduled deletion of a secret
+/// ([`crate::deletion::seen_in`]) or a key ([`crate::key_state::key_scheduled_in`]): the
 /// event name in letters, or a `\u` escape that may spell it (see [`may_match`]).
 pub fn may_schedule(raw: &[u8]) -> bool {
-    DELETE_SECRET.find(raw).is_some() || PRECHECK[1].find(raw).is_some()
+    DELETE_SECRET.find(raw).is_some()
+        || SCHEDULE_KEY_DELETION.find(raw).is_some()
+        || PRECHECK[1].find(raw).is_some()
 }
 
 #[cfg(test)]

@@ -60,6 +60,7 @@ use crate::error::{
 };
 use crate::expected::SecretNames;
 use crate::key_check::handle_key_uses;
+use crate::key_schedule_check::handle_key_deletions;
 use crate::logs::{Inflater, LogBatch, read_up_to_cap};
 pub use crate::ports::Adapters;
 use crate::ports::{AlertPublisher, CopiesReport};
@@ -221,6 +222,7 @@ async fn handle_envelope(
     summary.duplicates = findings.duplicates;
     let deletions = std::mem::take(&mut findings.deletions);
     let key_uses = std::mem::take(&mut findings.key_uses);
+    let key_deletions = std::mem::take(&mut findings.key_deletions);
     let (canary, named): (Vec<_>, Vec<_>) = findings
         .by_secret
         .into_iter()
@@ -321,14 +323,30 @@ async fn handle_envelope(
         .delivered
         .extend(keys.delivered.iter().map(|a| a.dedup_key().to_owned()));
     failures.extend(keys.failures);
-    if !keys.delivered.is_empty() {
-        let copies = Box::pin(ports.copies.deliver_keys(&keys.delivered));
+    // A key's deletion being scheduled counts with the secrets' (`DeletionsScheduled`).
+    let key_scheduled = Box::pin(handle_key_deletions(key_deletions, ports, options)).await;
+    summary.deletions_scheduled += key_scheduled.seen;
+    summary.scheduled_alerts_published += key_scheduled.delivered.len();
+    summary.deletions_cancelled += key_scheduled.cancelled;
+    summary.alerts_already_delivered += key_scheduled.already_delivered.len();
+    summary.delivered.extend(key_scheduled.already_delivered);
+    summary.delivered.extend(
+        key_scheduled
+            .delivered
+            .iter()
+            .map(|a| a.dedup_key().to_owned()),
+    );
+    failures.extend(key_scheduled.failures);
+    let mut key_alerts = keys.delivered;
+    key_alerts.extend(key_scheduled.delivered);
+    if !key_alerts.is_empty() {
+        let copies = Box::pin(ports.copies.deliver_keys(&key_alerts));
         let (copied, _) = under_deadline(std::iter::once(copies), options).await;
         let report = copied.into_iter().flatten().next().unwrap_or_else(|| {
             tracing::error!(
                 "the invocation's deadline is near: the key alerts' copies were cut off"
             );
-            ports.copies.undelivered(keys.delivered.len())
+            ports.copies.undelivered(key_alerts.len())
         });
         summary.findings_undelivered += report.findings_undelivered;
         summary.chat_undelivered += report.chat_undelivered;

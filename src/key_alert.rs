@@ -34,11 +34,14 @@ use crate::key_state::{EncryptedSecrets, KeyLookup, ScheduledBy};
 use crate::key_use::{KeyNamed, KeyUse, key_use_documents};
 use crate::restore::{CRITICAL_WITHIN, DELETION_INTENDED_TAG, Severity};
 use crate::sanitize::{clean_ascii, clean_text, shell_quote};
+use crate::usage::{SecretReads, SourceCoverage, SourceKind, Verdict};
 use crate::window::WindowNote;
 use crate::workload::classify;
 
 /// The `kind` of a key alert, in its document and its message attribute.
 pub const KEY_ALERT_KIND: &str = "pending_deletion_key_use";
+/// The `kind` of the alert of a key's deletion being scheduled (`ON_SCHEDULE`).
+pub const KEY_SCHEDULED_KIND: &str = "key_deletion_scheduled";
 /// Uses the document lists one by one; the rest are counted (SNS takes 256 KB).
 pub const USES_IN_DOCUMENT: usize = 50;
 /// Callers the document lists; the rest are counted.
@@ -115,10 +118,53 @@ pub struct KeyFacts<'a> {
     pub scheduled_by: &'a ScheduledBy,
     /// What became of the key's deletion.
     pub restore: &'a KeyRestoreOutcome,
+    /// Set for the alert of the deletion being scheduled (`ScheduleKeyDeletion` in the batch;
+    /// `uses` is then empty): who used the key in the days before.
+    pub scheduling: Option<&'a KeyScheduling>,
     pub window: Option<&'a WindowNote>,
     /// What went wrong on the way, a sentence each.
     pub notes: &'a [String],
     pub now: SystemTime,
+}
+
+/// What the alert of a key's deletion being scheduled adds: Event history's word on the
+/// scheduling, and who used the key in the days before it.
+#[derive(Debug, Clone)]
+pub struct KeyScheduling {
+    /// `Ok`: Event history holds the `ScheduleKeyDeletion` as the batch gave it; `Err`: why it
+    /// could not be confirmed.
+    pub confirmation: Result<(), String>,
+    /// The deleter, as callers are counted (`CallerKey`): their own uses are named so.
+    pub deleter: String,
+    pub from: SystemTime,
+    pub to: SystemTime,
+    /// Every call naming the key in the window, per caller.
+    pub uses: SecretReads,
+    pub records: u64,
+    /// Every page of the window was read.
+    pub complete: bool,
+    /// When not complete: why.
+    pub stopped: Option<String>,
+}
+
+impl KeyScheduling {
+    /// Whether anyone but the deleter (and readers a rule marks as expected) used the key.
+    pub fn used_by_others(&self) -> bool {
+        self.uses
+            .readers
+            .keys()
+            .any(|reader| reader.caller != self.deleter && reader.expected.is_none())
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        let coverage = SourceCoverage {
+            kind: SourceKind::EventHistory,
+            location: String::new(),
+            complete: self.complete,
+            detail: String::new(),
+        };
+        Verdict::of(&self.uses, std::slice::from_ref(&coverage))
+    }
 }
 
 /// One alert for uses of one key.
@@ -199,6 +245,18 @@ pub fn key_severity(deletion_date: Option<SystemTime>, now: SystemTime) -> Sever
     }
 }
 
+/// A scheduling's severity: `high` when someone but the deleter used the key in the window,
+/// `low` when nobody did and the window was read whole, `medium` when that is not known.
+pub fn scheduled_severity(scheduling: &KeyScheduling) -> &'static str {
+    if scheduling.used_by_others() {
+        "high"
+    } else if scheduling.complete {
+        "low"
+    } else {
+        "medium"
+    }
+}
+
 /// The de-duplication key of an alert of `uses`: the same on every try of the same batch.
 pub fn key_dedup_key(identity: &str, uses: &[(KeyUse, Origin)]) -> String {
     let mut ids: Vec<String> = uses
@@ -217,7 +275,10 @@ pub fn key_dedup_key(identity: &str, uses: &[(KeyUse, Origin)]) -> String {
 
 /// The alert for `facts`.
 pub fn compose_key_alert(facts: &KeyFacts<'_>) -> KeyAlert {
-    let severity = key_severity(facts.lookup.deletion_date(), facts.now);
+    let severity = match facts.scheduling {
+        None => key_severity(facts.lookup.deletion_date(), facts.now).as_str(),
+        Some(scheduling) => scheduled_severity(scheduling),
+    };
     let document = document::document(facts, severity);
     let subject = clean_ascii(&document.summary, MAX_SUBJECT_CHARS);
     let text = email::text(facts, &document);
@@ -233,8 +294,45 @@ pub fn compose_key_alert(facts: &KeyFacts<'_>) -> KeyAlert {
     }
 }
 
+/// `HIGH: KMS key alias/orders scheduled for deletion by bob, in use: orders-api used it 4 times`.
+fn scheduled_summary(
+    scheduling: &KeyScheduling,
+    seen_by: &str,
+    key_name: &str,
+    severity: &str,
+) -> String {
+    let unverified = if scheduling.confirmation.is_ok() {
+        ""
+    } else {
+        " UNVERIFIED"
+    };
+    let busiest = scheduling
+        .uses
+        .readers
+        .iter()
+        .filter(|(reader, _)| reader.caller != scheduling.deleter && reader.expected.is_none())
+        .max_by_key(|(_, uses)| uses.reads);
+    let usage = match (busiest, scheduling.verdict()) {
+        (Some((reader, uses)), _) => format!(
+            "in use: {} used it {} time{}",
+            reader.name,
+            uses.reads,
+            if uses.reads == 1 { "" } else { "s" }
+        ),
+        (None, Verdict::InUse) => "used only by the deleter or expected callers".to_owned(),
+        (None, Verdict::NoReadsSeen) => "no uses seen".to_owned(),
+        (None, Verdict::Unknown) => "usage unknown".to_owned(),
+    };
+    format!(
+        "{}{unverified}: KMS key {} scheduled for deletion by {}, {usage}",
+        severity.to_ascii_uppercase(),
+        clean_text(key_name, 80),
+        clean_text(seen_by, 60)
+    )
+}
+
 /// `HIGH: KMS key alias/orders (1234abcd-...) pending deletion used: Decrypt by orders-api`.
-fn summary(facts: &KeyFacts<'_>, key_name: &str, severity: Severity) -> String {
+fn summary(facts: &KeyFacts<'_>, key_name: &str, severity: &str) -> String {
     let mut operations: Vec<&str> = facts
         .uses
         .iter()
@@ -256,7 +354,7 @@ fn summary(facts: &KeyFacts<'_>, key_name: &str, severity: Severity) -> String {
     };
     format!(
         "{}: KMS key {} pending deletion used: {} by {}",
-        severity.as_str().to_ascii_uppercase(),
+        severity.to_ascii_uppercase(),
         clean_text(key_name, 80),
         clean_text(&operations.join(", "), 60),
         clean_text(&by, 60)
@@ -316,9 +414,8 @@ fn next_steps(
     }
     if let Some(arn) = key.arn.as_deref() {
         steps.push(format!(
-            "To see every use of the key in the trail: secret-deletion-alerts scan --source \
-             event-history (or a trail's bucket), which lists uses of keys pending deletion; \
-             the key is {}.",
+            "To see every use of the key over a longer history: secret-deletion-alerts check \
+             --key {} --days 365 --source s3://YOUR-TRAIL-BUCKET",
             shell_quote(arn)
         ));
     }
@@ -335,7 +432,7 @@ fn attributes(document: &KeyAlertDocument) -> BTreeMap<&'static str, MessageAttr
         })
     };
     BTreeMap::from([
-        ("kind", value(KEY_ALERT_KIND)),
+        ("kind", value(document.kind)),
         ("key", value(&document.key.name)),
         (
             "account",

@@ -33,7 +33,7 @@ use crate::key_restore::{
 };
 use crate::key_state::{EncryptedSecrets, KeyDescription, KeyLookup, ScheduledBy, key_deletion_in};
 use crate::key_use::{KeyNamed, KeyUse};
-use crate::ports::{Adapters, PageBudget, SecretAt};
+use crate::ports::{Adapters, HistoryEvents, PageBudget, SecretAt};
 use crate::region::RegionName;
 use crate::verification::VerifyReads;
 use crate::window::{Opened, ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
@@ -69,7 +69,7 @@ struct KeyGroup {
 
 /// Where the key's calls go, once checked: the member account (`None`: the function's own)
 /// and the region; or why the function does not act there.
-type Place = Result<(Option<AccountId>, Option<RegionName>), String>;
+pub(crate) type Place = Result<(Option<AccountId>, Option<RegionName>), String>;
 
 enum Finished {
     Delivered(Box<KeyAlert>),
@@ -144,7 +144,7 @@ fn by_key(uses: Vec<(KeyUse, Origin)>) -> Vec<KeyGroup> {
     groups.into_values().collect()
 }
 
-fn place_of(place: &KeyPlace, options: &BatchOptions<'_>) -> Place {
+pub(crate) fn place_of(place: &KeyPlace, options: &BatchOptions<'_>) -> Place {
     let target = place.as_target();
     let member = member_account(&target, options)
         .map_err(|why| {
@@ -161,7 +161,7 @@ fn place_of(place: &KeyPlace, options: &BatchOptions<'_>) -> Place {
     Ok((member, region))
 }
 
-fn at(place: &(Option<AccountId>, Option<RegionName>)) -> SecretAt<'_> {
+pub(crate) fn at(place: &(Option<AccountId>, Option<RegionName>)) -> SecretAt<'_> {
     SecretAt {
         region: place.1.as_ref(),
         member_account: place.0.as_ref(),
@@ -228,6 +228,7 @@ async fn alert_key(
         secrets: &secrets,
         scheduled_by: &scheduled_by,
         restore: &restore,
+        scheduling: None,
         window: None,
         notes: &notes,
         now: options.clock(),
@@ -387,8 +388,8 @@ async fn who_scheduled(
     let mut each_page = |page: Vec<String>| records.extend(page);
     let read = ports
         .history
-        .each_page_named(
-            "ScheduleKeyDeletion",
+        .each_page(
+            HistoryEvents::Named("ScheduleKeyDeletion"),
             (from, to),
             budget,
             at(place),

@@ -5,7 +5,7 @@
 
 mod key_deletion;
 
-pub use key_deletion::{KeyDeletionSeen, key_deletion_in};
+pub use key_deletion::{KeyDeletionSeen, KeyScheduled, key_deletion_in, key_scheduled_in};
 
 use std::time::SystemTime;
 

@@ -199,7 +199,7 @@ fn key_named(
 
 /// `text` as a key ARN: `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`, with a region, an account
 /// and an id.
-fn key_arn(text: &str) -> Option<KeyNamed> {
+pub fn key_arn(text: &str) -> Option<KeyNamed> {
     let parts = arn_parts(text)?;
     let key_id = parts.resource?.strip_prefix("key/")?;
     let well_formed = parts.service == "kms"

@@ -44,6 +44,7 @@ pub mod key_access;
 pub mod key_alert;
 pub mod key_check;
 pub mod key_restore;
+pub mod key_schedule_check;
 pub mod key_state;
 pub mod key_use;
 pub mod logs;

@@ -33,8 +33,8 @@ pub const RESTORES_FAILED: &str = "RestoresFailed";
 pub const CANARY_READS_SEEN: &str = "CanaryReadsSeen";
 /// Reads a rule of `EXPECTED_READERS` marked as expected: counted, never alerted.
 pub const READS_EXPECTED: &str = "ReadsExpected";
-/// Deletions scheduled (`DeleteSecret`) the function saw, their alerts delivered, and the
-/// deletions the guard cancelled (`ON_SCHEDULE`).
+/// Deletions scheduled (`DeleteSecret`, and a KMS key's `ScheduleKeyDeletion`) the function
+/// saw, their alerts delivered, and the deletions the guard cancelled (`ON_SCHEDULE`).
 pub const DELETIONS_SCHEDULED: &str = "DeletionsScheduled";
 pub const SCHEDULED_ALERTS_DELIVERED: &str = "ScheduledAlertsDelivered";
 pub const DELETIONS_CANCELLED: &str = "DeletionsCancelled";

@@ -218,17 +218,26 @@ pub trait EventHistory: Send + Sync {
         at: SecretAt<'_>,
     ) -> Result<Option<ScheduledDeletion>, EventHistoryError>;
 
-    /// Every event named `name` in `range`, newest first, a page of records at a time to
+    /// Every event `events` names in `range`, newest first, a page of records at a time to
     /// `each_page`: `Ok(true)` when the pages ran out (the range was read whole), `Ok(false)`
     /// when `budget` did first.
-    async fn each_page_named(
+    async fn each_page(
         &self,
-        name: &str,
+        events: HistoryEvents<'_>,
         range: (SystemTime, SystemTime),
         budget: PageBudget,
         at: SecretAt<'_>,
         each_page: &mut (dyn FnMut(Vec<String>) + Send),
     ) -> Result<bool, EventHistoryError>;
+}
+
+/// Which events of Event history a look-back reads (one lookup attribute per call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryEvents<'a> {
+    /// Every event of this name (`GetSecretValue`, `ScheduleKeyDeletion`).
+    Named(&'a str),
+    /// Every event on this resource (a KMS key's calls, by its ARN).
+    On(&'a str),
 }
 
 /// How much of Event history one look-back may read: pages, and time.
@@ -263,9 +272,9 @@ impl EventHistory for NoEventHistory {
         Err(EventHistoryError::NotConfigured)
     }
 
-    async fn each_page_named(
+    async fn each_page(
         &self,
-        _name: &str,
+        _events: HistoryEvents<'_>,
         _range: (SystemTime, SystemTime),
         _budget: PageBudget,
         _at: SecretAt<'_>,

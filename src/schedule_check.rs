@@ -23,7 +23,7 @@ use crate::deletion::DeletionSeen;
 use crate::detection::SecretTarget;
 use crate::error::{Chain, EventHistoryError, PublishError, PublishFailure, RestoreError};
 use crate::ids::{AccountId, SecretId};
-use crate::ports::{Adapters, PageBudget, SecretAt};
+use crate::ports::{Adapters, HistoryEvents, PageBudget, SecretAt};
 use crate::region::RegionName;
 use crate::restore::{SecretState, Severity};
 use crate::scheduled::{
@@ -363,8 +363,8 @@ async fn look_back(
             });
         }
     };
-    let pages = ports.history.each_page_named(
-        "GetSecretValue",
+    let pages = ports.history.each_page(
+        HistoryEvents::Named("GetSecretValue"),
         (from, to),
         budget,
         at(place),

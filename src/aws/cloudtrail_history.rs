@@ -18,7 +18,7 @@ use crate::aws::MemberCredentials;
 use crate::deletion::{ScheduledDeletion, find};
 use crate::error::Chain;
 use crate::error::EventHistoryError;
-use crate::ports::{EventHistory, PageBudget, SecretAt};
+use crate::ports::{EventHistory, HistoryEvents, PageBudget, SecretAt};
 
 /// CloudTrail allows 2 `LookupEvents` calls a second per account and region.
 const PACE: Duration = Duration::from_millis(500);
@@ -347,9 +347,9 @@ impl EventHistory for CloudTrailHistory {
         Ok(found)
     }
 
-    async fn each_page_named(
+    async fn each_page(
         &self,
-        name: &str,
+        events: HistoryEvents<'_>,
         range: (SystemTime, SystemTime),
         budget: PageBudget,
         at: SecretAt<'_>,
@@ -364,14 +364,11 @@ impl EventHistory for CloudTrailHistory {
             if pages > 0 {
                 tokio::time::sleep(PACE).await;
             }
-            let (found, next) = self
-                .page(
-                    at,
-                    (LookupAttributeKey::EventName, name),
-                    Some(range),
-                    token,
-                )
-                .await?;
+            let attribute = match events {
+                HistoryEvents::Named(name) => (LookupAttributeKey::EventName, name),
+                HistoryEvents::On(arn) => (LookupAttributeKey::ResourceName, arn),
+            };
+            let (found, next) = self.page(at, attribute, Some(range), token).await?;
             pages += 1;
             each_page(found);
             match next {

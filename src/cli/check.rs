@@ -23,7 +23,7 @@ use secret_deletion_alerts::expected::ExpectedReaders;
 use secret_deletion_alerts::history::TimeRange;
 use secret_deletion_alerts::ids::AccountId;
 use secret_deletion_alerts::key_state::KeyLookup;
-use secret_deletion_alerts::ports::SecretAt;
+use secret_deletion_alerts::ports::{HistoryEvents, SecretAt};
 use secret_deletion_alerts::ports::{KeyInspector, KeySecrets};
 use secret_deletion_alerts::region::RegionName;
 use secret_deletion_alerts::trail_layout::ListingFilter;
@@ -40,7 +40,7 @@ use super::fail;
 use super::input_error::SourcesError;
 use super::scan_report::ScanReport;
 use super::sources::{
-    AwsUnreachable, EVENT_HISTORY_DAYS, HistoryEvents, Source, SourceArgs, connected, read_athena,
+    AwsUnreachable, EVENT_HISTORY_DAYS, Source, SourceArgs, connected, read_athena,
     read_event_history,
 };
 use super::stdout::print_line;
@@ -639,7 +639,7 @@ async fn event_history(
             history,
             place.at(),
             window,
-            (&location, HistoryEvents::Reads),
+            (&location, HistoryEvents::Named("GetSecretValue")),
             progress,
             |record, index| {
                 question.examine_record(tally, record, || Origin::File {

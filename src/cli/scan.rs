@@ -23,7 +23,7 @@ use secret_deletion_alerts::handler::{Adapters, BatchOptions, alert_for};
 use secret_deletion_alerts::history::{PendingReads, TimeRange, examine_one};
 use secret_deletion_alerts::key_use::{key_use_documents, key_use_report};
 use secret_deletion_alerts::ports::{
-    AlertPublisher, NoAccountNames, NoEventHistory, SecretAt, SecretInspector,
+    AlertPublisher, HistoryEvents, NoAccountNames, NoEventHistory, SecretAt, SecretInspector,
 };
 use secret_deletion_alerts::region::RegionName;
 use secret_deletion_alerts::restore::{RestorePolicy, SecretState};
@@ -35,7 +35,7 @@ use super::dry_run::StdoutPublisher;
 use super::input_error::SourcesError;
 use super::scan_report::ScanReport;
 use super::sources::{
-    AwsUnreachable, EVENT_HISTORY_DAYS, HistoryEvents, Source, SourceArgs, connected, read_athena,
+    AwsUnreachable, EVENT_HISTORY_DAYS, Source, SourceArgs, connected, read_athena,
     read_event_history,
 };
 use super::stdout::print_line;
@@ -560,7 +560,7 @@ async fn from_event_history(
             history,
             SecretAt::own(Some(region)),
             window,
-            (region.as_str(), HistoryEvents::Reads),
+            (region.as_str(), HistoryEvents::Named("GetSecretValue")),
             options.progress,
             |record, index| examine_one(findings, record, &location, index),
         )

@@ -15,7 +15,7 @@ use secret_deletion_alerts::aws::load_sdk_config;
 use secret_deletion_alerts::config::Config;
 use secret_deletion_alerts::error::Chain;
 use secret_deletion_alerts::error::EventHistoryError;
-use secret_deletion_alerts::ports::SecretAt;
+use secret_deletion_alerts::ports::{HistoryEvents, SecretAt};
 use secret_deletion_alerts::trail_layout::S3Location;
 
 use super::input_error::SourcesError;
@@ -130,15 +130,6 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// Which events of Event history a look-back reads.
-#[derive(Debug, Clone, Copy)]
-pub enum HistoryEvents<'a> {
-    /// Every `GetSecretValue` (a secret's reads).
-    Reads,
-    /// Every event on this resource (a KMS key's calls, by its ARN).
-    On(&'a str),
-}
-
 /// The events `wanted` of one account and region in `window`, newest first, a page at a time
 /// (paced: Event history answers 2 calls a second). `each` gets every record and its index;
 /// the answer is how many were read, or why the pages stopped (after `each` has had what came
@@ -164,9 +155,9 @@ pub async fn read_event_history(
         }
     };
     let result = match wanted {
-        HistoryEvents::Reads => {
+        HistoryEvents::Named(name) => {
             history
-                .each_page_of_events_named("GetSecretValue", window, at, None, each_page)
+                .each_page_of_events_named(name, window, at, None, each_page)
                 .await
         }
         HistoryEvents::On(arn) => {

@@ -7,16 +7,17 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{
-    FIELD_CHARS, ID_CHARS, KEY_ALERT_KIND, KeyFacts, READERS_IN_DOCUMENT, SECRETS_IN_DOCUMENT,
-    USES_IN_DOCUMENT, access_of, key_dedup_key, key_identity, next_steps, rfc3339, summary,
-    use_documents,
+    FIELD_CHARS, ID_CHARS, KEY_ALERT_KIND, KEY_SCHEDULED_KIND, KeyFacts, KeyScheduling,
+    READERS_IN_DOCUMENT, SECRETS_IN_DOCUMENT, USES_IN_DOCUMENT, access_of, key_dedup_key,
+    key_identity, next_steps, rfc3339, scheduled_summary, summary, use_documents,
 };
 use crate::caller::CallerKey;
 use crate::key_state::{EncryptedSecrets, KeyLookup, ScheduledBy};
 use crate::key_use::{KeyNamed, UseDocument};
-use crate::restore::{Severity, time_left};
+use crate::restore::time_left;
 use crate::sanitize::clean_text;
 pub use crate::usage::WorkloadPart;
+use crate::usage::{Verdict, WindowPart};
 use crate::workload::classify;
 
 pub const KEY_ALERT_SCHEMA: &str = "secret-deletion-alerts/key-alert/v1";
@@ -24,9 +25,11 @@ pub const KEY_ALERT_SCHEMA: &str = "secret-deletion-alerts/key-alert/v1";
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyAlertDocument {
     pub schema: &'static str,
-    /// Always `pending_deletion_key_use`.
+    /// `pending_deletion_key_use` (a use refused), or `key_deletion_scheduled` (the deletion
+    /// being scheduled, with who used the key in the days before: `usage`).
     pub kind: &'static str,
-    /// `high` or `critical` (the key is gone within 48 hours).
+    /// A use: `high`, or `critical` when the key is gone within 48 hours. A scheduling: `high`
+    /// (used by someone but the deleter), `medium` (not known), `low` (nobody).
     pub severity: &'static str,
     /// The subject's sentence, whole.
     pub summary: String,
@@ -49,6 +52,8 @@ pub struct KeyAlertDocument {
     pub encrypted_secrets_listed: bool,
     pub encrypted_secrets_detail: String,
     pub scheduled_by: Option<ScheduledByPart>,
+    /// For a scheduling: the look-back over Event history.
+    pub usage: Option<UsagePart>,
     pub scheduled_by_detail: String,
     pub lookup: LookupPart,
     /// What became of the key's deletion ([`crate::key_restore::KeyRestoreOutcome::kind`]).
@@ -93,6 +98,8 @@ pub struct ReaderPart {
     pub source_ips: Vec<String>,
     /// Secrets Manager made the calls for this caller (reads or writes of a secret).
     pub through_secrets_manager: bool,
+    /// This caller scheduled the key's deletion.
+    pub deleter: bool,
 }
 
 /// A secret the key encrypts.
@@ -104,6 +111,19 @@ pub struct EncryptedSecretPart {
     pub found_by: &'static str,
     /// The secret is itself scheduled for deletion (`list_secrets` only).
     pub pending_deletion: Option<bool>,
+}
+
+/// Who used the key in the days before its deletion was scheduled.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsagePart {
+    pub verdict: Verdict,
+    pub window: WindowPart,
+    pub complete: bool,
+    pub stopped: Option<String>,
+    pub records_read: u64,
+    pub uses: u64,
+    /// Event history's word on the `ScheduleKeyDeletion` itself.
+    pub verification: LookupPart,
 }
 
 /// The `ScheduleKeyDeletion` Event history holds for the key.
@@ -124,9 +144,17 @@ pub struct LookupPart {
     pub detail: String,
 }
 
-pub(super) fn document(facts: &KeyFacts<'_>, severity: Severity) -> KeyAlertDocument {
+pub(super) fn document(facts: &KeyFacts<'_>, severity: &'static str) -> KeyAlertDocument {
     let key = key_part(facts);
-    let summary = summary(facts, &key.name, severity);
+    let summary = match (facts.scheduling, facts.scheduled_by) {
+        (Some(scheduling), ScheduledBy::Found(seen)) => {
+            scheduled_summary(scheduling, &seen.by_name, &key.name, severity)
+        }
+        (Some(scheduling), ScheduledBy::Unknown(_)) => {
+            scheduled_summary(scheduling, "an unknown caller", &key.name, severity)
+        }
+        (None, _) => summary(facts, &key.name, severity),
+    };
     let mut operations: Vec<String> = facts
         .uses
         .iter()
@@ -154,19 +182,57 @@ pub(super) fn document(facts: &KeyFacts<'_>, severity: Severity) -> KeyAlertDocu
         ScheduledBy::Unknown(why) => (None, clean_text(why, 1024)),
     };
     let next_steps = next_steps(&key, facts.secrets, facts.restore);
-    let mut readers = readers(facts);
+    let mut readers = match facts.scheduling {
+        Some(scheduling) => readers_before(scheduling),
+        None => readers(facts),
+    };
     let readers_left_out = readers.len().saturating_sub(READERS_IN_DOCUMENT);
     readers.truncate(READERS_IN_DOCUMENT);
+    let usage = facts.scheduling.map(|scheduling| UsagePart {
+        verdict: scheduling.verdict(),
+        window: WindowPart {
+            from: rfc3339(scheduling.from),
+            to: rfc3339(scheduling.to),
+        },
+        complete: scheduling.complete,
+        stopped: scheduling
+            .stopped
+            .as_deref()
+            .filter(|_| !scheduling.complete)
+            .map(|s| clean_text(s, 1024)),
+        records_read: scheduling.records,
+        uses: scheduling.uses.reads(),
+        verification: match &scheduling.confirmation {
+            Ok(()) => LookupPart {
+                kind: "confirmed",
+                detail: "CloudTrail Event history holds the ScheduleKeyDeletion as the batch \
+                         gave it"
+                    .to_owned(),
+            },
+            Err(why) => LookupPart {
+                kind: "not_confirmed",
+                detail: clean_text(why, 1024),
+            },
+        },
+    });
+    let use_count = match facts.scheduling {
+        Some(scheduling) => scheduling.uses.reads() as usize,
+        None => facts.uses.len(),
+    };
     KeyAlertDocument {
         schema: KEY_ALERT_SCHEMA,
-        kind: KEY_ALERT_KIND,
-        severity: severity.as_str(),
+        kind: if facts.scheduling.is_some() {
+            KEY_SCHEDULED_KIND
+        } else {
+            KEY_ALERT_KIND
+        },
+        severity,
         summary: clean_text(&summary, 1024),
-        dedup_key: key_dedup_key(&key_identity(facts.key, facts.place), facts.uses),
+        dedup_key: dedup_key(facts),
         operations,
         readers,
         readers_left_out,
-        use_count: facts.uses.len(),
+        use_count,
         uses,
         uses_left_out,
         encrypted_secrets,
@@ -174,6 +240,7 @@ pub(super) fn document(facts: &KeyFacts<'_>, severity: Severity) -> KeyAlertDocu
         encrypted_secrets_listed: listed,
         encrypted_secrets_detail: detail,
         scheduled_by,
+        usage,
         scheduled_by_detail,
         lookup: LookupPart {
             kind: facts.lookup.kind(),
@@ -313,6 +380,7 @@ fn readers(facts: &KeyFacts<'_>) -> Vec<ReaderPart> {
                 last_use: None,
                 source_ips: Vec::new(),
                 through_secrets_manager: false,
+                deleter: false,
             });
         reader.uses += 1;
         let operation = clean_text(&key_use.operation, FIELD_CHARS);
@@ -339,4 +407,47 @@ fn readers(facts: &KeyFacts<'_>) -> Vec<ReaderPart> {
     let mut readers: Vec<ReaderPart> = by_caller.into_values().collect();
     readers.sort_by_key(|r| std::cmp::Reverse(r.uses));
     readers
+}
+
+/// The callers of the look-back before a scheduling, most uses first (the deleter named so).
+fn readers_before(scheduling: &KeyScheduling) -> Vec<ReaderPart> {
+    let mut readers: Vec<ReaderPart> = scheduling
+        .uses
+        .readers
+        .iter()
+        .map(|(reader, uses)| ReaderPart {
+            workload: WorkloadPart {
+                kind: reader.kind,
+                name: reader.name.clone(),
+                confidence: reader.confidence,
+            },
+            caller: reader.caller.clone(),
+            uses: uses.reads as usize,
+            operations: Vec::new(),
+            first_use: uses.first_read.map(rfc3339),
+            last_use: uses.last_read.map(rfc3339),
+            source_ips: uses.source_ips.iter().take(5).cloned().collect(),
+            through_secrets_manager: false,
+            deleter: reader.caller == scheduling.deleter,
+        })
+        .collect();
+    readers.sort_by_key(|r| std::cmp::Reverse(r.uses));
+    readers
+}
+
+/// The same on every try of the same batch: the key and its uses' event ids; for a
+/// scheduling, the key and the scheduling's record (its event id and deleter).
+fn dedup_key(facts: &KeyFacts<'_>) -> String {
+    let identity = key_identity(facts.key, facts.place);
+    match (facts.scheduling, facts.scheduled_by) {
+        (Some(_), ScheduledBy::Found(seen)) => key_dedup_key(
+            &format!(
+                "{KEY_SCHEDULED_KIND}\0{identity}\0{}\0{}",
+                seen.event_id.as_deref().unwrap_or("-"),
+                seen.by_arn.as_deref().unwrap_or("-")
+            ),
+            &[],
+        ),
+        _ => key_dedup_key(&identity, facts.uses),
+    }
 }

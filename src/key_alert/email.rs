@@ -16,12 +16,16 @@ pub(super) fn text(facts: &KeyFacts<'_>, document: &KeyAlertDocument) -> String 
     let mut out = String::new();
     let key = &document.key;
     let _ = writeln!(out, "{}\n", document.summary);
-    let _ = writeln!(
-        out,
+    let opening = if document.usage.is_some() {
+        "A KMS key was just scheduled for deletion. When its waiting period ends KMS deletes it, \
+         and everything it encrypted (secrets included) can never be decrypted again. Who used \
+         it in the days before is below."
+    } else {
         "A KMS key scheduled for deletion is still being used. When its waiting period ends KMS \
          deletes it, and everything it encrypted (secrets included) can never be decrypted \
-         again.\n"
-    );
+         again."
+    };
+    let _ = writeln!(out, "{opening}\n");
     let _ = writeln!(out, "Severity:     {}", document.severity.to_uppercase());
     let _ = writeln!(out, "Key:          {}", key.name);
     if let Some(arn) = &key.arn {
@@ -74,27 +78,46 @@ pub(super) fn text(facts: &KeyFacts<'_>, document: &KeyAlertDocument) -> String 
     }
     let _ = writeln!(out, "Deletion:     {}", document.restore_outcome.detail);
 
-    let _ = writeln!(
-        out,
-        "\nUsed by ({} call{} refused):",
-        document.use_count,
-        if document.use_count == 1 { "" } else { "s" }
-    );
+    match &document.usage {
+        Some(usage) => {
+            let _ = writeln!(out, "Verification: {}", usage.verification.detail);
+            let _ = writeln!(
+                out,
+                "\nUsed from {} to {} (CloudTrail Event history, {} records read, {} uses):",
+                usage.window.from, usage.window.to, usage.records_read, usage.uses
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "\nUsed by ({} call{} refused):",
+                document.use_count,
+                if document.use_count == 1 { "" } else { "s" }
+            );
+        }
+    }
+    if document.readers.is_empty() {
+        let _ = writeln!(out, "  none seen");
+    }
     for reader in document.readers.iter().take(READERS_IN_EMAIL) {
-        let through = if reader.through_secrets_manager {
-            " through Secrets Manager"
+        let through = match (reader.through_secrets_manager, reader.deleter) {
+            (true, _) => " through Secrets Manager",
+            (false, true) => " [the deleter]",
+            (false, false) => "",
+        };
+        let operations = if reader.operations.is_empty() {
+            String::new()
         } else {
-            ""
+            format!(" ({})", reader.operations.join(", "))
         };
         let _ = writeln!(
             out,
-            "  - {} ({}, {}): {} call{} ({}){through}, last {}\n    caller {}{}",
+            "  - {} ({}, {}): {} call{}{operations}{through}, last {}\n    caller {}{}",
             reader.workload.name,
             label(reader.workload.kind),
             label(reader.workload.confidence),
             reader.uses,
             if reader.uses == 1 { "" } else { "s" },
-            reader.operations.join(", "),
             reader.last_use.as_deref().unwrap_or("at an unknown time"),
             reader.caller,
             if reader.source_ips.is_empty() {
@@ -120,6 +143,21 @@ pub(super) fn text(facts: &KeyFacts<'_>, document: &KeyAlertDocument) -> String 
         );
     }
 
+    if let Some(usage) = &document.usage {
+        let verdict = match usage.verdict {
+            crate::usage::Verdict::InUse => "IN USE: the callers above used it in the window",
+            crate::usage::Verdict::NoReadsSeen => {
+                "no uses seen: the whole window was read and nothing used the key"
+            }
+            crate::usage::Verdict::Unknown => {
+                "UNKNOWN: the window was not read whole, and no use was seen"
+            }
+        };
+        let _ = writeln!(out, "\nVerdict:      {verdict}");
+        if let Some(stopped) = &usage.stopped {
+            let _ = writeln!(out, "Not read:     {stopped}");
+        }
+    }
     let _ = writeln!(out, "\nSecrets encrypted under this key:");
     if document.encrypted_secrets.is_empty() {
         let _ = writeln!(out, "  none found");

@@ -84,6 +84,7 @@ fn described(deletion_in: Duration) -> KeyLookup {
 fn scheduled_by_bob() -> ScheduledBy {
     ScheduledBy::Found(KeyDeletionSeen {
         by: "IAM user bob (arn:aws:iam::111122223333:user/bob)".into(),
+        by_name: "someone".into(),
         by_arn: Some("arn:aws:iam::111122223333:user/bob".into()),
         at: Some("2026-11-13T15:00:00Z".into()),
         pending_window_days: Some(10),
@@ -106,6 +107,7 @@ fn compose(
         secrets,
         scheduled_by,
         restore: &KeyRestoreOutcome::NotCancelled("policy: off".into()),
+        scheduling: None,
         window: None,
         notes: &[],
         now: now(),
@@ -347,6 +349,7 @@ fn the_copies_are_on_the_key_one_thread_per_key_and_callers_and_archived_once_ca
         secrets: &EncryptedSecrets::default(),
         scheduled_by: &scheduled_by_bob(),
         restore: &KeyRestoreOutcome::Cancelled { enabled: false },
+        scheduling: None,
         window: None,
         notes: &[],
         now: now(),

@@ -26,6 +26,7 @@ fn pending(tags: &[(&str, &str)]) -> KeyLookup {
 fn by(arn: &str) -> ScheduledBy {
     ScheduledBy::Found(KeyDeletionSeen {
         by: "someone".into(),
+        by_name: "someone".into(),
         by_arn: Some(arn.into()),
         at: Some("2026-11-13T15:00:00Z".into()),
         pending_window_days: Some(7),

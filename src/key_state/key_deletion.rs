@@ -10,14 +10,16 @@
 
 use serde::Deserialize;
 
-use crate::cloudtrail::CloudTrailRecord;
-use crate::key_use::{KEY_RESOURCE_TYPE, KMS_EVENT_SOURCE};
+use crate::cloudtrail::{Attribution, CloudTrailRecord, arn_parts};
+use crate::key_use::{KEY_RESOURCE_TYPE, KMS_EVENT_SOURCE, KeyNamed, key_arn};
 
 /// A successful `ScheduleKeyDeletion` of the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyDeletionSeen {
     /// Who, in words: `IAM user alice (arn:...)`.
     pub by: String,
+    /// Who, short (a subject line's): `alice`, `deploy-role`.
+    pub by_name: String,
     pub by_arn: Option<String>,
     /// When, as CloudTrail wrote it.
     pub at: Option<String>,
@@ -43,6 +45,7 @@ struct ScheduleRequest {
 #[serde(rename_all = "camelCase")]
 struct ScheduleResponse {
     key_id: Option<serde_json::Value>,
+    deletion_date: Option<serde_json::Value>,
 }
 
 /// The latest `ScheduleKeyDeletion` among `records` (JSON texts) of exactly the key `arn`
@@ -90,6 +93,7 @@ fn read(text: &str, arn: &str, key_id: &str) -> Option<KeyDeletionSeen> {
     let who = record.attribution();
     Some(KeyDeletionSeen {
         by: who.principal.describe(),
+        by_name: who.principal.short_name().to_owned(),
         by_arn: who.arn().map(str::to_owned),
         at: record.event_time.clone(),
         pending_window_days: request.pending_window_in_days.as_ref().and_then(|v| {
@@ -97,5 +101,84 @@ fn read(text: &str, arn: &str, key_id: &str) -> Option<KeyDeletionSeen> {
                 .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
         }),
         event_id: record.event_id.clone(),
+    })
+}
+
+/// A key's deletion being scheduled, as a batch shows it (`ON_SCHEDULE` covers keys too): the
+/// key as AWS names it (its ARN from `resources[]` or the response, else what the caller
+/// passed), who scheduled it, and where it was logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyScheduled {
+    pub key: KeyNamed,
+    pub seen: KeyDeletionSeen,
+    pub who: Attribution,
+    /// `responseElements.deletionDate`, as KMS wrote it (its own date format).
+    pub deletion_date_text: Option<String>,
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+}
+
+/// The key deletion `record` schedules, if it is a successful `ScheduleKeyDeletion`.
+pub fn key_scheduled_in(record: &CloudTrailRecord, json_text: &str) -> Option<KeyScheduled> {
+    let is_schedule = record.event_source.as_deref() == Some(KMS_EVENT_SOURCE)
+        && record.event_name.as_deref() == Some("ScheduleKeyDeletion")
+        && record.error_code.is_none();
+    if !is_schedule {
+        return None;
+    }
+    let fields: ScheduleFields = serde_json::from_str(json_text).unwrap_or_default();
+    let request = fields.request_parameters.unwrap_or_default();
+    let response = fields.response_elements.unwrap_or_default();
+    let text_of = |value: &Option<serde_json::Value>| {
+        value
+            .as_ref()
+            .and_then(|v| v.as_str())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let resource_arn = record
+        .resources
+        .iter()
+        .flatten()
+        .filter(|r| r.resource_type.as_deref() == Some(KEY_RESOURCE_TYPE))
+        .find_map(|r| r.arn.clone());
+    let key = match resource_arn
+        .or_else(|| text_of(&response.key_id))
+        .and_then(|arn| key_arn(&arn))
+    {
+        Some(key) => key,
+        None => match text_of(&request.key_id) {
+            Some(passed) => key_arn(&passed).unwrap_or(KeyNamed::AsPassed(passed)),
+            None => KeyNamed::Unknown,
+        },
+    };
+    let who = record.attribution();
+    let (account_id, region) = match key.arn().and_then(arn_parts) {
+        Some(parts) => (
+            Some(parts.account.to_owned()),
+            Some(parts.region.to_owned()),
+        ),
+        None => (
+            record.recipient_account_id.clone(),
+            record.aws_region.clone(),
+        ),
+    };
+    Some(KeyScheduled {
+        seen: KeyDeletionSeen {
+            by: who.principal.describe(),
+            by_name: who.principal.short_name().to_owned(),
+            by_arn: who.arn().map(str::to_owned),
+            at: record.event_time.clone(),
+            pending_window_days: request.pending_window_in_days.as_ref().and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            }),
+            event_id: record.event_id.clone(),
+        },
+        who,
+        key,
+        deletion_date_text: text_of(&response.deletion_date),
+        account_id,
+        region,
     })
 }

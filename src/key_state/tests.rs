@@ -61,3 +61,35 @@ fn another_keys_deletion_never_passes_for_this_ones_whatever_was_passed() {
     alias_only["responseElements"] = serde_json::Value::Null;
     assert!(key_deletion_in(&[alias_only.to_string()], KEY, KEY_ID).is_none());
 }
+
+fn scheduled(text: &str) -> Option<KeyScheduled> {
+    let record: crate::cloudtrail::CloudTrailRecord = serde_json::from_str(text).unwrap();
+    key_scheduled_in(&record, text)
+}
+
+#[test]
+fn a_scheduling_in_a_batch_names_the_key_as_aws_does_and_its_deleter() {
+    let found = scheduled(&schedule_record(KEY, "alias/orders")).unwrap();
+    assert_eq!(found.key.arn(), Some(KEY));
+    assert_eq!(found.seen.by_name, "Alice");
+    assert_eq!(found.seen.pending_window_days, Some(20));
+    assert_eq!(found.account_id.as_deref(), Some("111122223333"));
+    assert_eq!(found.region.as_deref(), Some("us-east-1"));
+    assert_eq!(
+        found.deletion_date_text.as_deref(),
+        Some("Dec 3, 2026 15:00:00 PM")
+    );
+    // Without resources[], the response's ARN; without either, what the caller passed.
+    let mut record: serde_json::Value =
+        serde_json::from_str(&schedule_record(KEY, "alias/orders")).unwrap();
+    record["resources"] = serde_json::Value::Null;
+    assert_eq!(scheduled(&record.to_string()).unwrap().key.arn(), Some(KEY));
+    record["responseElements"] = serde_json::Value::Null;
+    assert_eq!(
+        scheduled(&record.to_string()).unwrap().key,
+        crate::key_use::KeyNamed::AsPassed("alias/orders".into())
+    );
+    // A refused call scheduled nothing.
+    record["errorCode"] = "AccessDeniedException".into();
+    assert!(scheduled(&record.to_string()).is_none());
+}

@@ -201,9 +201,11 @@ impl Question for ReadsOfSecrets {
         if escape_places(raw, ESCAPED).next().is_some() {
             return true;
         }
+        // A search only for what was asked: a check of secrets alone never looks for KMS.
         let any = |finders: &[Finder<'_>]| finders.iter().any(|f| f.find(raw).is_some());
-        (inner.operation.find(raw).is_some() && any(&inner.names))
-            || (inner.kms.find(raw).is_some() && any(&inner.key_names))
+        let secrets = !inner.names.is_empty() && inner.operation.find(raw).is_some();
+        let keys = !inner.key_names.is_empty() && inner.kms.find(raw).is_some();
+        (secrets && any(&inner.names)) || (keys && any(&inner.key_names))
     }
 
     /// A record that names one of the secrets (or keys) holds its name (or id) literally, or

@@ -220,7 +220,7 @@ pub fn whole_path(bytes: &[u8]) {
                 "the pre-checks would turn away a batch with candidates"
             );
         }
-        if !findings.deletions.is_empty() {
+        if !findings.deletions.is_empty() || !findings.key_deletions.is_empty() {
             assert!(may_schedule(bytes), "a deletion the pre-check turns away");
         }
         if !findings.key_uses.is_empty() {

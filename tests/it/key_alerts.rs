@@ -496,3 +496,156 @@ async fn an_intended_deletion_an_untagged_key_and_policy_off_cancel_nothing() {
     assert_eq!(alert.document.restore_outcome.kind, "cancelled");
     assert_eq!(key_state(&sdk, &key_id).await, "Disabled");
 }
+
+/// The sample `ScheduleKeyDeletion` of `key_arn` by alice, a minute ago, with a fresh id.
+fn recent_scheduling(key_arn: &str, key_id: &str) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(events_dir().join("records/kms-key-deletion-scheduled.json"))
+            .unwrap()
+            .replace(SAMPLE_KEY, key_arn)
+            .replace("1234abcd-12ab-34cd-56ef-1234567890ab", key_id);
+    let records: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut record = records["Records"][0].clone();
+    let minute_ago = std::time::SystemTime::now() - Duration::from_secs(60);
+    record["eventTime"] = humantime::format_rfc3339_seconds(minute_ago)
+        .to_string()
+        .into();
+    record["eventID"] = unique("schedule").into();
+    record
+}
+
+/// A successful call on `key_arn` by the Lambda role of the sample, `hours` ago.
+fn earlier_use(key_arn: &str, hours: u64) -> serde_json::Value {
+    let mut record = recent_use(key_arn);
+    record["errorCode"] = serde_json::Value::Null;
+    record["errorMessage"] = serde_json::Value::Null;
+    let then = std::time::SystemTime::now() - Duration::from_secs(hours * 3600);
+    record["eventTime"] = humantime::format_rfc3339_seconds(then).to_string().into();
+    record
+}
+
+/// One batch holding `scheduling`, with moto's KMS and Secrets Manager and Event history from
+/// `history_events`, under `on_schedule`.
+async fn run_scheduling(
+    sdk: &SdkConfig,
+    scheduling: &serde_json::Value,
+    history_events: Vec<serde_json::Value>,
+    on_schedule: secret_deletion_alerts::scheduled::OnSchedule,
+) -> secret_deletion_alerts::key_alert::KeyAlert {
+    let fake = FakeCloudTrail::start(history_events.into_iter().map(HistoryEvent::of).collect());
+    let history = CloudTrailHistory::new(&fake_endpoint(&fake.endpoint).await, None);
+    let publisher = RecordingPublisher::default();
+    let secrets = SecretsManager::new(sdk);
+    let keys = KmsKeys::new(sdk, None);
+    let mut ports = Adapters::new(&publisher, &secrets);
+    ports.keys = &keys;
+    ports.key_restorer = &keys;
+    ports.key_secrets = &secrets;
+    ports.history = &history;
+    let policy = RestorePolicy::Off;
+    let mut options = options(&policy);
+    options.now = std::time::SystemTime::now();
+    options.on_schedule = on_schedule;
+    options.verify_wait = Duration::from_secs(1);
+    options.verify_retry = Duration::from_millis(100);
+    let data = encode_records(
+        &serde_json::json!({ "Records": [scheduling] }).to_string(),
+        "aws-cloudtrail-logs",
+    )
+    .unwrap()
+    .awslogs
+    .data;
+    let summary = handle_batch(&data, &ports, &options).await.unwrap();
+    assert_eq!(summary.deletions_scheduled, 1, "{summary:?}");
+    assert_eq!(summary.scheduled_alerts_published, 1, "{summary:?}");
+    publisher.key_alerts().remove(0)
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn scheduling_a_keys_deletion_names_who_used_it_in_the_days_before() {
+    use secret_deletion_alerts::scheduled::OnSchedule;
+    let Some(sdk) = emulator().await else { return };
+    let (key_id, key_arn) = key_pending_deletion(&sdk, &[]).await;
+    let scheduling = recent_scheduling(&key_arn, &key_id);
+    let alert = run_scheduling(
+        &sdk,
+        &scheduling,
+        vec![
+            scheduling.clone(),
+            earlier_use(&key_arn, 30),
+            earlier_use(&key_arn, 5),
+        ],
+        OnSchedule::Alert,
+    )
+    .await;
+    let document = &alert.document;
+    assert_eq!(document.kind, "key_deletion_scheduled");
+    assert_eq!(document.severity, "high", "{}", alert.text);
+    let usage = document.usage.as_ref().unwrap();
+    assert_eq!(usage.verification.kind, "confirmed", "{}", alert.text);
+    assert!(usage.complete);
+    assert_eq!(usage.uses, 2);
+    assert_eq!(document.readers[0].workload.name, "orders-api");
+    assert!(
+        document
+            .summary
+            .contains("scheduled for deletion by alice, in use: orders-api used it 2 times"),
+        "{}",
+        document.summary
+    );
+    assert_eq!(document.restore_outcome.kind, "not_cancelled");
+    assert_eq!(key_state(&sdk, &key_id).await, "PendingDeletion");
+}
+
+#[tokio::test]
+#[ignore = "needs moto's server: scripts/test runs it"]
+async fn the_guard_cancels_a_confirmed_scheduling_of_a_key_someone_else_uses_and_nothing_else() {
+    use secret_deletion_alerts::scheduled::OnSchedule;
+    let Some(sdk) = emulator().await else { return };
+    // Used by orders-api, the scheduling confirmed: cancelled (the key left disabled).
+    let (key_id, key_arn) = key_pending_deletion(&sdk, &[]).await;
+    let scheduling = recent_scheduling(&key_arn, &key_id);
+    let alert = run_scheduling(
+        &sdk,
+        &scheduling,
+        vec![scheduling.clone(), earlier_use(&key_arn, 5)],
+        OnSchedule::Guard,
+    )
+    .await;
+    assert_eq!(
+        alert.document.restore_outcome.kind, "cancelled",
+        "{}",
+        alert.text
+    );
+    assert_eq!(key_state(&sdk, &key_id).await, "Disabled");
+    // The same, but Event history does not hold the scheduling: never cancelled.
+    let (key_id, key_arn) = key_pending_deletion(&sdk, &[]).await;
+    let scheduling = recent_scheduling(&key_arn, &key_id);
+    let alert = run_scheduling(
+        &sdk,
+        &scheduling,
+        vec![earlier_use(&key_arn, 5)],
+        OnSchedule::Guard,
+    )
+    .await;
+    assert_eq!(
+        alert.document.restore_outcome.kind,
+        "not_cancelled_unverified"
+    );
+    assert!(alert.subject.contains("UNVERIFIED"), "{}", alert.subject);
+    assert_eq!(key_state(&sdk, &key_id).await, "PendingDeletion");
+    // Nobody used it: left as it is, and low.
+    let (key_id, key_arn) = key_pending_deletion(&sdk, &[]).await;
+    let scheduling = recent_scheduling(&key_arn, &key_id);
+    let alert = run_scheduling(
+        &sdk,
+        &scheduling,
+        vec![scheduling.clone()],
+        OnSchedule::Guard,
+    )
+    .await;
+    assert_eq!(alert.document.restore_outcome.kind, "not_cancelled");
+    assert_eq!(alert.document.severity, "low");
+    assert_eq!(key_state(&sdk, &key_id).await, "PendingDeletion");
+}

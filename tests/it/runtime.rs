@@ -169,7 +169,7 @@ fn answers_each_invocation_and_emits_the_metric(binary: &str) {
         "{:?}",
         answers[0]
     );
-    assert_eq!(answers[0].body["records"], 5);
+    assert_eq!(answers[0].body["records"], 6);
     assert_eq!(answers[0].body["matched"], 0);
     assert_eq!(answers[1].body["message_type"], "CONTROL_MESSAGE");
 

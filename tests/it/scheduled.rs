@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use secret_deletion_alerts::error::EventHistoryError;
 use secret_deletion_alerts::handler::{Adapters, BatchOptions, handle_batch};
 use secret_deletion_alerts::memory_windows::MemoryWindows;
-use secret_deletion_alerts::ports::{EventHistory, PageBudget, SecretAt};
+use secret_deletion_alerts::ports::{EventHistory, HistoryEvents, PageBudget, SecretAt};
 use secret_deletion_alerts::restore::RestorePolicy;
 use secret_deletion_alerts::scheduled::{OnSchedule, ScheduledAlert};
 use serde_json::{Value, json};
@@ -120,9 +120,9 @@ impl EventHistory for History {
         Ok(None)
     }
 
-    async fn each_page_named(
+    async fn each_page(
         &self,
-        name: &str,
+        events: HistoryEvents<'_>,
         range: (SystemTime, SystemTime),
         budget: PageBudget,
         _at: SecretAt<'_>,
@@ -131,7 +131,12 @@ impl EventHistory for History {
         let mut found: Vec<&Value> = self
             .records
             .iter()
-            .filter(|r| r["eventName"] == name)
+            .filter(|r| match events {
+                HistoryEvents::Named(name) => r["eventName"] == name,
+                HistoryEvents::On(arn) => r["resources"]
+                    .as_array()
+                    .is_some_and(|resources| resources.iter().any(|x| x["ARN"] == arn)),
+            })
             .filter(|r| (range.0..=range.1).contains(&time_of(r)))
             .collect();
         found.sort_by_key(|r| std::cmp::Reverse(time_of(r)));

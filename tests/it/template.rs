@@ -57,6 +57,7 @@ fn alerts(record: &serde_json::Value) -> bool {
     is_pending_deletion_read(&parsed)
         || secret_deletion_alerts::deletion::seen_in(&parsed, &text).is_some()
         || secret_deletion_alerts::key_use::key_use_in(&parsed, &text).is_some()
+        || secret_deletion_alerts::key_state::key_scheduled_in(&parsed, &text).is_some()
 }
 
 #[test]
@@ -709,7 +710,7 @@ fn the_member_role_trusts_the_central_function_in_the_organization_and_restores_
                 "securityhub:BatchImportFindings".to_owned()
             ),
             (
-                Some("RestoreAll".to_owned()),
+                Some("RestoreAnySecret".to_owned()),
                 "kms:CancelKeyDeletion".to_owned()
             ),
             (

@@ -438,9 +438,9 @@ impl secret_deletion_alerts::ports::EventHistory for AtTheirWorst {
         std::future::pending().await
     }
 
-    async fn each_page_named(
+    async fn each_page(
         &self,
-        _name: &str,
+        _events: secret_deletion_alerts::ports::HistoryEvents<'_>,
         _range: (std::time::SystemTime, std::time::SystemTime),
         _budget: secret_deletion_alerts::ports::PageBudget,
         _at: secret_deletion_alerts::ports::SecretAt<'_>,
