@@ -25,12 +25,13 @@ use crate::key_restore::{KeyDecision, KeyRestoreOutcome, decide_key};
 use crate::key_state::{EncryptedSecrets, KeyLookup, KeyScheduled, ScheduledBy, key_scheduled_in};
 use crate::key_use::KeyNamed;
 use crate::ports::{Adapters, HistoryEvents, PageBudget};
+use crate::publish_once::{Published, publish_once};
 use crate::restore::{RestorePolicy, Severity};
 use crate::schedule_check::MAX_LOOK_BACK_PAGES;
 use crate::scheduled::OnSchedule;
 use crate::usage::{ReadsOfSecrets, SecretQuery};
 use crate::verification::parse_event_time;
-use crate::window::{WindowClaim, WindowKey, WindowVerdict};
+use crate::window::{WindowClaim, WindowKey};
 
 /// Without a deadline (the command line), how long a look-back may take.
 const LOOK_BACK_TIME_WITHOUT_DEADLINE: Duration = Duration::from_secs(120);
@@ -193,36 +194,14 @@ async fn finish(
         outcome: guard.kind(),
         reads: Default::default(),
     });
-    let claimed = match &claim {
-        None => false,
-        Some(claim) => match ports.windows.claim(claim).await {
-            Ok(WindowVerdict::Delivered { .. }) => {
+    let publish = ports.publisher.publish_key_use(&alert);
+    let result =
+        match publish_once(claim.as_ref(), ports.windows, publish, || options.clock()).await {
+            Published::AlreadyDelivered => {
                 return Finished::AlreadyDelivered(alert.dedup_key().to_owned());
             }
-            Ok(WindowVerdict::Send { .. }) => true,
-            // Never for a key of one scheduling; should it come, a louder inbox wins.
-            Ok(WindowVerdict::Held { .. }) => false,
-            Err(error) => {
-                tracing::error!(%error, "the alert state table failed: alerting as if there were none");
-                false
-            }
-        },
-    };
-    let result = ports.publisher.publish_key_use(&alert).await;
-    if claimed && let Some(claim) = &claim {
-        let marked = match &result {
-            Ok(()) => {
-                ports
-                    .windows
-                    .confirm(&claim.key, &claim.claim_key, options.clock())
-                    .await
-            }
-            Err(_) => ports.windows.release(&claim.key, &claim.claim_key).await,
+            Published::Sent(result) => result,
         };
-        if let Err(error) = marked {
-            tracing::error!(%error, "the alert state table failed to mark the key deletion's alert");
-        }
-    }
     match result {
         Ok(()) => Finished::Delivered(Box::new(alert), cancelled),
         Err(error) => {

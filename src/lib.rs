@@ -51,6 +51,7 @@ pub mod logs;
 pub mod memory_windows;
 pub mod metrics;
 pub mod ports;
+pub(crate) mod publish_once;
 pub mod record_reading;
 pub mod region;
 pub mod restore;

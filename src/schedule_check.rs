@@ -24,6 +24,7 @@ use crate::detection::SecretTarget;
 use crate::error::{Chain, EventHistoryError, PublishError, PublishFailure, RestoreError};
 use crate::ids::{AccountId, SecretId};
 use crate::ports::{Adapters, HistoryEvents, PageBudget, SecretAt};
+use crate::publish_once::{Published, publish_once};
 use crate::region::RegionName;
 use crate::restore::{SecretState, Severity};
 use crate::scheduled::{
@@ -31,7 +32,7 @@ use crate::scheduled::{
     confirms, guard_decision, window_before,
 };
 use crate::usage::{ReadsOfSecrets, SecretDescription, SecretQuery, UsageTally};
-use crate::window::{WindowClaim, WindowKey, WindowVerdict};
+use crate::window::{WindowClaim, WindowKey};
 
 /// Pages of Event history one place's look-back reads at most (50 records a page).
 pub const MAX_LOOK_BACK_PAGES: usize = 2_000;
@@ -534,40 +535,14 @@ async fn finish(
         outcome: guard.kind(),
         reads: Default::default(),
     });
-    let claimed = match &claim {
-        None => false,
-        Some(claim) => match ports.windows.claim(claim).await {
-            Ok(WindowVerdict::Delivered { .. }) => {
-                tracing::info!(
-                    dedup_key = alert.dedup_key(),
-                    "scheduled deletion's alert delivered by an earlier try: not sent again"
-                );
+    let publish = ports.publisher.publish_scheduled(&alert);
+    let result =
+        match publish_once(claim.as_ref(), ports.windows, publish, || options.clock()).await {
+            Published::AlreadyDelivered => {
                 return Finished::AlreadyDelivered(alert.dedup_key().to_owned());
             }
-            Ok(WindowVerdict::Send { .. }) => true,
-            // Never for a key of one deletion; should it come, a louder inbox wins.
-            Ok(WindowVerdict::Held { .. }) => false,
-            Err(error) => {
-                tracing::error!(%error, "the alert state table failed: alerting as if there were none");
-                false
-            }
-        },
-    };
-    let result = ports.publisher.publish_scheduled(&alert).await;
-    if claimed && let Some(claim) = &claim {
-        let marked = match &result {
-            Ok(()) => {
-                ports
-                    .windows
-                    .confirm(&claim.key, &claim.claim_key, options.clock())
-                    .await
-            }
-            Err(_) => ports.windows.release(&claim.key, &claim.claim_key).await,
+            Published::Sent(result) => result,
         };
-        if let Err(error) = marked {
-            tracing::error!(%error, "the alert state table failed to mark the scheduled alert");
-        }
-    }
     match result {
         Ok(()) => Finished::Delivered(Box::new(alert), cancelled),
         Err(error) => {

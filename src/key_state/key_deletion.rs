@@ -59,49 +59,15 @@ pub fn key_deletion_in(records: &[String], arn: &str, key_id: &str) -> Option<Ke
 
 fn read(text: &str, arn: &str, key_id: &str) -> Option<KeyDeletionSeen> {
     let record: CloudTrailRecord = serde_json::from_str(text).ok()?;
-    let is_schedule = record.event_source.as_deref() == Some(KMS_EVENT_SOURCE)
-        && record.event_name.as_deref() == Some("ScheduleKeyDeletion")
-        && record.error_code.is_none();
-    if !is_schedule {
-        return None;
-    }
-    let fields: ScheduleFields = serde_json::from_str(text).unwrap_or_default();
-    let request = fields.request_parameters.unwrap_or_default();
-    let response = fields.response_elements.unwrap_or_default();
-    let text_of = |value: &Option<serde_json::Value>| {
-        value
-            .as_ref()
-            .and_then(|v| v.as_str())
-            .map(|s| s.trim().to_owned())
+    let scheduled = key_scheduled_in(&record, text)?;
+    // AWS's word first (`resources[]`, the response): a record that names another key is not
+    // this key's, whatever the caller passed.
+    let this_key = match &scheduled.key {
+        KeyNamed::Arn { arn: named, .. } => named == arn,
+        KeyNamed::AsPassed(passed) => passed == arn || passed == key_id,
+        KeyNamed::Unknown => false,
     };
-    let resource_arn = record
-        .resources
-        .iter()
-        .flatten()
-        .filter(|r| r.resource_type.as_deref() == Some(KEY_RESOURCE_TYPE))
-        .find_map(|r| r.arn.clone());
-    // AWS's word first: a record whose resources or response name another key is not this
-    // key's, whatever the caller passed.
-    let named_by_aws = resource_arn.or_else(|| text_of(&response.key_id));
-    let this_key = match named_by_aws {
-        Some(named) => named == arn,
-        None => text_of(&request.key_id).is_some_and(|passed| passed == arn || passed == key_id),
-    };
-    if !this_key {
-        return None;
-    }
-    let who = record.attribution();
-    Some(KeyDeletionSeen {
-        by: who.principal.describe(),
-        by_name: who.principal.short_name().to_owned(),
-        by_arn: who.arn().map(str::to_owned),
-        at: record.event_time.clone(),
-        pending_window_days: request.pending_window_in_days.as_ref().and_then(|v| {
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-        }),
-        event_id: record.event_id.clone(),
-    })
+    this_key.then_some(scheduled.seen)
 }
 
 /// A key's deletion being scheduled, as a batch shows it (`ON_SCHEDULE` covers keys too): the

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use crate::cloudtrail::arn_parts;
 use crate::detection::SecretTarget;
 use crate::ids::SecretId;
+use crate::key_use::key_arn;
 
 /// Why an argument is not a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -247,11 +248,11 @@ fn arn_place(arn: &str) -> Option<(&str, &str)> {
 
 /// `(region, account, key id)` of a KMS key's ARN; `None` for anything else.
 fn key_arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
-    let parts = arn_parts(arn).filter(|parts| parts.service == "kms")?;
-    let key_id = parts.resource?.strip_prefix("key/")?;
-    let well_formed = !parts.region.is_empty()
-        && !parts.account.is_empty()
-        && !key_id.is_empty()
-        && !key_id.contains('/');
-    well_formed.then_some((parts.region, parts.account, key_id))
+    key_arn(arn)?;
+    let parts = arn_parts(arn)?;
+    Some((
+        parts.region,
+        parts.account,
+        parts.resource?.strip_prefix("key/")?,
+    ))
 }
