@@ -89,6 +89,8 @@ pub struct BatchOptions<'a> {
     /// `KMS_ENABLE_AFTER_CANCEL`: a key whose deletion is cancelled (left disabled by KMS) is
     /// enabled too.
     pub kms_enable_after_cancel: bool,
+    /// `KMS_KEYS`: keys are watched; off, their records are counted and logged, never alerted.
+    pub kms_keys: bool,
 }
 
 impl<'a> BatchOptions<'a> {
@@ -115,6 +117,7 @@ impl<'a> BatchOptions<'a> {
             canary_secret: config.canary_secret_name.as_deref(),
             expected_readers: &config.expected_readers,
             kms_enable_after_cancel: config.kms_enable_after_cancel,
+            kms_keys: config.kms_keys,
             ..Self::with_defaults(&config.restore_policy, now)
         }
     }
@@ -149,6 +152,7 @@ impl<'a> BatchOptions<'a> {
             canary_secret: None,
             expected_readers: &NO_EXPECTED_READERS,
             kms_enable_after_cancel: false,
+            kms_keys: true,
         }
     }
 

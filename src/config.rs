@@ -78,6 +78,9 @@ pub struct Config {
     pub schedule_check_days: u64,
     /// `INTENDED_DELETERS`: principal ARN globs (`*` any run of characters) whose deletions
     /// are meant to stick: no read cancels them, whatever `RESTORE_MODE` says.
+    /// `KMS_KEYS`: whether KMS keys pending deletion are watched (their uses alerted, their
+    /// scheduled deletions under `ON_SCHEDULE`). Default on.
+    pub kms_keys: bool,
     /// `KMS_ENABLE_AFTER_CANCEL`: enable a key whose deletion this function cancelled
     /// (`CancelKeyDeletion` leaves it disabled). Default false.
     pub kms_enable_after_cancel: bool,
@@ -252,6 +255,15 @@ impl Config {
                 hint: "SECURITY_HUB=member imports findings into each secret's account through this role",
             });
         }
+        let kms_keys = declared(&get, "KMS_KEYS", "on (default), off", &|v| match v
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "on" => Some(true),
+            "off" => Some(false),
+            _ => None,
+        })?
+        .unwrap_or(true);
         let kms_enable_after_cancel = declared(
             &get,
             "KMS_ENABLE_AFTER_CANCEL",
@@ -287,6 +299,7 @@ impl Config {
             verify_wait,
             intended_deleters,
             kms_enable_after_cancel,
+            kms_keys,
             canary_secret_name: text("CANARY_SECRET_NAME"),
             stack_name: text("STACK_NAME"),
             region: text("AWS_REGION"),
@@ -453,6 +466,14 @@ mod tests {
     }
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+
+    #[test]
+    fn kms_keys_are_watched_unless_turned_off() {
+        assert!(config(&[]).unwrap().kms_keys);
+        assert!(!config(&[("KMS_KEYS", "OFF")]).unwrap().kms_keys);
+        let err = config(&[("KMS_KEYS", "no")]).unwrap_err().to_string();
+        assert!(err.contains("KMS_KEYS"), "{err}");
+    }
 
     #[test]
     fn a_cancelled_keys_deletion_leaves_it_disabled_unless_asked() {

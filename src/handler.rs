@@ -221,8 +221,18 @@ async fn handle_envelope(
     summary.malformed = findings.malformed.len();
     summary.duplicates = findings.duplicates;
     let deletions = std::mem::take(&mut findings.deletions);
-    let key_uses = std::mem::take(&mut findings.key_uses);
-    let key_deletions = std::mem::take(&mut findings.key_deletions);
+    let mut key_uses = std::mem::take(&mut findings.key_uses);
+    let mut key_deletions = std::mem::take(&mut findings.key_deletions);
+    if !options.kms_keys && (!key_uses.is_empty() || !key_deletions.is_empty()) {
+        tracing::info!(
+            key_uses = key_uses.len(),
+            key_deletions = key_deletions.len(),
+            "KMS keys' records in the batch; KMS_KEYS=off"
+        );
+        summary.key_uses = key_uses.len();
+        key_uses.clear();
+        key_deletions.clear();
+    }
     let (canary, named): (Vec<_>, Vec<_>) = findings
         .by_secret
         .into_iter()
@@ -314,7 +324,7 @@ async fn handle_envelope(
         .extend(scheduled.delivered.iter().map(|a| a.dedup_key().to_owned()));
     failures.extend(scheduled.failures);
     let keys = Box::pin(handle_key_uses(key_uses, ports, options)).await;
-    summary.key_uses = keys.seen;
+    summary.key_uses += keys.seen;
     summary.key_alerts_published = keys.delivered.len();
     summary.alerts_suppressed += keys.held;
     summary.alerts_already_delivered += keys.already_delivered.len();

@@ -94,6 +94,27 @@ async fn a_batch_of_uses_of_one_key_is_one_alert_that_names_every_caller_and_sec
 }
 
 #[tokio::test]
+async fn with_kms_keys_off_key_records_are_counted_never_alerted() {
+    let publisher = RecordingPublisher::default();
+    let secrets = FakeSecrets::default();
+    let ports = Adapters::new(&publisher, &secrets);
+    let policy = RestorePolicy::All;
+    let mut options = options(&policy);
+    options.kms_keys = false;
+    for sample_name in [
+        "kms-key-pending-deletion.json",
+        "kms-key-deletion-scheduled.json",
+    ] {
+        let summary = handle_batch(&sample(sample_name), &ports, &options)
+            .await
+            .unwrap();
+        assert_eq!(summary.key_alerts_published, 0, "{sample_name}");
+        assert_eq!(summary.scheduled_alerts_published, 0, "{sample_name}");
+    }
+    assert!(publisher.key_alerts().is_empty());
+}
+
+#[tokio::test]
 async fn a_failed_publish_of_a_key_alert_fails_the_invocation() {
     let publisher = RecordingPublisher::failing_for(&["1234abcd-12ab-34cd-56ef-1234567890ab"]);
     let error = run_with_fakes(&sample("kms-key-pending-deletion.json"), &publisher, None)

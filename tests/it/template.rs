@@ -794,6 +794,33 @@ fn restore_mode_parameter_offers_exactly_what_the_function_accepts() {
     }
 }
 
+#[test]
+fn the_kms_parameters_offer_exactly_what_the_function_accepts() {
+    let template = template();
+    for (parameter, variable, values) in [
+        ("KmsKeys", "KMS_KEYS", ["on", "off"]),
+        (
+            "KmsEnableAfterCancel",
+            "KMS_ENABLE_AFTER_CANCEL",
+            ["false", "true"],
+        ),
+    ] {
+        let allowed: Vec<&str> = template["Parameters"][parameter]["AllowedValues"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(allowed, values, "{parameter}");
+        for value in allowed {
+            let config = secret_deletion_alerts::config::Config::from_lookup(|k| {
+                (k == variable).then(|| value.to_owned())
+            });
+            assert!(config.is_ok(), "{variable}={value}");
+        }
+    }
+}
+
 fn resources_of_type<'a>(template: &'a Yaml, kind: &str) -> Vec<(&'a str, &'a Yaml)> {
     template["Resources"]
         .as_hash()
