@@ -22,18 +22,19 @@ use crate::assess::member_account;
 use crate::batch_options::{BatchOptions, under_deadline};
 use crate::caller::CallerKey;
 use crate::detection::Origin;
-use crate::error::{Chain, EventHistoryError, PublishError, PublishFailure, RestoreError};
+use crate::error::{Chain, PublishError, PublishFailure, RestoreError};
+use crate::history_budget::{confirm_any, read_back};
 use crate::ids::AccountId;
 use crate::key_alert::{
     KeyAlert, KeyFacts, KeyPlace, access_of, compose_key_alert, key_dedup_key, key_identity,
     key_severity,
 };
 use crate::key_restore::{
-    KeyDecision, KeyRestoreOutcome, confirms_key_use, decide_key, scheduled_after,
+    KeyDecision, KeyRestoreOutcome, LONGEST_WAIT, confirms_key_use, decide_key, scheduled_after,
 };
 use crate::key_state::{EncryptedSecrets, KeyDescription, KeyLookup, ScheduledBy, key_deletion_in};
 use crate::key_use::{KeyNamed, KeyUse};
-use crate::ports::{Adapters, HistoryEvents, PageBudget, SecretAt};
+use crate::ports::{Adapters, HistoryEvents, SecretAt};
 use crate::region::RegionName;
 use crate::verification::VerifyReads;
 use crate::window::{Opened, ReadId, WindowClaim, WindowKey, WindowNote, WindowVerdict};
@@ -41,11 +42,9 @@ use crate::window::{Opened, ReadId, WindowClaim, WindowKey, WindowNote, WindowVe
 /// Pages of Event history read for a key's `ScheduleKeyDeletion` (50 records a page; such
 /// calls are rare).
 const SCHEDULE_PAGES: usize = 20;
-/// The longest waiting period KMS allows, and a day's slack: how far before the deletion
-/// date its scheduling is looked for.
-const LONGEST_WAIT: Duration = Duration::from_secs(31 * 24 * 3600);
-/// Without a deadline (the command line), how long the search for who scheduled may take.
-const SEARCH_TIME_WITHOUT_DEADLINE: Duration = Duration::from_secs(30);
+/// How far before the deletion date its scheduling is looked for: the longest waiting period
+/// KMS allows, and a day's slack.
+const SCHEDULING_LOOKED_FOR: Duration = LONGEST_WAIT.saturating_add(Duration::from_secs(86_400));
 
 /// What the batch's key uses came to.
 #[derive(Debug, Default)]
@@ -168,6 +167,20 @@ pub(crate) fn at(place: &(Option<AccountId>, Option<RegionName>)) -> SecretAt<'_
     }
 }
 
+/// `DescribeKey` of the key as the records name it, where the function may act; else why it
+/// was not asked.
+pub(crate) async fn look_up_key(key: &KeyNamed, place: &Place, ports: &Adapters<'_>) -> KeyLookup {
+    match (place, key) {
+        (Err(why), _) => KeyLookup::NotLookedUp(why.clone()),
+        (Ok(_), KeyNamed::Unknown) => {
+            KeyLookup::NotLookedUp("the records do not name the key".to_owned())
+        }
+        (Ok(place), KeyNamed::Arn { arn: name, .. } | KeyNamed::AsPassed(name)) => {
+            ports.keys.describe_key(name, at(place)).await
+        }
+    }
+}
+
 /// One key: looked up, then its alert (or one per caller under a quiet window).
 async fn alert_key(
     group: &KeyGroup,
@@ -182,15 +195,7 @@ async fn alert_key(
         ))];
     }
     let place = place_of(&group.place, options);
-    let lookup = match (&place, &group.key) {
-        (Err(why), _) => KeyLookup::NotLookedUp(why.clone()),
-        (Ok(_), KeyNamed::Unknown) => {
-            KeyLookup::NotLookedUp("the records do not name the key".to_owned())
-        }
-        (Ok(place), KeyNamed::Arn { arn: name, .. } | KeyNamed::AsPassed(name)) => {
-            ports.keys.describe_key(name, at(place)).await
-        }
-    };
+    let lookup = look_up_key(&group.key, &place, ports).await;
     let mut notes = Vec::new();
     match &lookup {
         KeyLookup::Failed(why) => notes.push(format!("DescribeKey failed: {why}")),
@@ -373,47 +378,26 @@ async fn who_scheduled(
 ) -> ScheduledBy {
     let now = options.clock();
     let to = key.deletion_date.map_or(now, |date| date.min(now));
-    let from = to.checked_sub(LONGEST_WAIT).unwrap_or(to);
-    let until = match options.deadline {
-        Some(deadline) => deadline
-            .checked_sub(options.deadline_reserve)
-            .unwrap_or(deadline),
-        None => tokio::time::Instant::now() + SEARCH_TIME_WITHOUT_DEADLINE,
-    };
-    let budget = PageBudget {
-        max_pages: SCHEDULE_PAGES,
-        until,
-    };
+    let from = to.checked_sub(SCHEDULING_LOOKED_FOR).unwrap_or(to);
     let mut records: Vec<String> = Vec::new();
     let mut each_page = |page: Vec<String>| records.extend(page);
-    let read = ports
-        .history
-        .each_page(
-            HistoryEvents::Named("ScheduleKeyDeletion"),
-            (from, to),
-            budget,
-            at(place),
-            &mut each_page,
-        )
-        .await;
-    let found = key_deletion_in(&records, &key.arn, &key.key_id);
-    match (found, read) {
+    let read = read_back(
+        HistoryEvents::Named("ScheduleKeyDeletion"),
+        (from, to),
+        at(place),
+        SCHEDULE_PAGES,
+        (ports, options),
+        &mut each_page,
+    )
+    .await;
+    match (key_deletion_in(&records, &key.arn, &key.key_id), read) {
         (Some(seen), _) => ScheduledBy::Found(seen),
-        (None, Ok(true)) => ScheduledBy::Unknown(format!(
+        (None, Ok(())) => ScheduledBy::Unknown(format!(
             "no ScheduleKeyDeletion of this key in CloudTrail Event history from {} to {}",
             humantime::format_rfc3339_seconds(from),
             humantime::format_rfc3339_seconds(to)
         )),
-        (None, Ok(false)) => ScheduledBy::Unknown(format!(
-            "not found in the {SCHEDULE_PAGES} pages of CloudTrail Event history read"
-        )),
-        (None, Err(EventHistoryError::NotConfigured)) => {
-            ScheduledBy::Unknown("no CloudTrail Event history is configured here".to_owned())
-        }
-        (None, Err(error)) => ScheduledBy::Unknown(format!(
-            "CloudTrail Event history could not be read: {}",
-            Chain(&error)
-        )),
+        (None, Err(why)) => ScheduledBy::Unknown(format!("not found: {why}")),
     }
 }
 
@@ -466,10 +450,8 @@ async fn restore_key(
     }
 }
 
-/// Asks Event history for the key's uses by event id until one is the use the log group gave,
-/// or the wait is over (Event history can lag the log group). A use it holds otherwise is
-/// passed over, never the end of the search: a forged record placed ahead of a genuine one
-/// must not keep it from confirming. `Err` says why nothing confirmed.
+/// Event history's word on the key's uses: each distinct event id asked in turn until one is
+/// the use the log group gave ([`confirms_key_use`]), or the wait is over.
 async fn confirm_a_use(
     group: &KeyGroup,
     key: &KeyDescription,
@@ -486,71 +468,15 @@ async fn confirm_a_use(
             candidates.push((key_use, id));
         }
     }
-    if candidates.is_empty() {
-        return Err("the records carry no event id to confirm".to_owned());
-    }
-    let mut wait = options.verify_wait;
-    if let Some(deadline) = options.deadline {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        wait = wait.min(left.saturating_sub(options.deadline_reserve));
-    }
-    let mut mismatched: Vec<Option<String>> = vec![None; candidates.len()];
-    let mut failed: Option<String> = None;
-    let started = tokio::time::Instant::now();
-    // Asked once before any timer: Event history usually has them, and where none is
-    // configured (a dry run, the fuzzer's executor) no timer is ever started.
-    let mut first_round = true;
-    loop {
-        for (index, (key_use, event_id)) in candidates.iter().enumerate() {
-            if mismatched[index].is_some() {
-                continue;
-            }
-            let asked = ports.history.event(event_id, at(place));
-            let answer = if first_round {
-                asked.await
-            } else {
-                match tokio::time::timeout(wait.saturating_sub(started.elapsed()), asked).await {
-                    Ok(answer) => answer,
-                    Err(_) => break,
-                }
-            };
-            match answer {
-                Ok(Some(record)) => {
-                    match confirms_key_use(
-                        key_use,
-                        &key.arn,
-                        &record,
-                        scheduled_after,
-                        options.clock(),
-                    ) {
-                        Ok(()) => return Ok(()),
-                        Err(what) => {
-                            mismatched[index] = Some(format!(
-                                "Event history holds event {event_id} otherwise: {what}"
-                            ));
-                        }
-                    }
-                }
-                Ok(None) => {}
-                Err(EventHistoryError::NotConfigured) => {
-                    return Err("no CloudTrail Event history is configured here".to_owned());
-                }
-                Err(error) => failed = Some(Chain(&error).to_string()),
-            }
-        }
-        first_round = false;
-        let all_answered = mismatched.iter().all(Option::is_some);
-        if all_answered || started.elapsed() + options.verify_retry > wait {
-            break;
-        }
-        tokio::time::sleep(options.verify_retry).await;
-    }
-    Err(match (mismatched.into_iter().flatten().next(), failed) {
-        (Some(mismatch), _) => mismatch,
-        (None, Some(reason)) => format!("CloudTrail Event history could not be asked: {reason}"),
-        (None, None) => format!(
-            "CloudTrail Event history did not have a use after {}",
-            humantime::format_duration(Duration::from_secs(wait.as_secs()))
-        ),
+    let ids: Vec<&str> = candidates.iter().map(|(_, id)| *id).collect();
+    confirm_any(&ids, at(place), (ports, options), |index, record| {
+        confirms_key_use(
+            candidates[index].0,
+            &key.arn,
+            record,
+            scheduled_after,
+            options.clock(),
+        )
     })
+    .await
 }

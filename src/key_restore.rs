@@ -20,7 +20,7 @@ use crate::verification::{MAX_READ_AGE, parse_event_time};
 
 /// The longest waiting period KMS allows: a use older than the deletion date less this is from
 /// another scheduling.
-const LONGEST_WAIT: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const LONGEST_WAIT: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// What became of the key's deletion.
 #[derive(Debug, Clone, PartialEq, Eq)]

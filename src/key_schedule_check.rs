@@ -14,27 +14,22 @@
 //!   window, and [`crate::key_restore::decide_key`] finds the deletion not intended.
 //! - A key in an account the function may not act in is alerted on, never looked up.
 
-use std::time::{Duration, SystemTime};
-
 use crate::batch_options::{BatchOptions, under_deadline};
 use crate::caller::CallerKey;
-use crate::error::{Chain, EventHistoryError, PublishError, PublishFailure, RestoreError};
+use crate::error::{Chain, PublishError, PublishFailure, RestoreError};
+use crate::history_budget::{confirm_any, read_back};
 use crate::key_alert::{KeyAlert, KeyFacts, KeyPlace, KeyScheduling, compose_key_alert};
-use crate::key_check::{Place, at, place_of};
+use crate::key_check::{Place, at, look_up_key, place_of};
 use crate::key_restore::{KeyDecision, KeyRestoreOutcome, decide_key};
 use crate::key_state::{EncryptedSecrets, KeyLookup, KeyScheduled, ScheduledBy, key_scheduled_in};
 use crate::key_use::KeyNamed;
-use crate::ports::{Adapters, HistoryEvents, PageBudget};
+use crate::ports::{Adapters, HistoryEvents};
 use crate::publish_once::{Published, publish_once};
 use crate::restore::{RestorePolicy, Severity};
 use crate::schedule_check::MAX_LOOK_BACK_PAGES;
-use crate::scheduled::OnSchedule;
+use crate::scheduled::{OnSchedule, window_before_time};
 use crate::usage::{ReadsOfSecrets, SecretQuery};
-use crate::verification::parse_event_time;
 use crate::window::{WindowClaim, WindowKey};
-
-/// Without a deadline (the command line), how long a look-back may take.
-const LOOK_BACK_TIME_WITHOUT_DEADLINE: Duration = Duration::from_secs(120);
 
 /// What the batch's key deletions came to.
 #[derive(Debug, Default)]
@@ -111,15 +106,7 @@ async fn finish(
         region: scheduled.region.clone(),
     };
     let place = place_of(&key_place, options);
-    let lookup = match (&place, &scheduled.key) {
-        (Err(why), _) => KeyLookup::NotLookedUp(why.clone()),
-        (Ok(_), KeyNamed::Unknown) => {
-            KeyLookup::NotLookedUp("the record does not name the key".to_owned())
-        }
-        (Ok(place), KeyNamed::Arn { arn: name, .. } | KeyNamed::AsPassed(name)) => {
-            ports.keys.describe_key(name, at(place)).await
-        }
-    };
+    let lookup = look_up_key(&scheduled.key, &place, ports).await;
     let arn = lookup
         .description()
         .map(|d| d.arn.clone())
@@ -164,6 +151,14 @@ async fn finish(
         KeyLookup::Failed(why) => notes.push(format!("DescribeKey failed: {why}")),
         KeyLookup::NotLookedUp(why) => notes.push(format!("The key was not looked up: {why}")),
         KeyLookup::Described(_) => {}
+    }
+    // Without DescribeKey's date, the one KMS answered the scheduling with (its own format).
+    if lookup.deletion_date().is_none()
+        && let Some(date) = &scheduled.deletion_date_text
+    {
+        notes.push(format!(
+            "KMS answered the scheduling with the deletion date {date:?}."
+        ));
     }
     let alert = compose_key_alert(&KeyFacts {
         key: &scheduled.key,
@@ -211,8 +206,8 @@ async fn finish(
     }
 }
 
-/// Asks Event history for the scheduling's event id until it holds the same scheduling (the
-/// same key, deleter and event) or the wait is over (it can lag the log group).
+/// Event history's word on the scheduling: its event id asked until it holds the same
+/// scheduling (the same key, deleter and event) or the wait is over.
 async fn confirm(
     scheduled: &KeyScheduled,
     place: &Place,
@@ -223,47 +218,10 @@ async fn confirm(
         return Err("the record carries no event id".to_owned());
     };
     let place = place.as_ref().map_err(Clone::clone)?;
-    let mut wait = options.verify_wait;
-    if let Some(deadline) = options.deadline {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        wait = wait.min(left.saturating_sub(options.deadline_reserve));
-    }
-    let started = tokio::time::Instant::now();
-    let mut last_failure = None;
-    // Asked once before any timer: Event history usually has it, and where none is
-    // configured (a dry run, the fuzzer's executor) no timer is ever started.
-    let mut first = true;
-    loop {
-        let asked = ports.history.event(event_id, at(place));
-        let answer = if first {
-            asked.await
-        } else {
-            match tokio::time::timeout(wait.saturating_sub(started.elapsed()), asked).await {
-                Ok(answer) => answer,
-                Err(_) => break,
-            }
-        };
-        first = false;
-        match answer {
-            Ok(Some(record)) => return same_scheduling(scheduled, &record),
-            Ok(None) => {}
-            Err(EventHistoryError::NotConfigured) => {
-                return Err("no CloudTrail Event history is configured here".to_owned());
-            }
-            Err(error) => last_failure = Some(Chain(&error).to_string()),
-        }
-        if started.elapsed() + options.verify_retry > wait {
-            break;
-        }
-        tokio::time::sleep(options.verify_retry).await;
-    }
-    Err(match last_failure {
-        Some(reason) => format!("CloudTrail Event history could not be asked: {reason}"),
-        None => format!(
-            "CloudTrail Event history did not have the event after {}",
-            humantime::format_duration(Duration::from_secs(wait.as_secs()))
-        ),
+    confirm_any(&[event_id], at(place), (ports, options), |_, record| {
+        same_scheduling(scheduled, record)
     })
+    .await
 }
 
 /// Whether Event history's record is the batch's scheduling: the same key and deleter.
@@ -271,16 +229,13 @@ fn same_scheduling(scheduled: &KeyScheduled, history_record: &str) -> Result<(),
     let record: crate::cloudtrail::CloudTrailRecord = serde_json::from_str(history_record)
         .map_err(|e| format!("its record is not a CloudTrail record: {e}"))?;
     let Some(held) = key_scheduled_in(&record, history_record) else {
-        return Err("Event history holds another event under its id".to_owned());
+        return Err("not a scheduling of a key's deletion".to_owned());
     };
     if held.key != scheduled.key
         || held.seen.by_arn != scheduled.seen.by_arn
         || held.seen.event_id != scheduled.seen.event_id
     {
-        return Err(
-            "Event history holds another scheduling under its id (another key or deleter)"
-                .to_owned(),
-        );
+        return Err("another key or deleter".to_owned());
     }
     Ok(())
 }
@@ -294,19 +249,11 @@ async fn look_back(
     ports: &Adapters<'_>,
     options: &BatchOptions<'_>,
 ) -> KeyScheduling {
-    let now = options.clock();
-    let to = scheduled
-        .seen
-        .at
-        .as_deref()
-        .and_then(parse_event_time)
-        .filter(|at| *at <= now)
-        .unwrap_or(now);
-    let from = to
-        .checked_sub(Duration::from_secs(
-            options.schedule_check_days.saturating_mul(24 * 3600),
-        ))
-        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let (from, to) = window_before_time(
+        scheduled.seen.at.as_deref(),
+        options.schedule_check_days,
+        options.clock(),
+    );
     let deleter = CallerKey::of(&scheduled.who).as_str().to_owned();
     let unread = |why: String| KeyScheduling {
         confirmation: confirmation.clone(),
@@ -330,16 +277,6 @@ async fn look_back(
     let question =
         ReadsOfSecrets::with_expected(vec![query], from, to, options.expected_readers.clone());
     let tally = std::sync::Mutex::new(question.empty_tally());
-    let until = match options.deadline {
-        Some(deadline) => deadline
-            .checked_sub(options.deadline_reserve)
-            .unwrap_or(deadline),
-        None => tokio::time::Instant::now() + LOOK_BACK_TIME_WITHOUT_DEADLINE,
-    };
-    let budget = PageBudget {
-        max_pages: MAX_LOOK_BACK_PAGES,
-        until,
-    };
     let mut each_page = |records: Vec<String>| {
         let mut tally = tally
             .lock()
@@ -351,37 +288,18 @@ async fn look_back(
             });
         }
     };
-    let pages = ports.history.each_page(
+    let read = read_back(
         HistoryEvents::On(arn),
         (from, to),
-        budget,
         at(place),
+        MAX_LOOK_BACK_PAGES,
+        (ports, options),
         &mut each_page,
-    );
-    let result = match options.deadline {
-        Some(_) => tokio::time::timeout_at(until, pages).await,
-        None => Ok(pages.await),
-    };
-    let (complete, stopped) = match result {
-        Ok(Ok(true)) => (true, None),
-        Ok(Ok(false)) | Err(_) => (
-            false,
-            Some(format!(
-                "the look-back's budget ran out ({MAX_LOOK_BACK_PAGES} pages, or the time the \
-                 invocation's deadline leaves)"
-            )),
-        ),
-        Ok(Err(EventHistoryError::NotConfigured)) => (
-            false,
-            Some("no CloudTrail Event history is configured here".to_owned()),
-        ),
-        Ok(Err(error)) => (
-            false,
-            Some(format!(
-                "CloudTrail Event history could not be read: {}",
-                Chain(&error)
-            )),
-        ),
+    )
+    .await;
+    let (complete, stopped) = match read {
+        Ok(()) => (true, None),
+        Err(why) => (false, Some(why)),
     };
     let tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
     KeyScheduling {

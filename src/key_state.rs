@@ -49,8 +49,6 @@ pub struct KeyDescription {
     /// `KeyState`: `PendingDeletion`, `PendingReplicaDeletion`, `Disabled`, `Enabled`, ...
     pub state: String,
     pub deletion_date: Option<SystemTime>,
-    /// The key's own description (its owner's words: cleaned like any caller's).
-    pub description: Option<String>,
     pub multi_region: bool,
     /// `alias/...` names; `Err`: why `ListAliases` could not tell.
     pub aliases: Result<Vec<String>, String>,

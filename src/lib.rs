@@ -39,6 +39,7 @@ pub mod expected;
 pub mod function;
 pub mod handler;
 pub mod history;
+pub(crate) mod history_budget;
 pub mod ids;
 pub mod key_access;
 pub mod key_alert;

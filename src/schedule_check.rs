@@ -22,8 +22,9 @@ use crate::batch_options::BatchOptions;
 use crate::deletion::DeletionSeen;
 use crate::detection::SecretTarget;
 use crate::error::{Chain, EventHistoryError, PublishError, PublishFailure, RestoreError};
+use crate::history_budget::read_back;
 use crate::ids::{AccountId, SecretId};
-use crate::ports::{Adapters, HistoryEvents, PageBudget, SecretAt};
+use crate::ports::{Adapters, HistoryEvents, SecretAt};
 use crate::publish_once::{Published, publish_once};
 use crate::region::RegionName;
 use crate::restore::{SecretState, Severity};
@@ -36,8 +37,6 @@ use crate::window::{WindowClaim, WindowKey};
 
 /// Pages of Event history one place's look-back reads at most (50 records a page).
 pub const MAX_LOOK_BACK_PAGES: usize = 2_000;
-/// Without a deadline (the command line), how long a look-back may take.
-const LOOK_BACK_TIME_WITHOUT_DEADLINE: Duration = Duration::from_secs(120);
 
 /// What the batch's deletions came to.
 #[derive(Debug, Default)]
@@ -341,16 +340,6 @@ async fn look_back(
         ReadsOfSecrets::with_expected(queries, from, to, options.expected_readers.clone());
     let tally = Mutex::new(question.empty_tally());
     let oldest: Mutex<Option<SystemTime>> = Mutex::new(None);
-    let until = match options.deadline {
-        Some(deadline) => deadline
-            .checked_sub(options.deadline_reserve)
-            .unwrap_or(deadline),
-        None => tokio::time::Instant::now() + LOOK_BACK_TIME_WITHOUT_DEADLINE,
-    };
-    let budget = PageBudget {
-        max_pages: MAX_LOOK_BACK_PAGES,
-        until,
-    };
     let mut each_page = |records: Vec<String>| {
         let mut tally = lock(&tally);
         let mut oldest = lock(&oldest);
@@ -364,39 +353,18 @@ async fn look_back(
             });
         }
     };
-    let pages = ports.history.each_page(
+    let read = read_back(
         HistoryEvents::Named("GetSecretValue"),
         (from, to),
-        budget,
         at(place),
+        MAX_LOOK_BACK_PAGES,
+        (ports, options),
         &mut each_page,
-    );
-    // The adapter keeps to the budget between pages; the deadline also bounds a slow page.
-    // Without a deadline (the command line) no timer is started.
-    let result = match options.deadline {
-        Some(_) => tokio::time::timeout_at(until, pages).await,
-        None => Ok(pages.await),
-    };
-    let (complete, stopped) = match result {
-        Ok(Ok(true)) => (true, None),
-        Ok(Ok(false)) | Err(_) => (
-            false,
-            Some(format!(
-                "the look-back's budget ran out ({MAX_LOOK_BACK_PAGES} pages, or the time the \
-                 invocation's deadline leaves)"
-            )),
-        ),
-        Ok(Err(EventHistoryError::NotConfigured)) => (
-            false,
-            Some("no CloudTrail Event history is configured here".to_owned()),
-        ),
-        Ok(Err(error)) => (
-            false,
-            Some(format!(
-                "CloudTrail Event history could not be read: {}",
-                Chain(&error)
-            )),
-        ),
+    )
+    .await;
+    let (complete, stopped) = match read {
+        Ok(()) => (true, None),
+        Err(why) => (false, Some(why)),
     };
     let tally: UsageTally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
     let reached = oldest.into_inner().unwrap_or_else(|p| p.into_inner());

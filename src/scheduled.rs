@@ -420,10 +420,17 @@ impl ScheduledSeverity {
 /// The look-back's window: the `days` before the deletion was scheduled (or before `now`,
 /// when the record gives no time).
 pub fn window_before(seen: &DeletionSeen, days: u64, now: SystemTime) -> (SystemTime, SystemTime) {
-    let to = seen
-        .deletion
-        .at
-        .as_deref()
+    window_before_time(seen.deletion.at.as_deref(), days, now)
+}
+
+/// The `days` before a deletion scheduled `at` (as CloudTrail wrote its time; `now` when it
+/// cannot be read, or lies in the future), a secret's or a key's.
+pub fn window_before_time(
+    at: Option<&str>,
+    days: u64,
+    now: SystemTime,
+) -> (SystemTime, SystemTime) {
+    let to = at
         .and_then(|t| humantime::parse_rfc3339_weak(t.trim()).ok())
         .filter(|at| *at <= now)
         .unwrap_or(now);

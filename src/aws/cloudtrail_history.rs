@@ -155,7 +155,8 @@ impl CloudTrailHistory {
         mut on_page: impl FnMut(usize, usize),
     ) -> Result<Vec<String>, EventHistoryError> {
         let mut records = Vec::new();
-        self.each_page_of_events_named(name, range, at, max_pages, |pages, found| {
+        let events = HistoryEvents::Named(name);
+        self.each_page_of_events(events, range, at, max_pages, |pages, found| {
             records.extend(found);
             on_page(pages, records.len());
         })
@@ -163,11 +164,12 @@ impl CloudTrailHistory {
         Ok(records)
     }
 
-    /// [`CloudTrailHistory::events_named`], handing each page's records to `each_page(pages,
-    /// records)` as it arrives, so that a long history is never held whole.
-    pub async fn each_page_of_events_named(
+    /// The events `events` names (by name, or on a resource: a KMS key's calls by its ARN) in
+    /// `range`, handing each page's records to `each_page(pages, records)` as it arrives, so
+    /// that a long history is never held whole.
+    pub async fn each_page_of_events(
         &self,
-        name: &str,
+        events: HistoryEvents<'_>,
         range: (SystemTime, SystemTime),
         at: SecretAt<'_>,
         max_pages: Option<usize>,
@@ -175,31 +177,7 @@ impl CloudTrailHistory {
     ) -> Result<(), EventHistoryError> {
         self.each_page(
             at,
-            (LookupAttributeKey::EventName, name),
-            range,
-            max_pages,
-            |pages, records| {
-                each_page(pages, records);
-                ControlFlow::Continue(())
-            },
-        )
-        .await
-    }
-
-    /// Every event on the resource `arn` (`ResourceName`: a KMS key's calls name it) in
-    /// `range`, a page at a time to `each_page(pages, records)`, as
-    /// [`CloudTrailHistory::each_page_of_events_named`].
-    pub async fn each_page_of_events_on(
-        &self,
-        arn: &str,
-        range: (SystemTime, SystemTime),
-        at: SecretAt<'_>,
-        max_pages: Option<usize>,
-        mut each_page: impl FnMut(usize, Vec<String>),
-    ) -> Result<(), EventHistoryError> {
-        self.each_page(
-            at,
-            (LookupAttributeKey::ResourceName, arn),
+            attribute_of(events),
             range,
             max_pages,
             |pages, records| {
@@ -364,11 +342,9 @@ impl EventHistory for CloudTrailHistory {
             if pages > 0 {
                 tokio::time::sleep(PACE).await;
             }
-            let attribute = match events {
-                HistoryEvents::Named(name) => (LookupAttributeKey::EventName, name),
-                HistoryEvents::On(arn) => (LookupAttributeKey::ResourceName, arn),
-            };
-            let (found, next) = self.page(at, attribute, Some(range), token).await?;
+            let (found, next) = self
+                .page(at, attribute_of(events), Some(range), token)
+                .await?;
             pages += 1;
             each_page(found);
             match next {
@@ -376,5 +352,13 @@ impl EventHistory for CloudTrailHistory {
                 None => return Ok(true),
             }
         }
+    }
+}
+
+/// The lookup attribute that asks for `events`.
+fn attribute_of(events: HistoryEvents<'_>) -> (LookupAttributeKey, &str) {
+    match events {
+        HistoryEvents::Named(name) => (LookupAttributeKey::EventName, name),
+        HistoryEvents::On(arn) => (LookupAttributeKey::ResourceName, arn),
     }
 }

@@ -110,10 +110,6 @@ impl KeyInspector for KmsKeys {
             deletion_date: metadata
                 .deletion_date()
                 .and_then(|date| SystemTime::try_from(*date).ok()),
-            description: metadata
-                .description()
-                .filter(|d| !d.is_empty())
-                .map(str::to_owned),
             multi_region: metadata.multi_region().unwrap_or(false),
             aliases,
             tags,
@@ -228,7 +224,6 @@ mod tests {
             key_id: "1234abcd".into(),
             state: "PendingDeletion".into(),
             deletion_date: None,
-            description: None,
             multi_region: false,
             aliases: Ok(aliases.iter().map(|a| (*a).to_owned()).collect()),
             tags: Ok(vec![]),

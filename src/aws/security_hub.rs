@@ -69,52 +69,51 @@ impl SecurityHubFindings {
 
     /// Imports the findings of `alerts`; returns how many did not go in.
     pub async fn import(&self, alerts: &[Alert], now: SystemTime) -> usize {
-        let mut by_place: BTreeMap<(String, String), (FindingPlace, Vec<Finding>)> =
-            BTreeMap::new();
-        for alert in alerts {
+        self.import_each(alerts.iter().map(|alert| {
             let secret = &alert.document.secret;
             let place = self.place_of(secret.account_id.as_deref(), secret.region.as_deref());
             let findings = findings_of(alert, &place, now);
-            by_place
-                .entry((place.account_id.clone(), place.region.clone()))
-                .or_insert_with(|| (place, Vec::new()))
-                .1
-                .extend(findings);
-        }
-        self.import_at(by_place).await
+            (place, findings)
+        }))
+        .await
     }
 
     /// Imports the findings of scheduled deletions' alerts; returns how many did not go in.
     pub async fn import_scheduled(&self, alerts: &[ScheduledAlert], now: SystemTime) -> usize {
-        let mut by_place: BTreeMap<(String, String), (FindingPlace, Vec<Finding>)> =
-            BTreeMap::new();
-        for alert in alerts {
+        self.import_each(alerts.iter().map(|alert| {
             let secret = &alert.document.secret;
             let place = self.place_of(secret.account_id.as_deref(), secret.region.as_deref());
             let finding = alert.finding(&place, now);
-            by_place
-                .entry((place.account_id.clone(), place.region.clone()))
-                .or_insert_with(|| (place, Vec::new()))
-                .1
-                .push(finding);
-        }
-        self.import_at(by_place).await
+            (place, vec![finding])
+        }))
+        .await
     }
 
     /// Imports the findings of KMS keys' alerts, each in the key's account and region
     /// (`member`) or home; returns how many did not go in.
     pub async fn import_keys(&self, alerts: &[KeyAlert], now: SystemTime) -> usize {
-        let mut by_place: BTreeMap<(String, String), (FindingPlace, Vec<Finding>)> =
-            BTreeMap::new();
-        for alert in alerts {
+        self.import_each(alerts.iter().map(|alert| {
             let key = &alert.document.key;
             let place = self.place_of(key.account_id.as_deref(), key.region.as_deref());
             let finding = alert.finding(&place, now);
+            (place, vec![finding])
+        }))
+        .await
+    }
+
+    /// Findings, each with where it goes, grouped by place and imported there.
+    async fn import_each(
+        &self,
+        findings: impl Iterator<Item = (FindingPlace, Vec<Finding>)>,
+    ) -> usize {
+        let mut by_place: BTreeMap<(String, String), (FindingPlace, Vec<Finding>)> =
+            BTreeMap::new();
+        for (place, found) in findings {
             by_place
                 .entry((place.account_id.clone(), place.region.clone()))
                 .or_insert_with(|| (place, Vec::new()))
                 .1
-                .push(finding);
+                .extend(found);
         }
         self.import_at(by_place).await
     }

@@ -154,18 +154,9 @@ pub async fn read_event_history(
             );
         }
     };
-    let result = match wanted {
-        HistoryEvents::Named(name) => {
-            history
-                .each_page_of_events_named(name, window, at, None, each_page)
-                .await
-        }
-        HistoryEvents::On(arn) => {
-            history
-                .each_page_of_events_on(arn, window, at, None, each_page)
-                .await
-        }
-    };
+    let result = history
+        .each_page_of_events(wanted, window, at, None, each_page)
+        .await;
     if progress {
         eprintln!();
     }

@@ -74,7 +74,6 @@ fn described(deletion_in: Duration) -> KeyLookup {
         key_id: KEY_ID.into(),
         state: "PendingDeletion".into(),
         deletion_date: Some(now() + deletion_in),
-        description: None,
         multi_region: false,
         aliases: Ok(vec!["alias/orders".into()]),
         tags: Ok(vec![]),

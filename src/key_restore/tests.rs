@@ -13,7 +13,6 @@ fn pending(tags: &[(&str, &str)]) -> KeyLookup {
         key_id: KEY_ID.into(),
         state: "PendingDeletion".into(),
         deletion_date: None,
-        description: None,
         multi_region: false,
         aliases: Ok(vec![]),
         tags: Ok(tags
