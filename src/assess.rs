@@ -455,6 +455,28 @@ pub(crate) fn member_account<'t>(
     }
 }
 
+/// Where the function acts for `target` (a secret, or a key as `what` names it): the member
+/// account (`None`: its own) and the region's name; or why it does not act there.
+pub(crate) fn acting_place(
+    target: &SecretTarget,
+    what: &str,
+    options: &BatchOptions<'_>,
+) -> Result<(Option<AccountId>, Option<RegionName>), String> {
+    let member = member_account(target, options)
+        .map_err(|why| {
+            format!(
+                "the {what} is in account {}, where this function does not act: {}",
+                target.account_id.as_deref().unwrap_or("(unnamed)"),
+                why.describe()
+            )
+        })?
+        .cloned();
+    let region = target
+        .endpoint_region()
+        .map_err(|text| format!("the record's region {text:?} is not a region name"))?;
+    Ok((member, region))
+}
+
 /// Only a state that was looked up leads here, and a lookup needs a valid region and an
 /// account the function may act in: `at` is where it was looked up.
 async fn restore(arn: &str, restorer: &dyn SecretRestorer, at: SecretAt<'_>) -> RestoreOutcome {

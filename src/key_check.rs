@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::assess::member_account;
+use crate::assess::acting_place;
 use crate::batch_options::{BatchOptions, under_deadline};
 use crate::caller::CallerKey;
 use crate::detection::Origin;
@@ -144,20 +144,7 @@ fn by_key(uses: Vec<(KeyUse, Origin)>) -> Vec<KeyGroup> {
 }
 
 pub(crate) fn place_of(place: &KeyPlace, options: &BatchOptions<'_>) -> Place {
-    let target = place.as_target();
-    let member = member_account(&target, options)
-        .map_err(|why| {
-            format!(
-                "the key is in account {}, where this function does not act: {}",
-                place.account_id.as_deref().unwrap_or("(unnamed)"),
-                why.describe()
-            )
-        })?
-        .cloned();
-    let region = target
-        .endpoint_region()
-        .map_err(|text| format!("the record's region {text:?} is not a region name"))?;
-    Ok((member, region))
+    acting_place(&place.as_target(), "key", options)
 }
 
 pub(crate) fn at(place: &(Option<AccountId>, Option<RegionName>)) -> SecretAt<'_> {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use crate::assess::member_account;
+use crate::assess::acting_place;
 use crate::batch_options::BatchOptions;
 use crate::deletion::DeletionSeen;
 use crate::detection::SecretTarget;
@@ -55,20 +55,7 @@ pub struct DeletionsDone {
 type Place = Result<(Option<AccountId>, Option<RegionName>), String>;
 
 fn place_of(seen: &DeletionSeen, options: &BatchOptions<'_>) -> Place {
-    let target = target_of(seen);
-    let member = member_account(&target, options)
-        .map_err(|why| {
-            format!(
-                "the secret is in account {}, where this function does not act: {}",
-                seen.account_id.as_deref().unwrap_or("(unnamed)"),
-                why.describe()
-            )
-        })?
-        .cloned();
-    let region = target
-        .endpoint_region()
-        .map_err(|text| format!("the record's region {text:?} is not a region name"))?;
-    Ok((member, region))
+    acting_place(&target_of(seen), "secret", options)
 }
 
 fn target_of(seen: &DeletionSeen) -> SecretTarget {

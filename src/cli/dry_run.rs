@@ -31,14 +31,7 @@ impl AlertPublisher for StdoutPublisher {
             Format::Chat => print_line(pretty(&alert.chat_notification())),
             Format::Finding => {
                 let secret = &alert.document.secret;
-                let place = FindingPlace {
-                    partition: "aws".to_owned(),
-                    account_id: secret
-                        .account_id
-                        .clone()
-                        .unwrap_or_else(|| "123456789012".into()),
-                    region: secret.region.clone().unwrap_or_else(|| "us-east-1".into()),
-                };
+                let place = place_of(secret.account_id.as_deref(), secret.region.as_deref());
                 let findings = findings_of(alert, &place, SystemTime::now());
                 print_line(pretty(&findings))
             }
@@ -80,14 +73,7 @@ impl AlertPublisher for StdoutPublisher {
             Format::Chat => print_line(pretty(&alert.chat_notification())),
             Format::Finding => {
                 let key = &alert.document.key;
-                let place = FindingPlace {
-                    partition: "aws".to_owned(),
-                    account_id: key
-                        .account_id
-                        .clone()
-                        .unwrap_or_else(|| "123456789012".into()),
-                    region: key.region.clone().unwrap_or_else(|| "us-east-1".into()),
-                };
+                let place = place_of(key.account_id.as_deref(), key.region.as_deref());
                 print_line(pretty(&[alert.finding(&place, SystemTime::now())]))
             }
         };
@@ -96,6 +82,16 @@ impl AlertPublisher for StdoutPublisher {
             event_ids: alert.event_ids(),
             cause: PublishFailure::Invalid(format!("cannot write to stdout: {e}")),
         })
+    }
+}
+
+/// Where a dry run's findings would be imported: the alert's account and region, else a
+/// placeholder account in us-east-1.
+fn place_of(account: Option<&str>, region: Option<&str>) -> FindingPlace {
+    FindingPlace {
+        partition: "aws".to_owned(),
+        account_id: account.unwrap_or("123456789012").to_owned(),
+        region: region.unwrap_or("us-east-1").to_owned(),
     }
 }
 
